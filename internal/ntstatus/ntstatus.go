@@ -107,6 +107,8 @@ const (
 	IOTimeout                     Status = 0xC00000B5
 	InvalidDeviceState            Status = 0xC0000184
 	FileNotAvailable              Status = 0xC0000467
+	BadImpersonationLevel         Status = 0xC00000A5
+	InvalidLockRange              Status = 0xC00001A1
 )
 
 var names = map[Status]string{
@@ -189,4 +191,6 @@ var names = map[Status]string{
 	IOTimeout:                     "STATUS_IO_TIMEOUT",
 	InvalidDeviceState:            "STATUS_INVALID_DEVICE_STATE",
 	FileNotAvailable:              "STATUS_FILE_NOT_AVAILABLE",
+	BadImpersonationLevel:         "STATUS_BAD_IMPERSONATION_LEVEL",
+	InvalidLockRange:              "STATUS_INVALID_LOCK_RANGE",
 }

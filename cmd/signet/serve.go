@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/signetsmb/signet/auth/userdb"
+	"github.com/signetsmb/signet/internal/smbcrypto"
+	"github.com/signetsmb/signet/policy"
+	"github.com/signetsmb/signet/server"
+	"github.com/signetsmb/signet/vfs"
+	"github.com/signetsmb/signet/vfs/localfs"
+)
+
+func init() {
+	registerCommand("serve", "run the SMB server", runServe)
+}
+
+// defaultUser is the account created on first start with the embedded
+// default configuration.
+const defaultUser = "signet"
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configPath := fs.String("config", "", "configuration file (TOML); the embedded default when omitted")
+	listen := fs.String("listen", "", "HOST:PORT to listen on, overriding server.listen")
+	verbose := fs.Bool("v", false, "log debug details")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg, warns, err := loadConfig(*configPath, log)
+	if err != nil {
+		return err
+	}
+	for _, w := range warns {
+		log.Warn(w.String())
+	}
+	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	store := policy.NewStore(cfg)
+	shares := newShareCache()
+	var current atomic.Pointer[server.Settings]
+	st, err := shares.settings(cfg)
+	if err != nil {
+		return err
+	}
+	current.Store(st)
+	store.Subscribe(func(old, new *policy.Config) {
+		st, err := shares.settings(new)
+		if err != nil {
+			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			return
+		}
+		current.Store(st)
+		for _, w := range new.Warnings() {
+			log.Warn(w.String())
+		}
+	})
+	srv, err := server.New(server.Options{
+		Settings: current.Load,
+		Users:    users,
+		Logger:   log,
+	})
+	if err != nil {
+		return err
+	}
+	addr := cfg.Listen
+	if *listen != "" {
+		addr = *listen
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
+		"source", cfg.RequireSigningSource, "config", cfg.Name)
+	go reloadOnSIGHUP(ctx, store, log)
+	go func() {
+		if err := store.Watch(ctx, log); err != nil {
+			log.Warn("config file not watched; use SIGHUP to reload", "err", err)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	shares.close()
+	return nil
+}
+
+// loadConfig loads the file, or the embedded default with its state
+// directory, creating the first user when there is none.
+func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning, error) {
+	if path != "" {
+		return policy.Load(path)
+	}
+	dir, err := policy.DefaultStateDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, warns, err := policy.LoadDefault(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	names, err := userdb.List(cfg.UsersFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	if len(names) == 0 {
+		pw, generated := os.Getenv("SIGNET_PASSWORD"), false
+		if pw == "" {
+			pw, generated = randomPassword(), true
+		}
+		if err := userdb.Add(cfg.UsersFile, defaultUser, pw); err != nil {
+			return nil, nil, err
+		}
+		port := cfg.Listen
+		if _, p, err := net.SplitHostPort(cfg.Listen); err == nil {
+			port = p
+		}
+		if generated {
+			fmt.Printf("Created user %q with password %s (stored as an NT hash in %s)\n", defaultUser, pw, cfg.UsersFile)
+		} else {
+			fmt.Printf("Created user %q with the password from SIGNET_PASSWORD (stored in %s)\n", defaultUser, cfg.UsersFile)
+		}
+		fmt.Printf("Share %q is %s\nConnect: smbclient //127.0.0.1/share -p %s -U %s\n", "share", cfg.Shares[0].Path, port, defaultUser)
+	}
+	log.Info("using the embedded default configuration", "state_dir", dir)
+	return cfg, warns, nil
+}
+
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 16)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func reloadOnSIGHUP(ctx context.Context, store *policy.Store, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	store.ReloadOnSignal(ctx, log, hup)
+}
+
+// shareCache keeps one open backend per share path across reloads.
+type shareCache struct {
+	mu  sync.Mutex
+	fss map[string]vfs.FS
+}
+
+func newShareCache() *shareCache { return &shareCache{fss: map[string]vfs.FS{}} }
+
+func (c *shareCache) open(path string) (vfs.FS, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fs, ok := c.fss[path]; ok {
+		return fs, nil
+	}
+	fs, err := localfs.New(path)
+	if err != nil {
+		return nil, err
+	}
+	c.fss[path] = fs
+	return fs, nil
+}
+
+func (c *shareCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, fs := range c.fss {
+		if cl, ok := fs.(interface{ Close() error }); ok {
+			cl.Close()
+		}
+		delete(c.fss, p)
+	}
+}
+
+// settings converts a policy snapshot into the server's.
+func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
+	st := &server.Settings{
+		RequireSigning: cfg.RequireSigning,
+		MinDialect:     uint16(cfg.MinDialect),
+		MaxDialect:     uint16(cfg.MaxDialect),
+		ServerName:     cfg.ServerName,
+		Domain:         cfg.Domain,
+		AllowAnonymous: cfg.AllowAnonymous,
+		MaxSessions:    cfg.MaxSessions,
+	}
+	for _, a := range cfg.SigningAlgorithms {
+		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
+	}
+	for _, sh := range cfg.Shares {
+		fs, err := c.open(sh.Path)
+		if err != nil {
+			return nil, fmt.Errorf("share %q: %w", sh.Name, err)
+		}
+		st.Shares = append(st.Shares, &server.Share{
+			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
+		})
+	}
+	return st, nil
+}

@@ -1,0 +1,364 @@
+package dcerpc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Limits on what a client can make a pipe hold.
+const (
+	// maxRequestStub caps the reassembled stub of one request. The
+	// requests of these interfaces are a few hundred octets.
+	maxRequestStub = 64 << 10
+	// maxPendingOutput is the unread response volume beyond which Write
+	// refuses more requests (ErrPipeBusy) until the client reads.
+	maxPendingOutput = 8 << 20
+)
+
+// Backend supplies the data the pipes report. It is called with the pipe's
+// lock held, from whatever goroutine calls Write or Transact.
+type Backend interface {
+	// Shares returns the shares user may see, in the order to list them,
+	// including IPC$ (Type ShareTypeIPC|ShareTypeSpecial).
+	Shares(user string) []ShareInfo
+	// Server describes the server for NetrServerGetInfo and
+	// NetrWkstaGetInfo.
+	Server() ServerInfo
+}
+
+// Pipe is the server end of one open of \PIPE\srvsvc or \PIPE\wkssvc on
+// IPC$. It is safe for concurrent use.
+type Pipe struct {
+	mu      sync.Mutex
+	svc     service
+	backend Backend
+	user    string
+
+	in     []byte   // octets of an incomplete PDU
+	out    [][]byte // queued PDUs, one message each; out[0] may be partly read
+	outLen int      // octets in out
+
+	bound    bool
+	broken   bool
+	maxFrag  uint16 // negotiated max_xmit_frag == max_recv_frag
+	assoc    uint32
+	contexts []uint16 // accepted presentation context ids (all NDR20)
+	features uint8    // bind time features acked
+	call     *pendingCall
+}
+
+// pendingCall is a request whose fragments are being reassembled.
+type pendingCall struct {
+	callID uint32
+	ctxID  uint16
+	opnum  uint16
+	stub   []byte
+}
+
+// NewPipe returns the server end of a new open of the named pipe. name is
+// "srvsvc" or "wkssvc", case-insensitive, optionally prefixed by \PIPE\ (or
+// PIPE\, or a lone \). Other names fail with an error wrapping
+// ErrUnknownPipe, for which the SMB layer answers
+// STATUS_OBJECT_NAME_NOT_FOUND. user is passed to Backend.Shares.
+func NewPipe(name string, b Backend, user string) (*Pipe, error) {
+	if b == nil {
+		return nil, errors.New("dcerpc: NewPipe with a nil Backend")
+	}
+	svc, ok := lookupService(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownPipe, name)
+	}
+	return &Pipe{svc: svc, backend: b, user: user}, nil
+}
+
+// IsPipeName reports whether NewPipe accepts name.
+func IsPipeName(name string) bool {
+	_, ok := lookupService(name)
+	return ok
+}
+
+// Name returns the canonical pipe name, "srvsvc" or "wkssvc".
+func (p *Pipe) Name() string { return p.svc.name }
+
+// lookupService maps a pipe name to the interface it serves.
+func lookupService(name string) (service, bool) {
+	n := strings.TrimLeft(name, `\/`)
+	if len(n) >= 5 && strings.EqualFold(n[:4], "pipe") && (n[4] == '\\' || n[4] == '/') {
+		n = n[5:]
+	}
+	switch {
+	case strings.EqualFold(n, "srvsvc"):
+		return srvsvcService(), true
+	case strings.EqualFold(n, "wkssvc"):
+		return wkssvcService(), true
+	}
+	return service{}, false
+}
+
+// Write takes PDU octets from an SMB WRITE. PDUs may be split across
+// writes or several may arrive in one; each is processed as soon as its
+// frag_length octets are in, and its response is queued for Read.
+//
+// RPC-level errors (unknown opnum, bad stub, rejected bind, request before
+// bind, ...) are answered in-band with a fault or bind_nak PDU, and Write
+// reports success. Some of them break the pipe: later writes fail with
+// ErrPipeBroken. A malformed byte stream (bad version, frag_length, data
+// representation) returns an error wrapping ErrProtocol, with n the octets
+// consumed before the offending PDU, and also breaks the pipe.
+func (p *Pipe) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.write(b)
+}
+
+func (p *Pipe) write(b []byte) (int, error) {
+	if p.broken {
+		return 0, ErrPipeBroken
+	}
+	if p.outLen > maxPendingOutput {
+		return 0, ErrPipeBusy
+	}
+	done := 0
+	for done < len(b) && !p.broken {
+		n, err := p.feed(b[done:])
+		if err != nil {
+			p.breakPipe()
+			return done, err
+		}
+		done += n
+	}
+	if p.broken {
+		// Broken by a violation answered in-band: drop what follows.
+		p.breakPipe()
+		return len(b), nil
+	}
+	return done, nil
+}
+
+func (p *Pipe) breakPipe() {
+	p.broken = true
+	p.in = nil
+	p.call = nil
+}
+
+// feed consumes octets of b toward the current PDU, processing the PDU
+// once complete. It consumes at least one octet unless it fails.
+func (p *Pipe) feed(b []byte) (int, error) {
+	if len(p.in) == 0 && len(b) >= commonHeaderLen {
+		// Common case: a whole PDU at the start of b, process in place.
+		h, err := parseHeader(b)
+		if err != nil {
+			return 0, err
+		}
+		if int(h.fragLen) <= len(b) {
+			p.process(h, b[:h.fragLen])
+			return int(h.fragLen), nil
+		}
+	}
+	want := commonHeaderLen
+	if len(p.in) >= commonHeaderLen {
+		want = int(binary.LittleEndian.Uint16(p.in[8:]))
+	}
+	n := min(want-len(p.in), len(b))
+	p.in = append(p.in, b[:n]...)
+	if len(p.in) < commonHeaderLen {
+		return n, nil
+	}
+	h, err := parseHeader(p.in)
+	if err != nil {
+		return n, err
+	}
+	if len(p.in) < int(h.fragLen) {
+		return n, nil
+	}
+	pdu := p.in
+	p.in = nil
+	p.process(h, pdu)
+	return n, nil
+}
+
+// process handles one complete PDU. It must not retain pdu.
+func (p *Pipe) process(h header, pdu []byte) {
+	switch h.ptype {
+	case ptypeBind:
+		p.handleBind(h, pdu)
+	case ptypeAlterContext:
+		p.handleAlterContext(h, pdu)
+	case ptypeRequest:
+		p.handleRequest(h, pdu)
+	case ptypeOrphaned:
+		// The client abandoned a partly sent request (MS-RPCE 3.3.1.5.10).
+		if p.call != nil && p.call.callID == h.callID {
+			p.call = nil
+		}
+	case ptypeCoCancel:
+		// Calls run to completion inside Write; nothing to cancel.
+	default:
+		// Server-to-client types, and auth3 (no auth is ever started).
+		p.fatalFault(h.callID, faultProtoError)
+	}
+}
+
+// handleRequest reassembles request fragments and runs complete calls.
+func (p *Pipe) handleRequest(h header, pdu []byte) {
+	switch {
+	case !p.bound:
+		p.fatalFault(h.callID, faultProtoError)
+		return
+	case h.authLen != 0:
+		p.fatalFault(h.callID, faultAccessDenied)
+		return
+	}
+	hdrLen := requestHeaderLen
+	if h.flags&pfcObjectUUID != 0 {
+		hdrLen += objectUUIDLen
+	}
+	if len(pdu) < hdrLen {
+		p.fatalFault(h.callID, faultProtoError)
+		return
+	}
+	ctxID := binary.LittleEndian.Uint16(pdu[20:])
+	opnum := binary.LittleEndian.Uint16(pdu[22:])
+	call, err := p.assemble(h, ctxID, opnum, pdu[hdrLen:])
+	if err != nil {
+		p.fatalFault(h.callID, faultProtoError)
+		return
+	}
+	if call != nil {
+		p.execute(call)
+	}
+}
+
+// assemble adds one request fragment to the call being reassembled. It
+// returns the call once its last fragment is in, nil before that.
+func (p *Pipe) assemble(h header, ctxID, opnum uint16, stub []byte) (*pendingCall, error) {
+	c := p.call
+	if h.flags&pfcFirstFrag != 0 {
+		if c != nil {
+			return nil, fmt.Errorf("call %d started while call %d is incomplete", h.callID, c.callID)
+		}
+		c = &pendingCall{callID: h.callID, ctxID: ctxID, opnum: opnum}
+	} else if c == nil || c.callID != h.callID || c.ctxID != ctxID || c.opnum != opnum {
+		return nil, fmt.Errorf("unexpected continuation fragment of call %d", h.callID)
+	}
+	if len(c.stub)+len(stub) > maxRequestStub {
+		return nil, fmt.Errorf("request stub over %d octets", maxRequestStub)
+	}
+	c.stub = append(c.stub, stub...)
+	if h.flags&pfcLastFrag == 0 {
+		p.call = c
+		return nil, nil
+	}
+	p.call = nil
+	return c, nil
+}
+
+// execute runs a complete call and queues its response or fault.
+func (p *Pipe) execute(c *pendingCall) {
+	if !p.hasContext(c.ctxID) {
+		p.enqueue(buildFault(c.callID, c.ctxID, faultUnknownIf, pfcDidNotExec))
+		return
+	}
+	stub, err := p.svc.dispatch(p.backend, p.user, c.opnum, c.stub)
+	switch {
+	case errors.Is(err, errOpRange):
+		p.enqueue(buildFault(c.callID, c.ctxID, faultOpRangeError, pfcDidNotExec))
+	case err != nil:
+		p.enqueue(buildFault(c.callID, c.ctxID, faultBadStubData, pfcDidNotExec))
+	default:
+		for _, pdu := range buildResponses(c.callID, c.ctxID, stub, int(p.maxFrag)) {
+			p.enqueue(pdu)
+		}
+	}
+}
+
+func (p *Pipe) enqueue(pdu []byte) {
+	p.out = append(p.out, pdu)
+	p.outLen += len(pdu)
+}
+
+// Read copies response octets into b for an SMB READ. It never returns
+// octets of two PDUs: when the current PDU is longer than b, the rest of it
+// stays queued and the next Read continues it (the SMB layer answers
+// STATUS_BUFFER_OVERFLOW meanwhile; use ReadMessage to learn that
+// atomically). With nothing queued it returns ErrNoData.
+func (p *Pipe) Read(b []byte) (int, error) {
+	n, _, err := p.ReadMessage(b)
+	return n, err
+}
+
+// ReadMessage is Read that also reports whether the current message (PDU)
+// has octets left that did not fit in b, which the SMB layer reports as
+// STATUS_BUFFER_OVERFLOW.
+func (p *Pipe) ReadMessage(b []byte) (n int, more bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.readMessage(b)
+}
+
+func (p *Pipe) readMessage(b []byte) (int, bool, error) {
+	if len(p.out) == 0 {
+		return 0, false, ErrNoData
+	}
+	head := p.out[0]
+	n := copy(b, head)
+	p.outLen -= n
+	if n < len(head) {
+		p.out[0] = head[n:]
+		return n, true, nil
+	}
+	p.out[0] = nil
+	p.out = p.out[1:]
+	if len(p.out) == 0 {
+		p.out = nil
+	}
+	return n, false, nil
+}
+
+// Transact serves FSCTL_PIPE_TRANSCEIVE: it writes in, then returns the
+// first queued response message, truncated to maxOut octets; more reports
+// that the message was truncated (STATUS_BUFFER_OVERFLOW), the rest being
+// left for Read. Further response fragments, if any, also stay queued for
+// Read (see Pending). When in produces no response yet (a non-final
+// request fragment) out is empty and err nil.
+//
+// Transact fails with ErrPipeBusy when response data is already waiting,
+// as a Windows transceive does, and otherwise with Write's errors.
+func (p *Pipe) Transact(in []byte, maxOut int) (out []byte, more bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.outLen > 0 {
+		return nil, false, ErrPipeBusy
+	}
+	if _, err := p.write(in); err != nil {
+		return nil, false, err
+	}
+	if len(p.out) == 0 {
+		return nil, false, nil
+	}
+	out = make([]byte, min(max(maxOut, 0), len(p.out[0])))
+	n, more, _ := p.readMessage(out)
+	return out[:n], more, nil
+}
+
+// Pending returns the number of response octets queued, over all messages
+// (FSCTL_PIPE_PEEK ReadDataAvailable).
+func (p *Pipe) Pending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outLen
+}
+
+// MessageRemaining returns the unread octets of the current message
+// (FSCTL_PIPE_PEEK MessageLength), 0 when nothing is queued.
+func (p *Pipe) MessageRemaining() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.out) == 0 {
+		return 0
+	}
+	return len(p.out[0])
+}

@@ -1,0 +1,161 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Sources of an effective value, as reported by Config.Show and in
+// Config.RequireSigningSource.
+const (
+	// SourceExplicit: the key was set in the configuration file.
+	SourceExplicit = "explicit"
+	// SourceBuiltin: the key was absent and Signet's built-in default applies.
+	SourceBuiltin = "built-in default"
+	// SourceNotSet: an ignored (SMBv1-only) key that was not set.
+	SourceNotSet = "not set"
+)
+
+// roleSource is the source string of a value taken from the role table,
+// e.g. "role default (domain-controller)".
+func roleSource(r Role) string { return fmt.Sprintf("role default (%s)", r) }
+
+// Config is one validated, immutable configuration snapshot. Values are
+// effective: defaults are filled in and relative paths are absolute. A
+// Config handed out by Load, Parse, LoadDefault or Store.Current must not
+// be modified (including its slices); build a new one instead.
+type Config struct {
+	// Path is the absolute path of the file the snapshot was loaded from,
+	// or "" when it was parsed from memory (for example the embedded
+	// default). Store.Reload re-reads this file.
+	Path string
+	// Name names the source in messages: the path as given, or a label
+	// such as "built-in default config".
+	Name string
+
+	// Listen is the host:port to listen on (server.listen).
+	Listen string
+	// Role is the server role (server.role).
+	Role Role
+	// RequireSigning is "Microsoft network server: Digitally sign
+	// communications (always)" (RequireSecuritySignature): the server
+	// requires signing on every non-guest, non-anonymous session.
+	RequireSigning bool
+	// RequireSigningSource says where RequireSigning came from: SourceExplicit
+	// or "role default (<role>)".
+	RequireSigningSource string
+	// ClientRequireSigning is "Microsoft network client: Digitally sign
+	// communications (always)" for Signet's client (client.require_signing).
+	ClientRequireSigning bool
+	// UsersFile is the absolute path of the users file (server.users_file).
+	UsersFile string
+	// ServerName and Domain are the NetBIOS computer and domain names
+	// announced in NTLM target info, upper-cased.
+	ServerName string
+	Domain     string
+	// MinDialect and MaxDialect bound the dialects the server offers.
+	MinDialect Dialect
+	MaxDialect Dialect
+	// SigningAlgorithms is the SMB 3.1.1 signing preference order, most
+	// preferred first.
+	SigningAlgorithms []SigningAlgorithm
+	// AllowAnonymous permits anonymous (null) sessions. Such sessions cannot
+	// sign, so the server refuses them anyway while RequireSigning is true.
+	AllowAnonymous bool
+	// MaxSessions caps established sessions server-wide; 0 means unlimited.
+	MaxSessions int
+	// Shares are the disk shares in file order.
+	Shares []Share
+
+	// ServerEnableSecuritySignature and ClientEnableSecuritySignature
+	// record the SMBv1-only "Digitally sign communications (if client
+	// agrees / if server agrees)" settings. They are accepted for
+	// compatibility with Windows policy exports and have no effect.
+	ServerEnableSecuritySignature Ignored
+	ClientEnableSecuritySignature Ignored
+
+	// explicit holds the keys ("server.role", ...) set in the file.
+	explicit map[string]bool
+	warnings []Warning
+}
+
+// Ignored is a setting that is accepted but has no effect.
+type Ignored struct {
+	Set   bool // the key was present
+	Value bool // its value when Set
+}
+
+// Share is one disk share.
+type Share struct {
+	Name     string
+	Path     string // absolute; an existing directory at load time
+	ReadOnly bool
+	Comment  string
+	// Users may connect to the share; empty allows every authenticated
+	// user. Compare case-insensitively.
+	Users []string
+}
+
+// AllowsUser reports whether user may connect to the share. User names
+// compare case-insensitively, as on Windows.
+func (s *Share) AllowsUser(user string) bool {
+	if len(s.Users) == 0 {
+		return true
+	}
+	for _, u := range s.Users {
+		if strings.EqualFold(u, user) {
+			return true
+		}
+	}
+	return false
+}
+
+// Share returns the share with the given name (case-insensitive).
+func (c *Config) Share(name string) (Share, bool) {
+	for _, s := range c.Shares {
+		if strings.EqualFold(s.Name, name) {
+			return s, true
+		}
+	}
+	return Share{}, false
+}
+
+// Warnings returns the warnings produced when the snapshot was parsed.
+func (c *Config) Warnings() []Warning {
+	return append([]Warning(nil), c.warnings...)
+}
+
+// Warning is a non-fatal finding about a configuration file.
+type Warning struct {
+	File    string // Config.Name of the file
+	Key     string // e.g. "server.enable_security_signature"
+	Message string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("%s: %s: %s", w.File, w.Key, w.Message)
+}
+
+// FieldError is a configuration error. Load and Parse return one, or
+// several joined with errors.Join; use errors.As to inspect the first.
+type FieldError struct {
+	File    string // Config.Name of the file
+	Line    int    // 1-based line, when known (syntax and type errors); else 0
+	Key     string // e.g. "share[1].path"; "" for file-level errors
+	Message string
+}
+
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Key)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	return b.String()
+}

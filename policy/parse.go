@@ -1,0 +1,247 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Built-in defaults for keys a file omits.
+const (
+	defaultListen     = ":445"
+	defaultRole       = RoleStandalone
+	defaultUsersFile  = "users"
+	defaultDomain     = "WORKGROUP"
+	defaultServerName = "SIGNET" // when the host name is unusable
+	defaultMinDialect = Dialect202
+	defaultMaxDialect = Dialect311
+	defaultClientSign = true
+)
+
+// Limits from Windows naming rules.
+const (
+	maxNetBIOSName = 15
+	maxShareName   = 80
+)
+
+// rawConfig mirrors the file layout; see the package documentation.
+type rawConfig struct {
+	Server rawServer  `toml:"server"`
+	Client rawClient  `toml:"client"`
+	Share  []rawShare `toml:"share"`
+}
+
+type rawServer struct {
+	Listen                  string   `toml:"listen"`
+	RequireSigning          bool     `toml:"require_signing"`
+	Role                    string   `toml:"role"`
+	UsersFile               string   `toml:"users_file"`
+	EnableSecuritySignature bool     `toml:"enable_security_signature"`
+	ServerName              string   `toml:"server_name"`
+	Domain                  string   `toml:"domain"`
+	MinDialect              string   `toml:"min_dialect"`
+	MaxDialect              string   `toml:"max_dialect"`
+	SigningAlgorithms       []string `toml:"signing_algorithms"`
+	AllowAnonymous          bool     `toml:"allow_anonymous"`
+	MaxSessions             int64    `toml:"max_sessions"`
+}
+
+type rawClient struct {
+	RequireSigning          bool `toml:"require_signing"`
+	EnableSecuritySignature bool `toml:"enable_security_signature"`
+}
+
+type rawShare struct {
+	Name     string   `toml:"name"`
+	Path     string   `toml:"path"`
+	ReadOnly bool     `toml:"read_only"`
+	Comment  string   `toml:"comment"`
+	Users    []string `toml:"users"`
+}
+
+// scalarKeys are the keys whose presence is recorded for Show.
+func scalarKeys() []string {
+	return []string{
+		"server.listen", "server.require_signing", "server.role",
+		"server.users_file", "server.enable_security_signature",
+		"server.server_name", "server.domain", "server.min_dialect",
+		"server.max_dialect", "server.signing_algorithms",
+		"server.allow_anonymous", "server.max_sessions",
+		"client.require_signing", "client.enable_security_signature",
+	}
+}
+
+// env is what parsing needs from the operating system.
+type env struct {
+	hostname func() (string, error)
+	stat     func(string) (fs.FileInfo, error)
+}
+
+func osEnv() env { return env{hostname: os.Hostname, stat: os.Stat} }
+
+// Load reads and validates the configuration file at path. Relative paths
+// inside it resolve against the file's folder. Warnings are returned even
+// when err is non-nil.
+func Load(path string) (*Config, []Warning, error) {
+	return loadFile(path, path, osEnv())
+}
+
+func loadFile(path, name string, e env) (*Config, []Warning, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, &FieldError{File: name, Message: err.Error()}
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, nil, &FieldError{File: name, Message: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}
+	}
+	c, warns, err := parse(data, filepath.Dir(abs), name, e)
+	if c != nil {
+		c.Path = abs
+	}
+	return c, warns, err
+}
+
+// unwrapPathError drops the path from *fs.PathError, which callers already name.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse validates configuration text. dir is the folder relative paths
+// resolve against; name labels the source in errors and warnings. The
+// returned Config has an empty Path, so Store.Reload leaves it alone.
+func Parse(data []byte, dir string, name string) (*Config, []Warning, error) {
+	return parse(data, dir, name, osEnv())
+}
+
+func parse(data []byte, dir, name string, e env) (*Config, []Warning, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, &FieldError{File: name, Message: fmt.Sprintf("config folder %q: %v", dir, err)}
+	}
+	var raw rawConfig
+	md, err := toml.Decode(string(data), &raw)
+	if err != nil {
+		return nil, nil, decodeError(name, err)
+	}
+	p := &parser{name: name, dir: absDir, md: md, env: e,
+		cfg: &Config{Name: name, explicit: map[string]bool{}}}
+	p.run(&raw)
+	if len(p.errs) > 0 {
+		return nil, p.warns, joinErrors(p.errs)
+	}
+	p.cfg.warnings = p.warns
+	return p.cfg, p.Warnings(), nil
+}
+
+// decodeError turns a TOML syntax or type error into a FieldError.
+func decodeError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &FieldError{File: name, Line: pe.Position.Line, Key: pe.LastKey, Message: pe.Message}
+	}
+	// Type errors are plain errors shaped
+	// `toml: line N (last key "a.b"): message`.
+	re := regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (?s:(.*))$`)
+	m := re.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &FieldError{File: name, Message: strings.TrimPrefix(err.Error(), "toml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	return &FieldError{File: name, Line: line, Key: m[2], Message: m[3]}
+}
+
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// parser turns a decoded file into a Config, collecting every error.
+type parser struct {
+	name  string
+	dir   string
+	md    toml.MetaData
+	env   env
+	cfg   *Config
+	errs  []error
+	warns []Warning
+}
+
+func (p *parser) Warnings() []Warning { return append([]Warning(nil), p.warns...) }
+
+func (p *parser) fail(key, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{File: p.name, Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) warn(key, format string, args ...any) {
+	p.warns = append(p.warns, Warning{File: p.name, Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) set(key string) bool { return p.cfg.explicit[key] }
+
+func (p *parser) run(raw *rawConfig) {
+	for _, k := range scalarKeys() {
+		if p.md.IsDefined(strings.Split(k, ".")...) {
+			p.cfg.explicit[k] = true
+		}
+	}
+	p.unknownKeys()
+	p.listen(raw.Server.Listen)
+	p.role(raw.Server.Role)
+	p.requireSigning(raw.Server.RequireSigning)
+	p.usersFile(raw.Server.UsersFile)
+	p.serverName(raw.Server.ServerName)
+	p.domain(raw.Server.Domain)
+	p.dialects(raw.Server.MinDialect, raw.Server.MaxDialect)
+	p.algorithms(raw.Server.SigningAlgorithms)
+	p.anonymous(raw.Server.AllowAnonymous)
+	p.maxSessions(raw.Server.MaxSessions)
+	p.client(raw.Client)
+	p.smb1Only(raw)
+	p.shares(raw.Share)
+}
+
+// unknownKeys warns once per unknown key, not for each key below it.
+func (p *parser) unknownKeys() {
+	reported := map[string]bool{}
+	for _, k := range p.md.Undecoded() {
+		if len(k) > 1 && reported[toml.Key(k[:len(k)-1]).String()] {
+			reported[k.String()] = true
+			continue
+		}
+		reported[k.String()] = true
+		p.warn(k.String(), "unknown key, ignored")
+	}
+}
+
+func (p *parser) usersFile(v string) {
+	const key = "server.users_file"
+	if !p.set(key) {
+		v = defaultUsersFile
+	} else if v == "" {
+		p.fail(key, "must not be empty")
+		return
+	}
+	p.cfg.UsersFile = p.resolve(v)
+}
+
+// resolve makes a path from the file absolute, relative to its folder.
+func (p *parser) resolve(path string) string {
+	if filepath.IsAbs(path) {
+		return filepath.Clean(path)
+	}
+	return filepath.Join(p.dir, path)
+}

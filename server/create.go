@@ -1,0 +1,396 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/signetsmb/signet/internal/dcerpc"
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+)
+
+// createCall is one CREATE in progress, split into phases (parse and
+// validate, name and path policy, disposition, share modes and open,
+// response contexts), after MS-SMB2 3.3.5.9.
+type createCall struct {
+	r      *request
+	req    *wire.CreateRequest
+	parts  []string
+	path   string
+	fi     vfs.FileInfo
+	exists bool
+	action uint32
+	access uint32
+	ctxs   map[string][]byte
+}
+
+// create handles CREATE [MS-SMB2 3.3.5.9].
+func (r *request) create(w *response) error {
+	req, err := wire.ParseCreateRequest(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	cc := &createCall{r: r, req: req}
+	if err := cc.validate(); err != nil {
+		return err
+	}
+	if r.tree.ipc {
+		return cc.openPipe(w)
+	}
+	steps := []func() error{cc.resolve, cc.checkAccess, cc.dispose}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	o, err := cc.open()
+	if err != nil {
+		return err
+	}
+	return cc.respond(o, w)
+}
+
+// validate checks the fixed fields and collects create contexts
+// [MS-SMB2 3.3.5.9].
+func (cc *createCall) validate() error {
+	q := cc.req
+	switch {
+	case q.ImpersonationLevel > 3:
+		return ntstatus.BadImpersonationLevel
+	case q.CreateDisposition > wire.FileOverwriteIf:
+		return ntstatus.InvalidParameter
+	case q.CreateOptions&^wire.CreateOptionsValid != 0:
+		return ntstatus.InvalidParameter
+	case q.CreateOptions&wire.FileDirectoryFile != 0 && q.CreateOptions&wire.FileNonDirectoryFile != 0:
+		return ntstatus.InvalidParameter
+	case q.ShareAccess&^wire.FileShareValid != 0:
+		return ntstatus.InvalidParameter
+	case q.DesiredAccess&0x0CE0FE00 != 0: // reserved access bits
+		return ntstatus.AccessDenied
+	case q.CreateOptions&wire.FileDeleteOnClose != 0 && q.DesiredAccess&(wire.Delete|wire.GenericAll|wire.MaximumAllowed) == 0:
+		return ntstatus.InvalidParameter
+	case q.FileAttributes&^validAttributes != 0:
+		return ntstatus.InvalidParameter
+	}
+	if q.CreateOptions&wire.FileOpenByFileID != 0 {
+		// Open-by-file-id is answered honestly: not supported.
+		return ntstatus.NotSupported
+	}
+	if q.CreateOptions&wire.FileDirectoryFile != 0 && q.CreateDisposition != wire.FileCreate &&
+		q.CreateDisposition != wire.FileOpen && q.CreateDisposition != wire.FileOpenIf {
+		return ntstatus.InvalidParameter
+	}
+	cc.ctxs = map[string][]byte{}
+	for _, c := range q.Contexts {
+		cc.ctxs[c.Name] = c.Data
+	}
+	return nil
+}
+
+const validAttributes = 0x00007FB7
+
+// resolve maps the name to a path on the share.
+func (cc *createCall) resolve() error {
+	name := cc.req.Name
+	if strings.HasPrefix(name, `\`) {
+		return ntstatus.InvalidParameter // MS-SMB2: the name must be relative
+	}
+	parts, err := smbToPath(name)
+	if err != nil {
+		return err
+	}
+	cc.parts = parts
+	p, fi, exists, err := lookup(cc.r.ctx(), cc.r.tree.share.FS, parts)
+	if err != nil {
+		return statusOf(err)
+	}
+	cc.path, cc.fi, cc.exists = p, fi, exists
+	return nil
+}
+
+// checkAccess resolves the granted access: generic bits mapped, MAXIMUM
+// access on read-only shares limited, write intent refused there.
+func (cc *createCall) checkAccess() error {
+	q := cc.req
+	max := cc.r.tree.maximalAccess()
+	want := mapGeneric(q.DesiredAccess)
+	if want&wire.MaximumAllowed != 0 {
+		want = max
+	}
+	want &^= wire.MaximumAllowed | wire.AccessSystemSecurity
+	if want&^max != 0 {
+		return ntstatus.AccessDenied
+	}
+	if cc.r.tree.readOnly {
+		if q.CreateDisposition != wire.FileOpen && !(cc.exists && q.CreateDisposition == wire.FileOpenIf) {
+			return ntstatus.AccessDenied
+		}
+		if q.CreateOptions&wire.FileDeleteOnClose != 0 {
+			return ntstatus.AccessDenied
+		}
+	}
+	if want == 0 {
+		want = wire.Synchronize
+	}
+	cc.access = want
+	return nil
+}
+
+// mapGeneric maps GENERIC_* bits to file rights [MS-SMB2 2.2.13.1.1].
+func mapGeneric(a uint32) uint32 {
+	const (
+		fileGenericRead    = 0x00120089
+		fileGenericWrite   = 0x00120116
+		fileGenericExecute = 0x001200A0
+		fileAllAccess      = 0x001F01FF
+	)
+	if a&wire.GenericRead != 0 {
+		a |= fileGenericRead
+	}
+	if a&wire.GenericWrite != 0 {
+		a |= fileGenericWrite
+	}
+	if a&wire.GenericExecute != 0 {
+		a |= fileGenericExecute
+	}
+	if a&wire.GenericAll != 0 {
+		a |= fileAllAccess
+	}
+	return a &^ (wire.GenericRead | wire.GenericWrite | wire.GenericExecute | wire.GenericAll)
+}
+
+// dispose applies CreateDisposition and the directory options to an
+// existing or missing file [MS-FSA 2.1.5.1].
+func (cc *createCall) dispose() error {
+	q := cc.req
+	wantDir := q.CreateOptions&wire.FileDirectoryFile != 0
+	if cc.exists {
+		switch {
+		case q.CreateDisposition == wire.FileCreate:
+			return ntstatus.ObjectNameCollision
+		case wantDir && !cc.fi.IsDir():
+			return ntstatus.NotADirectory
+		case q.CreateOptions&wire.FileNonDirectoryFile != 0 && cc.fi.IsDir():
+			return ntstatus.FileIsADirectory
+		case cc.fi.IsDir() && q.CreateDisposition >= wire.FileOverwrite:
+			return ntstatus.InvalidParameter
+		case !cc.fi.IsDir() && !cc.fi.IsRegular():
+			return ntstatus.AccessDenied // devices, FIFOs, sockets
+		}
+		if len(cc.parts) == 0 && q.CreateOptions&wire.FileDeleteOnClose != 0 {
+			return ntstatus.CannotDelete
+		}
+		switch q.CreateDisposition {
+		case wire.FileOpen, wire.FileOpenIf:
+			cc.action = wire.FileOpened
+		case wire.FileSupersede:
+			cc.action = wire.FileSuperseded
+		default:
+			cc.action = wire.FileOverwritten
+		}
+		return nil
+	}
+	switch q.CreateDisposition {
+	case wire.FileOpen, wire.FileOverwrite:
+		return ntstatus.ObjectNameNotFound
+	}
+	for _, p := range cc.parts {
+		if err := fscc.ValidComponent(p); err != nil {
+			return ntstatus.ObjectNameInvalid
+		}
+	}
+	cc.action = wire.FileCreated
+	return nil
+}
+
+// open opens or creates the file and registers the open.
+func (cc *createCall) open() (*open, error) {
+	r := cc.r
+	q := cc.req
+	fsys := r.tree.share.FS
+	ctx := r.ctx()
+	isDir := cc.exists && cc.fi.IsDir() || !cc.exists && q.CreateOptions&wire.FileDirectoryFile != 0
+	if !cc.exists && isDir {
+		if err := fsys.Mkdir(ctx, cc.path, 0o755); err != nil {
+			return nil, statusOf(err)
+		}
+	}
+	flag := os.O_RDONLY
+	if !isDir && cc.access&(wire.FileWriteData|wire.FileAppendData) != 0 {
+		flag = os.O_RDWR
+	}
+	if !cc.exists && !isDir {
+		flag = os.O_RDWR | os.O_CREATE | os.O_EXCL
+	}
+	f, err := fsys.OpenFile(ctx, openName(cc.path), flag, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) && flag != os.O_RDONLY && cc.exists {
+			return nil, ntstatus.AccessDenied
+		}
+		return nil, statusOf(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, statusOf(err)
+	}
+	o := &open{
+		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
+		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
+	}
+	if err := r.c.srv.nodes.attach(o, nodeKey{fs: fsys, id: fi.FileID}); err != nil {
+		f.Close()
+		if !cc.exists {
+			fsys.Remove(ctx, cc.path)
+		}
+		return nil, err
+	}
+	if cc.exists && q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede && cc.exists {
+		if err := f.Truncate(0); err != nil {
+			o.release()
+			return nil, statusOf(err)
+		}
+	}
+	if q.CreateOptions&wire.FileDeleteOnClose != 0 {
+		if o.isDir && !dirEmpty(o) {
+			// Delete-on-close of a non-empty directory is honoured at close
+			// only if it is empty by then; Windows fails it immediately.
+			o.release()
+			return nil, ntstatus.DirectoryNotEmpty
+		}
+		r.c.srv.nodes.setDeletePending(o.node, true)
+		o.deleteOnClose = true
+	}
+	if !r.tree.addOpen(o) {
+		o.release()
+		return nil, ntstatus.NetworkNameDeleted
+	}
+	r.c.opens.add(o)
+	r.fileID = o.id
+	if !cc.exists {
+		r.c.srv.notifyChange(o, notifyAdded)
+	}
+	return o, nil
+}
+
+// openName maps the share-relative path to the backend name.
+func openName(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+// dirEmpty reports whether a directory open has no entries.
+func dirEmpty(o *open) bool {
+	ents, err := o.file.ReadDir(1)
+	o.file.RewindDir()
+	return err != nil || len(ents) == 0
+}
+
+// respond builds the CREATE response with the create contexts it answers.
+func (cc *createCall) respond(o *open, w *response) error {
+	fi, err := o.file.Stat()
+	if err != nil {
+		return statusOf(err)
+	}
+	info := fileInfoOf(&fi, o)
+	resp := &wire.CreateResponse{
+		OplockLevel:    wire.OplockNone, // no oplocks or leases are granted
+		CreateAction:   cc.action,
+		CreationTime:   fscc.Filetime(info.CreationTime),
+		LastAccessTime: fscc.Filetime(info.LastAccessTime),
+		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
+		ChangeTime:     fscc.Filetime(info.ChangeTime),
+		AllocationSize: uint64(info.AllocationSize),
+		EndOfFile:      uint64(info.EndOfFile),
+		FileAttributes: info.EffectiveAttributes(),
+		FileID:         o.id,
+	}
+	if _, ok := cc.ctxs[wire.CtxNameMxAc]; ok {
+		d := make([]byte, 8) // QueryStatus SUCCESS, MaximalAccess
+		binary.LittleEndian.PutUint32(d[4:], cc.r.tree.maximalAccess())
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameMxAc, Data: d})
+	}
+	if _, ok := cc.ctxs[wire.CtxNameQFid]; ok {
+		d := make([]byte, 32) // DiskFileId, VolumeId, reserved
+		binary.LittleEndian.PutUint64(d, fi.FileID)
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameQFid, Data: d})
+	}
+	// Durable handle (DHnQ/DH2Q) and lease (RqLs) requests are declined by
+	// not answering them, which MS-SMB2 3.3.5.9.6-3.3.5.9.11 allows.
+	w.buf = wire.AppendCreateResponse(w.buf, resp)
+	return nil
+}
+
+// openPipe opens a named pipe on IPC$.
+func (cc *createCall) openPipe(w *response) error {
+	r := cc.r
+	name := strings.TrimPrefix(strings.ToLower(cc.req.Name), `\`)
+	name = strings.TrimPrefix(name, `pipe\`)
+	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv, r.sess.user()}, r.sess.user())
+	if err != nil {
+		return ntstatus.ObjectNameNotFound
+	}
+	o := &open{conn: r.c, tree: r.tree, sess: r.sess, pipe: p, access: mapGeneric(cc.req.DesiredAccess), share: cc.req.ShareAccess, path: name}
+	if !r.tree.addOpen(o) {
+		return ntstatus.NetworkNameDeleted
+	}
+	r.c.opens.add(o)
+	r.fileID = o.id
+	w.buf = wire.AppendCreateResponse(w.buf, &wire.CreateResponse{
+		CreateAction: wire.FileOpened, FileAttributes: fscc.FileAttributeNormal, FileID: o.id,
+	})
+	return nil
+}
+
+// fileInfoOf converts backend metadata to the FSCC view.
+func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
+	birth := fi.BirthTime
+	if birth.IsZero() {
+		birth = fi.ModTime
+		if !fi.ChangeTime.IsZero() && fi.ChangeTime.Before(birth) {
+			birth = fi.ChangeTime
+		}
+	}
+	var attrs uint32
+	if fi.IsDir() {
+		attrs |= fscc.FileAttributeDirectory
+	} else {
+		attrs |= fscc.FileAttributeArchive
+	}
+	if fi.Mode.Perm()&0o200 == 0 {
+		attrs |= fscc.FileAttributeReadOnly
+	}
+	if strings.HasPrefix(fi.Name, ".") && fi.Name != "." && fi.Name != ".." {
+		attrs |= fscc.FileAttributeHidden
+	}
+	out := fscc.FileInfo{
+		Name: fi.Name, CreationTime: birth, LastAccessTime: fi.AccessTime, LastWriteTime: fi.ModTime,
+		ChangeTime: fi.ChangeTime, EndOfFile: fi.Size, AllocationSize: fi.AllocationSize,
+		Attributes: attrs, FileID: fi.FileID, NumberOfLinks: uint32(fi.Nlink), Directory: fi.IsDir(),
+	}
+	if fi.IsDir() {
+		out.EndOfFile, out.AllocationSize = 0, 0
+	}
+	if out.NumberOfLinks == 0 {
+		out.NumberOfLinks = 1
+	}
+	if o != nil && o.node != nil && o.tree != nil && o.tree.srv.nodes.deletePending(o.node) {
+		out.DeletePending = true
+	}
+	if out.ChangeTime.IsZero() {
+		out.ChangeTime = fi.ModTime
+	}
+	if out.LastAccessTime.IsZero() {
+		out.LastAccessTime = fi.ModTime
+	}
+	_ = path.Base
+	return out
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"github.com/signetsmb/signet/internal/dcerpc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+)
+
+func init() {
+	registerFileCommands = func() {
+		commands[wire.CmdCreate] = command{structSize: 57, needSession: true, needTree: true, run: (*request).create}
+		commands[wire.CmdClose] = command{structSize: 24, needSession: true, needTree: true, run: (*request).closeFile}
+		commands[wire.CmdFlush] = command{structSize: 24, needSession: true, needTree: true, run: (*request).flush}
+		commands[wire.CmdRead] = command{structSize: 49, needSession: true, needTree: true, run: (*request).read}
+		commands[wire.CmdWrite] = command{structSize: 49, needSession: true, needTree: true, run: (*request).write}
+		commands[wire.CmdLock] = command{structSize: 48, needSession: true, needTree: true, run: (*request).lock}
+		commands[wire.CmdQueryDirectory] = command{structSize: 33, needSession: true, needTree: true, run: (*request).queryDirectory}
+		commands[wire.CmdChangeNotify] = command{structSize: 32, needSession: true, needTree: true, run: (*request).changeNotify}
+		commands[wire.CmdQueryInfo] = command{structSize: 41, needSession: true, needTree: true, run: (*request).queryInfo}
+		commands[wire.CmdSetInfo] = command{structSize: 33, needSession: true, needTree: true, run: (*request).setInfo}
+		commands[wire.CmdOplockBreak] = command{structSize: 24, needSession: true, needTree: true, run: (*request).oplockBreak}
+	}
+}
+
+// oplockBreak handles an OPLOCK_BREAK acknowledgment. No oplock or lease
+// is ever granted, so there is nothing to acknowledge [MS-SMB2 3.3.5.22].
+func (r *request) oplockBreak(w *response) error {
+	if _, err := wire.ParseOplockBreakAck(r.msg); err != nil {
+		return errInvalid
+	}
+	return errInvalidOplockProtocol
+}
+
+// maximalAccess is the access a user gets on the tree.
+func (t *treeConnect) maximalAccess() uint32 {
+	if t.readOnly {
+		return accessReadOnly
+	}
+	return accessFull
+}
+
+func (t *treeConnect) shareName() string {
+	if t.share == nil {
+		return ipcShareName
+	}
+	return t.share.Name
+}
+
+// addOpen registers an open on the tree; false when the tree is gone.
+func (t *treeConnect) addOpen(o *open) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	if t.opens == nil {
+		t.opens = map[*open]struct{}{}
+	}
+	t.opens[o] = struct{}{}
+	return true
+}
+
+func (t *treeConnect) removeOpen(o *open) {
+	t.mu.Lock()
+	delete(t.opens, o)
+	t.mu.Unlock()
+}
+
+// isOpen reports whether a file has any open.
+func (t *nodeTable) isOpen(fsys vfs.FS, id uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[nodeKey{fs: fsys, id: id}]
+	return n != nil && len(n.opens) > 0
+}
+
+// hasOpensBelow reports whether any open other than self lies below dir
+// (a directory with open children cannot be renamed on Windows).
+func (t *nodeTable) hasOpensBelow(fsys vfs.FS, dir string, self *open) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prefix := dir + "/"
+	for k, n := range t.nodes {
+		if k.fs != fsys {
+			continue
+		}
+		for _, o := range n.opens {
+			if o != self && strings.HasPrefix(o.pathNow(), prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ctx is the server's background context for work not tied to a request.
+func (s *Server) ctx() context.Context { return context.Background() }
+
+// pipeBackend answers srvsvc/wkssvc queries from the live settings.
+type pipeBackend struct {
+	srv  *Server
+	user string
+}
+
+func (b pipeBackend) Shares(user string) []dcerpc.ShareInfo {
+	st := b.srv.settings()
+	var out []dcerpc.ShareInfo
+	for _, sh := range st.Shares {
+		if !sh.allows(user) {
+			continue
+		}
+		out = append(out, dcerpc.ShareInfo{Name: sh.Name, Comment: sh.Comment, Type: dcerpc.ShareTypeDisk, Path: "C:\\" + sh.Name})
+	}
+	out = append(out, dcerpc.ShareInfo{Name: ipcShareName, Comment: "IPC Service", Type: dcerpc.ShareTypeIPC | dcerpc.ShareTypeSpecial})
+	return out
+}
+
+func (b pipeBackend) Server() dcerpc.ServerInfo {
+	st := b.srv.settings()
+	return dcerpc.ServerInfo{Name: st.ServerName, Comment: "Signet", Domain: st.Domain}
+}
+
+// closeOpen releases an open whose tree or session is going away; its
+// connection's FileId entry and pending requests go with it.
+func (s *Server) closeOpen(o *open) {
+	if c := o.conn; c != nil {
+		c.opens.remove(o.id)
+		c.cancelOpen(o)
+	}
+	o.release()
+}
+
+var (
+	errInvalid               = ntstatus.InvalidParameter
+	errInvalidOplockProtocol = ntstatus.Status(0xC00000E3) // STATUS_INVALID_OPLOCK_PROTOCOL
+)

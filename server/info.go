@@ -1,0 +1,418 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path"
+	"time"
+
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+)
+
+// queryInfo handles QUERY_INFO [MS-SMB2 3.3.5.20].
+func (r *request) queryInfo(w *response) error {
+	req, err := wire.ParseQueryInfoRequest(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	if req.OutputBufferLength > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
+	if err := r.checkCharge(req.OutputBufferLength); err != nil {
+		return err
+	}
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	var out []byte
+	var overflow bool
+	switch req.InfoType {
+	case wire.InfoFile:
+		out, overflow, err = o.queryFileInfo(req)
+	case wire.InfoFilesystem:
+		out, overflow, err = o.queryFSInfo(r.ctx(), req)
+	case wire.InfoSecurity:
+		out, overflow, err = o.querySecurity(req)
+	case wire.InfoQuota:
+		return ntstatus.NotSupported
+	default:
+		return ntstatus.InvalidParameter
+	}
+	if err != nil {
+		return statusOf(err)
+	}
+	w.buf = wire.AppendOutputBuffer(w.buf, out)
+	if overflow {
+		w.status = ntstatus.BufferOverflow
+	}
+	return nil
+}
+
+// stat returns the FSCC view of the open.
+func (o *open) stat() (fscc.FileInfo, error) {
+	if o.pipe != nil {
+		return fscc.FileInfo{Name: o.path, Attributes: fscc.FileAttributeNormal, NumberOfLinks: 1}, nil
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		return fscc.FileInfo{}, err
+	}
+	return fileInfoOf(&fi, o), nil
+}
+
+func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
+	class := fscc.InfoClass(req.InfoClass)
+	if class == fscc.FileFullEaInformation {
+		return nil, false, ntstatus.NoEasOnFile
+	}
+	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
+		return nil, false, ntstatus.AccessDenied
+	}
+	info, err := o.stat()
+	if err != nil {
+		return nil, false, err
+	}
+	o.mu.Lock()
+	extra := &fscc.QueryExtra{GrantedAccess: o.access, Path: o.path, Position: o.position, Mode: o.mode}
+	o.mu.Unlock()
+	if o.isDir && class == fscc.FileStreamInformation {
+		info.Directory = true
+	}
+	enc, err := fscc.AppendFileInfo(nil, class, &info, extra)
+	if err != nil {
+		return nil, false, err
+	}
+	return fscc.FitFileInfo(class, enc, req.OutputBufferLength)
+}
+
+func needsReadAttributes(c fscc.InfoClass) bool {
+	switch c {
+	case fscc.FileBasicInformation, fscc.FileAllInformation, fscc.FileNetworkOpenInformation, fscc.FileAttributeTagInformation:
+		return true
+	}
+	return false
+}
+
+func (o *open) queryFSInfo(ctx context.Context, req *wire.QueryInfoRequest) ([]byte, bool, error) {
+	class := fscc.FSInfoClass(req.InfoClass)
+	v := fscc.FSInfo{VolumeLabel: o.tree.shareName(), VolumeSerial: volumeSerial(o.tree.shareName())}
+	if o.fs != nil {
+		st, err := o.fs.StatFS(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		unit := uint64(fscc.DefaultBytesPerSector) * uint64(fscc.DefaultSectorsPerAllocationUnit)
+		v.TotalAllocationUnits = st.TotalBytes / unit
+		v.CallerAvailableAllocationUnits = st.AvailBytes / unit
+		v.ActualAvailableAllocationUnits = st.FreeBytes / unit
+	}
+	enc, err := fscc.AppendFSInfo(nil, class, &v)
+	if err != nil {
+		return nil, false, err
+	}
+	return fscc.FitFSInfo(class, enc, req.OutputBufferLength)
+}
+
+// volumeSerial derives a stable serial number from the share name.
+func volumeSerial(name string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i]|0x20)) * 16777619
+	}
+	return h
+}
+
+// querySecurity synthesises a security descriptor from the owner and mode.
+func (o *open) querySecurity(req *wire.QueryInfoRequest) ([]byte, bool, error) {
+	if o.access&wire.ReadControl == 0 {
+		return nil, false, ntstatus.AccessDenied
+	}
+	var uid, gid uint32
+	mode := os.FileMode(0o755)
+	if o.file != nil {
+		fi, err := o.file.Stat()
+		if err != nil {
+			return nil, false, err
+		}
+		mode = fi.Mode
+		// The backend does not report owners; files on a share belong to
+		// the account the server runs as.
+		uid, gid = uint32(os.Getuid()), uint32(os.Getgid())
+	}
+	sd := fscc.SDFromMode(uid, gid, mode, o.isDir, req.AdditionalInformation&0x7)
+	if uint32(len(sd)) > req.OutputBufferLength {
+		// [MS-SMB2 3.3.5.20.3]: too small -> BUFFER_TOO_SMALL with the size.
+		b := make([]byte, 4)
+		b[0], b[1], b[2], b[3] = byte(len(sd)), byte(len(sd)>>8), byte(len(sd)>>16), byte(len(sd)>>24)
+		return nil, false, ntstatus.BufferTooSmall
+	}
+	return sd, false, nil
+}
+
+// setInfo handles SET_INFO [MS-SMB2 3.3.5.21].
+func (r *request) setInfo(w *response) error {
+	req, err := wire.ParseSetInfoRequest(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	if uint32(len(req.Buffer)) > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	switch req.InfoType {
+	case wire.InfoFile:
+		err = r.setFileInfo(o, req)
+	case wire.InfoSecurity:
+		err = nil // accepted and ignored: permissions come from the share policy
+		if r.tree.readOnly {
+			err = ntstatus.AccessDenied
+		}
+	case wire.InfoFilesystem, wire.InfoQuota:
+		err = ntstatus.NotSupported
+	default:
+		err = ntstatus.InvalidParameter
+	}
+	if err != nil {
+		return statusOf(err)
+	}
+	w.buf = wire.AppendSetInfoResponse(w.buf)
+	return nil
+}
+
+func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
+	if o.pipe != nil {
+		return ntstatus.NotSupported
+	}
+	class := fscc.InfoClass(req.InfoClass)
+	needWrite := class != fscc.FilePositionInformation && class != fscc.FileModeInformation
+	if needWrite && r.tree.readOnly {
+		return ntstatus.AccessDenied
+	}
+	switch class {
+	case fscc.FileBasicInformation:
+		return r.setBasic(o, req.Buffer)
+	case fscc.FileRenameInformation:
+		ri, err := fscc.DecodeRename(req.Buffer)
+		if err != nil {
+			return err
+		}
+		return r.rename(o, ri)
+	case fscc.FileRenameInformationEx:
+		ri, err := fscc.DecodeRenameEx(req.Buffer)
+		if err != nil {
+			return err
+		}
+		return r.rename(o, ri)
+	case fscc.FileDispositionInformation:
+		del, err := fscc.DecodeDisposition(req.Buffer)
+		if err != nil {
+			return err
+		}
+		return r.setDisposition(o, del)
+	case fscc.FileDispositionInformationEx:
+		flags, err := fscc.DecodeDispositionEx(req.Buffer)
+		if err != nil {
+			return err
+		}
+		return r.setDisposition(o, flags&fscc.FileDispositionDelete != 0)
+	case fscc.FileEndOfFileInformation, fscc.FileAllocationInformation:
+		return r.setSize(o, class, req.Buffer)
+	case fscc.FilePositionInformation:
+		pos, err := fscc.DecodePosition(req.Buffer)
+		if err != nil {
+			return err
+		}
+		o.mu.Lock()
+		o.position = pos
+		o.mu.Unlock()
+		return nil
+	case fscc.FileModeInformation:
+		m, err := fscc.DecodeMode(req.Buffer)
+		if err != nil {
+			return err
+		}
+		o.mu.Lock()
+		o.mode = m
+		o.mu.Unlock()
+		return nil
+	case fscc.FileFullEaInformation:
+		return ntstatus.EaTooLarge
+	}
+	return ntstatus.InvalidInfoClass
+}
+
+func (r *request) setBasic(o *open, b []byte) error {
+	bi, err := fscc.DecodeBasic(b)
+	if err != nil {
+		return err
+	}
+	if o.access&wire.FileWriteAttributes == 0 {
+		return ntstatus.AccessDenied
+	}
+	if err := bi.ValidFor(o.isDir); err != nil {
+		return err
+	}
+	if bi.LastWriteTime.IsZero() && bi.LastAccessTime.IsZero() {
+		return nil
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		return err
+	}
+	atime, mtime := bi.LastAccessTime, bi.LastWriteTime
+	if atime.IsZero() {
+		atime = fi.AccessTime
+	}
+	if mtime.IsZero() {
+		mtime = fi.ModTime
+	}
+	if ts, ok := o.file.(vfs.FileTimeSetter); ok {
+		if err := ts.SetTimes(atime, mtime); err == nil {
+			return nil
+		}
+	}
+	if ts, ok := o.fs.(vfs.TimeSetter); ok {
+		return ts.SetTimes(r.ctx(), openName(o.pathNow()), atime, mtime)
+	}
+	return nil
+}
+
+func (o *open) pathNow() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.path
+}
+
+// rename implements FileRenameInformation [MS-FSA 2.1.5.14.11].
+func (r *request) rename(o *open, ri fscc.RenameInfo) error {
+	if o.access&wire.Delete == 0 {
+		return ntstatus.AccessDenied
+	}
+	if ri.RootDirectory != 0 {
+		return ntstatus.InvalidParameter
+	}
+	parts, err := smbToPath(trimLeadingSep(ri.FileName))
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		return ntstatus.InvalidParameter
+	}
+	for _, p := range parts {
+		if err := fscc.ValidComponent(p); err != nil {
+			return ntstatus.ObjectNameInvalid
+		}
+	}
+	ctx := r.ctx()
+	dst, dfi, exists, err := lookup(ctx, o.fs, parts)
+	if err != nil {
+		return err
+	}
+	src := o.pathNow()
+	if exists && dst != src {
+		if !ri.ReplaceIfExists {
+			return ntstatus.ObjectNameCollision
+		}
+		if dfi.IsDir() {
+			return ntstatus.AccessDenied
+		}
+		if r.c.srv.nodes.isOpen(o.fs, dfi.FileID) {
+			return ntstatus.AccessDenied
+		}
+	}
+	if !exists {
+		// Keep the case the client asked for in the last component.
+		dst = path.Join(path.Dir(dst), parts[len(parts)-1])
+		if path.Dir(dst) == "." {
+			dst = parts[len(parts)-1]
+		}
+	}
+	if o.isDir && r.c.srv.nodes.hasOpensBelow(o.fs, src, o) {
+		return ntstatus.AccessDenied
+	}
+	if err := o.fs.Rename(ctx, src, dst, ri.ReplaceIfExists); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	o.path = dst
+	o.mu.Unlock()
+	r.c.srv.renamed(o, src, dst)
+	return nil
+}
+
+func trimLeadingSep(s string) string {
+	for len(s) > 0 && (s[0] == '\\' || s[0] == '/') {
+		s = s[1:]
+	}
+	return s
+}
+
+// setDisposition sets or clears delete-pending [MS-FSA 2.1.5.14.3].
+func (r *request) setDisposition(o *open, del bool) error {
+	if o.access&wire.Delete == 0 {
+		return ntstatus.AccessDenied
+	}
+	if del {
+		if o.path == "" {
+			return ntstatus.CannotDelete
+		}
+		fi, err := o.file.Stat()
+		if err != nil {
+			return err
+		}
+		if fi.Mode.Perm()&0o200 == 0 && !fi.IsDir() {
+			return ntstatus.CannotDelete // read-only attribute
+		}
+		if o.isDir && !dirEmpty(o) {
+			return ntstatus.DirectoryNotEmpty
+		}
+	}
+	r.c.srv.nodes.setDeletePending(o.node, del)
+	return nil
+}
+
+func (r *request) setSize(o *open, class fscc.InfoClass, b []byte) error {
+	var size int64
+	var err error
+	if class == fscc.FileEndOfFileInformation {
+		size, err = fscc.DecodeEndOfFile(b)
+	} else {
+		size, err = fscc.DecodeAllocation(b)
+	}
+	if err != nil {
+		return err
+	}
+	if o.access&(wire.FileWriteData|wire.FileAppendData) == 0 {
+		return ntstatus.AccessDenied
+	}
+	if o.isDir {
+		return ntstatus.InvalidParameter
+	}
+	if class == fscc.FileAllocationInformation {
+		// Allocation below EOF truncates; above it is a hint.
+		fi, err := o.file.Stat()
+		if err != nil {
+			return err
+		}
+		if size >= fi.Size {
+			if al, ok := o.file.(vfs.Allocator); ok {
+				al.Allocate(0, size)
+			}
+			return nil
+		}
+	}
+	if err := o.file.Truncate(size); err != nil {
+		return err
+	}
+	r.c.srv.notifyChange(o, notifyModified)
+	return nil
+}
+
+var _ = time.Now

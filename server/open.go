@@ -1,0 +1,313 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/signetsmb/signet/internal/dcerpc"
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+)
+
+// open is one open of a file, directory or named pipe (MS-SMB2 3.3.1.10).
+type open struct {
+	id      wire.FileID
+	conn    *conn
+	tree    *treeConnect
+	sess    *session
+	fs      vfs.FS
+	file    vfs.File     // nil for pipes
+	pipe    *dcerpc.Pipe // named pipe on IPC$
+	isDir   bool
+	access  uint32 // granted access
+	share   uint32 // share access
+	options uint32 // create options
+	node    *fileNode
+
+	deleteOnClose bool
+
+	mu       sync.Mutex
+	path     string // share-relative, '/'-separated, as on disk; "" = root
+	position int64
+	mode     uint32
+	dir      *dirCursor
+	closed   bool
+}
+
+// dirCursor is the enumeration state of a directory open.
+type dirCursor struct {
+	entries []vfs.FileInfo
+	pos     int
+	pattern string
+	started bool
+}
+
+// fileNode is the server-wide state of one file: its opens (for share
+// modes) and its delete disposition. Keyed by backend and file id.
+type fileNode struct {
+	key           nodeKey
+	opens         []*open
+	deletePending bool
+}
+
+type nodeKey struct {
+	fs vfs.FS
+	id uint64
+}
+
+// nodeTable holds every fileNode with an open.
+type nodeTable struct {
+	mu    sync.Mutex
+	nodes map[nodeKey]*fileNode
+}
+
+// release closes the open's file and drops it from its node; the last
+// close of a delete-pending file removes it.
+func (o *open) release() {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.closed = true
+	p := o.path
+	o.mu.Unlock()
+	if o.file != nil {
+		o.file.Close()
+	}
+	if o.tree != nil {
+		o.tree.srv.locks.releaseOpen(o)
+		o.tree.srv.watches.drop(o)
+	}
+	if o.node != nil && o.tree != nil {
+		o.tree.srv.nodes.detach(o, p)
+	}
+}
+
+// attach registers o on its node after checking share modes
+// [MS-FSA 2.1.5.1.2]: every existing open must share what o wants, and o
+// must share what every existing open has.
+func (t *nodeTable) attach(o *open, key nodeKey) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.nodes == nil {
+		t.nodes = map[nodeKey]*fileNode{}
+	}
+	n := t.nodes[key]
+	if n == nil {
+		n = &fileNode{key: key}
+		t.nodes[key] = n
+	}
+	if n.deletePending {
+		return ntstatus.DeletePending
+	}
+	for _, other := range n.opens {
+		if shareConflict(other.access, other.share, o.access, o.share) {
+			return ntstatus.SharingViolation
+		}
+	}
+	n.opens = append(n.opens, o)
+	o.node = n
+	return nil
+}
+
+const dataAccess = wire.FileReadData | wire.FileWriteData | wire.FileAppendData | wire.FileExecute | wire.Delete
+
+// shareConflict reports whether two opens conflict.
+func shareConflict(aAccess, aShare, bAccess, bShare uint32) bool {
+	if aAccess&dataAccess == 0 || bAccess&dataAccess == 0 {
+		return false // attribute-only opens never conflict
+	}
+	conflicts := func(access, share uint32) bool {
+		return access&(wire.FileReadData|wire.FileExecute) != 0 && share&wire.FileShareRead == 0 ||
+			access&(wire.FileWriteData|wire.FileAppendData) != 0 && share&wire.FileShareWrite == 0 ||
+			access&wire.Delete != 0 && share&wire.FileShareDelete == 0
+	}
+	return conflicts(bAccess, aShare) || conflicts(aAccess, bShare)
+}
+
+// detach removes o from its node; when it was the last open of a
+// delete-pending file, the file is removed.
+func (t *nodeTable) detach(o *open, p string) {
+	t.mu.Lock()
+	n := o.node
+	for i, x := range n.opens {
+		if x == o {
+			n.opens = append(n.opens[:i], n.opens[i+1:]...)
+			break
+		}
+	}
+	last := len(n.opens) == 0
+	del := last && n.deletePending
+	if last {
+		delete(t.nodes, n.key)
+	}
+	t.mu.Unlock()
+	if del {
+		if err := o.fs.Remove(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			o.tree.srv.log.Warn("delete on close failed", "path", p, "err", err)
+		} else {
+			o.tree.srv.notifyChange(o, notifyRemoved)
+		}
+	}
+}
+
+// setDeletePending sets or clears the node's delete disposition.
+func (t *nodeTable) setDeletePending(n *fileNode, v bool) {
+	t.mu.Lock()
+	n.deletePending = v
+	t.mu.Unlock()
+}
+
+func (t *nodeTable) deletePending(n *fileNode) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return n.deletePending
+}
+
+// others reports whether the node has opens besides o.
+func (t *nodeTable) others(o *open) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(o.node.opens) > 1
+}
+
+// openTable maps volatile FileIds to opens on one connection.
+type openTable struct {
+	mu    sync.Mutex
+	opens map[uint64]*open
+	next  atomic.Uint64
+}
+
+func (t *openTable) add(o *open) {
+	id := t.next.Add(1)
+	o.id = wire.FileID{Persistent: id, Volatile: id}
+	t.mu.Lock()
+	if t.opens == nil {
+		t.opens = map[uint64]*open{}
+	}
+	t.opens[id] = o
+	t.mu.Unlock()
+}
+
+func (t *openTable) get(id wire.FileID) *open {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.opens[id.Volatile]
+	if o == nil || o.id != id {
+		return nil
+	}
+	return o
+}
+
+func (t *openTable) remove(id wire.FileID) *open {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o := t.opens[id.Volatile]
+	if o == nil || o.id != id {
+		return nil
+	}
+	delete(t.opens, id.Volatile)
+	return o
+}
+
+// resolveOpen finds the open named by id for this request's tree and
+// session; all-ones means the open of the previous compound element.
+func (r *request) resolveOpen(id wire.FileID) (*open, error) {
+	if id == wire.AllOnes {
+		id = r.fileID
+	}
+	o := r.c.opens.get(id)
+	if o == nil || o.tree != r.tree || o.sess != r.sess {
+		return nil, ntstatus.FileClosed
+	}
+	r.fileID = id
+	return o, nil
+}
+
+// smbToPath converts an SMB path ("dir\file") to share-relative
+// components, rejecting what Windows rejects.
+func smbToPath(name string) ([]string, error) {
+	parts, err := fscc.SplitPath(name)
+	if err != nil {
+		switch {
+		case errors.Is(err, fscc.ErrPathOutsideShare):
+			return nil, ntstatus.ObjectPathSyntaxBad
+		case errors.Is(err, fscc.ErrStreamsNotSupported):
+			return nil, ntstatus.ObjectNameNotFound
+		default:
+			return nil, ntstatus.ObjectNameInvalid
+		}
+	}
+	return parts, nil
+}
+
+// lookup resolves components case-insensitively against the backend, as
+// Samba does on case-sensitive disks: an exact match wins, otherwise the
+// first entry that matches ignoring case. It returns the on-disk path, its
+// info when it exists, and whether the last component exists. A missing
+// intermediate directory is STATUS_OBJECT_PATH_NOT_FOUND.
+func lookup(ctx context.Context, fsys vfs.FS, parts []string) (string, vfs.FileInfo, bool, error) {
+	cur := ""
+	var fi vfs.FileInfo
+	if len(parts) == 0 {
+		fi, err := fsys.Stat(ctx, ".")
+		return "", fi, err == nil, err
+	}
+	for i, p := range parts {
+		last := i == len(parts)-1
+		cand := path.Join(cur, p)
+		info, err := fsys.Stat(ctx, cand)
+		if err != nil && errors.Is(err, fs.ErrNotExist) {
+			if name, ok := findFold(ctx, fsys, cur, p); ok {
+				cand = path.Join(cur, name)
+				info, err = fsys.Stat(ctx, cand)
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrNotExist) && last:
+			return cand, fi, false, nil
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, vfs.ErrNotDir):
+			return "", fi, false, ntstatus.ObjectPathNotFound
+		default:
+			return "", fi, false, err
+		}
+		if !last && !info.IsDir() {
+			return "", fi, false, ntstatus.ObjectPathNotFound
+		}
+		cur, fi = cand, info
+	}
+	return cur, fi, true, nil
+}
+
+// findFold looks for name in dir ignoring case.
+func findFold(ctx context.Context, fsys vfs.FS, dir, name string) (string, bool) {
+	d := dir
+	if d == "" {
+		d = "."
+	}
+	f, err := fsys.OpenFile(ctx, d, 0, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	for {
+		ents, err := f.ReadDir(256)
+		for _, e := range ents {
+			if strings.EqualFold(e.Name, name) {
+				return e.Name, true
+			}
+		}
+		if err != nil || len(ents) == 0 {
+			return "", false
+		}
+	}
+}

@@ -1,0 +1,419 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// request is one compound element being processed. The pipeline resolves
+// session and tree before the handler runs.
+type request struct {
+	c    *conn
+	msg  []byte // the element: header..next header, padding included
+	hdr  wire.Header
+	sess *session
+	tree *treeConnect
+	// signed reports that the request arrived signed and verified.
+	signed bool
+	// fileID is the resolved FileID for related compound elements.
+	fileID wire.FileID
+	// signResponse forces signing the response (final SESSION_SETUP).
+	signResponse bool
+	// noResponse suppresses the response (CANCEL).
+	noResponse bool
+	// respSessionID, when set, is the SessionId of the response (a new
+	// session's first SESSION_SETUP response).
+	respSessionID uint64
+	// afterSend runs on the final (signed) response bytes, e.g. to extend
+	// the 3.1.1 preauth integrity hash.
+	afterSend func(elem []byte)
+}
+
+// command describes one SMB2 command for the pipeline (Samba's
+// smbd_smb2_table, ksmbd's size tables).
+type command struct {
+	structSize  uint16
+	needSession bool
+	needTree    bool
+	run         func(r *request, w *response) error
+}
+
+var commands [wire.NumCommands]command
+
+func init() {
+	commands = [wire.NumCommands]command{
+		wire.CmdNegotiate:      {structSize: 36, run: (*request).negotiate},
+		wire.CmdSessionSetup:   {structSize: 25, run: (*request).sessionSetup},
+		wire.CmdLogoff:         {structSize: 4, needSession: true, run: (*request).logoff},
+		wire.CmdTreeConnect:    {structSize: 9, needSession: true, run: (*request).treeConnect},
+		wire.CmdTreeDisconnect: {structSize: 4, needSession: true, needTree: true, run: (*request).treeDisconnect},
+		wire.CmdEcho:           {structSize: 4, run: (*request).echo},
+		wire.CmdCancel:         {structSize: 4, run: (*request).cancel},
+		wire.CmdIoctl:          {structSize: 57, needSession: true, needTree: true, run: (*request).ioctl},
+	}
+	registerFileCommands()
+}
+
+// registerFileCommands is replaced by the file-service commands; until they
+// exist those commands answer STATUS_NOT_SUPPORTED.
+var registerFileCommands = func() {}
+
+// response accumulates one element's response: buf holds the 64-byte
+// header and the body; raw, when set, is the pooled buffer buf lives in,
+// 4 bytes in (room for the transport header).
+type response struct {
+	raw    []byte
+	buf    []byte
+	status ntstatus.Status
+	// async, when set, sends the response with the async header form.
+	asyncID uint64
+}
+
+// charge is the credit charge of the request (1 for 2.0.2 / no LARGE_MTU).
+func (r *request) charge(c *conn) uint16 {
+	if c.dialect == wire.Dialect202 || c.dialect == 0 || c.dialect == wire.DialectWildcard {
+		return 1
+	}
+	return max(r.hdr.CreditCharge, 1)
+}
+
+// runChain processes the elements of one compound in order and sends the
+// responses in one frame. Each response element is padded to 8 bytes,
+// linked by NextCommand and then signed on its own [MS-SMB2 3.3.4.1.3].
+// A lone response is sent from the buffer it was built in, so READ data is
+// never copied on its way to the socket.
+func (c *conn) runChain(reqs []*request) error {
+	var prev *request
+	var prevStatus ntstatus.Status
+	var done []*request
+	var resps []response
+	defer func() {
+		for _, w := range resps {
+			if w.raw != nil {
+				putBuf(w.raw)
+			}
+		}
+	}()
+	for _, r := range reqs {
+		w, st, err := c.execute(r, prev, prevStatus)
+		if err != nil {
+			if w.raw != nil {
+				putBuf(w.raw)
+			}
+			return err
+		}
+		prev, prevStatus = r, st
+		if r.noResponse {
+			if w.raw != nil {
+				putBuf(w.raw)
+			}
+			continue
+		}
+		c.finishHeader(r, &w, st)
+		done = append(done, r)
+		resps = append(resps, w)
+	}
+	switch len(resps) {
+	case 0:
+		return nil
+	case 1:
+		w := &resps[0]
+		frame := w.frame()
+		resps = nil
+		c.finish(done[0], frame[4:])
+		binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
+		c.send(frame)
+		return nil
+	}
+	size := 4
+	for _, w := range resps {
+		size = wire.Pad8(size-4) + 4 + len(w.buf)
+	}
+	frame := getBuf(size)[:4]
+	starts := make([]int, len(resps))
+	for i, w := range resps {
+		if i > 0 {
+			for (len(frame)-4)%8 != 0 {
+				frame = append(frame, 0)
+			}
+			wire.SetNextCommand(frame[starts[i-1]:], uint32(len(frame)-starts[i-1]))
+		}
+		starts[i] = len(frame)
+		frame = append(frame, w.buf...)
+	}
+	for i, r := range done {
+		end := len(frame)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		c.finish(r, frame[starts[i]:end])
+	}
+	binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
+	c.send(frame)
+	return nil
+}
+
+// finish signs one response element and runs its after-send hook.
+func (c *conn) finish(r *request, elem []byte) {
+	c.signIfNeeded(r, elem)
+	if r.afterSend != nil {
+		r.afterSend(elem)
+	}
+}
+
+// frame returns the transport frame holding w: w.raw itself when w.buf
+// still lives in it, else a copy.
+func (w *response) frame() []byte {
+	if w.raw != nil && len(w.buf) > 0 && cap(w.raw) >= 4+len(w.buf) && &w.raw[4] == &w.buf[0] {
+		f := w.raw[:4+len(w.buf)]
+		w.raw = nil
+		return f
+	}
+	f := getBuf(4 + len(w.buf))
+	copy(f[4:], w.buf)
+	if w.raw != nil {
+		putBuf(w.raw)
+		w.raw = nil
+	}
+	return f
+}
+
+// newResponse returns a response whose buffer has room for the transport
+// header in front.
+func newResponse() response {
+	raw := getBuf(1 << 10)
+	return response{raw: raw, buf: raw[4 : 4+wire.HeaderSize]}
+}
+
+// execute processes one element and returns its response body.
+func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (response, ntstatus.Status, error) {
+	related := r.hdr.Flags&wire.FlagRelated != 0
+	w := newResponse()
+	var st ntstatus.Status
+	var err error
+	switch {
+	case related && prev == nil:
+		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be related.
+		st = ntstatus.InvalidParameter
+	case related && prevStatus.IsError() && prev.hdr.Command == wire.CmdCreate:
+		// A failed CREATE fails the related elements that follow it.
+		st = prevStatus
+		r.inherit(prev)
+	default:
+		if related {
+			r.inherit(prev)
+		}
+		err = r.process(&w)
+	}
+	failed := st != 0
+	if err != nil {
+		var s ntstatus.Status
+		if !errors.As(err, &s) {
+			return w, 0, err // connection-fatal
+		}
+		st, failed = s, true
+	} else if st == 0 {
+		st = w.status
+	}
+	// A failed request gets an ERROR body, whatever the severity of its
+	// status (STATUS_NO_MORE_FILES is a warning); a handler that set a
+	// status on a body it built (BUFFER_OVERFLOW) keeps that body.
+	if (failed || len(w.buf) == wire.HeaderSize) && !keepsBody(r.hdr.Command, st) {
+		w.buf = wire.AppendErrorResponse(w.buf[:wire.HeaderSize], nil)
+	}
+	return w, st, nil
+}
+
+// keepsBody lists the error-class statuses whose responses still carry the
+// command's own body: SESSION_SETUP's MORE_PROCESSING_REQUIRED (the next
+// security token) [MS-SMB2 3.3.4.4]. Warnings such as BUFFER_OVERFLOW keep
+// their body anyway since they are not error-class.
+func keepsBody(cmd wire.Command, st ntstatus.Status) bool {
+	return cmd == wire.CmdSessionSetup && st == ntstatus.MoreProcessingRequired
+}
+
+// inherit copies SessionId, TreeId and FileId from the previous element of
+// a related chain [MS-SMB2 3.3.5.2.7.2].
+func (r *request) inherit(prev *request) {
+	r.hdr.SessionID = prev.hdr.SessionID
+	r.sess = prev.sess
+	if r.hdr.Command != wire.CmdTreeConnect {
+		r.hdr.TreeID = prev.hdr.TreeID
+		r.tree = prev.tree
+	}
+	r.fileID = prev.fileID
+}
+
+// process runs the pipeline for one element: structure check, session,
+// signature, tree, handler.
+func (r *request) process(w *response) error {
+	c := r.c
+	cmd := r.hdr.Command
+	if int(cmd) >= len(commands) || commands[cmd].run == nil {
+		if int(cmd) >= len(commands) {
+			return fatal("bad_command", "command 0x%04x", uint16(cmd))
+		}
+		return ntstatus.NotSupported
+	}
+	def := commands[cmd]
+	if r.hdr.Flags&^wire.FlagsValidRequest != 0 {
+		return ntstatus.InvalidParameter
+	}
+	if r.hdr.IsAsync() && cmd != wire.CmdCancel {
+		return ntstatus.InvalidParameter
+	}
+	if len(r.msg) < wire.HeaderSize+2 || binary.LittleEndian.Uint16(r.msg[wire.HeaderSize:]) != def.structSize {
+		return ntstatus.InvalidParameter
+	}
+	if cmd == wire.CmdNegotiate {
+		return def.run(r, w)
+	}
+	if !c.negotiated {
+		return fatal("not_negotiated", "%v before NEGOTIATE", cmd)
+	}
+	if err := r.resolveSession(); err != nil {
+		return err
+	}
+	if r.sess == nil && def.needSession {
+		return ntstatus.UserSessionDeleted
+	}
+	if r.sess != nil && def.needSession && !r.sess.valid() {
+		return ntstatus.UserSessionDeleted
+	}
+	if def.needTree {
+		if err := r.resolveTree(); err != nil {
+			return err
+		}
+	}
+	return def.run(r, w)
+}
+
+// resolveSession finds the session and checks the request's signature
+// [MS-SMB2 3.3.5.2.4, 3.3.5.2.9].
+func (r *request) resolveSession() error {
+	c := r.c
+	if r.sess == nil && r.hdr.SessionID != 0 {
+		r.sess = c.lookupSession(r.hdr.SessionID)
+	}
+	signed := r.hdr.Flags&wire.FlagSigned != 0
+	cmd := r.hdr.Command
+	switch {
+	case signed:
+		if r.sess == nil {
+			if cmd == wire.CmdCancel {
+				r.noResponse = true
+				return nil
+			}
+			return ntstatus.UserSessionDeleted
+		}
+		sg := r.sess.signer()
+		if sg == nil {
+			if cmd == wire.CmdSessionSetup {
+				return nil // still authenticating: no key yet (as Samba)
+			}
+			return ntstatus.NotSupported
+		}
+		if !sg.Verify(r.msg) {
+			return r.badSignature("bad signature")
+		}
+		r.signed = true
+	case r.sess != nil && r.sess.mustSign():
+		return r.badSignature("unsigned request on a session that requires signing")
+	}
+	return nil
+}
+
+// badSignature refuses a request that failed verification: counted,
+// logged, STATUS_ACCESS_DENIED (a CANCEL is dropped silently), and the
+// connection is dropped after badSignatureLimit failures.
+func (r *request) badSignature(why string) error {
+	c := r.c
+	if why[0] == 'u' {
+		c.srv.stats.unsignedRejected.Add(1)
+	} else {
+		c.srv.stats.badSignatures.Add(1)
+	}
+	n := atomicAdd(&c.badSigs)
+	c.log.Warn("request refused: "+why, "command", r.hdr.Command.String(), "message_id", r.hdr.MessageID,
+		"session_id", r.hdr.SessionID, "failures_on_connection", n)
+	if n >= badSignatureLimit {
+		return fatal("too_many_bad_signatures", "%d signature failures", n)
+	}
+	if r.hdr.Command == wire.CmdCancel {
+		r.noResponse = true
+		return nil
+	}
+	// The refusal itself is signed with the session key (Samba), so that
+	// the genuine client can trust it.
+	r.signResponse = true
+	return ntstatus.AccessDenied
+}
+
+// resolveTree finds the tree connect named by TreeId.
+func (r *request) resolveTree() error {
+	if r.tree != nil {
+		return nil
+	}
+	if r.sess == nil {
+		return ntstatus.UserSessionDeleted
+	}
+	t := r.sess.tree(r.hdr.TreeID)
+	if t == nil {
+		return ntstatus.NetworkNameDeleted
+	}
+	r.tree = t
+	return nil
+}
+
+// finishHeader fills the response header of r into w.buf[0:64].
+func (c *conn) finishHeader(r *request, w *response, st ntstatus.Status) {
+	h := wire.Header{
+		Status:    uint32(st),
+		Command:   r.hdr.Command,
+		Flags:     wire.FlagServerToRedir | r.hdr.Flags&(wire.FlagRelated|wire.FlagPriorityMask),
+		MessageID: r.hdr.MessageID,
+		ProcessID: r.hdr.ProcessID,
+		TreeID:    r.hdr.TreeID,
+		SessionID: r.hdr.SessionID,
+	}
+	if r.respSessionID != 0 {
+		h.SessionID = r.respSessionID
+	}
+	if c.dialect != wire.Dialect202 {
+		h.CreditCharge = r.hdr.CreditCharge
+	}
+	h.Credits = c.credits.grant(r.hdr.Credits, r.charge(c))
+	if w.asyncID != 0 {
+		h.Flags |= wire.FlagAsyncCommand
+		h.AsyncID = w.asyncID
+	}
+	h.Put(w.buf)
+}
+
+// signIfNeeded signs one response element in place when MS-SMB2 3.3.4.1.1
+// (and this server's policy) requires it.
+func (c *conn) signIfNeeded(r *request, elem []byte) {
+	s := r.sess
+	if s == nil || binary.LittleEndian.Uint64(elem[40:]) == 0 {
+		return
+	}
+	st := ntstatus.Status(binary.LittleEndian.Uint32(elem[8:]))
+	if st == ntstatus.Pending {
+		return
+	}
+	sg := s.signer()
+	if sg == nil {
+		return
+	}
+	if r.signed || r.signResponse || s.mustSign() {
+		sg.Sign(elem)
+		c.srv.stats.signedResponses.Add(1)
+	}
+}
+
+// ctx returns the connection context for handlers.
+func (r *request) ctx() context.Context { return r.c.ctx }

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+)
+
+// maxDirEntries caps how many entries one directory listing holds in
+// memory (a directory with more is listed up to this many).
+const maxDirEntries = 1 << 20
+
+// queryDirectory handles QUERY_DIRECTORY [MS-SMB2 3.3.5.18].
+func (r *request) queryDirectory(w *response) error {
+	req, err := wire.ParseQueryDirectoryRequest(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	if req.OutputBufferLength > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
+	if err := r.checkCharge(req.OutputBufferLength); err != nil {
+		return err
+	}
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if !o.isDir || o.file == nil {
+		return ntstatus.InvalidParameter
+	}
+	if o.access&wire.FileReadData == 0 { // FILE_LIST_DIRECTORY
+		return ntstatus.AccessDenied
+	}
+	dw, err := fscc.NewDirWriter(fscc.InfoClass(req.InfoClass), int(req.OutputBufferLength))
+	if err != nil {
+		return ntstatus.InvalidInfoClass
+	}
+	if req.Pattern == "" {
+		req.Pattern = "*"
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.prepareListing(r, req); err != nil {
+		return err
+	}
+	return o.fillListing(r, req, dw, w)
+}
+
+// prepareListing (re)starts the enumeration when asked to, or on the
+// first query [MS-SMB2 3.3.5.18].
+func (o *open) prepareListing(r *request, req *wire.QueryDirectoryRequest) error {
+	restart := req.Flags&(wire.QueryDirRestartScans|wire.QueryDirReopen) != 0
+	if o.dir != nil && !restart && !(req.Flags&wire.QueryDirIndexSpecified != 0 && req.FileIndex == 0) {
+		return nil
+	}
+	if o.dir != nil && !restart && o.dir.started {
+		return nil
+	}
+	ents, err := o.listAll()
+	if err != nil {
+		return statusOf(err)
+	}
+	o.dir = &dirCursor{entries: ents, pattern: req.Pattern}
+	return nil
+}
+
+// listAll reads the directory, adding "." and "..", sorted by name.
+func (o *open) listAll() ([]vfs.FileInfo, error) {
+	if err := o.file.RewindDir(); err != nil {
+		return nil, err
+	}
+	var all []vfs.FileInfo
+	for len(all) < maxDirEntries {
+		ents, err := o.file.ReadDir(1024)
+		all = append(all, ents...)
+		if errors.Is(err, io.EOF) || err == nil && len(ents) == 0 {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	self, err := o.file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	dot := self
+	dot.Name = "."
+	dotdot := self
+	dotdot.Name = ".."
+	if o.path != "" {
+		if pfi, err := o.fs.Stat(o.tree.srv.ctx(), parentOf(o.path)); err == nil {
+			dotdot = pfi
+			dotdot.Name = ".."
+		}
+	}
+	return append([]vfs.FileInfo{dot, dotdot}, all...), nil
+}
+
+func parentOf(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return "."
+}
+
+// fillListing writes matching entries into the response.
+func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc.DirWriter, w *response) error {
+	d := o.dir
+	if d.pattern != req.Pattern && req.Flags&(wire.QueryDirRestartScans|wire.QueryDirReopen) != 0 {
+		d.pattern = req.Pattern
+	}
+	first := !d.started
+	d.started = true
+	single := req.Flags&wire.QueryDirReturnSingleEntry != 0
+	for d.pos < len(d.entries) {
+		e := &d.entries[d.pos]
+		if !fscc.Match(d.pattern, e.Name) {
+			d.pos++
+			continue
+		}
+		info := fileInfoOf(e, nil)
+		info.FileIndex = 0
+		if !dw.Add(&info) {
+			if dw.Count() == 0 {
+				return ntstatus.BufferOverflow
+			}
+			break
+		}
+		d.pos++
+		if single {
+			break
+		}
+	}
+	if dw.Count() == 0 {
+		if first && !hasWildcard(d.pattern) {
+			return ntstatus.NoSuchFile
+		}
+		if first {
+			return ntstatus.NoSuchFile
+		}
+		return ntstatus.NoMoreFiles
+	}
+	w.buf = wire.AppendOutputBuffer(w.buf, dw.Bytes())
+	return nil
+}
+
+func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }

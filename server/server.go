@@ -1,0 +1,330 @@
+// Package server is Signet's SMB2/SMB3 file server.
+//
+// A Server accepts connections and runs, per connection, one reader
+// goroutine (framing, NEGOTIATE and SESSION_SETUP in order, sequence-window
+// checks), handler goroutines for every other request (signature
+// verification, the command, response signing — so that signing work is
+// spread over all cores), and one writer goroutine that puts each response
+// frame on the wire with a single Write.
+//
+// Configuration is a snapshot (Settings) read through Options.Settings at
+// the moments the protocol consults policy: NEGOTIATE reads the signing
+// requirement for that connection, SESSION_SETUP and TREE_CONNECT read users
+// and shares. Swapping the snapshot therefore changes the behaviour of new
+// connections at once while established sessions keep what they negotiated.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signetsmb/signet/internal/smbcrypto"
+	"github.com/signetsmb/signet/vfs"
+)
+
+// Settings is an immutable policy snapshot. Callers build a new one on
+// every configuration change and never modify one that was handed out.
+type Settings struct {
+	// RequireSigning is the server side of "Microsoft network server:
+	// Digitally sign communications (always)" (RequireSecuritySignature).
+	RequireSigning bool
+	// MinDialect and MaxDialect bound the dialects offered (wire values).
+	MinDialect, MaxDialect uint16
+	// SigningAlgorithms is the 3.1.1 preference order (most preferred
+	// first). Empty means GMAC, CMAC, HMAC-SHA256.
+	SigningAlgorithms []smbcrypto.Algorithm
+	// ServerName and Domain are the NetBIOS names announced in NTLM.
+	ServerName, Domain string
+	// AllowAnonymous permits NTLM anonymous logons (never when signing is
+	// required: such sessions cannot sign).
+	AllowAnonymous bool
+	// MaxSessions caps established sessions server-wide (0 = no cap).
+	MaxSessions int
+	// Shares are the disk shares; IPC$ is always added.
+	Shares []*Share
+}
+
+// Share is one disk share.
+type Share struct {
+	Name     string
+	Comment  string
+	ReadOnly bool
+	// Users allowed to connect; empty allows every authenticated user.
+	Users []string
+	FS    vfs.FS
+}
+
+// allows reports whether user may connect to the share.
+func (s *Share) allows(user string) bool {
+	if len(s.Users) == 0 {
+		return true
+	}
+	for _, u := range s.Users {
+		if strings.EqualFold(u, user) {
+			return true
+		}
+	}
+	return false
+}
+
+// UserDB looks up a user's NT hash (MD4 of the UTF-16LE password).
+type UserDB interface {
+	Lookup(user string) (ntHash [16]byte, ok bool)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Settings returns the current policy snapshot. Required.
+	Settings func() *Settings
+	// Users authenticates NTLM logons. Required.
+	Users UserDB
+	// Logger receives one line per notable event. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Rand is the source of challenges, GUIDs, salts. Defaults to crypto/rand.
+	Rand io.Reader
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// MaxInFlight caps concurrently executing requests per connection.
+	// Defaults to 64.
+	MaxInFlight int
+	// NegotiateTimeout bounds the time from accept to an authenticated
+	// session. Defaults to 60 s.
+	NegotiateTimeout time.Duration
+}
+
+// Stats are cumulative counters, safe to read at any time.
+type Stats struct {
+	Connections      int64 // accepted
+	OpenConnections  int64
+	Sessions         int64 // currently established
+	LogonFailures    int64
+	BadSignatures    int64 // signed requests whose signature did not verify
+	UnsignedRejected int64 // unsigned requests on sessions that must sign
+	ProtocolErrors   int64 // connections dropped for malformed input
+	SignedResponses  int64
+	RefusedSMB1      int64
+	RefusedAnonymous int64
+}
+
+type counters struct {
+	connections, open, sessions, logonFailures, badSignatures,
+	unsignedRejected, protocolErrors, signedResponses, refusedSMB1,
+	refusedAnonymous atomic.Int64
+}
+
+// Server is an SMB2/SMB3 server.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	guid       [16]byte
+	startTime  time.Time
+	nextSessID atomic.Uint64
+	stats      counters
+
+	// Server-wide file state shared by every connection.
+	nodes   nodeTable
+	locks   lockTable
+	watches watchTable
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("server: closed")
+
+// New validates opts and returns a Server.
+func New(opts Options) (*Server, error) {
+	if opts.Settings == nil || opts.Users == nil {
+		return nil, errors.New("server: Options.Settings and Options.Users are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 64
+	}
+	if opts.NegotiateTimeout <= 0 {
+		opts.NegotiateTimeout = 60 * time.Second
+	}
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		startTime: opts.Now(),
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*conn]struct{}{},
+	}
+	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
+		return nil, err
+	}
+	var seed [8]byte
+	if _, err := io.ReadFull(opts.Rand, seed[:]); err != nil {
+		return nil, err
+	}
+	// Session ids start at a random point with the top bits clear so that
+	// they never reach the reserved all-ones value.
+	s.nextSessID.Store(binary.LittleEndian.Uint64(seed[:]) >> 16)
+	return s, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Connections:      c.connections.Load(),
+		OpenConnections:  c.open.Load(),
+		Sessions:         c.sessions.Load(),
+		LogonFailures:    c.logonFailures.Load(),
+		BadSignatures:    c.badSignatures.Load(),
+		UnsignedRejected: c.unsignedRejected.Load(),
+		ProtocolErrors:   c.protocolErrors.Load(),
+		SignedResponses:  c.signedResponses.Load(),
+		RefusedSMB1:      c.refusedSMB1.Load(),
+		RefusedAnonymous: c.refusedAnonymous.Load(),
+	}
+}
+
+// Serve accepts connections on l until Shutdown or a permanent error.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary(err)) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept error; retrying", "err", err, "delay", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc)
+		if !s.track(c) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			c.serve()
+		}()
+	}
+}
+
+// errTemporary classifies resource-exhaustion accept errors (EMFILE and
+// friends) as retryable.
+func errTemporary(err error) error {
+	type temporary interface{ Temporary() bool }
+	var t temporary
+	if errors.As(err, &t) && t.Temporary() {
+		return err
+	}
+	return errNotTemporary
+}
+
+var errNotTemporary = errors.New("not temporary")
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.stats.connections.Add(1)
+	s.stats.open.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.stats.open.Add(-1)
+}
+
+// Shutdown closes the listeners and every connection, then waits for the
+// connection goroutines to finish or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.close(errors.New("server shutting down"))
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// newSessionID returns a fresh non-zero session id, unique server-wide.
+func (s *Server) newSessionID() uint64 {
+	for {
+		id := s.nextSessID.Add(1)
+		if id != 0 && id != ^uint64(0) {
+			return id
+		}
+	}
+}
+
+func (s *Server) settings() *Settings { return s.opts.Settings() }
+
+// shareByName finds a share in st (case-insensitively).
+func (st *Settings) shareByName(name string) *Share {
+	for _, sh := range st.Shares {
+		if strings.EqualFold(sh.Name, name) {
+			return sh
+		}
+	}
+	return nil
+}

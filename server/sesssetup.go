@@ -1,0 +1,213 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/signetsmb/signet/auth"
+	"github.com/signetsmb/signet/auth/ntlm"
+	"github.com/signetsmb/signet/auth/spnego"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/smbcrypto"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// maxAuthRounds bounds the SESSION_SETUP round trips of one exchange.
+const maxAuthRounds = 8
+
+// maxSessionsPerConn bounds sessions (established or in progress) on one
+// connection, so a client cannot pile up handshakes.
+const maxSessionsPerConn = 64
+
+// sessionSetup handles SESSION_SETUP [MS-SMB2 3.3.5.5]. It runs on the
+// reader goroutine, so the per-session preauth hash and handshake state
+// need no locking.
+func (r *request) sessionSetup(w *response) error {
+	c := r.c
+	req, err := wire.ParseSessionSetupRequest(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	if req.Flags&wire.SessionFlagBinding != 0 {
+		// Multichannel is not offered (no CAP_MULTI_CHANNEL), so binding
+		// is not accepted [MS-SMB2 3.3.5.5].
+		return ntstatus.RequestNotAccepted
+	}
+	s, isNew, err := r.sessionForSetup()
+	if err != nil {
+		return err
+	}
+	if s.mech == nil {
+		s.mech = c.newMech()
+		s.rounds = 0
+		if c.dialect == wire.Dialect311 && isNew {
+			s.preauth = c.preauth
+		}
+	}
+	reauth := s.valid()
+	if c.dialect == wire.Dialect311 && !reauth {
+		s.preauth = s.preauth.Update(r.msg)
+	}
+	s.rounds++
+	out, done, err := s.mech.Accept(req.SecurityBuffer)
+	switch {
+	case err != nil:
+		return r.authFailed(s, err, out)
+	case !done:
+		if s.rounds >= maxAuthRounds {
+			return r.authFailed(s, errors.New("too many rounds"), nil)
+		}
+		w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SecurityBuffer: out})
+		w.status = ntstatus.MoreProcessingRequired
+		if c.dialect == wire.Dialect311 && !reauth {
+			r.afterSend = func(elem []byte) { s.preauth = s.preauth.Update(elem) }
+		}
+		return nil
+	}
+	return r.authDone(s, req, out, reauth, w)
+}
+
+// sessionForSetup finds or creates the session named by the request.
+func (r *request) sessionForSetup() (s *session, isNew bool, err error) {
+	c := r.c
+	if r.hdr.SessionID == 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.sessions) >= maxSessionsPerConn {
+			return nil, false, ntstatus.InsufficientResources
+		}
+		s = &session{id: c.srv.newSessionID()}
+		c.sessions[s.id] = s
+		r.sess = s
+		r.respSessionID = s.id
+		return s, true, nil
+	}
+	s = r.sess
+	if s == nil {
+		return nil, false, ntstatus.UserSessionDeleted
+	}
+	return s, false, nil
+}
+
+// newMech builds a fresh SPNEGO/NTLM acceptor for one exchange.
+func (c *conn) newMech() auth.ServerMech {
+	st := c.settings
+	cfg := &ntlm.ServerConfig{
+		NbComputerName:  st.ServerName,
+		NbDomainName:    st.Domain,
+		DnsComputerName: st.ServerName,
+		DnsDomainName:   st.Domain,
+		Rand:            c.srv.opts.Rand,
+		Now:             c.srv.opts.Now,
+		Lookup: func(user, domain string) ([16]byte, bool) {
+			return c.srv.opts.Users.Lookup(user)
+		},
+		AllowAnonymous: st.AllowAnonymous && !c.requireSigning,
+	}
+	return spnego.NewServer(ntlm.NewServer(cfg))
+}
+
+// authFailed ends a failed exchange: the session is deleted and the client
+// gets STATUS_LOGON_FAILURE (or INVALID_PARAMETER for garbage).
+func (r *request) authFailed(s *session, err error, token []byte) error {
+	c := r.c
+	c.dropSession(s.id)
+	s.mech = nil
+	if errors.Is(err, auth.ErrInvalidToken) {
+		c.log.Info("session setup failed: malformed security token", "err", err)
+		return ntstatus.InvalidParameter
+	}
+	c.srv.stats.logonFailures.Add(1)
+	c.log.Info("logon failure", "err", err)
+	return ntstatus.LogonFailure
+}
+
+// authDone completes an exchange: policy checks, keys, signing state
+// [MS-SMB2 3.3.5.5.3].
+func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte, reauth bool, w *response) error {
+	c := r.c
+	id := s.mech.Identity()
+	key := s.mech.SessionKey()
+	s.mech = nil
+	if id.Anonymous || id.Guest {
+		if c.requireSigning || c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0 {
+			c.srv.stats.refusedAnonymous.Add(1)
+			c.log.Warn("anonymous/guest logon refused: signing is required and such sessions cannot sign")
+			c.dropSession(s.id)
+			return ntstatus.AccessDenied
+		}
+		if !c.settings.AllowAnonymous {
+			c.dropSession(s.id)
+			return ntstatus.LogonFailure
+		}
+	}
+	if reauth {
+		return r.reauthDone(s, id, out, w)
+	}
+	if max := c.settings.MaxSessions; max > 0 && c.srv.stats.sessions.Load() >= int64(max) {
+		c.dropSession(s.id)
+		c.log.Warn("session refused: max_sessions reached", "max_sessions", max)
+		return ntstatus.RequestNotAccepted
+	}
+	var flags uint16
+	s.mu.Lock()
+	s.identity = id
+	s.state = sessValid
+	switch {
+	case id.Anonymous:
+		flags = wire.SessionIsNull
+	case id.Guest:
+		flags = wire.SessionIsGuest
+	default:
+		keys := smbcrypto.DeriveKeys(c.dialect, key, s.preauth[:])
+		sg, err := smbcrypto.NewSigner(c.signingAlg, keys.Signing[:])
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.sign = sg
+		s.appKey = keys.Application
+		// Session.SigningRequired [MS-SMB2 3.3.5.5.3]: the client asked in
+		// SESSION_SETUP, or either side required it at NEGOTIATE.
+		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
+	}
+	signRequired := s.signRequired
+	s.preauth = smbcrypto.PreauthHash{}
+	s.mu.Unlock()
+	c.srv.stats.sessions.Add(1)
+	r.signResponse = flags == 0 // always sign the final response of a real user
+	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
+		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous)
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
+	return nil
+}
+
+// reauthDone completes a re-authentication: keys are kept, the identity
+// must stay the same user (Samba).
+func (r *request) reauthDone(s *session, id auth.Identity, out []byte, w *response) error {
+	if prev := s.user(); !equalFoldUser(prev, id.User) || id.Anonymous || id.Guest {
+		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.User)
+		r.c.dropSession(s.id)
+		return ntstatus.AccessDenied
+	}
+	r.signResponse = true
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SecurityBuffer: out})
+	return nil
+}
+
+// logoff handles LOGOFF [MS-SMB2 3.3.5.6]: the response is signed with the
+// session key before the session is torn down.
+func (r *request) logoff(w *response) error {
+	if err := wire.ParseSimpleRequest(r.msg); err != nil {
+		return ntstatus.InvalidParameter
+	}
+	s := r.sess
+	w.buf = wire.AppendSimple(w.buf)
+	prev := r.afterSend
+	r.afterSend = func(elem []byte) {
+		if prev != nil {
+			prev(elem)
+		}
+		r.c.dropSession(s.id)
+	}
+	return nil
+}
