@@ -372,7 +372,7 @@ func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
 		attrs |= fscc.FileAttributeHidden
 	}
 	out := fscc.FileInfo{
-		Name: fi.Name, CreationTime: birth, LastAccessTime: fi.AccessTime, LastWriteTime: fi.ModTime,
+		Name: fi.Name, ShortName: shortName(fi.Name), CreationTime: birth, LastAccessTime: fi.AccessTime, LastWriteTime: fi.ModTime,
 		ChangeTime: fi.ChangeTime, EndOfFile: fi.Size, AllocationSize: fi.AllocationSize,
 		Attributes: attrs, FileID: fi.FileID, NumberOfLinks: uint32(fi.Nlink), Directory: fi.IsDir(),
 	}

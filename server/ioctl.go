@@ -16,10 +16,18 @@ func (r *request) ioctl(w *response) error {
 	if req.Flags != wire.IoctlFlagIsFsctl {
 		return ntstatus.NotSupported
 	}
+	if uint32(len(req.Input)) > r.c.maxIO || req.MaxOutputResponse > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
 	if h, ok := ioctlHandlers[req.CtlCode]; ok {
 		return h(r, req, w)
 	}
-	return ntstatus.NotSupported
+	if r.tree.ipc {
+		return ntstatus.NotSupported
+	}
+	// Anything else on a file: Windows answers INVALID_DEVICE_REQUEST for
+	// FSCTLs the file system does not implement.
+	return ntstatus.InvalidDeviceRequest
 }
 
 type ioctlHandler func(r *request, req *wire.IoctlRequest, w *response) error

@@ -160,9 +160,10 @@ func (c *conn) negotiateContexts(req *wire.NegotiateRequest, st *Settings) ([]wi
 			if _, err := wire.ParseIDList(ctx.Data, 0); err != nil {
 				return nil, ntstatus.InvalidParameter
 			}
-			// Encryption is not implemented: answer honestly with cipher 0
-			// ("no common cipher") [MS-SMB2 2.2.4.1.2].
-			out = append(out, wire.NegContext{Type: wire.CtxEncryption, Data: []byte{1, 0, 0, 0}})
+			// Encryption is not implemented (IsEncryptionSupported is
+			// FALSE), so the context is validated but not answered and no
+			// cipher is claimed [MS-SMB2 3.3.5.4]. (Answering cipher 0, which
+			// the spec also allows, breaks clients such as go-smb2.)
 		case wire.CtxSigning:
 			ids, err := wire.ParseIDList(ctx.Data, 0)
 			if err != nil {

@@ -241,7 +241,7 @@ func smbToPath(name string) ([]string, error) {
 		case errors.Is(err, fscc.ErrPathOutsideShare):
 			return nil, ntstatus.ObjectPathSyntaxBad
 		case errors.Is(err, fscc.ErrStreamsNotSupported):
-			return nil, ntstatus.ObjectNameNotFound
+			return nil, ntstatus.ObjectNameInvalid
 		default:
 			return nil, ntstatus.ObjectNameInvalid
 		}

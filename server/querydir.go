@@ -131,7 +131,8 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 		info.FileIndex = 0
 		if !dw.Add(&info) {
 			if dw.Count() == 0 {
-				return ntstatus.BufferOverflow
+				// Not even one entry fits [MS-FSA 2.1.5.6.3].
+				return ntstatus.InfoLengthMismatch
 			}
 			break
 		}

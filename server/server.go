@@ -134,6 +134,7 @@ type Server struct {
 	nodes   nodeTable
 	locks   lockTable
 	watches watchTable
+	resume  resumeKeys
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

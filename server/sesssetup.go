@@ -101,7 +101,9 @@ func (c *conn) newMech() auth.ServerMech {
 		Lookup: func(user, domain string) ([16]byte, bool) {
 			return c.srv.opts.Users.Lookup(user)
 		},
-		AllowAnonymous: st.AllowAnonymous && !c.requireSigning,
+		// Anonymous is decided by policy in authDone, so that a refusal
+		// can say why.
+		AllowAnonymous: true,
 	}
 	return spnego.NewServer(ntlm.NewServer(cfg))
 }
@@ -117,7 +119,7 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
-	c.log.Info("logon failure", "err", err)
+	c.log.Warn("logon failure: unknown user or wrong password (guest access is not offered)", "err", err)
 	return ntstatus.LogonFailure
 }
 
@@ -129,16 +131,19 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	key := s.mech.SessionKey()
 	s.mech = nil
 	if id.Anonymous || id.Guest {
+		c.srv.stats.refusedAnonymous.Add(1)
 		if c.requireSigning || c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0 {
-			c.srv.stats.refusedAnonymous.Add(1)
-			c.log.Warn("anonymous/guest logon refused: signing is required and such sessions cannot sign")
+			c.log.Warn("anonymous logon refused: signing is required and anonymous sessions cannot sign",
+				"server_requires", c.requireSigning, "client_requires", c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0)
 			c.dropSession(s.id)
 			return ntstatus.AccessDenied
 		}
 		if !c.settings.AllowAnonymous {
+			c.log.Warn("anonymous logon refused: allow_anonymous is false")
 			c.dropSession(s.id)
 			return ntstatus.LogonFailure
 		}
+		c.srv.stats.refusedAnonymous.Add(-1)
 	}
 	if reauth {
 		return r.reauthDone(s, id, out, w)

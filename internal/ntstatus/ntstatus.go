@@ -109,6 +109,7 @@ const (
 	FileNotAvailable              Status = 0xC0000467
 	BadImpersonationLevel         Status = 0xC00000A5
 	InvalidLockRange              Status = 0xC00001A1
+	InvalidViewSize               Status = 0xC000001F
 )
 
 var names = map[Status]string{
@@ -193,4 +194,5 @@ var names = map[Status]string{
 	FileNotAvailable:              "STATUS_FILE_NOT_AVAILABLE",
 	BadImpersonationLevel:         "STATUS_BAD_IMPERSONATION_LEVEL",
 	InvalidLockRange:              "STATUS_INVALID_LOCK_RANGE",
+	InvalidViewSize:               "STATUS_INVALID_VIEW_SIZE",
 }

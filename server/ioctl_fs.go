@@ -1,0 +1,233 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/signetsmb/signet/internal/dcerpc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+func init() {
+	ioctlHandlers[wire.FsctlPipeTransceive] = (*request).pipeTransceive
+	ioctlHandlers[wire.FsctlPipeWait] = (*request).pipeWait
+	ioctlHandlers[wire.FsctlQueryNetworkInterfaceInfo] = (*request).networkInterfaces
+	ioctlHandlers[wire.FsctlSrvRequestResumeKey] = (*request).resumeKey
+	ioctlHandlers[wire.FsctlSrvCopyChunk] = (*request).copyChunk
+	ioctlHandlers[wire.FsctlSrvCopyChunkWrite] = (*request).copyChunk
+}
+
+// pipeTransceive writes to a named pipe and returns its reply
+// [MS-SMB2 3.3.5.15.2].
+func (r *request) pipeTransceive(req *wire.IoctlRequest, w *response) error {
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if o.pipe == nil {
+		return ntstatus.InvalidDeviceRequest
+	}
+	if req.MaxOutputResponse > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
+	out, more, err := o.pipe.Transact(req.Input, int(req.MaxOutputResponse))
+	switch {
+	case errors.Is(err, dcerpc.ErrPipeBusy):
+		return ntstatus.PipeBusy
+	case err != nil:
+		return ntstatus.InvalidParameter
+	}
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, o.id, out)
+	if more {
+		w.status = ntstatus.BufferOverflow
+	}
+	return nil
+}
+
+// pipeWait: the pipes are always available.
+func (r *request) pipeWait(req *wire.IoctlRequest, w *response) error {
+	if !r.tree.ipc {
+		return ntstatus.InvalidDeviceRequest
+	}
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, req.FileID, nil)
+	return nil
+}
+
+// networkInterfaces answers FSCTL_QUERY_NETWORK_INTERFACE_INFO with the
+// address the client reached us on [MS-SMB2 2.2.32.5].
+func (r *request) networkInterfaces(req *wire.IoctlRequest, w *response) error {
+	if req.FileID != wire.AllOnes {
+		return ntstatus.InvalidParameter
+	}
+	out := make([]byte, 152)
+	binary.LittleEndian.PutUint32(out[4:], 1)               // IfIndex
+	binary.LittleEndian.PutUint64(out[16:], 10_000_000_000) // LinkSpeed
+	sa := out[24:]
+	if a, ok := r.c.nc.LocalAddr().(*net.TCPAddr); ok {
+		if ip4 := a.IP.To4(); ip4 != nil {
+			binary.LittleEndian.PutUint16(sa, 0x2) // InterNetwork
+			copy(sa[4:], ip4)
+		} else {
+			binary.LittleEndian.PutUint16(sa, 0x17) // InterNetworkV6
+			copy(sa[8:], a.IP.To16())
+		}
+	}
+	if uint32(len(out)) > req.MaxOutputResponse {
+		return ntstatus.BufferTooSmall
+	}
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, req.FileID, out)
+	return nil
+}
+
+// resumeKeys maps server-side-copy resume keys to their opens.
+type resumeKeys struct {
+	mu   sync.Mutex
+	keys map[[24]byte]*open
+}
+
+func (k *resumeKeys) add(o *open) [24]byte {
+	var key [24]byte
+	io.ReadFull(rand.Reader, key[:])
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys == nil {
+		k.keys = map[[24]byte]*open{}
+	}
+	k.keys[key] = o
+	return key
+}
+
+func (k *resumeKeys) get(key [24]byte) *open {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	o := k.keys[key]
+	if o != nil && o.isClosed() {
+		delete(k.keys, key)
+		return nil
+	}
+	return o
+}
+
+func (o *open) isClosed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
+}
+
+// resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.3].
+func (r *request) resumeKey(req *wire.IoctlRequest, w *response) error {
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if o.file == nil || o.isDir {
+		return ntstatus.InvalidParameter
+	}
+	if req.MaxOutputResponse < 32 {
+		return ntstatus.InvalidParameter
+	}
+	key := r.c.srv.resume.add(o)
+	out := make([]byte, 32) // ResumeKey, ContextLength 0, Context
+	copy(out, key[:])
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, o.id, out)
+	return nil
+}
+
+// Server-side copy limits, as Windows (and smbtorture) expect
+// [MS-SMB2 3.3.3].
+const (
+	copyMaxChunks     = 256
+	copyMaxChunkSize  = 1 << 20
+	copyMaxTotalBytes = 16 << 20
+)
+
+// copyChunk performs FSCTL_SRV_COPYCHUNK(_WRITE) [MS-SMB2 3.3.5.15.6].
+func (r *request) copyChunk(req *wire.IoctlRequest, w *response) error {
+	dst, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if dst.file == nil || dst.isDir {
+		return ntstatus.InvalidParameter
+	}
+	in := req.Input
+	if len(in) < 32 || req.MaxOutputResponse < 12 {
+		return ntstatus.InvalidParameter
+	}
+	n := binary.LittleEndian.Uint32(in[24:])
+	var total uint64
+	tooBig := n > copyMaxChunks
+	if !tooBig && uint64(len(in)) < 32+24*uint64(n) {
+		return ntstatus.InvalidParameter
+	}
+	for i := 0; !tooBig && i < int(n); i++ {
+		l := binary.LittleEndian.Uint32(in[32+24*i+16:])
+		total += uint64(l)
+		tooBig = l > copyMaxChunkSize || l == 0 || total > copyMaxTotalBytes
+	}
+	if tooBig {
+		w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, dst.id, copyResult(copyMaxChunks, copyMaxChunkSize, copyMaxTotalBytes))
+		w.status = ntstatus.InvalidParameter
+		return nil
+	}
+	src := r.c.srv.resume.get([24]byte(in[:24]))
+	if src == nil || src.sess != r.sess {
+		return ntstatus.ObjectNameNotFound
+	}
+	if src.access&wire.FileReadData == 0 || dst.access&wire.FileWriteData == 0 ||
+		req.CtlCode == wire.FsctlSrvCopyChunk && dst.access&wire.FileReadData == 0 {
+		return ntstatus.AccessDenied
+	}
+	written, bytes, err := r.copyChunks(src, dst, in[32:32+24*int(n)])
+	if err != nil {
+		return err
+	}
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, dst.id, copyResult(written, 0, bytes))
+	return nil
+}
+
+func (r *request) copyChunks(src, dst *open, chunks []byte) (uint32, uint32, error) {
+	buf := getBuf(copyMaxChunkSize)
+	defer putBuf(buf)
+	var written, total uint32
+	locks := &r.c.srv.locks
+	for len(chunks) >= 24 {
+		so := binary.LittleEndian.Uint64(chunks)
+		to := binary.LittleEndian.Uint64(chunks[8:])
+		l := binary.LittleEndian.Uint32(chunks[16:])
+		chunks = chunks[24:]
+		if err := locks.checkIO(src, so, uint64(l), false); err != nil {
+			return 0, 0, err
+		}
+		if err := locks.checkIO(dst, to, uint64(l), true); err != nil {
+			return 0, 0, err
+		}
+		n, err := src.file.ReadAt(buf[:l], int64(so))
+		if err == io.EOF && n < int(l) || n < int(l) {
+			return 0, 0, ntstatus.InvalidViewSize
+		}
+		if err != nil && err != io.EOF {
+			return 0, 0, statusOf(err)
+		}
+		if _, err := dst.file.WriteAt(buf[:l], int64(to)); err != nil {
+			return 0, 0, statusOf(err)
+		}
+		written++
+		total += l
+	}
+	r.c.srv.notifyChange(dst, notifyModified)
+	return written, total, nil
+}
+
+func copyResult(chunks, chunkBytes, total uint32) []byte {
+	out := make([]byte, 12)
+	binary.LittleEndian.PutUint32(out, chunks)
+	binary.LittleEndian.PutUint32(out[4:], chunkBytes)
+	binary.LittleEndian.PutUint32(out[8:], total)
+	return out
+}
