@@ -131,7 +131,7 @@ func (p *Pipe) negotiate(elems []ctxElem, allowFeatures bool) (negotiation, erro
 // evaluate decides one ordinary context element.
 func (p *Pipe) evaluate(e ctxElem, pending []uint16) ctxResult {
 	if !p.svc.matches(e.abstract) {
-		return ctxResult{ctxProviderRejection, reasonAbstractSyntaxNotSupport, syntaxNull}
+		return ctxResult{ctxProviderRejection, reasonAbstractSyntaxUnsupported, syntaxNull}
 	}
 	ndr20 := false
 	for i := 0; i < e.numTransfers(); i++ {
@@ -141,7 +141,7 @@ func (p *Pipe) evaluate(e ctxElem, pending []uint16) ctxResult {
 		}
 	}
 	if !ndr20 {
-		return ctxResult{ctxProviderRejection, reasonTransferSyntaxesNotSupp, syntaxNull}
+		return ctxResult{ctxProviderRejection, reasonTransferSyntaxesUnsupported, syntaxNull}
 	}
 	if !p.hasContext(e.id) && !containsID(pending, e.id) && len(p.contexts)+len(pending) >= maxContexts {
 		return ctxResult{ctxProviderRejection, reasonLocalLimitExceeded, syntaxNull}
@@ -180,7 +180,7 @@ func (p *Pipe) handleBind(h header, pdu []byte) {
 		p.nak(h.callID, nakReasonNotSpecified)
 		return
 	case h.authLen != 0:
-		p.nak(h.callID, nakAuthenticationTypeNotRecognd)
+		p.nak(h.callID, nakAuthTypeNotRecognized)
 		return
 	}
 	body, err := parseBindBody(pdu[commonHeaderLen:])

@@ -26,8 +26,8 @@ func TestSyntaxConstants(t *testing.T) {
 	}
 }
 
-// bindAckSrvsvcHeader is the part of a srvsvc bind_ack up to the result
-// list: max frags 4280/4280, assoc group 0x534e, secondary address
+// bindAckSrvsvcBody is the part of a srvsvc bind_ack between the header
+// and the result list: max frags 4280/4280, assoc group 0x534e, secondary address
 // "\PIPE\srvsvc" (13 octets with the NUL) and one pad octet.
 const bindAckSrvsvcBody = `b810 b810 4e530000 0d00 5c504950455c73727673766300 00`
 

@@ -25,6 +25,13 @@
 // caller was already authenticated by the SMB session, as Windows and Samba
 // clients assume for these two interfaces.
 //
+// Limits against hostile clients: a request stub is at most 64 KiB after
+// reassembly, a pipe keeps at most 32 presentation contexts, Write refuses
+// more input (ErrPipeBusy) while over 8 MiB of responses are unread, and
+// one NetrShareEnum answer is at most about 1 MiB (the rest is paged with
+// ERROR_MORE_DATA and a resume handle). Every count, length and offset from
+// the wire is checked before it is used to slice or allocate.
+//
 // Operations:
 //
 //	srvsvc  15 NetrShareEnum     levels 0, 1, 2, 501, 502

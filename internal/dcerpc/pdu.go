@@ -56,9 +56,9 @@ const (
 
 // bind_nak reject reasons (C706 12.6.3.1, MS-RPCE 2.2.2.5).
 const (
-	nakReasonNotSpecified           = 0
-	nakProtocolVersionNotSupported  = 4
-	nakAuthenticationTypeNotRecognd = 8
+	nakReasonNotSpecified          = 0
+	nakProtocolVersionNotSupported = 4
+	nakAuthTypeNotRecognized       = 8
 )
 
 // Presentation context results and provider reasons (C706 12.6.3.1,
@@ -68,10 +68,10 @@ const (
 	ctxProviderRejection = 2
 	ctxNegotiateAck      = 3
 
-	reasonNotSpecified             = 0
-	reasonAbstractSyntaxNotSupport = 1
-	reasonTransferSyntaxesNotSupp  = 2
-	reasonLocalLimitExceeded       = 3
+	reasonNotSpecified                = 0
+	reasonAbstractSyntaxUnsupported   = 1
+	reasonTransferSyntaxesUnsupported = 2
+	reasonLocalLimitExceeded          = 3
 )
 
 // Syntax identifiers in wire form: UUID (first three fields little-endian)

@@ -410,7 +410,7 @@ func TestPendingOutputCap(t *testing.T) {
 		shares[i].Comment = string(bytes.Repeat([]byte{'c'}, 1000))
 	}
 	p := newBoundPipe(t, "srvsvc", &fakeBackend{shares: shares}, 4280)
-	// Each answer is about 1 MiB.
+	// Each answer is about 1 MiB (maxEnumBytes).
 	req := tRequest(2, 0, opNetrShareEnum, 3, 0, tShareEnumStub(1, maxPreferredLength, nil))
 	for p.Pending() <= maxPendingOutput {
 		mustWrite(t, p, req)
@@ -420,6 +420,22 @@ func TestPendingOutputCap(t *testing.T) {
 	}
 	drain(t, p)
 	mustWrite(t, p, req)
+	drain(t, p)
+
+	// Many requests in one write stop at the cap, at a PDU boundary.
+	many := bytes.Repeat(req, 1000)
+	n, err := p.Write(many)
+	if !errors.Is(err, ErrPipeBusy) || n%len(req) != 0 || n == 0 || n >= len(many)/10 {
+		t.Fatalf("n %d err %v", n, err)
+	}
+	if p.Pending() > maxPendingOutput+(2<<20) {
+		t.Fatalf("%d octets pending", p.Pending())
+	}
+	// After reading, the rest of the write goes through.
+	drain(t, p)
+	if n2, err := p.Write(many[n : n+len(req)]); err != nil || n2 != len(req) {
+		t.Fatalf("n %d err %v", n2, err)
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {
