@@ -244,7 +244,9 @@ func (cc *createCall) open() (*open, error) {
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
 		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
 	}
-	if err := r.c.srv.nodes.attach(o, nodeKey{fs: fsys, id: fi.FileID}); err != nil {
+	key := nodeKey{fs: fsys, id: fi.FileID}
+	r.c.srv.breakOplocks(ctx, key, o)
+	if err := r.c.srv.nodes.attach(o, key); err != nil {
 		f.Close()
 		if !cc.exists {
 			fsys.Remove(ctx, cc.path)
@@ -302,7 +304,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	}
 	info := fileInfoOf(&fi, o)
 	resp := &wire.CreateResponse{
-		OplockLevel:    wire.OplockNone, // no oplocks or leases are granted
+		OplockLevel:    cc.r.c.srv.nodes.grantOplock(o, cc.req.RequestedOplockLevel),
 		CreateAction:   cc.action,
 		CreationTime:   fscc.Filetime(info.CreationTime),
 		LastAccessTime: fscc.Filetime(info.LastAccessTime),

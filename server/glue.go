@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/signetsmb/signet/internal/dcerpc"
-	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 	"github.com/signetsmb/signet/vfs"
 )
@@ -24,15 +23,6 @@ func init() {
 		commands[wire.CmdSetInfo] = command{structSize: 33, needSession: true, needTree: true, run: (*request).setInfo}
 		commands[wire.CmdOplockBreak] = command{structSize: 24, needSession: true, needTree: true, run: (*request).oplockBreak}
 	}
-}
-
-// oplockBreak handles an OPLOCK_BREAK acknowledgment. No oplock or lease
-// is ever granted, so there is nothing to acknowledge [MS-SMB2 3.3.5.22].
-func (r *request) oplockBreak(w *response) error {
-	if _, err := wire.ParseOplockBreakAck(r.msg); err != nil {
-		return errInvalid
-	}
-	return errInvalidOplockProtocol
 }
 
 // maximalAccess is the access a user gets on the tree.
@@ -133,8 +123,3 @@ func (s *Server) closeOpen(o *open) {
 	}
 	o.release()
 }
-
-var (
-	errInvalid               = ntstatus.InvalidParameter
-	errInvalidOplockProtocol = ntstatus.Status(0xC00000E3) // STATUS_INVALID_OPLOCK_PROTOCOL
-)

@@ -411,6 +411,7 @@ func (r *request) setSize(o *open, class fscc.InfoClass, b []byte) error {
 	if err := o.file.Truncate(size); err != nil {
 		return err
 	}
+	r.c.srv.breakLevelII(o)
 	r.c.srv.notifyChange(o, notifyModified)
 	return nil
 }

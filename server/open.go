@@ -32,6 +32,7 @@ type open struct {
 	node    *fileNode
 
 	deleteOnClose bool
+	op            oplockState // guarded by the server's nodeTable.mu
 
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root
@@ -83,6 +84,9 @@ func (o *open) release() {
 		o.file.Close()
 	}
 	if o.tree != nil {
+		if o.node != nil {
+			o.tree.srv.nodes.releaseOplock(o)
+		}
 		o.tree.srv.locks.releaseOpen(o)
 		o.tree.srv.watches.drop(o)
 	}

@@ -296,6 +296,12 @@ func (r *request) process(w *response) error {
 // [MS-SMB2 3.3.5.2.4, 3.3.5.2.9].
 func (r *request) resolveSession() error {
 	c := r.c
+	if r.hdr.Command == wire.CmdSessionSetup && len(r.msg) > wire.HeaderSize+2 &&
+		r.msg[wire.HeaderSize+2]&wire.SessionFlagBinding != 0 {
+		// A binding names a session of another connection; the handler
+		// refuses it (no multichannel) before any lookup [MS-SMB2 3.3.5.5].
+		return nil
+	}
 	if r.sess == nil && r.hdr.SessionID != 0 {
 		r.sess = c.lookupSession(r.hdr.SessionID)
 	}
@@ -387,6 +393,12 @@ func (c *conn) finishHeader(r *request, w *response, st ntstatus.Status) {
 		h.CreditCharge = r.hdr.CreditCharge
 	}
 	h.Credits = c.credits.grant(r.hdr.Credits, r.charge(c))
+	if st == ntstatus.UserSessionDeleted && r.hdr.Flags&wire.FlagSigned != 0 {
+		// There is no key to sign with, but the SIGNED flag stays so that a
+		// client that signed the request accepts the status (as Samba and
+		// ksmbd answer) [MS-SMB2 3.3.4.1.1].
+		h.Flags |= wire.FlagSigned
+	}
 	if w.asyncID != 0 {
 		h.Flags |= wire.FlagAsyncCommand
 		h.AsyncID = w.asyncID

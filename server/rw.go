@@ -197,6 +197,7 @@ func (r *request) write(w *response) error {
 			return statusOf(err)
 		}
 	}
+	r.c.srv.breakLevelII(o)
 	r.c.srv.notifyChange(o, notifyModified)
 	w.buf = wire.AppendWriteResponse(w.buf, uint32(n))
 	return nil

@@ -110,6 +110,7 @@ const (
 	BadImpersonationLevel         Status = 0xC00000A5
 	InvalidLockRange              Status = 0xC00001A1
 	InvalidViewSize               Status = 0xC000001F
+	InvalidOplockProtocol         Status = 0xC00000E3
 )
 
 var names = map[Status]string{
@@ -195,4 +196,5 @@ var names = map[Status]string{
 	BadImpersonationLevel:         "STATUS_BAD_IMPERSONATION_LEVEL",
 	InvalidLockRange:              "STATUS_INVALID_LOCK_RANGE",
 	InvalidViewSize:               "STATUS_INVALID_VIEW_SIZE",
+	InvalidOplockProtocol:         "STATUS_INVALID_OPLOCK_PROTOCOL",
 }

@@ -1,0 +1,202 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// Oplocks (MS-SMB2 3.3.4.6, 3.3.5.22; MS-FSA 2.1.5.17). Leases are not
+// offered; an open asking for a lease gets no oplock. Exclusive and batch
+// oplocks are granted to the only open of a file and broken to level II
+// when another open arrives; level II oplocks are broken to none, without
+// acknowledgment, when the file is written.
+
+// oplockBreakTimeout is how long a new open waits for the holder to
+// acknowledge a break (Windows uses 35 s).
+const oplockBreakTimeout = 35 * time.Second
+
+// oplockState is the oplock of one open; guarded by nodeTable.mu.
+type oplockState struct {
+	level    uint8         // granted level
+	breaking bool          // a break notification is outstanding
+	breakTo  uint8         // level the break asked for
+	acked    chan struct{} // closed when the break is acknowledged or the open closes
+}
+
+// grantOplock decides the level for a new open o of its node, after any
+// break: the requested level when o is alone, at most level II otherwise.
+func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
+	if o.isDir || requested == wire.OplockNone || requested == wire.OplockLease {
+		return wire.OplockNone
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	level := requested
+	for _, other := range o.node.opens {
+		if other == o {
+			continue
+		}
+		if other.op.level == wire.OplockExclusive || other.op.level == wire.OplockBatch || other.op.breaking {
+			level = wire.OplockNone
+			break
+		}
+		level = wire.OplockLevelII
+	}
+	o.op.level = level
+	return level
+}
+
+// breakOplocks breaks the exclusive and batch oplocks other opens hold on
+// the file before a new open proceeds, and waits for the acknowledgments
+// (or the holders' close) [MS-SMB2 3.3.4.6].
+func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open) {
+	t := &s.nodes
+	t.mu.Lock()
+	n := t.nodes[key]
+	var waits []chan struct{}
+	if n != nil {
+		for _, h := range n.opens {
+			if h == requester {
+				continue
+			}
+			if h.op.breaking {
+				waits = append(waits, h.op.acked)
+				continue
+			}
+			if h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch {
+				h.op.breaking, h.op.breakTo = true, wire.OplockLevelII
+				h.op.acked = make(chan struct{})
+				waits = append(waits, h.op.acked)
+				h.sendBreak(wire.OplockLevelII)
+			}
+		}
+	}
+	t.mu.Unlock()
+	if len(waits) == 0 {
+		return
+	}
+	timer := time.NewTimer(oplockBreakTimeout)
+	defer timer.Stop()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			s.expireBreaks(key)
+			return
+		}
+	}
+}
+
+// expireBreaks drops oplocks whose holders never acknowledged.
+func (s *Server) expireBreaks(key nodeKey) {
+	t := &s.nodes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := t.nodes[key]; n != nil {
+		for _, h := range n.opens {
+			if h.op.breaking {
+				h.op.finishBreakLocked(wire.OplockNone)
+			}
+		}
+	}
+}
+
+func (op *oplockState) finishBreakLocked(level uint8) {
+	op.level, op.breaking = level, false
+	if op.acked != nil {
+		close(op.acked)
+		op.acked = nil
+	}
+}
+
+// breakLevelII breaks every level II oplock on the file except writer's to
+// none; no acknowledgment is expected [MS-SMB2 3.3.4.6].
+func (s *Server) breakLevelII(writer *open) {
+	if writer.node == nil {
+		return
+	}
+	t := &s.nodes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range writer.node.opens {
+		if h != writer && h.op.level == wire.OplockLevelII && !h.op.breaking {
+			h.op.level = wire.OplockNone
+			h.sendBreak(wire.OplockNone)
+		}
+	}
+}
+
+// releaseOplock ends any pending break when an open closes.
+func (t *nodeTable) releaseOplock(o *open) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o.op.breaking {
+		o.op.finishBreakLocked(wire.OplockNone)
+	}
+	o.op.level = wire.OplockNone
+}
+
+// sendBreak sends an unsolicited OPLOCK_BREAK notification to the holder's
+// connection: MessageId all-ones, never signed [MS-SMB2 2.2.23.1].
+func (o *open) sendBreak(level uint8) {
+	c := o.conn
+	if c == nil {
+		return
+	}
+	frame := getBuf(4 + wire.HeaderSize + 24)
+	h := wire.Header{
+		Command:   wire.CmdOplockBreak,
+		Flags:     wire.FlagServerToRedir,
+		MessageID: wire.MessageIDUnsolicited,
+		SessionID: o.sess.id,
+		TreeID:    o.tree.id,
+	}
+	h.Put(frame[4:])
+	b := frame[4+wire.HeaderSize:]
+	clear(b)
+	binary.LittleEndian.PutUint16(b, 24)
+	b[2] = level
+	wire.PutFileID(b[8:], o.id)
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	go c.send(frame) // never block the caller holding the node lock
+}
+
+// oplockBreak handles the client's OPLOCK_BREAK acknowledgment
+// [MS-SMB2 3.3.5.22.1].
+func (r *request) oplockBreak(w *response) error {
+	ack, err := wire.ParseOplockBreakAck(r.msg)
+	if err != nil {
+		return ntstatus.InvalidParameter
+	}
+	o, err := r.resolveOpen(ack.FileID)
+	if err != nil {
+		return err
+	}
+	t := &r.c.srv.nodes
+	t.mu.Lock()
+	switch {
+	case !o.op.breaking:
+		t.mu.Unlock()
+		return ntstatus.InvalidOplockProtocol
+	case ack.OplockLevel != wire.OplockNone && ack.OplockLevel != wire.OplockLevelII,
+		ack.OplockLevel > o.op.breakTo:
+		o.op.finishBreakLocked(wire.OplockNone)
+		t.mu.Unlock()
+		return ntstatus.InvalidOplockProtocol
+	}
+	o.op.finishBreakLocked(ack.OplockLevel)
+	level := o.op.level
+	t.mu.Unlock()
+	b := make([]byte, 24)
+	binary.LittleEndian.PutUint16(b, 24)
+	b[2] = level
+	wire.PutFileID(b[8:], o.id)
+	w.buf = append(w.buf, b...)
+	return nil
+}
