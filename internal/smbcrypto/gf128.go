@@ -16,9 +16,6 @@ type fieldElement struct {
 	hi, lo uint64
 }
 
-// gfOne is the multiplicative identity (the polynomial 1).
-var gfOne = fieldElement{hi: 1 << 63}
-
 // loadElement reads a 16-byte block as a field element.
 func loadElement(b []byte) fieldElement {
 	_ = b[15]
@@ -37,11 +34,14 @@ func (e fieldElement) put(b []byte) {
 
 // clmulLow returns the low 64 bits of the carry-less product of x and y,
 // using ordinary integer multiplications on operands whose bits are spaced
-// four apart. Each integer product then sums at most 16 one-bit terms per
-// column; a carry can only reach the next kept column when all 16 terms are
-// set, which happens only for column 60, whose carry leaves the 64-bit word.
+// four apart. A partial product then only has terms in one residue class of
+// bit positions mod 4, and a column of it sums at most 16 one-bit terms
+// plus carries that fit in the 3-bit holes below; 16 terms are only
+// possible in the topmost column of a class (bits 60..63), whose carry
+// leaves the 64-bit word. Masking each sum to its class removes the carries.
 // The technique is T. Pornin's constant-time GHASH (BearSSL, MIT licence);
-// it has no data-dependent branches or memory indices.
+// it has no data-dependent branches or memory indices, assuming (as on all
+// current amd64 and arm64 cores) constant-time integer multiplication.
 func clmulLow(x, y uint64) uint64 {
 	const (
 		m0 = 0x1111111111111111
@@ -125,18 +125,43 @@ func reduce(v0, v1, v2, v3 uint64) fieldElement {
 	return fieldElement{hi: v3, lo: v2}
 }
 
-// gfMulPow returns x·h^e by right-to-left square-and-multiply. The exponent
-// is public (it derives from a message length), so branching on its bits
-// leaks nothing; x and h are handled in constant time.
-func gfMulPow(x, h fieldElement, e uint64) fieldElement {
-	for e != 0 {
-		if e&1 != 0 {
-			x = gfMul(x, h)
+// gfWindow is the window width, in bits, of [powerTable.mulPow].
+const gfWindow = 4
+
+// powerTable holds h^0 .. h^15 for fixed-window exponentiation.
+type powerTable [1 << gfWindow]fieldElement
+
+// newPowerTable returns the powers h^0 (= 1) through h^15.
+func newPowerTable(h fieldElement) *powerTable {
+	t := new(powerTable)
+	t[0] = fieldElement{hi: 1 << 63} // the polynomial 1: coefficient of x^0 is the leftmost bit
+	for i := 1; i < len(t); i++ {
+		t[i] = gfMul(t[i-1], h)
+	}
+	return t
+}
+
+// mulPow returns x·h^e by left-to-right exponentiation by squaring with a
+// fixed 4-bit window: one squaring per exponent bit and at most one
+// multiplication per 4 bits, plus the final multiplication by x. A message
+// of up to 272 bytes (e < 16) costs a single multiplication.
+//
+// The exponent is public (it derives from a message length), so branching
+// on it and indexing the table with it leak nothing; x and the powers of h
+// are only handled by the constant-time gfMul and gfSquare.
+func (t *powerTable) mulPow(x fieldElement, e uint64) fieldElement {
+	if e == 0 {
+		return x
+	}
+	shift := (bits.Len64(e) - 1) / gfWindow * gfWindow
+	acc := t[e>>shift&(1<<gfWindow-1)]
+	for shift -= gfWindow; shift >= 0; shift -= gfWindow {
+		for range gfWindow {
+			acc = gfSquare(acc)
 		}
-		e >>= 1
-		if e != 0 {
-			h = gfSquare(h)
+		if d := e >> shift & (1<<gfWindow - 1); d != 0 {
+			acc = gfMul(acc, t[d])
 		}
 	}
-	return x
+	return gfMul(x, acc)
 }

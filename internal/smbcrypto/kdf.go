@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 )
 
 // KeySize is the size of every SMB2 signing key and of the 128-bit
@@ -123,8 +124,12 @@ func sessionKey16(key []byte) [KeySize]byte {
 //     defined, so the other fields are zero.
 //   - 0x0300, 0x0302: KDF with the constant 3.0 labels and contexts.
 //   - 0x0311: KDF with the 3.1.1 labels and preauthHash (the 64-byte
-//     Session.PreauthIntegrityHashValue) as the context.
-//   - Any other dialect yields zero Keys.
+//     Session.PreauthIntegrityHashValue after the final SESSION_SETUP
+//     request) as the context. DeriveKeys panics if preauthHash is not 64
+//     bytes: that is always a caller bug, and would otherwise surface only
+//     as signature failures at the peer.
+//   - Any other dialect yields zero Keys; preauthHash is ignored for every
+//     dialect but 0x0311.
 //
 // All keys are 128-bit; AES-256 encryption keys are derived from the full
 // session key with KDF and bits = 256.
@@ -136,6 +141,9 @@ func DeriveKeys(dialect uint16, sessionKey []byte, preauthHash []byte) Keys {
 	labels, ok := labelsFor(dialect)
 	if !ok {
 		return Keys{}
+	}
+	if dialect == dialect311 && len(preauthHash) != PreauthHashSize {
+		panic(fmt.Sprintf("smbcrypto: 3.1.1 key derivation needs a %d-byte preauth hash, got %d", PreauthHashSize, len(preauthHash)))
 	}
 	derive := func(d derivation) (k [KeySize]byte) {
 		context := []byte(d.context)

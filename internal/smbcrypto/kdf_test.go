@@ -121,8 +121,20 @@ func TestDeriveKeysTruncatesSessionKey(t *testing.T) {
 			t.Errorf("dialect %#04x: session key not cut to 16 bytes", d)
 		}
 	}
-	if DeriveKeys(0x0311, key, ph) == DeriveKeys(0x0311, key, ph[:63]) {
+	other := bytes.Clone(ph)
+	other[63] ^= 1
+	if DeriveKeys(0x0311, key, ph) == DeriveKeys(0x0311, key, other) {
 		t.Error("3.1.1 derivation ignores the preauth hash")
+	}
+	for _, bad := range [][]byte{nil, ph[:63], append(bytes.Clone(ph), 0)} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("3.1.1 derivation with a %d-byte preauth hash did not panic", len(bad))
+				}
+			}()
+			DeriveKeys(0x0311, key, bad)
+		}()
 	}
 	if DeriveKeys(0x0300, key, ph) != DeriveKeys(0x0300, key, nil) {
 		t.Error("3.0 derivation depends on the preauth hash")

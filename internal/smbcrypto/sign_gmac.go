@@ -15,10 +15,10 @@ const gmacNonceSize = 12
 // empty plaintext and the message as additional authenticated data.
 //
 // Verification corrects the tag instead of copying the message; see the
-// package documentation and [gmacSigner.Verify].
+// package documentation and [gmacSigner.zeroedTag].
 type gmacSigner struct {
-	aead cipher.AEAD  // stateless, safe for concurrent use
-	h    fieldElement // GHASH key H = AES-K(0^128)
+	aead cipher.AEAD // stateless, safe for concurrent use
+	hpow *powerTable // H^0..H^15, H = AES-K(0^128) the GHASH key
 }
 
 // gmacScratch is pooled, key-independent space for the nonce and tag, so
@@ -45,7 +45,7 @@ func newGMACSigner(key []byte) (*gmacSigner, error) {
 	}
 	var h [aes.BlockSize]byte
 	block.Encrypt(h[:], h[:])
-	s := &gmacSigner{aead: aead, h: loadElement(h[:])}
+	s := &gmacSigner{aead: aead, hpow: newPowerTable(loadElement(h[:]))}
 	clear(h[:])
 	return s, nil
 }
@@ -114,7 +114,7 @@ func (s *gmacSigner) Verify(msg []byte) bool {
 func (s *gmacSigner) zeroedTag(sc *gmacScratch, msg []byte) {
 	s.tag(sc, msg)
 	n := uint64(len(msg)+aes.BlockSize-1) / aes.BlockSize
-	corr := gfMulPow(loadElement(msg[offSignature:offSignatureEnd]), s.h, n-2)
+	corr := s.hpow.mulPow(loadElement(msg[offSignature:offSignatureEnd]), n-2)
 	t := loadElement(sc.tag[:])
 	fieldElement{hi: t.hi ^ corr.hi, lo: t.lo ^ corr.lo}.put(sc.tag[:])
 }

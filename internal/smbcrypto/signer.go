@@ -66,6 +66,12 @@ func NewSigner(alg Algorithm, key []byte) (Signer, error) {
 	return nil, fmt.Errorf("%w: %v", ErrUnknownAlgorithm, alg)
 }
 
+var (
+	_ Signer = (*hmacSigner)(nil)
+	_ Signer = (*cmacSigner)(nil)
+	_ Signer = (*gmacSigner)(nil)
+)
+
 // checkKey16 rejects AES signing keys that are not 16 bytes.
 func checkKey16(alg Algorithm, key []byte) error {
 	if len(key) != KeySize {

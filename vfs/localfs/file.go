@@ -204,7 +204,10 @@ func (f *file) nextEntries(n int) ([]vfs.FileInfo, error) {
 
 // entry describes the entry name of the directory dirfd. A symbolic link
 // that resolves inside the root is described by its target; any other link
-// by itself. Errors are raw errnos.
+// by itself. Links are resolved through the os.Root by the name the
+// directory was opened under, so after the directory is renamed they may
+// be described as dangling (never as anything outside the root). Errors
+// are raw errnos.
 func (f *file) entry(dirfd int, name string) (vfs.FileInfo, error) {
 	fi, err := statAt(dirfd, name, unix.AT_SYMLINK_NOFOLLOW, name)
 	if err != nil || fi.Mode&fs.ModeSymlink == 0 {

@@ -23,7 +23,9 @@
 //     can be stated, removed and renamed).
 //   - Permission bits passed to OpenFile and Mkdir are subject to the
 //     process umask; access checks are the kernel's, for the server
-//     process's credentials.
+//     process's credentials. os.Root opens every directory on a path for
+//     reading, so a directory the server may search but not read makes
+//     everything below it fail with fs.ErrPermission.
 //   - FileID is the inode number. It is unique only per device: a share
 //     that spans mount points may report colliding FileIDs.
 //   - Rename with replace=false is atomic (renameat2 RENAME_NOREPLACE). On
@@ -164,7 +166,7 @@ func (l *FS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMo
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	osf, err := l.root.OpenFile(clean, flag|syscall.O_NOCTTY, perm&fs.ModePerm)
+	osf, err := l.root.OpenFile(clean, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm&fs.ModePerm)
 	if err != nil {
 		return nil, rootErr("open", name, err)
 	}

@@ -146,3 +146,25 @@ func mustNew(t *testing.T, dir string) *localfs.FS {
 	t.Cleanup(func() { fsys.Close() })
 	return fsys
 }
+
+// TestSearchOnlyDirectory pins a documented limitation: os.Root opens each
+// directory on a path for reading, so a directory with search but without
+// read permission hides its contents.
+func TestSearchOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root bypasses directory permissions")
+	}
+	dir := t.TempDir()
+	locked := filepath.Join(dir, "locked")
+	must(t, os.Mkdir(locked, 0o755))
+	must(t, os.WriteFile(filepath.Join(locked, "f"), []byte("x"), 0o644))
+	must(t, os.Chmod(locked, 0o311))
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	fsys := mustNew(t, dir)
+	if _, err := fsys.Stat(t.Context(), "locked/f"); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Stat(locked/f) = %v, want fs.ErrPermission", err)
+	}
+	if _, err := fsys.Stat(t.Context(), "locked"); err != nil {
+		t.Errorf("Stat(locked) = %v", err)
+	}
+}

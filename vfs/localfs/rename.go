@@ -91,18 +91,26 @@ func renameNoReplace(ofd int, oldBase string, nfd int, newBase string) error {
 
 // renameReplace renames over an existing non-directory target. A directory
 // target is refused with EEXIST, as os.Rename does, rather than replaced
-// when empty, as rename(2) would. Errors are raw errnos.
+// when empty, as rename(2) would; a directory source over a non-directory
+// target is refused with ENOTDIR before the kernel's subtree check, the
+// order memfs uses. Errors are raw errnos.
 func renameReplace(ofd int, oldBase string, nfd int, newBase string) error {
-	if err := lexists(ofd, oldBase); err != nil {
+	var src, dst unix.Stat_t
+	if err := unix.Fstatat(ofd, oldBase, &src, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err
 	}
-	var st unix.Stat_t
-	err := unix.Fstatat(nfd, newBase, &st, unix.AT_SYMLINK_NOFOLLOW)
-	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return unix.EEXIST
+	if err := unix.Fstatat(nfd, newBase, &dst, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		switch {
+		case isDir(dst.Mode):
+			return unix.EEXIST
+		case isDir(src.Mode):
+			return unix.ENOTDIR
+		}
 	}
 	return unix.Renameat(ofd, oldBase, nfd, newBase)
 }
+
+func isDir(mode uint32) bool { return mode&unix.S_IFMT == unix.S_IFDIR }
 
 // lexists returns nil if name exists in directory dirfd, without following
 // a final symbolic link, and the errno otherwise.

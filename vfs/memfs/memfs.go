@@ -232,14 +232,16 @@ func (m *FS) Rename(ctx context.Context, oldName, newName string, replace bool) 
 }
 
 // rename moves oldName to newName, both clean. The caller holds m.mu.
+//
+// The checks run in the order Linux applies them, so that memfs and localfs
+// report the same error when several apply: both parents are resolved, then
+// the source must exist, then the target is checked against replace and the
+// types, then a directory may not move into its own subtree.
 func (m *FS) rename(oldName, newName string, replace bool) error {
 	if oldName == vfs.Root || newName == vfs.Root {
 		return fs.ErrPermission
 	}
 	oldParent, oldBase, n, err := m.lookupEntry(oldName)
-	if err == nil && n == nil {
-		err = fs.ErrNotExist
-	}
 	if err != nil {
 		return err
 	}
@@ -247,6 +249,8 @@ func (m *FS) rename(oldName, newName string, replace bool) error {
 	switch {
 	case err != nil:
 		return err
+	case n == nil:
+		return fs.ErrNotExist
 	case target == n:
 		return nil // same name: nothing to do
 	case target != nil:
