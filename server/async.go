@@ -36,6 +36,11 @@ const maxAsyncPerConn = 512
 // the connection's end cancels. run fills the final body into fw.
 func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw *response) error) error {
 	c := r.c
+	if !r.last {
+		// Windows fails a request that would go asynchronous in the middle
+		// of a compound <162>.
+		return ntstatus.InternalError
+	}
 	t := &c.async
 	t.mu.Lock()
 	if len(t.ops) >= maxAsyncPerConn {

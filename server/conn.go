@@ -248,7 +248,7 @@ func (c *conn) dispatch(buf []byte) error {
 		if h.IsResponse() {
 			return fatal("response_from_client", "%v", h.Command)
 		}
-		reqs[i] = &request{c: c, msg: e, hdr: h}
+		reqs[i] = &request{c: c, msg: e, hdr: h, last: i == len(elems)-1}
 	}
 	first := reqs[0].hdr.Command
 	if !c.negotiated && first != wire.CmdNegotiate {

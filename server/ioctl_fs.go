@@ -20,6 +20,34 @@ func init() {
 	ioctlHandlers[wire.FsctlSrvRequestResumeKey] = (*request).resumeKey
 	ioctlHandlers[wire.FsctlSrvCopyChunk] = (*request).copyChunk
 	ioctlHandlers[wire.FsctlSrvCopyChunkWrite] = (*request).copyChunk
+	ioctlHandlers[wire.FsctlCreateOrGetObjectID] = (*request).objectID
+	ioctlHandlers[wire.FsctlGetObjectID] = (*request).objectID
+}
+
+// objectID answers FSCTL_CREATE_OR_GET_OBJECT_ID / FSCTL_GET_OBJECT_ID
+// with an object id derived from the file id, stable for the file's life
+// [MS-FSCC 2.3.7, 2.3.25].
+func (r *request) objectID(req *wire.IoctlRequest, w *response) error {
+	o, err := r.resolveOpen(req.FileID)
+	if err != nil {
+		return err
+	}
+	if o.file == nil {
+		return ntstatus.InvalidDeviceRequest
+	}
+	if req.MaxOutputResponse < 64 {
+		return ntstatus.BufferTooSmall
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		return statusOf(err)
+	}
+	out := make([]byte, 64) // ObjectId, BirthVolumeId, BirthObjectId, DomainId
+	binary.LittleEndian.PutUint64(out, fi.FileID)
+	binary.LittleEndian.PutUint32(out[8:], volumeSerial(o.tree.shareName()))
+	copy(out[32:48], out[0:16])
+	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, o.id, out)
+	return nil
 }
 
 // pipeTransceive writes to a named pipe and returns its reply

@@ -25,6 +25,12 @@ type request struct {
 	signResponse bool
 	// noResponse suppresses the response (CANCEL).
 	noResponse bool
+	// createErr is the status of a failed CREATE earlier in this related
+	// chain, which the following related elements inherit.
+	createErr ntstatus.Status
+	// last reports that the element is the last of its compound (only
+	// the last element may go asynchronous).
+	last bool
 	// respSessionID, when set, is the SessionId of the response (a new
 	// session's first SESSION_SETUP response).
 	respSessionID uint64
@@ -199,10 +205,12 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	case related && prev == nil:
 		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be related.
 		st = ntstatus.InvalidParameter
-	case related && prevStatus.IsError() && prev.hdr.Command == wire.CmdCreate:
-		// A failed CREATE fails the related elements that follow it.
-		st = prevStatus
+	case related && prev.createErr != 0:
+		// A failed CREATE fails every related element that follows it in
+		// the chain with the same status (Samba's compound_create_err).
+		st = prev.createErr
 		r.inherit(prev)
+		r.createErr = prev.createErr
 	default:
 		if related {
 			r.inherit(prev)
@@ -218,6 +226,9 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 		st, failed = s, true
 	} else if st == 0 {
 		st = w.status
+	}
+	if r.hdr.Command == wire.CmdCreate && failed {
+		r.createErr = st
 	}
 	// A failed request gets an ERROR body, whatever the severity of its
 	// status (STATUS_NO_MORE_FILES is a warning); a handler that set a
@@ -254,10 +265,8 @@ func (r *request) process(w *response) error {
 	c := r.c
 	cmd := r.hdr.Command
 	if int(cmd) >= len(commands) || commands[cmd].run == nil {
-		if int(cmd) >= len(commands) {
-			return fatal("bad_command", "command 0x%04x", uint16(cmd))
-		}
-		return ntstatus.NotSupported
+		// An unknown command is answered, not fatal (Samba does the same).
+		return ntstatus.InvalidParameter
 	}
 	def := commands[cmd]
 	if r.hdr.Flags&^wire.FlagsValidRequest != 0 {
@@ -338,14 +347,15 @@ func (r *request) resolveSession() error {
 // connection is dropped after badSignatureLimit failures.
 func (r *request) badSignature(why string) error {
 	c := r.c
+	var total int64
 	if why[0] == 'u' {
-		c.srv.stats.unsignedRejected.Add(1)
+		total = c.srv.stats.unsignedRejected.Add(1)
 	} else {
-		c.srv.stats.badSignatures.Add(1)
+		total = c.srv.stats.badSignatures.Add(1)
 	}
 	n := atomicAdd(&c.badSigs)
 	c.log.Warn("request refused: "+why, "command", r.hdr.Command.String(), "message_id", r.hdr.MessageID,
-		"session_id", r.hdr.SessionID, "failures_on_connection", n)
+		"session_id", r.hdr.SessionID, "failures_on_connection", n, "refused_total", total)
 	if n >= badSignatureLimit {
 		return fatal("too_many_bad_signatures", "%d signature failures", n)
 	}
