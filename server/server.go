@@ -136,6 +136,12 @@ type Server struct {
 	watches watchTable
 	resume  resumeKeys
 
+	// sessMu guards sessions, every established session by id, so that a
+	// reconnecting client's PreviousSessionId can be found on its old
+	// connection [MS-SMB2 3.3.5.5.3].
+	sessMu   sync.Mutex
+	sessions map[uint64]*conn
+
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
@@ -306,6 +312,43 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// registerSession records an established session's connection.
+func (s *Server) registerSession(id uint64, c *conn) {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	if s.sessions == nil {
+		s.sessions = map[uint64]*conn{}
+	}
+	s.sessions[id] = c
+}
+
+func (s *Server) unregisterSession(id uint64, c *conn) {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	if s.sessions[id] == c {
+		delete(s.sessions, id)
+	}
+}
+
+// expirePrevious tears down the session a reconnecting client names in
+// PreviousSessionId, when it belongs to the same user on another
+// connection, so that its opens and locks are released
+// [MS-SMB2 3.3.5.5.3].
+func (s *Server) expirePrevious(prev uint64, user string, self *conn) {
+	s.sessMu.Lock()
+	c := s.sessions[prev]
+	s.sessMu.Unlock()
+	if c == nil || c == self {
+		return
+	}
+	old := c.lookupSession(prev)
+	if old == nil || !equalFoldUser(old.user(), user) {
+		return
+	}
+	c.dropSession(prev)
+	c.log.Info("previous session closed by the client's reconnect", "session_id", prev)
 }
 
 // newSessionID returns a fresh non-zero session id, unique server-wide.

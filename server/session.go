@@ -129,6 +129,7 @@ func (c *conn) dropSessionLocked(id uint64, s *session) {
 	}
 	if wasValid {
 		c.srv.stats.sessions.Add(-1)
+		c.srv.unregisterSession(id, c)
 	}
 }
 

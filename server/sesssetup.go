@@ -179,6 +179,10 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	s.preauth = smbcrypto.PreauthHash{}
 	s.mu.Unlock()
 	c.srv.stats.sessions.Add(1)
+	c.srv.registerSession(s.id, c)
+	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
+		c.srv.expirePrevious(req.PreviousSessionID, id.User, c)
+	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
 		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous)
