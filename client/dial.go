@@ -1,0 +1,237 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// DefaultPort is the SMB direct-TCP port.
+const DefaultPort = "445"
+
+// Default and maximum I/O sizes.
+const (
+	defaultIOSize      = 1 << 20 // bytes per READ/WRITE request
+	maxIOSize          = 8 << 20 // cap on the negotiated MaxRead/WriteSize
+	defaultMaxInFlight = 8       // READ/WRITE requests in flight per call
+	smallIOSize        = 64 << 10
+)
+
+// A Dialer holds the options for connecting and logging on to an SMB2/3
+// server. The zero value offers every dialect, NTLM-authenticates as the
+// anonymous user and does not require signing; set RequireSigning to
+// enforce the "Digitally sign communications (always)" policy, which
+// callers should default to true.
+type Dialer struct {
+	// User, Password and Domain are the NTLM credentials. An empty User
+	// logs on anonymously, which never yields a signed session.
+	User, Password, Domain string
+
+	// RequireSigning is the client policy "Microsoft network client:
+	// Digitally sign communications (always)". When set, NEGOTIATE and
+	// SESSION_SETUP advertise SIGNING_REQUIRED and any session that would
+	// not be signed (guest, anonymous, unsigned final SESSION_SETUP
+	// response) is refused with ErrSigningRequired. Whether or not it is
+	// set, a server that requires signing gets a signed session.
+	RequireSigning bool
+
+	// MinDialect and MaxDialect bound the dialects offered (Dialect202 ..
+	// Dialect311); zero means no bound.
+	MinDialect, MaxDialect uint16
+
+	// SigningAlgorithms is the SMB 3.1.1 SIGNING_CAPABILITIES offer, most
+	// preferred first; nil means DefaultSigningAlgorithms (AES-GMAC,
+	// AES-CMAC, HMAC-SHA256).
+	SigningAlgorithms []uint16
+
+	// Timeout bounds Dial (connect, NEGOTIATE and logon) and every later
+	// request; zero means no limit beyond the context's.
+	Timeout time.Duration
+
+	// IOSize is the payload of one READ or WRITE request; zero means 1 MiB.
+	// It is capped by the server's MaxReadSize/MaxWriteSize and by 8 MiB,
+	// and is 64 KiB on 2.0.2.
+	IOSize int
+
+	// MaxInFlight is how many READ or WRITE requests one ReadAt, WriteAt,
+	// ReadFrom or WriteTo keeps outstanding; zero means 8.
+	MaxInFlight int
+}
+
+// dialects returns the dialects to offer, ascending.
+func (d *Dialer) dialects() ([]uint16, error) {
+	lo, hi := d.MinDialect, d.MaxDialect
+	if lo == 0 {
+		lo = Dialect202
+	}
+	if hi == 0 {
+		hi = Dialect311
+	}
+	for _, v := range []uint16{lo, hi} {
+		if !slices.Contains(allDialects, v) {
+			return nil, fmt.Errorf("smb: unsupported dialect 0x%04X", v)
+		}
+	}
+	var out []uint16
+	for _, v := range allDialects {
+		if v >= lo && v <= hi {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("smb: MinDialect %s is above MaxDialect %s", DialectName(lo), DialectName(hi))
+	}
+	return out, nil
+}
+
+// signingAlgorithms returns the validated 3.1.1 offer.
+func (d *Dialer) signingAlgorithms() ([]uint16, error) {
+	if d.SigningAlgorithms == nil {
+		return DefaultSigningAlgorithms, nil
+	}
+	if len(d.SigningAlgorithms) == 0 {
+		return nil, errors.New("smb: SigningAlgorithms is empty")
+	}
+	for i, a := range d.SigningAlgorithms {
+		if a > SigningAESGMAC || slices.Contains(d.SigningAlgorithms[:i], a) {
+			return nil, fmt.Errorf("smb: bad or repeated signing algorithm %d", a)
+		}
+	}
+	return d.SigningAlgorithms, nil
+}
+
+// securityMode is the NEGOTIATE SecurityMode of the client policy
+// [MS-SMB2 3.2.4.2.2.2].
+func (d *Dialer) securityMode() uint16 {
+	if d.RequireSigning {
+		return wire.SigningRequired
+	}
+	return wire.SigningEnabled
+}
+
+// negotiateRequest builds the NEGOTIATE request of this Dialer.
+func (d *Dialer) negotiateRequest() (*negotiateRequest, error) {
+	dialects, err := d.dialects()
+	if err != nil {
+		return nil, err
+	}
+	req := &negotiateRequest{SecurityMode: d.securityMode(), Dialects: dialects}
+	if dialects[len(dialects)-1] >= Dialect210 {
+		req.Capabilities = wire.CapLargeMTU
+		if _, err := rand.Read(req.ClientGUID[:]); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(dialects, Dialect311) {
+		algs, err := d.signingAlgorithms()
+		if err != nil {
+			return nil, err
+		}
+		salt := make([]byte, preauthSaltSize)
+		if _, err := rand.Read(salt); err != nil {
+			return nil, err
+		}
+		req.Contexts = []wire.NegContext{preauthContext(salt), signingContext(algs)}
+	}
+	return req, nil
+}
+
+// SplitAddr splits "host", "host:port", "[v6]:port" or a bare IPv6
+// address into the server name and a dialable host:port (port 445 by
+// default).
+func SplitAddr(addr string) (host, hostport string, err error) {
+	if addr == "" {
+		return "", "", errors.New("smb: empty address")
+	}
+	if h, p, err := net.SplitHostPort(addr); err == nil {
+		if h == "" || p == "" {
+			return "", "", fmt.Errorf("smb: bad address %q", addr)
+		}
+		return h, net.JoinHostPort(h, p), nil
+	}
+	h := addr
+	if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	if net.ParseIP(h) == nil && (slices.Contains([]byte(h), ':') || slices.Contains([]byte(h), '/')) {
+		return "", "", fmt.Errorf("smb: bad address %q", addr)
+	}
+	return h, net.JoinHostPort(h, DefaultPort), nil
+}
+
+// withTimeout applies d.Timeout to ctx.
+func (d *Dialer) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.Timeout > 0 {
+		return context.WithTimeout(ctx, d.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// connect opens the TCP connection and runs NEGOTIATE.
+func (d *Dialer) connect(ctx context.Context, addr string) (*conn, *negotiation, string, error) {
+	req, err := d.negotiateRequest()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	host, hostport, err := SplitAddr(addr)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var nd net.Dialer
+	nc, err := nd.DialContext(ctx, "tcp", hostport)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c := newConn(nc)
+	neg, err := c.negotiate(ctx, req)
+	if err != nil {
+		c.close()
+		return nil, nil, "", fmt.Errorf("smb: negotiate with %s: %w", hostport, err)
+	}
+	return c, neg, host, nil
+}
+
+// Negotiate connects to addr, runs NEGOTIATE only (no logon) and reports
+// the server's answer. It is what a protocol probe needs: offer one
+// dialect or one signing algorithm at a time with MinDialect, MaxDialect
+// and SigningAlgorithms. A server that accepts none of the offered
+// dialects typically answers STATUS_NOT_SUPPORTED (a *StatusError) or
+// closes the connection.
+func (d *Dialer) Negotiate(ctx context.Context, addr string) (*NegotiateInfo, error) {
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	c, neg, _, err := d.connect(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	c.close()
+	info := neg.info
+	return &info, nil
+}
+
+// Dial connects to addr ("host", "host:port"; port 445 by default),
+// negotiates a dialect and logs on. The returned Session is safe for
+// concurrent use.
+func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
+	if d.RequireSigning && d.User == "" {
+		return nil, fmt.Errorf("%w: anonymous logons are never signed", ErrSigningRequired)
+	}
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	c, neg, host, err := d.connect(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	s := newSession(d, c, neg, host)
+	if err := s.logon(ctx); err != nil {
+		c.close()
+		return nil, fmt.Errorf("smb: logon to %s: %w", addr, err)
+	}
+	return s, nil
+}

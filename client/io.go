@@ -1,0 +1,358 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// readChunk sends one READ of len(p) bytes at off and copies the data
+// into p. It returns io.EOF (with 0 bytes) at or past the end of file.
+func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) {
+	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
+		Length: uint32(len(p)), Offset: uint64(off), FileID: f.id,
+	})
+	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p)})
+	if err != nil {
+		return 0, err
+	}
+	switch st := resp.status(); st {
+	case ntstatus.Success:
+	case ntstatus.EndOfFile:
+		return 0, io.EOF
+	default:
+		return 0, statusError("READ", st)
+	}
+	data, err := wire.ParseReadResponse(resp.msg)
+	if err != nil {
+		return 0, invalidResponse("READ", err)
+	}
+	if len(data) > len(p) {
+		return 0, invalidResponse("READ", fmt.Errorf("%d bytes returned for %d asked", len(data), len(p)))
+	}
+	return copy(p, data), nil
+}
+
+// writeChunk sends one WRITE of p at off and returns the count the
+// server reports.
+func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error) {
+	msg := wire.AppendWriteRequest(newMessage(wire.CmdWrite, 48+len(p)), &wire.WriteRequest{
+		Offset: uint64(off), FileID: f.id, Data: p,
+	})
+	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p)})
+	if err != nil {
+		return 0, err
+	}
+	n, err := wire.ParseWriteResponse(resp.msg)
+	if err != nil {
+		return 0, invalidResponse("WRITE", err)
+	}
+	if int(n) > len(p) {
+		return 0, invalidResponse("WRITE", fmt.Errorf("%d bytes acknowledged for %d sent", n, len(p)))
+	}
+	return int(n), nil
+}
+
+// chunkFunc transfers p[lo:hi] and returns the bytes moved.
+type chunkFunc func(ctx context.Context, lo, hi int) (int, error)
+
+// parallel runs fn over [0,total) in chunks of the session's I/O size
+// with at most MaxInFlight chunks outstanding. It returns the length of
+// the longest prefix moved completely, and the error of the first chunk
+// (by position) that failed; a short chunk ends the prefix with no error.
+// After a short chunk no further chunk is started; after an error the
+// outstanding ones are cancelled.
+func (f *File) parallel(total int, fn chunkFunc) (int, error) {
+	s := f.sh.t.s
+	size := s.ioSize
+	if total <= size {
+		return fn(f.sh.ctx, 0, total)
+	}
+	ctx, cancel := context.WithCancel(f.sh.ctx)
+	defer cancel()
+	chunks := (total + size - 1) / size
+	moved := make([]int, chunks)
+	errs := make([]error, chunks)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.maxInFlight)
+	for i := range chunks {
+		if !acquireSlot(ctx, sem) || stop.Load() {
+			for j := i; j < chunks; j++ {
+				errs[j] = errNotStarted
+			}
+			break
+		}
+		lo, hi := i*size, min((i+1)*size, total)
+		wg.Go(func() {
+			defer func() { <-sem }()
+			moved[i], errs[i] = fn(ctx, lo, hi)
+			if errs[i] != nil {
+				cancel()
+			}
+			if errs[i] != nil || moved[i] < hi-lo {
+				stop.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return prefix(moved, errs, size, total, f.sh.ctx)
+}
+
+// errNotStarted marks chunks that parallel never sent.
+var errNotStarted = errors.New("chunk not started")
+
+func acquireSlot(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// prefix combines the chunk results of parallel.
+func prefix(moved []int, errs []error, size, total int, parent context.Context) (int, error) {
+	n := 0
+	for i := range moved {
+		if errors.Is(errs[i], errNotStarted) {
+			if err := parent.Err(); err != nil {
+				return n, err
+			}
+			return n, nil
+		}
+		n += moved[i]
+		if errs[i] != nil {
+			return n, errs[i]
+		}
+		if moved[i] < min((i+1)*size, total)-i*size {
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// readAt fills p from off; a short result carries io.EOF.
+func (f *File) readAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
+		n, err := f.readChunk(ctx, p[lo:hi], off+int64(lo))
+		if err == io.EOF {
+			err = nil // a short chunk; the prefix logic reports io.EOF
+		}
+		return n, err
+	})
+	if n < len(p) && err == nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// writeAt writes p at off; a short result carries an error.
+func (f *File) writeAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
+		return f.writeChunk(ctx, p[lo:hi], off+int64(lo))
+	})
+	if n < len(p) && err == nil {
+		err = io.ErrShortWrite
+	}
+	return n, err
+}
+
+// ReadFrom copies r to the file from the file offset until r reports
+// io.EOF, with up to MaxInFlight WRITE requests in flight (io.Copy uses
+// it). It returns the bytes written and advances the offset by as much.
+func (f *File) ReadFrom(r io.Reader) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.writable("write"); err != nil {
+		return 0, err
+	}
+	if f.flag&os.O_APPEND != 0 {
+		end, err := f.size()
+		if err != nil {
+			return 0, f.pathErr("write", err)
+		}
+		f.off = end
+	}
+	p := &pipeline{f: f}
+	n, err := p.upload(r, f.off)
+	f.off += n
+	return n, f.pathErr("write", err)
+}
+
+// WriteTo copies the file from its offset to w until the end of file,
+// with up to MaxInFlight READ requests in flight ahead of w (io.Copy uses
+// it). It returns the bytes written to w and advances the offset by as
+// much.
+func (f *File) WriteTo(w io.Writer) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.readable("read"); err != nil {
+		return 0, err
+	}
+	p := &pipeline{f: f}
+	n, err := p.download(w, f.off)
+	f.off += n
+	return n, f.pathErr("read", err)
+}
+
+// pipeline streams a file in I/O-size chunks with a bounded number of
+// requests in flight.
+type pipeline struct {
+	f *File
+}
+
+// job is one chunk in flight.
+type job struct {
+	buf  []byte
+	off  int64
+	n    int
+	err  error
+	done chan struct{}
+}
+
+// upload reads r into chunks and writes them at off, off+size, ...
+func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
+	s := p.f.sh.t.s
+	ctx, cancel := context.WithCancel(p.f.sh.ctx)
+	defer cancel()
+	var jobs []*job
+	var readErr error
+	free := make(chan []byte, s.maxInFlight)
+	for range s.maxInFlight {
+		free <- nil
+	}
+	pos := off
+	for readErr == nil {
+		buf := <-free
+		if buf == nil {
+			buf = make([]byte, s.ioSize)
+		}
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			j := &job{buf: buf[:n], off: pos, done: make(chan struct{})}
+			jobs = append(jobs, j)
+			pos += int64(n)
+			go func() {
+				j.n, j.err = p.f.writeChunk(ctx, j.buf, j.off)
+				if j.err == nil && j.n < len(j.buf) {
+					j.err = io.ErrShortWrite
+				}
+				if j.err != nil {
+					cancel()
+				}
+				close(j.done)
+				free <- buf
+			}()
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			readErr = io.EOF
+		case err != nil:
+			readErr = err
+		case ctx.Err() != nil:
+			readErr = io.EOF // a write failed; the error is reported below
+		}
+	}
+	return collect(jobs, readErr)
+}
+
+// collect waits for every job and returns the prefix written and the
+// first error by position (or the read error).
+func collect(jobs []*job, readErr error) (int64, error) {
+	var total int64
+	var first error
+	for _, j := range jobs {
+		<-j.done
+		if first == nil {
+			total += int64(j.n)
+			first = j.err
+		}
+	}
+	if first != nil {
+		return total, first
+	}
+	if readErr != io.EOF {
+		return total, readErr
+	}
+	return total, nil
+}
+
+// download reads chunks ahead from off and writes them to w in order,
+// stopping at the first short chunk (end of file). Read-ahead stops at
+// the size the file had when the copy started; one more READ then
+// confirms the end of file.
+func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
+	s := p.f.sh.t.s
+	ctx, cancel := context.WithCancel(p.f.sh.ctx)
+	defer cancel()
+	var queue []*job
+	defer func() { // let in-flight reads finish before returning
+		cancel()
+		for _, j := range queue {
+			<-j.done
+		}
+	}()
+	end, err := p.f.size()
+	if err != nil {
+		return 0, err
+	}
+	next, total := off, int64(0)
+	var spare []byte
+	for {
+		for len(queue) < s.maxInFlight && (next < end || len(queue) == 0) {
+			size := s.ioSize
+			if next < end {
+				size = int(min(int64(size), end-next))
+			}
+			queue = append(queue, p.startRead(ctx, next, size, spare))
+			next += int64(size)
+			spare = nil
+		}
+		j := queue[0]
+		<-j.done
+		queue = queue[1:]
+		if j.n > 0 {
+			m, err := w.Write(j.buf[:j.n])
+			total += int64(m)
+			if err != nil {
+				return total, err
+			}
+		}
+		if j.err == io.EOF || (j.err == nil && j.n < len(j.buf)) {
+			return total, nil
+		}
+		if j.err != nil {
+			return total, j.err
+		}
+		spare = j.buf
+	}
+}
+
+// startRead issues one READ in the background, into buf when it is not
+// nil.
+func (p *pipeline) startRead(ctx context.Context, off int64, size int, buf []byte) *job {
+	if cap(buf) < size {
+		buf = make([]byte, p.f.sh.t.s.ioSize)
+	}
+	buf = buf[:size]
+	j := &job{buf: buf, off: off, done: make(chan struct{})}
+	go func() {
+		j.n, j.err = p.f.readChunk(ctx, j.buf, j.off)
+		close(j.done)
+	}()
+	return j
+}
