@@ -579,8 +579,8 @@ func (c *connState) establish(s *session, p *pendingSetup, flags uint16) {
 		note = "preauth integrity hash unknown (NEGOTIATE not seen)"
 	}
 	if note != "" {
-		if s.rep.KeyNote == "" {
-			s.rep.KeyNote = note
+		if s.rep.KeyNote != note {
+			s.rep.KeyNote = joinNote(s.rep.KeyNote, note)
 		}
 		return
 	}

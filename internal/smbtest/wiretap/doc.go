@@ -13,6 +13,11 @@
 //		t.Fatalf("%s\n%s", rep, tap.Transcript())
 //	}
 //
+// Report gives per-connection details (dialect, signing algorithm, sessions
+// and whether their keys could be reconstructed, counts of valid, invalid,
+// unverifiable and unsigned messages); ReportFor judges a subset of the
+// messages; Messages returns every recorded message with its bytes.
+//
 // # What is checked
 //
 // The tap follows each connection: the 4-byte direct-TCP framing, an

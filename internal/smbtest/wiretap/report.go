@@ -117,7 +117,8 @@ func (c *ConnReport) SessionSetUp() bool {
 	return false
 }
 
-// Report summarizes everything the tap has seen.
+// Report summarizes everything the tap has seen (or, from ReportFor, a
+// subset of it).
 type Report struct {
 	Conns []ConnReport
 
@@ -129,7 +130,18 @@ type Report struct {
 const maxExamples = 3
 
 // Report returns a summary of the traffic so far.
-func (t *Tap) Report() Report {
+func (t *Tap) Report() Report { return t.ReportFor(nil) }
+
+// ReportFor is Report restricted to the messages keep accepts (nil keeps
+// all): the counts, Classes, Kinds and Verdict cover only those, while the
+// connection and session details are complete. Messages keep the class the
+// tap gave them, so exempt messages stay exempt. For example, to judge only
+// file traffic (3.1.1 signs TREE_CONNECT whatever the policy):
+//
+//	rep := tap.ReportFor(func(m *wiretap.Message) bool {
+//		return m.Cmd >= wire.CmdCreate && m.Cmd != wire.CmdIoctl
+//	})
+func (t *Tap) ReportFor(keep func(m *Message) bool) Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := Report{examples: map[string][]string{}}
@@ -156,7 +168,7 @@ func (t *Tap) Report() Report {
 	for i := range t.msgs {
 		m := &t.msgs[i]
 		cr := byConn[m.Conn]
-		if cr == nil {
+		if cr == nil || keep != nil && !keep(m) {
 			continue
 		}
 		cr.Classes[m.Class]++
@@ -234,12 +246,25 @@ func (r Report) Sessions() []SessionReport {
 //     checked because the tap has no key (wrong password, Kerberos, guest);
 //     the reasons follow;
 //   - "mixed: ...": anything else, with counts and example messages;
-//   - "no session traffic": there is no such message.
+//   - "no session traffic": there is no such message (with the number of
+//     encrypted frames, if any: their content is not decrypted).
+//
+// A session that does not require signing still legitimately carries some
+// signed messages (3.1.1 TREE_CONNECT, 3.0/3.0.2 VALIDATE_NEGOTIATE_INFO,
+// responses to signed requests), so its verdict is usually "mixed"; check
+// the Counts (e.g. Invalid == 0) or use ReportFor to judge a subset.
 func (r Report) Verdict() string {
 	req, resp := r.Requests(), r.Responses()
 	all := req.plus(resp)
 	switch {
 	case all.Total() == 0:
+		enc := 0
+		for i := range r.Conns {
+			enc += r.Conns[i].Kinds[KindEncrypted]
+		}
+		if enc > 0 {
+			return fmt.Sprintf("no session traffic (%d encrypted frames not checked)", enc)
+		}
 		return "no session traffic"
 	case all.Valid == all.Total():
 		return "signed"

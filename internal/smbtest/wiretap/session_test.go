@@ -261,6 +261,29 @@ func TestMixedSigning(t *testing.T) {
 	}
 }
 
+// TestReportFor: a 3.1.1 session without signing policy signs TREE_CONNECT
+// (as clients must) but not the file traffic: the full verdict is mixed,
+// the verdict over file operations "not signed".
+func TestReportFor(t *testing.T) {
+	tap := newTestTap(t, simPassword)
+	s := newSim(t, tap)
+	s.negotiate(negOpts{dialect: wire.Dialect311, signingOffer: []uint16{2}, signingChoice: 2})
+	ss := s.setup(setupOpts{sid: 3})
+	s.roundTrip(ss, wire.CmdTreeConnect, true, true)
+	s.roundTrip(ss, wire.CmdCreate, false, false)
+	s.roundTrip(ss, wire.CmdRead, false, false)
+	if v := tap.Report().Verdict(); !strings.HasPrefix(v, "mixed: requests 1 valid, 0 invalid, 0 no-key, 2 unsigned") {
+		t.Errorf("verdict %q", v)
+	}
+	files := tap.ReportFor(func(m *Message) bool { return m.Cmd >= wire.CmdCreate })
+	if v := files.Verdict(); v != "not signed" || files.Requests().Total() != 2 || len(files.Sessions()) != 1 {
+		t.Errorf("file verdict %q %v", v, files.Requests())
+	}
+	if v := tap.ReportFor(func(m *Message) bool { return m.Cmd == wire.CmdTreeConnect }).Verdict(); v != "signed" {
+		t.Errorf("tree connect verdict %q", v)
+	}
+}
+
 // TestExemptMessages: interim responses, breaks, CANCEL and SessionId-0
 // traffic do not enter the verdict; CANCEL is counted on its own.
 func TestExemptMessages(t *testing.T) {
@@ -412,14 +435,14 @@ func TestReauthentication(t *testing.T) {
 // connection keep separate preauth chains, tied to their first requests by
 // MessageId.
 func TestInterleavedSessions(t *testing.T) {
-	tap := newTestTap(t, simPassword)
+	tap := newTap(Config{Target: "unused", Password: simPassword, Passwords: map[string]string{"bob": "b0b's"}})
+	defer tap.Close()
 	s := newSim(t, tap)
 	s.negotiate(negOpts{dialect: wire.Dialect311, signingOffer: []uint16{2}, signingChoice: 2})
 
 	// Frames interleave: A1 B1 A2 B2 A3 B3 B4 A4 (B finishes first).
 	sa, stepsA := s.setupSteps(setupOpts{sid: 0xA})
 	sb, stepsB := s.setupSteps(setupOpts{sid: 0xB, user: "bob", password: "b0b's"})
-	tap.cfg.Passwords = map[string]string{"bob": "b0b's"}
 	for _, step := range []func(){stepsA[0], stepsB[0], stepsA[1], stepsB[1], stepsA[2], stepsB[2], stepsB[3], stepsA[3]} {
 		step()
 	}
@@ -429,8 +452,12 @@ func TestInterleavedSessions(t *testing.T) {
 			t.Errorf("%s / %s\n%s", &req, &resp, tap.Transcript())
 		}
 	}
-	if v := tap.Report().Verdict(); v != "signed" {
+	rep := tap.Report()
+	if v := rep.Verdict(); v != "signed" {
 		t.Errorf("verdict %q", v)
+	}
+	if ss := rep.Sessions(); len(ss) != 2 || ss[0].User != simUser || ss[1].User != "bob" || !ss[0].KeyKnown || !ss[1].KeyKnown {
+		t.Errorf("%+v", ss)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -42,7 +43,8 @@ type Config struct {
 	//
 	// Mutate runs on the connection's forwarding goroutines, concurrently
 	// for different connections and directions, and must not block for
-	// long: the direction stalls meanwhile. It may call the Tap's methods.
+	// long: the direction stalls meanwhile. It may call the Tap's methods
+	// except Close.
 	Mutate func(dir Direction, msg []byte, info MsgInfo) []byte
 	// MaxRaw, when positive, caps the bytes kept in Message.Raw and
 	// Message.Original (Message.Size keeps the full length). Set it for
@@ -95,6 +97,7 @@ func newTap(cfg Config) *Tap {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
+	cfg.Passwords = maps.Clone(cfg.Passwords)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Tap{
 		cfg:      cfg,
