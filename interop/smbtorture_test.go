@@ -21,7 +21,11 @@ type tortureCase struct {
 }
 
 func loadTortureLists(t *testing.T) []tortureCase {
-	files, err := filepath.Glob("../test/smbtorture/*.list")
+	pattern := "*"
+	if only := os.Getenv("SIGNET_TORTURE_LIST"); only != "" {
+		pattern = only // e.g. SIGNET_TORTURE_LIST=session runs session.list only
+	}
+	files, err := filepath.Glob("../test/smbtorture/" + pattern + ".list")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no smbtorture lists: %v", err)
 	}
