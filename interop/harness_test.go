@@ -220,9 +220,16 @@ func (s *signetServer) stop() {
 // run runs a peer command with a timeout and returns combined output.
 func run(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
+	return runIn(t, "", timeout, name, args...)
+}
+
+// runIn is run with the working directory set to dir ("" = the test's).
+func runIn(t testing.TB, dir string, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		return string(out), fmt.Errorf("%s timed out after %v", name, timeout)

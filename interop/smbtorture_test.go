@@ -71,7 +71,8 @@ func TestSmbtorture(t *testing.T) {
 	var pass, fail, skip, known int
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, _ := run(t, 5*time.Minute, bin, "//127.0.0.1/share", "-p", s.port, "-U", testUser+"%"+testPassword,
+			// smbtorture leaves scratch folders in its working directory.
+			out, _ := runIn(t, t.TempDir(), 5*time.Minute, bin, "//127.0.0.1/share", "-p", s.port, "-U", testUser+"%"+testPassword,
 				"--option=torture:sharedelay=100000", c.name)
 			verdict := tortureVerdict(c.name, out)
 			switch {

@@ -1,0 +1,429 @@
+// Command transfer is Signet's transfer benchmark: it runs Signet's server
+// and Samba's smbd side by side on loopback, both requiring signing, and
+// moves a large random file to and from each with Signet's client, then
+// reads it with smbclient from the same server in the same run. Every
+// transfer is checked byte for byte (SHA-256). It prints a Markdown report
+// (with the machine it ran on) and can write it to a file.
+//
+//	go run ./bench/transfer -size 1GiB -out docs/benchmarks.md
+//
+// It needs root (smbd and a Unix account for the Samba user) and the
+// Debian packages samba and smbclient.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/signetsmb/signet/client"
+)
+
+const (
+	user     = "benchuser"
+	password = "Bench-pass#1"
+)
+
+func main() {
+	size := flag.String("size", "1GiB", "file size (e.g. 256MiB, 1GiB)")
+	out := flag.String("out", "", "also write the report to this file")
+	dialect := flag.String("dialect", "3.1.1", "dialect for the Signet client and smbclient")
+	flag.IntVar(&ioSize, "io", 0, "Signet client READ/WRITE size in bytes (0: the client's default)")
+	flag.IntVar(&inFlight, "inflight", 0, "Signet client requests in flight (0: the client's default)")
+	flag.Parse()
+	n, err := parseSize(*size)
+	if err != nil {
+		fatal(err)
+	}
+	d, err := client.ParseDialect(*dialect)
+	if err != nil {
+		fatal(err)
+	}
+	if err := run(n, d, *out); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "transfer:", err)
+	os.Exit(1)
+}
+
+func parseSize(s string) (int64, error) {
+	m := regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	v, _ := strconv.ParseInt(m[1], 10, 64)
+	switch m[2] {
+	case "KiB":
+		v <<= 10
+	case "MiB":
+		v <<= 20
+	case "GiB":
+		v <<= 30
+	}
+	return v, nil
+}
+
+var ioSize, inFlight int
+
+// result is one measured transfer.
+type result struct {
+	server, tool, op string
+	mbps             float64
+}
+
+func run(size int64, dialect uint16, outPath string) error {
+	work, err := os.MkdirTemp("", "signet-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	os.Chmod(work, 0o755) // smbd serves a folder below it as the bench user
+	src := filepath.Join(work, "src.bin")
+	sum, err := makeFile(src, size)
+	if err != nil {
+		return err
+	}
+	signetAddr, stopSignet, err := startSignet(filepath.Join(work, "signet"))
+	if err != nil {
+		return err
+	}
+	defer stopSignet()
+	sambaAddr, stopSamba, err := startSamba(filepath.Join(work, "samba"))
+	if err != nil {
+		return err
+	}
+	defer stopSamba()
+	var results []result
+	for _, srv := range []struct{ name, addr string }{{"Signet", signetAddr}, {"Samba smbd 4.17", sambaAddr}} {
+		rs, err := measure(srv.name, srv.addr, src, sum, size, dialect, work)
+		if err != nil {
+			return fmt.Errorf("%s: %w", srv.name, err)
+		}
+		results = append(results, rs...)
+	}
+	report := render(results, size, dialect)
+	fmt.Print(report)
+	if outPath != "" {
+		return os.WriteFile(outPath, []byte(report), 0o644)
+	}
+	return nil
+}
+
+func makeFile(path string, size int64) ([32]byte, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+		return [32]byte{}, err
+	}
+	return [32]byte(h.Sum(nil)), f.Sync()
+}
+
+// measure runs, against one server: Signet client upload, Signet client
+// download, smbclient download; each verified.
+func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, work string) ([]result, error) {
+	ctx := context.Background()
+	dl := &client.Dialer{User: user, Password: password, RequireSigning: true, MinDialect: dialect, MaxDialect: dialect,
+		IOSize: ioSize, MaxInFlight: inFlight}
+	s, err := dl.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if !s.Signed() {
+		return nil, errors.New("session not signed")
+	}
+	sh, err := s.Mount(ctx, "share")
+	if err != nil {
+		return nil, err
+	}
+	defer sh.Umount()
+	var rs []result
+	// Upload.
+	in, err := os.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sh.Create("bench.bin")
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if _, err := f.ReadFrom(in); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	rs = append(rs, result{name, "Signet client", "write", mbps(size, time.Since(t0))})
+	in.Close()
+	// Download, best of three, hashing as it goes.
+	best := 0.0
+	local := filepath.Join(work, "signet-client.bin")
+	for i := 0; i < 3; i++ {
+		f, err := sh.OpenFile("bench.bin", os.O_RDONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		out, err := os.Create(local)
+		if err != nil {
+			return nil, err
+		}
+		// Like smbclient's get: into a local file; checked afterwards.
+		t0 := time.Now()
+		n, err := f.WriteTo(out)
+		if err == nil {
+			err = out.Close()
+		}
+		el := time.Since(t0)
+		f.Close()
+		got, serr := fileSum(local)
+		if err != nil || serr != nil || n != size || got != sum {
+			return nil, fmt.Errorf("download %d bytes, err %v/%v, identical %v", n, err, serr, got == sum)
+		}
+		best = max(best, mbps(size, el))
+	}
+	os.Remove(local)
+	rs = append(rs, result{name, "Signet client", "read", best})
+	// smbclient download to a file, checked, best of three.
+	best = 0
+	dst := filepath.Join(work, "smbclient.bin")
+	m := map[uint16]string{0x0202: "SMB2_02", 0x0210: "SMB2_10", 0x0300: "SMB3_00", 0x0302: "SMB3_02", 0x0311: "SMB3_11"}[dialect]
+	_, port, _ := net.SplitHostPort(addr)
+	for i := 0; i < 3; i++ {
+		os.Remove(dst)
+		t0 := time.Now()
+		out, err := exec.Command("smbclient", "//127.0.0.1/share", "-p", port, "-U", user+"%"+password,
+			"-m", m, "--option=client signing=required", "-c", "get bench.bin "+dst).CombinedOutput()
+		el := time.Since(t0)
+		if err != nil {
+			return nil, fmt.Errorf("smbclient: %v\n%s", err, out)
+		}
+		got, err := fileSum(dst)
+		if err != nil || got != sum {
+			return nil, fmt.Errorf("smbclient download differs (%v)", err)
+		}
+		best = max(best, mbps(size, el))
+	}
+	os.Remove(dst)
+	rs = append(rs, result{name, "smbclient", "read", best})
+	return rs, sh.Remove("bench.bin")
+}
+
+func fileSum(p string) ([32]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	return [32]byte(h.Sum(nil)), err
+}
+
+func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+// startSignet builds and runs `signet serve` as its own process (as smbd
+// is), requiring signing.
+func startSignet(dir string) (string, func(), error) {
+	share := filepath.Join(dir, "share")
+	if err := os.MkdirAll(share, 0o755); err != nil {
+		return "", nil, err
+	}
+	bin := filepath.Join(dir, "signet")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/signet").CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("go build ./cmd/signet (run from the repository root): %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	conf := filepath.Join(dir, "signet.toml")
+	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = true\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return "", nil, err
+	}
+	add := exec.Command(bin, "user", "add", user, "--users-file", filepath.Join(dir, "users"))
+	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+password)
+	if out, err := add.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("signet user add: %v %s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--config", conf)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("signet did not start: %s", log.String())
+		}
+	}
+}
+
+// startSamba runs a private smbd requiring signing (PEERS.md recipe).
+func startSamba(dir string) (string, func(), error) {
+	if os.Geteuid() != 0 {
+		return "", nil, errors.New("Samba's smbd needs root here (Unix account and smbd)")
+	}
+	if _, err := exec.Command("id", user).CombinedOutput(); err != nil {
+		if out, err := exec.Command("useradd", "-M", user).CombinedOutput(); err != nil {
+			return "", nil, fmt.Errorf("useradd: %v %s", err, out)
+		}
+	}
+	share := filepath.Join(dir, "share")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	for _, sub := range []string{"share", "private", "lock", "state", "cache", "pid", "ncalrpc"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
+			return "", nil, err
+		}
+	}
+	os.Chmod(share, 0o777)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	conf := filepath.Join(dir, "smb.conf")
+	text := fmt.Sprintf(`[global]
+smb ports = %[2]s
+interfaces = lo
+bind interfaces only = yes
+server role = standalone server
+server signing = mandatory
+server min protocol = SMB2_02
+passdb backend = tdbsam:%[1]s/private/passdb.tdb
+private dir = %[1]s/private
+lock directory = %[1]s/lock
+state directory = %[1]s/state
+cache directory = %[1]s/cache
+pid directory = %[1]s/pid
+ncalrpc dir = %[1]s/ncalrpc
+log file = %[1]s/log
+load printers = no
+disable spoolss = yes
+printcap name = /dev/null
+map to guest = never
+server services = -nbt
+[share]
+path = %[3]s
+read only = no
+`, dir, port, share)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return "", nil, err
+	}
+	add := exec.Command("smbpasswd", "-s", "-c", conf, "-a", user)
+	add.Stdin = strings.NewReader(password + "\n" + password + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("smbpasswd: %v %s", err, out)
+	}
+	cmd := exec.Command("smbd", "-F", "--no-process-group", "-s", conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() }
+	addr := "127.0.0.1:" + port
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("smbd did not start: %s", log.String())
+		}
+	}
+}
+
+func render(rs []result, size int64, dialect uint16) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Transfer benchmark\n\n")
+	fmt.Fprintf(&b, "Produced by `go run ./bench/transfer -size %s -dialect %s` on %s.\n\n", humanSize(size), client.DialectName(dialect), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %s, Go %s. Loopback TCP; both servers require signing; SMB %s", cpuModel(), runtime.NumCPU(), kernel(), strings.TrimPrefix(runtime.Version(), "go"), client.DialectName(dialect))
+	if dialect == 0x0311 {
+		b.WriteString(" (AES-128-GMAC signing)")
+	}
+	fmt.Fprintf(&b, ". File: %s of random bytes, every transfer verified by SHA-256. Each server runs as its own process; reads are the best of three, into a file on the same disk, checked afterwards.\n\n", humanSize(size))
+	b.WriteString("| server | client | operation | MB/s |\n|---|---|---|---|\n")
+	get := map[string]float64{}
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f |\n", r.server, r.tool, r.op, r.mbps)
+		get[r.server+"/"+r.tool+"/"+r.op] = r.mbps
+	}
+	b.WriteString("\nRatios:\n\n")
+	for _, srv := range []string{"Signet", "Samba smbd 4.17"} {
+		fmt.Fprintf(&b, "- %s: Signet client read / smbclient read = %.2f\n", srv, get[srv+"/Signet client/read"]/get[srv+"/smbclient/read"])
+	}
+	fmt.Fprintf(&b, "- Signet client read: Signet server / Samba = %.2f\n", get["Signet/Signet client/read"]/get["Samba smbd 4.17/Signet client/read"])
+	fmt.Fprintf(&b, "- smbclient read: Signet server / Samba = %.2f\n", get["Signet/smbclient/read"]/get["Samba smbd 4.17/smbclient/read"])
+	fmt.Fprintf(&b, "- Signet client write: Signet server / Samba = %.2f\n", get["Signet/Signet client/write"]/get["Samba smbd 4.17/Signet client/write"])
+	return b.String()
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); m != nil {
+		return string(m[1])
+	}
+	return runtime.GOARCH
+}
+
+func kernel() string {
+	var u syscall.Utsname
+	if syscall.Uname(&u) != nil {
+		return "Linux"
+	}
+	var s []byte
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		s = append(s, byte(c))
+	}
+	return "Linux " + string(s)
+}
