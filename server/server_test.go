@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/auth/userdb"
+	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/server"
+	"github.com/signetsmb/signet/vfs"
+	"github.com/signetsmb/signet/vfs/memfs"
+)
+
+// syncCountingFS records every File.Sync, so tests can tell that FLUSH and
+// write-through reach stable storage before the response.
+type syncCountingFS struct {
+	vfs.FS
+	syncs atomic.Int64
+}
+
+type syncCountingFile struct {
+	vfs.File
+	fs *syncCountingFS
+}
+
+func (f *syncCountingFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (vfs.File, error) {
+	file, err := f.FS.OpenFile(ctx, name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountingFile{File: file, fs: f}, nil
+}
+
+func (f *syncCountingFile) Sync() error {
+	f.fs.syncs.Add(1)
+	return f.File.Sync()
+}
+
+type users map[string][16]byte
+
+func (u users) Lookup(name string) ([16]byte, bool) {
+	h, ok := u[strings.ToLower(name)]
+	return h, ok
+}
+
+func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {
+	t.Helper()
+	st := &server.Settings{RequireSigning: require, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
+		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}}
+	srv, err := server.New(server.Options{
+		Settings: func() *server.Settings { return st },
+		Users:    users{"alice": userdb.NTHash("pw")},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return l.Addr().String(), srv
+}
+
+// TestFlushSyncs: FLUSH answers only after File.Sync ran.
+func TestFlushSyncs(t *testing.T) {
+	fsys := &syncCountingFS{FS: memfs.New(memfs.Options{})}
+	addr, _ := startServer(t, fsys, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sh, err := s.Mount(ctx, "share")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sh.Create("a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	before := fsys.syncs.Load()
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if fsys.syncs.Load() != before+1 {
+		t.Fatalf("FLUSH did not sync: %d syncs", fsys.syncs.Load()-before)
+	}
+}
+
+// TestStatsCountRefusals: the server's counters see sessions and refusals.
+func TestStatsCountSessions(t *testing.T) {
+	addr, srv := startServer(t, memfs.New(memfs.Options{}), true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := (&client.Dialer{User: "alice", Password: "wrong", RequireSigning: true}).Dial(ctx, addr); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Stats()
+	if st.Sessions != 1 || st.LogonFailures != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().Sessions != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv.Stats().Sessions != 0 {
+		t.Fatalf("session not released: %+v", srv.Stats())
+	}
+}
