@@ -166,7 +166,7 @@ func TestParseNetrShareEnumResponse(t *testing.T) {
 func TestBindAckAndResponse(t *testing.T) {
 	ack := appendRPCHeader(nil, rpcBindAck, 7)
 	ack = append(ack, 0xb8, 0x10, 0xb8, 0x10, 1, 0, 0, 0) // frags, assoc
-	ack = append(ack, 13, 0)                            // secondary address length
+	ack = append(ack, 13, 0)                              // secondary address length
 	ack = append(ack, []byte("\\PIPE\\srvsvc\x00")...)
 	for len(ack)%4 != 0 {
 		ack = append(ack, 0)

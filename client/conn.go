@@ -58,7 +58,6 @@ type conn struct {
 // call is one request waiting for its final response.
 type call struct {
 	id     uint64
-	cmd    wire.Command
 	charge uint16
 	ready  chan struct{} // closed once resp or err is set
 	resp   *response
@@ -154,6 +153,9 @@ func (c *conn) roundTrip(ctx context.Context, req *request) (*response, error) {
 // and writes it. On return req.msg holds the exact bytes sent, which the
 // 3.1.1 preauth hash needs.
 func (c *conn) send(ctx context.Context, req *request) (*call, error) {
+	if len(req.msg) > maxFrame {
+		return nil, fmt.Errorf("smb: message of %d bytes exceeds the transport limit", len(req.msg))
+	}
 	charge := uint16(1)
 	if c.largeMTU {
 		charge = creditCharge(req.payload)
@@ -166,7 +168,7 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 	if req.signer != nil {
 		req.signer.Sign(req.msg)
 	}
-	cl := &call{id: id, cmd: wire.Command(binary.LittleEndian.Uint16(req.msg[12:])), charge: charge, ready: make(chan struct{})}
+	cl := &call{id: id, charge: charge, ready: make(chan struct{})}
 	if err := c.register(cl); err != nil {
 		c.credits.release(charge)
 		return nil, err
@@ -210,9 +212,6 @@ func (c *conn) register(cl *call) error {
 func (c *conn) write(ctx context.Context, msg []byte) error {
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(msg)))
-	if len(msg) > maxFrame {
-		return fmt.Errorf("smb: message of %d bytes exceeds the transport limit", len(msg))
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if d, ok := ctx.Deadline(); ok {

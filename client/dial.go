@@ -19,7 +19,7 @@ const DefaultPort = "445"
 const (
 	defaultIOSize      = 1 << 20 // bytes per READ/WRITE request
 	maxIOSize          = 8 << 20 // cap on the negotiated MaxRead/WriteSize
-	defaultMaxInFlight = 8       // READ/WRITE requests in flight per call
+	defaultMaxInFlight = 16      // READ/WRITE requests in flight per call
 	smallIOSize        = 64 << 10
 )
 
@@ -46,7 +46,7 @@ type Dialer struct {
 	MinDialect, MaxDialect uint16
 
 	// SigningAlgorithms is the SMB 3.1.1 SIGNING_CAPABILITIES offer, most
-	// preferred first; nil means DefaultSigningAlgorithms (AES-GMAC,
+	// preferred first; nil means DefaultSigningAlgorithms() (AES-GMAC,
 	// AES-CMAC, HMAC-SHA256).
 	SigningAlgorithms []uint16
 
@@ -60,7 +60,7 @@ type Dialer struct {
 	IOSize int
 
 	// MaxInFlight is how many READ or WRITE requests one ReadAt, WriteAt,
-	// ReadFrom or WriteTo keeps outstanding; zero means 8.
+	// ReadFrom or WriteTo keeps outstanding; zero means 16.
 	MaxInFlight int
 }
 
@@ -93,7 +93,7 @@ func (d *Dialer) dialects() ([]uint16, error) {
 // signingAlgorithms returns the validated 3.1.1 offer.
 func (d *Dialer) signingAlgorithms() ([]uint16, error) {
 	if d.SigningAlgorithms == nil {
-		return DefaultSigningAlgorithms, nil
+		return DefaultSigningAlgorithms(), nil
 	}
 	if len(d.SigningAlgorithms) == 0 {
 		return nil, errors.New("smb: SigningAlgorithms is empty")
@@ -229,7 +229,9 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(d, c, neg, host)
-	if err := s.logon(ctx); err != nil {
+	err = s.logon(ctx)
+	s.cfg.Password = "" // only the logon needs it
+	if err != nil {
 		c.close()
 		return nil, fmt.Errorf("smb: logon to %s: %w", addr, err)
 	}

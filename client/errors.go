@@ -56,6 +56,9 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
+	if fsErr := fsErrorOf(e.Status); fsErr != nil {
+		return fmt.Sprintf("smb: %s: %v (%v)", e.Command, e.Status, fsErr)
+	}
 	return fmt.Sprintf("smb: %s: %v", e.Command, e.Status)
 }
 

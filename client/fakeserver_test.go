@@ -39,6 +39,7 @@ type fakeOptions struct {
 	noLargeMTU     bool
 	maxIO          uint32 // MaxRead/Write/TransactSize; 0 = 8 MiB
 	guest          bool   // answer the final SESSION_SETUP with IS_GUEST
+	anonymous      bool   // accept anonymous logons (answered without flags, as Samba)
 	unsignedFinal  bool   // do not sign the final SESSION_SETUP response
 	validateLie    bool   // VALIDATE_NEGOTIATE_INFO reports another dialect
 	validateNoSign bool   // do not sign the VALIDATE_NEGOTIATE_INFO response
@@ -378,7 +379,8 @@ func (c *fakeConn) sessionSetup(h wire.Header, msg, resp []byte) (ntstatus.Statu
 			return ntlm.NTHash(fakePassword), strings.EqualFold(user, fakeUser)
 		}
 		c.sess = &fakeSession{id: 0x0000100000000019, preauth: c.preauth,
-			mech: spnego.NewServer(ntlm.NewServer(&ntlm.ServerConfig{NbComputerName: "FAKE", Lookup: lookup}))}
+			mech: spnego.NewServer(ntlm.NewServer(&ntlm.ServerConfig{NbComputerName: "FAKE", Lookup: lookup,
+				AllowAnonymous: c.srv.opt.anonymous}))}
 	}
 	sess := c.sess
 	binary.LittleEndian.PutUint64(resp[40:], sess.id)
@@ -406,8 +408,10 @@ func (c *fakeConn) establish(sess *fakeSession, r *wire.SessionSetupRequest, out
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sess.established = true
-	if c.srv.opt.guest {
-		flags = wire.SessionIsGuest
+	if c.srv.opt.guest || len(sess.mech.SessionKey()) == 0 {
+		if c.srv.opt.guest {
+			flags = wire.SessionIsGuest
+		}
 		resp = wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
 		return ntstatus.Success, resp, false
 	}

@@ -264,7 +264,7 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 		case err != nil:
 			readErr = err
 		case ctx.Err() != nil:
-			readErr = io.EOF // a write failed; the error is reported below
+			readErr = ctx.Err() // a failed write's own error takes precedence
 		}
 	}
 	return collect(jobs, readErr)

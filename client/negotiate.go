@@ -47,9 +47,11 @@ const (
 	SigningAESGMAC    uint16 = 2
 )
 
-// DefaultSigningAlgorithms is the 3.1.1 offer order used when
-// Dialer.SigningAlgorithms is nil.
-var DefaultSigningAlgorithms = []uint16{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256}
+// DefaultSigningAlgorithms returns the 3.1.1 offer order used when
+// Dialer.SigningAlgorithms is nil: AES-GMAC, AES-CMAC, HMAC-SHA256.
+func DefaultSigningAlgorithms() []uint16 {
+	return []uint16{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256}
+}
 
 // SigningAlgorithmName returns "HMAC-SHA256", "AES-128-CMAC" or
 // "AES-128-GMAC".

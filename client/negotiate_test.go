@@ -101,11 +101,13 @@ func TestNegotiateResponseValidation(t *testing.T) {
 		t.Fatalf("good response: %v", err)
 	}
 	cases := map[string]func(r *wire.NegotiateResponse){
-		"dialect not offered":    func(r *wire.NegotiateResponse) { r.Dialect = 0x0300 + 0x20 },
-		"small MaxReadSize":      func(r *wire.NegotiateResponse) { r.MaxReadSize = 4096 },
-		"no preauth context":     func(r *wire.NegotiateResponse) { r.Contexts = r.Contexts[1:] },
-		"algorithm not offered":  func(r *wire.NegotiateResponse) { r.Contexts[1] = signingContext([]uint16{SigningAESGMAC}) },
-		"two algorithms":         func(r *wire.NegotiateResponse) { r.Contexts[1] = signingContext([]uint16{SigningAESCMAC, SigningAESGMAC}) },
+		"dialect not offered":   func(r *wire.NegotiateResponse) { r.Dialect = 0x0300 + 0x20 },
+		"small MaxReadSize":     func(r *wire.NegotiateResponse) { r.MaxReadSize = 4096 },
+		"no preauth context":    func(r *wire.NegotiateResponse) { r.Contexts = r.Contexts[1:] },
+		"algorithm not offered": func(r *wire.NegotiateResponse) { r.Contexts[1] = signingContext([]uint16{SigningAESGMAC}) },
+		"two algorithms": func(r *wire.NegotiateResponse) {
+			r.Contexts[1] = signingContext([]uint16{SigningAESCMAC, SigningAESGMAC})
+		},
 		"preauth not SHA-512":    func(r *wire.NegotiateResponse) { r.Contexts[0].Data[4] = 2 },
 		"two signing contexts":   func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, r.Contexts[1]) },
 		"unsolicited encryption": func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, signingCtxOf(wire.CtxEncryption, 2)) },

@@ -79,8 +79,9 @@ func (s *Session) Signed() bool { return s.signingRequired && s.signer != nil }
 // NegotiateInfo.SigningAlgorithm).
 func (s *Session) SigningAlgorithm() uint16 { return s.neg.info.SigningAlgorithm }
 
-// Guest reports whether the server logged the session on as guest (only
-// possible when signing is not required).
+// Guest reports whether the session is a guest or anonymous logon, which
+// has no key and is never signed (only possible when signing is not
+// required).
 func (s *Session) Guest() bool { return s.guest }
 
 // NegotiateInfo returns what the server answered to NEGOTIATE.

@@ -129,7 +129,9 @@ func flipInSuccess(cmd wire.Command, at int) func(wire.Command, []byte) []byte {
 	}
 }
 
-func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
 
 // TestTamperedResponseRejected: a response with one flipped byte is
 // discarded with ErrBadSignature and the session is closed.
@@ -264,6 +266,23 @@ func TestGuestSessions(t *testing.T) {
 	srvReq := newFakeServer(t, fakeOptions{guest: true, requireSigning: true})
 	if _, err := d.Dial(context.Background(), srvReq.addr()); !errors.Is(err, ErrSigningRequired) {
 		t.Fatalf("guest on a server requiring signing: %v, want ErrSigningRequired", err)
+	}
+}
+
+// TestAnonymousSessions: an anonymous logon (no key) is accepted unsigned
+// when nobody requires signing, refused when the server requires it.
+func TestAnonymousSessions(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{anonymous: true})
+	s := dialFake(t, srv, &Dialer{})
+	if !s.Guest() || s.Signed() {
+		t.Fatalf("Guest %v Signed %v", s.Guest(), s.Signed())
+	}
+	if _, err := s.Shares(context.Background()); err != nil {
+		t.Fatalf("anonymous Shares: %v", err)
+	}
+	srvReq := newFakeServer(t, fakeOptions{anonymous: true, requireSigning: true})
+	if _, err := (&Dialer{}).Dial(context.Background(), srvReq.addr()); !errors.Is(err, ErrSigningRequired) {
+		t.Fatalf("anonymous on a server requiring signing: %v, want ErrSigningRequired", err)
 	}
 }
 

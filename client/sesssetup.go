@@ -143,8 +143,11 @@ func (st *setup) finish(resp *response) error {
 	}
 	s.signingRequired = s.cfg.RequireSigning || s.neg.info.SigningRequired
 	signed := resp.hdr.Flags&wire.FlagSigned != 0
-	guest := r.SessionFlags&(wire.SessionIsGuest|wire.SessionIsNull) != 0
-	if signed || !guest {
+	// An anonymous NTLM logon has no key, whatever flags the server sets
+	// (Samba 4.17 sets neither IS_NULL nor IS_GUEST for it).
+	noKey := len(st.mech.SessionKey()) == 0
+	guest := r.SessionFlags&(wire.SessionIsGuest|wire.SessionIsNull) != 0 || noKey
+	if !noKey && (signed || !guest) {
 		if err := st.installKey(); err != nil {
 			return err
 		}
@@ -156,7 +159,7 @@ func (st *setup) finish(resp *response) error {
 		return ErrEncryptionRequired
 	}
 	if guest {
-		return st.acceptGuest(r.SessionFlags)
+		return st.acceptGuest(r.SessionFlags, noKey)
 	}
 	if len(r.SecurityBuffer) > 0 {
 		if _, _, err := st.mech.Step(r.SecurityBuffer); err != nil {
@@ -169,9 +172,9 @@ func (st *setup) finish(resp *response) error {
 // acceptGuest admits a guest or anonymous session only when nobody
 // requires signing: such a session has no key and cannot be signed
 // [MS-SMB2 3.2.5.3.1].
-func (st *setup) acceptGuest(flags uint16) error {
+func (st *setup) acceptGuest(flags uint16, anonymous bool) error {
 	kind := "guest"
-	if flags&wire.SessionIsNull != 0 {
+	if anonymous || flags&wire.SessionIsNull != 0 {
 		kind = "anonymous"
 	}
 	if st.s.signingRequired {

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/signetsmb/signet/client"
@@ -77,6 +80,9 @@ func TestClientAgainstSamba(t *testing.T) {
 						t.Errorf("3.1.1 signing algorithm %s, want AES-128-GMAC", client.SigningAlgorithmName(s.SigningAlgorithm()))
 					}
 					exerciseShare(t, s, srv.dir, "d"+strings.ReplaceAll(name, "/", "_"))
+					if err := s.Close(); err != nil {
+						t.Fatalf("Close (LOGOFF): %v", err)
+					}
 				})
 			}
 		}
@@ -248,4 +254,137 @@ type zeroReader struct{}
 func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestClientSambaGuest: Samba maps an unknown user to guest; the client
+// refuses that session when it requires signing and accepts it unsigned
+// otherwise.
+func TestClientSambaGuest(t *testing.T) {
+	addr, _ := startSambaConf(t, "auto", "map to guest = bad user\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d := &client.Dialer{User: "nosuchuser", Password: "x", RequireSigning: true}
+	if _, err := d.Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
+		t.Fatalf("guest logon with RequireSigning: %v, want ErrSigningRequired", err)
+	}
+	d.RequireSigning = false
+	s, err := d.Dial(ctx, addr)
+	if err != nil {
+		t.Fatalf("guest logon without RequireSigning: %v", err)
+	}
+	defer s.Close()
+	if !s.Guest() || s.Signed() {
+		t.Fatalf("Guest() %v, Signed() %v", s.Guest(), s.Signed())
+	}
+	d = &client.Dialer{User: testUser, Password: "wrong", RequireSigning: true}
+	if _, err := d.Dial(ctx, addr); !errors.Is(err, client.ErrLogonFailure) && !errors.Is(err, client.ErrSigningRequired) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	// Anonymous (null session) share listing, like smbclient -L -N.
+	anon, err := (&client.Dialer{}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatalf("anonymous logon: %v", err)
+	}
+	defer anon.Close()
+	if !anon.Guest() || anon.Signed() {
+		t.Fatalf("anonymous: Guest() %v, Signed() %v", anon.Guest(), anon.Signed())
+	}
+	checkShares(t, anon)
+}
+
+// tamperProxy forwards TCP between a client and addr and flips one byte in
+// the data of the first successful READ response from the server.
+func tamperProxy(t *testing.T, addr string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { tamperFrames(c, s); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// tamperFrames copies server frames to the client, corrupting the first
+// READ response carrying data.
+func tamperFrames(dst io.Writer, src io.Reader) {
+	done := false
+	for {
+		var hdr [4]byte
+		if _, err := io.ReadFull(src, hdr[:]); err != nil {
+			return
+		}
+		frame := make([]byte, binary.BigEndian.Uint32(hdr[:])&0xFFFFFF)
+		if _, err := io.ReadFull(src, frame); err != nil {
+			return
+		}
+		isRead := len(frame) > 200 && binary.LittleEndian.Uint16(frame[12:]) == 8 && binary.LittleEndian.Uint32(frame[8:]) == 0
+		if isRead && !done {
+			frame[150] ^= 0x80
+			done = true
+		}
+		if _, err := dst.Write(append(hdr[:], frame...)); err != nil {
+			return
+		}
+	}
+}
+
+// TestClientSambaTamperedResponse: a byte flipped on the wire in a signed
+// READ response from Samba is detected.
+func TestClientSambaTamperedResponse(t *testing.T) {
+	addr, shareDir := startSamba(t, "mandatory")
+	if err := os.WriteFile(filepath.Join(shareDir, "f"), bytes.Repeat([]byte("signet "), 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dialect := range []uint16{client.Dialect202, client.Dialect302, client.Dialect311} {
+		t.Run(client.DialectName(dialect), func(t *testing.T) {
+			s := dialSamba(t, tamperProxy(t, addr), dialect, true)
+			sh, err := s.Mount(context.Background(), "share")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sh.ReadFile("f"); !errors.Is(err, client.ErrBadSignature) {
+				t.Fatalf("ReadFile through a tampering proxy: %v, want ErrBadSignature", err)
+			}
+		})
+	}
+}
+
+// TestClientSambaFSConformance runs testing/fstest over a Samba share
+// through the client (signed 3.1.1).
+func TestClientSambaFSConformance(t *testing.T) {
+	addr, shareDir := startSamba(t, "mandatory")
+	for name, content := range map[string]string{"a/one.txt": "one", "a/b/two.txt": "two two", "top.txt": strings.Repeat("x", 3000)} {
+		p := filepath.Join(shareDir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(shareDir, "empty"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	s := dialSamba(t, addr, client.Dialect311, true)
+	sh, err := s.Mount(context.Background(), "share")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fstest.TestFS(sh, "a/one.txt", "a/b/two.txt", "top.txt", "empty"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -31,6 +31,13 @@ type sambaInstance struct {
 // except under CI=true where it fails.
 func startSamba(t testing.TB, signing string) (addr, shareDir string) {
 	t.Helper()
+	return startSambaConf(t, signing, "")
+}
+
+// startSambaConf is startSamba with extra [global] lines (which override
+// the defaults, e.g. "map to guest = bad user").
+func startSambaConf(t testing.TB, signing, extraGlobal string) (addr, shareDir string) {
+	t.Helper()
 	smbd := needTool(t, "smbd", "samba")
 	smbpasswd := needTool(t, "smbpasswd", "samba")
 	needRoot(t, "starting smbd and adding a Unix user")
@@ -41,7 +48,7 @@ func startSamba(t testing.TB, signing string) (addr, shareDir string) {
 	port := freePort(t)
 	s.addr = "127.0.0.1:" + port
 	conf := filepath.Join(s.dir, "smb.conf")
-	if err := os.WriteFile(conf, []byte(sambaConfig(s.dir, shareDir, port, signing)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(sambaConfig(s.dir, shareDir, port, signing, extraGlobal)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, sub := range []string{"private", "lock", "state", "cache", "pid", "ncalrpc"} {
@@ -67,7 +74,7 @@ func startSamba(t testing.TB, signing string) (addr, shareDir string) {
 
 // sambaConfig is the smb.conf of a private instance under dir, per
 // PEERS.md.
-func sambaConfig(dir, shareDir, port, signing string) string {
+func sambaConfig(dir, shareDir, port, signing, extraGlobal string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[global]\n")
 	for _, kv := range [][2]string{
@@ -93,6 +100,7 @@ func sambaConfig(dir, shareDir, port, signing string) string {
 	} {
 		fmt.Fprintf(&b, "%s = %s\n", kv[0], kv[1])
 	}
+	b.WriteString(extraGlobal)
 	fmt.Fprintf(&b, "[share]\npath = %s\nread only = no\n", shareDir)
 	return b.String()
 }

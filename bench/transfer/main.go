@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +46,7 @@ func main() {
 	dialect := flag.String("dialect", "3.1.1", "dialect for the Signet client and smbclient")
 	flag.IntVar(&ioSize, "io", 0, "Signet client READ/WRITE size in bytes (0: the client's default)")
 	flag.IntVar(&inFlight, "inflight", 0, "Signet client requests in flight (0: the client's default)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the clients) to the file")
 	flag.Parse()
 	n, err := parseSize(*size)
 	if err != nil {
@@ -53,6 +55,14 @@ func main() {
 	d, err := client.ParseDialect(*dialect)
 	if err != nil {
 		fatal(err)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	if err := run(n, d, *out); err != nil {
 		fatal(err)

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/signetsmb/signet/client"
+)
+
+// Shared plumbing of the client subcommands (ls, get, put, rm, mkdir, mv,
+// stat, shares, probe).
+
+// exitError is an error with a process exit status; main honours
+// ExitCode. An empty msg prints nothing.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// ExitCode returns the process exit status.
+func (e *exitError) ExitCode() int { return e.code }
+
+// passwordEnv names the environment variable holding the password.
+const passwordEnv = "SIGNET_PASSWORD"
+
+// clientFlags are the connection flags common to the client commands.
+type clientFlags struct {
+	user           string
+	domain         string
+	requireSigning bool
+	dialect        string
+	minDialect     string
+	maxDialect     string
+	timeout        time.Duration
+}
+
+// register adds the connection flags to fs.
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.user, "U", os.Getenv("USER"), "user name (password from $"+passwordEnv+" or a prompt)")
+	fs.StringVar(&c.user, "user", os.Getenv("USER"), "same as -U")
+	fs.StringVar(&c.domain, "W", "", "domain or workgroup of the user")
+	fs.StringVar(&c.domain, "domain", "", "same as -W")
+	fs.BoolVar(&c.requireSigning, "require-signing", true, "refuse sessions that are not signed (--require-signing=false to allow)")
+	fs.StringVar(&c.dialect, "dialect", "", "use exactly this dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)")
+	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
+	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
+}
+
+// dialer builds the client.Dialer; the password is read once.
+func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
+	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, Timeout: c.timeout}
+	var err error
+	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
+		return nil, err
+	}
+	if d.User != "" {
+		if d.Password, err = readPassword(d.User, host); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// dialectRange returns MinDialect and MaxDialect from the flags.
+func (c *clientFlags) dialectRange() (lo, hi uint16, err error) {
+	parse := func(s string) (uint16, error) {
+		if s == "" {
+			return 0, nil
+		}
+		return client.ParseDialect(s)
+	}
+	if c.dialect != "" {
+		if c.minDialect != "" || c.maxDialect != "" {
+			return 0, 0, errors.New("--dialect excludes --min-dialect and --max-dialect")
+		}
+		d, err := parse(c.dialect)
+		return d, d, err
+	}
+	if lo, err = parse(c.minDialect); err != nil {
+		return 0, 0, err
+	}
+	hi, err = parse(c.maxDialect)
+	return lo, hi, err
+}
+
+// readPassword takes the password from $SIGNET_PASSWORD, else prompts on
+// the terminal without echo.
+func readPassword(user, host string) (string, error) {
+	if pw, ok := os.LookupEnv(passwordEnv); ok {
+		return pw, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", fmt.Errorf("no password for %s: set %s or run from a terminal", user, passwordEnv)
+	}
+	fmt.Fprintf(os.Stderr, "Password for %s@%s: ", user, host)
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	return string(pw), nil
+}
+
+// parseClientArgs parses flags placed before, between or after the
+// positional arguments; everything after "--" is positional.
+func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// newFlagSet returns a flag set whose usage names the command.
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: signet %s %s\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// smbTarget is //host[:port]/share/path split up.
+type smbTarget struct {
+	addr  string // host[:port]
+	share string // "" when only the server was named
+	path  string // io/fs path inside the share; "." for the root
+	dir   bool   // the argument ended with a slash
+}
+
+// parseTarget accepts //host[:port]/share/path, smb://host/share/path and
+// \\host\share\path.
+func parseTarget(s string) (smbTarget, error) {
+	orig := s
+	s = strings.TrimPrefix(s, "smb:")
+	s = strings.ReplaceAll(s, `\`, "/")
+	if !strings.HasPrefix(s, "//") {
+		return smbTarget{}, fmt.Errorf("%q is not of the form //host[:port]/share/path", orig)
+	}
+	s = s[2:]
+	var t smbTarget
+	t.dir = strings.HasSuffix(s, "/")
+	parts := strings.SplitN(s, "/", 3)
+	t.addr = parts[0]
+	if t.addr == "" {
+		return smbTarget{}, fmt.Errorf("%q names no server", orig)
+	}
+	if len(parts) > 1 {
+		t.share = parts[1]
+	}
+	t.path = "."
+	if len(parts) > 2 && strings.Trim(parts[2], "/") != "" {
+		t.path = path.Clean(strings.Trim(parts[2], "/"))
+		if t.path == ".." || strings.HasPrefix(t.path, "../") {
+			return smbTarget{}, fmt.Errorf("%q climbs above the share", orig)
+		}
+	}
+	return t, nil
+}
+
+// needShare parses a target that must name a share.
+func needShare(s string) (smbTarget, error) {
+	t, err := parseTarget(s)
+	if err == nil && t.share == "" {
+		err = fmt.Errorf("%q names no share", s)
+	}
+	return t, err
+}
+
+// connections caches one session per server and one mount per share for
+// a command that touches several targets.
+type connections struct {
+	flags    *clientFlags
+	dialer   *client.Dialer
+	sessions map[string]*client.Session
+	shares   map[string]*client.Share
+}
+
+func newConnections(f *clientFlags) *connections {
+	return &connections{flags: f, sessions: map[string]*client.Session{}, shares: map[string]*client.Share{}}
+}
+
+// session returns the session to addr, dialing it on first use.
+func (c *connections) session(ctx context.Context, addr string) (*client.Session, error) {
+	if s, ok := c.sessions[addr]; ok {
+		return s, nil
+	}
+	if c.dialer == nil {
+		host, _, err := client.SplitAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		if c.dialer, err = c.flags.dialer(host); err != nil {
+			return nil, err
+		}
+	}
+	s, err := c.dialer.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	c.sessions[addr] = s
+	return s, nil
+}
+
+// share returns the mounted share of t.
+func (c *connections) share(ctx context.Context, t smbTarget) (*client.Share, error) {
+	k := t.addr + "/" + strings.ToLower(t.share)
+	if sh, ok := c.shares[k]; ok {
+		return sh, nil
+	}
+	s, err := c.session(ctx, t.addr)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := s.Mount(ctx, t.share)
+	if err != nil {
+		return nil, fmt.Errorf("mount //%s/%s: %w", t.addr, t.share, err)
+	}
+	sh = sh.WithContext(ctx)
+	c.shares[k] = sh
+	return sh, nil
+}
+
+// close unmounts and logs off everything.
+func (c *connections) close() {
+	for _, sh := range c.shares {
+		sh.Umount()
+	}
+	for _, s := range c.sessions {
+		s.Close()
+	}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
