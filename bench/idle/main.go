@@ -257,4 +257,3 @@ func startSamba(dir string) (string, func() []int, func(), error) {
 	}
 	return addr, func() []int { return children(cmd.Process.Pid) }, stop, nil
 }
-
