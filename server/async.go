@@ -57,6 +57,9 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 	t.mu.Unlock()
 	w.status = ntstatus.Pending
 	w.asyncID = op.id
+	// An asynchronous request no longer holds up a CLOSE of its handle
+	// (CLOSE cancels it instead).
+	r.releaseHeld()
 	final := *r // the final response reuses the request's identity
 	c.wg.Add(1)
 	go func() {

@@ -266,6 +266,7 @@ func (c *conn) dispatch(buf []byte) error {
 		defer putBuf(buf)
 		return c.runChain(reqs)
 	}
+	c.holdOpens(reqs)
 	select {
 	case c.inflight <- struct{}{}:
 	case <-c.ctx.Done():
@@ -276,6 +277,7 @@ func (c *conn) dispatch(buf []byte) error {
 		defer c.wg.Done()
 		defer func() { <-c.inflight }()
 		defer putBuf(buf)
+		defer releaseOpens(reqs)
 		if err := c.runChain(reqs); err != nil {
 			c.close(err)
 		}

@@ -12,16 +12,16 @@ import (
 func init() {
 	registerFileCommands = func() {
 		commands[wire.CmdCreate] = command{structSize: 57, needSession: true, needTree: true, run: (*request).create}
-		commands[wire.CmdClose] = command{structSize: 24, needSession: true, needTree: true, run: (*request).closeFile}
-		commands[wire.CmdFlush] = command{structSize: 24, needSession: true, needTree: true, run: (*request).flush}
-		commands[wire.CmdRead] = command{structSize: 49, needSession: true, needTree: true, run: (*request).read}
-		commands[wire.CmdWrite] = command{structSize: 49, needSession: true, needTree: true, run: (*request).write}
-		commands[wire.CmdLock] = command{structSize: 48, needSession: true, needTree: true, run: (*request).lock}
-		commands[wire.CmdQueryDirectory] = command{structSize: 33, needSession: true, needTree: true, run: (*request).queryDirectory}
-		commands[wire.CmdChangeNotify] = command{structSize: 32, needSession: true, needTree: true, run: (*request).changeNotify}
-		commands[wire.CmdQueryInfo] = command{structSize: 41, needSession: true, needTree: true, run: (*request).queryInfo}
-		commands[wire.CmdSetInfo] = command{structSize: 33, needSession: true, needTree: true, run: (*request).setInfo}
-		commands[wire.CmdOplockBreak] = command{structSize: 24, needSession: true, needTree: true, run: (*request).oplockBreak}
+		commands[wire.CmdClose] = command{structSize: 24, needSession: true, needTree: true, fileIDAt: 8, run: (*request).closeFile}
+		commands[wire.CmdFlush] = command{structSize: 24, needSession: true, needTree: true, fileIDAt: 8, run: (*request).flush}
+		commands[wire.CmdRead] = command{structSize: 49, needSession: true, needTree: true, fileIDAt: 16, run: (*request).read}
+		commands[wire.CmdWrite] = command{structSize: 49, needSession: true, needTree: true, fileIDAt: 16, run: (*request).write}
+		commands[wire.CmdLock] = command{structSize: 48, needSession: true, needTree: true, fileIDAt: 8, run: (*request).lock}
+		commands[wire.CmdQueryDirectory] = command{structSize: 33, needSession: true, needTree: true, fileIDAt: 8, run: (*request).queryDirectory}
+		commands[wire.CmdChangeNotify] = command{structSize: 32, needSession: true, needTree: true, fileIDAt: 8, run: (*request).changeNotify}
+		commands[wire.CmdQueryInfo] = command{structSize: 41, needSession: true, needTree: true, fileIDAt: 24, run: (*request).queryInfo}
+		commands[wire.CmdSetInfo] = command{structSize: 33, needSession: true, needTree: true, fileIDAt: 16, run: (*request).setInfo}
+		commands[wire.CmdOplockBreak] = command{structSize: 24, needSession: true, needTree: true, fileIDAt: 8, run: (*request).oplockBreak}
 	}
 }
 

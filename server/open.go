@@ -32,7 +32,13 @@ type open struct {
 	node    *fileNode
 
 	deleteOnClose bool
-	op            oplockState // guarded by the server's nodeTable.mu
+
+	// refs counts requests that named this open and have not finished,
+	// taken in arrival order; CLOSE waits for them (refsMu, refsIdle).
+	refsMu   sync.Mutex
+	refs     int
+	refsIdle *sync.Cond
+	op       oplockState // guarded by the server's nodeTable.mu
 
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root
@@ -313,5 +319,70 @@ func findFold(ctx context.Context, fsys vfs.FS, dir, name string) (string, bool)
 		if err != nil || len(ents) == 0 {
 			return "", false
 		}
+	}
+}
+
+// holdOpens takes, in arrival order, a reference on the open each request
+// names by FileId, so that requests on one handle cannot be overtaken by a
+// CLOSE sent after them (handlers run concurrently).
+func (c *conn) holdOpens(reqs []*request) {
+	for _, r := range reqs {
+		if int(r.hdr.Command) >= len(commands) {
+			continue
+		}
+		at := commands[r.hdr.Command].fileIDAt
+		if at == 0 || len(r.msg) < wire.HeaderSize+at+16 {
+			continue
+		}
+		id := wire.GetFileID(r.msg[wire.HeaderSize+at:])
+		if id == wire.AllOnes {
+			continue
+		}
+		if o := c.opens.get(id); o != nil {
+			o.hold()
+			r.held = o
+		}
+	}
+}
+
+// releaseOpens drops the references holdOpens took.
+func releaseOpens(reqs []*request) {
+	for _, r := range reqs {
+		r.releaseHeld()
+	}
+}
+
+func (r *request) releaseHeld() {
+	if r.held != nil {
+		r.held.unhold()
+		r.held = nil
+	}
+}
+
+func (o *open) hold() {
+	o.refsMu.Lock()
+	o.refs++
+	o.refsMu.Unlock()
+}
+
+func (o *open) unhold() {
+	o.refsMu.Lock()
+	o.refs--
+	if o.refs <= 1 && o.refsIdle != nil {
+		o.refsIdle.Broadcast()
+	}
+	o.refsMu.Unlock()
+}
+
+// waitIdle waits until no request other than the caller's (own references)
+// is working on the open.
+func (o *open) waitIdle(own int) {
+	o.refsMu.Lock()
+	defer o.refsMu.Unlock()
+	if o.refsIdle == nil {
+		o.refsIdle = sync.NewCond(&o.refsMu)
+	}
+	for o.refs > own {
+		o.refsIdle.Wait()
 	}
 }

@@ -31,6 +31,9 @@ type request struct {
 	// last reports that the element is the last of its compound (only
 	// the last element may go asynchronous).
 	last bool
+	// held is the open this request holds a reference on, taken in
+	// arrival order by the reader so that a later CLOSE waits for it.
+	held *open
 	// respSessionID, when set, is the SessionId of the response (a new
 	// session's first SESSION_SETUP response).
 	respSessionID uint64
@@ -45,7 +48,9 @@ type command struct {
 	structSize  uint16
 	needSession bool
 	needTree    bool
-	run         func(r *request, w *response) error
+	// fileIDAt is the body offset of the request's FileId, or 0.
+	fileIDAt int
+	run      func(r *request, w *response) error
 }
 
 var commands [wire.NumCommands]command
@@ -59,7 +64,7 @@ func init() {
 		wire.CmdTreeDisconnect: {structSize: 4, needSession: true, needTree: true, run: (*request).treeDisconnect},
 		wire.CmdEcho:           {structSize: 4, run: (*request).echo},
 		wire.CmdCancel:         {structSize: 4, run: (*request).cancel},
-		wire.CmdIoctl:          {structSize: 57, needSession: true, needTree: true, run: (*request).ioctl},
+		wire.CmdIoctl:          {structSize: 57, needSession: true, needTree: true, fileIDAt: 8, run: (*request).ioctl},
 	}
 	registerFileCommands()
 }
@@ -106,6 +111,7 @@ func (c *conn) runChain(reqs []*request) error {
 	}()
 	for _, r := range reqs {
 		w, st, err := c.execute(r, prev, prevStatus)
+		r.releaseHeld() // a later element of this chain may CLOSE the handle
 		if err != nil {
 			if w.raw != nil {
 				putBuf(w.raw)

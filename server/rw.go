@@ -34,9 +34,14 @@ func (r *request) closeFile(w *response) error {
 			resp.FileAttributes = info.EffectiveAttributes()
 		}
 	}
+	r.c.cancelOpen(o) // pending async requests end first
+	own := 0
+	if r.held == o {
+		own = 1
+	}
+	o.waitIdle(own) // requests sent before this CLOSE finish first
 	r.c.opens.remove(o.id)
 	r.tree.removeOpen(o)
-	r.c.cancelOpen(o)
 	o.release()
 	w.buf = wire.AppendCloseResponse(w.buf, resp)
 	return nil
