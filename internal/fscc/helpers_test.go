@@ -62,7 +62,7 @@ const (
 	ftPerDay uint64 = 864000000000
 )
 
-var day = 24 * time.Hour
+const day = 24 * time.Hour
 
 func sampleFile() *FileInfo {
 	t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -1,6 +1,9 @@
 package fscc
 
-import "unicode"
+import (
+	"slices"
+	"unicode"
+)
 
 // DOS wildcard characters [MS-FSA 2.1.4.4]. Windows clients translate the
 // Win32 forms before sending a QUERY_DIRECTORY pattern: '?' becomes
@@ -34,6 +37,8 @@ func HasWildcards(pattern string) bool {
 //     without an extension);
 //   - '>' (DOS_QM) matches one character, or nothing when the name is at a
 //     '.' or its end (so ">>>" matches names of up to three characters);
+//     as in Windows, DOS_QMs ending the pattern also absorb a final '.'
+//     ("a>" matches "a.");
 //   - '"' (DOS_DOT) matches a '.', or nothing at the end of the name;
 //   - "*" and "*.*" match every non-empty name.
 //
@@ -74,25 +79,36 @@ func Match(pattern, name string) bool {
 // consume nothing (they depend on c, which is why they are taken here) and
 // then records in next the states reached by consuming c. finalDot says c
 // is the last '.' of the name. It reports whether any state survives.
+//
+// As in the NT implementation, reaching the end of the expression through
+// a move that consumes nothing also counts as having consumed c. This only
+// matters for DOS_QM: a trailing DOS_QM absorbs a final '.'.
 func step(expr []uint16, cur, next []bool, c uint16, finalDot bool) bool {
-	alive := false
+	end := len(expr)
+	skip := func(p int) { // a move from p to p+1 that consumes nothing
+		cur[p+1] = true
+		if p+1 == end {
+			next[end] = true
+		}
+	}
 	for p, e := range expr {
 		if !cur[p] {
 			continue
 		}
 		switch e {
 		case '*':
-			next[p], cur[p+1] = true, true
+			next[p] = true
+			skip(p)
 		case DOSStar:
 			if c == '.' && finalDot {
 				next[p+1] = true // consume the last '.' and stop
 			} else {
 				next[p] = true
 			}
-			cur[p+1] = true
+			skip(p)
 		case DOSQM:
 			if c == '.' {
-				cur[p+1] = true // match nothing before a '.'
+				skip(p) // match nothing before a '.'
 			} else {
 				next[p+1] = true
 			}
@@ -108,10 +124,7 @@ func step(expr []uint16, cur, next []bool, c uint16, finalDot bool) bool {
 			}
 		}
 	}
-	for _, ok := range next {
-		alive = alive || ok
-	}
-	return alive
+	return slices.Contains(next, true)
 }
 
 // acceptsAtEnd reports whether, with the name exhausted, the remaining

@@ -149,22 +149,24 @@ func fit(enc []byte, max uint32, minSize int, wholeEntries bool) ([]byte, bool, 
 
 // wholeEntryPrefix returns the length of the longest prefix of a
 // NextEntryOffset-linked list of stream entries that holds only whole
-// entries and is at most max bytes.
+// entries and is at most max bytes. Arithmetic is in uint64 so that no
+// field value can overflow it.
 func wholeEntryPrefix(enc []byte, max int) int {
-	end, off := 0, 0
-	for off+streamInfoHeaderSize <= len(enc) {
-		entryEnd := off + streamInfoHeaderSize + int(le32(enc[off+4:]))
-		if entryEnd > max || entryEnd > len(enc) {
+	var end, off uint64
+	limit := uint64(min(max, len(enc)))
+	for off+streamInfoHeaderSize <= uint64(len(enc)) {
+		entryEnd := off + streamInfoHeaderSize + uint64(le32(enc[off+4:]))
+		if entryEnd > limit {
 			break
 		}
 		end = entryEnd
-		next := int(le32(enc[off:]))
+		next := uint64(le32(enc[off:]))
 		if next == 0 {
 			break
 		}
 		off += next
 	}
-	return end
+	return int(end)
 }
 
 func appendBasicInfo(dst []byte, fi *FileInfo) []byte {
