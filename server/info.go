@@ -67,6 +67,9 @@ func (o *open) stat() (fscc.FileInfo, error) {
 func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	class := fscc.InfoClass(req.InfoClass)
 	if class == fscc.FileFullEaInformation {
+		if o.access&wire.FileReadEA == 0 {
+			return nil, false, ntstatus.AccessDenied
+		}
 		return nil, false, ntstatus.NoEasOnFile
 	}
 	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
@@ -259,27 +262,41 @@ func (r *request) setBasic(o *open, b []byte) error {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
-	if bi.LastWriteTime.IsZero() && bi.LastAccessTime.IsZero() {
-		return nil
+	t := &o.node.times
+	t.ensure(o)
+	// Even an all-zero FileBasicInformation carries out a pending
+	// write-time update (as Windows does).
+	t.flush(o)
+	switch {
+	case !bi.LastWriteTime.IsZero():
+		t.setWrite(o, bi.LastWriteTime)
+	case bi.FreezeWrite:
+		t.freeze()
+	case bi.ThawWrite:
+		t.thaw()
 	}
-	fi, err := o.file.Stat()
-	if err != nil {
-		return err
+	if !bi.CreationTime.IsZero() {
+		// Backends without metadata records cannot keep a creation time;
+		// the request still succeeds, as on Samba without xattrs.
+		t.setBirth(o, bi.CreationTime)
 	}
-	atime, mtime := bi.LastAccessTime, bi.LastWriteTime
-	if atime.IsZero() {
-		atime = fi.AccessTime
+	if !bi.LastAccessTime.IsZero() {
+		if err := r.setAccessTime(o, bi.LastAccessTime); err != nil {
+			return err
+		}
 	}
-	if mtime.IsZero() {
-		mtime = fi.ModTime
-	}
+	return nil
+}
+
+// setAccessTime sets the last access time of o's file.
+func (r *request) setAccessTime(o *open, atime time.Time) error {
 	if ts, ok := o.file.(vfs.FileTimeSetter); ok {
-		if err := ts.SetTimes(atime, mtime); err == nil {
+		if err := ts.SetTimes(atime, time.Time{}); err == nil {
 			return nil
 		}
 	}
 	if ts, ok := o.fs.(vfs.TimeSetter); ok {
-		return ts.SetTimes(r.ctx(), openName(o.pathNow()), atime, mtime)
+		return ts.SetTimes(r.ctx(), openName(o.pathNow()), atime, time.Time{})
 	}
 	return nil
 }
@@ -411,8 +428,9 @@ func (r *request) setSize(o *open, class fscc.InfoClass, b []byte) error {
 	if err := o.file.Truncate(size); err != nil {
 		return err
 	}
+	if o.node != nil {
+		o.node.times.modified(o)
+	}
 	r.c.srv.notifyChange(o, notifyModified)
 	return nil
 }
-
-var _ = time.Now

@@ -20,6 +20,9 @@ func (r *request) closeFile(w *response) error {
 	if err != nil {
 		return err
 	}
+	if o.node != nil {
+		o.node.times.flush(o) // a pending write-time update happens now
+	}
 	resp := &wire.CloseResponse{}
 	if req.Flags&wire.CloseFlagPostQueryAttrib != 0 && o.file != nil {
 		if fi, err := o.file.Stat(); err == nil {
@@ -62,6 +65,9 @@ func (r *request) flush(w *response) error {
 	}
 	if err := o.file.Sync(); err != nil {
 		return statusOf(err)
+	}
+	if o.node != nil {
+		o.node.times.flush(o)
 	}
 	w.buf = append(w.buf, 4, 0, 0, 0)
 	return nil
@@ -135,6 +141,12 @@ func (r *request) read(w *response) error {
 	if n == 0 && req.Length > 0 || uint32(n) < req.MinimumCount {
 		return ntstatus.EndOfFile
 	}
+	if o.pipe == nil {
+		// FilePositionInformation follows the last read, as in Samba.
+		o.mu.Lock()
+		o.position = int64(req.Offset) + int64(n)
+		o.mu.Unlock()
+	}
 	w.buf = w.buf[:dataAt+n]
 	wire.PutReadResponse(w.buf[wire.HeaderSize:], uint32(n))
 	if more {
@@ -188,10 +200,19 @@ func (r *request) write(w *response) error {
 	if err := r.tree.srv.locks.checkIO(o, off, uint64(len(req.Data)), true); err != nil {
 		return err
 	}
+	if o.node != nil {
+		o.node.times.ensure(o) // capture the write time before the kernel moves it
+	}
 	n, err := o.file.WriteAt(req.Data, int64(off))
 	if err != nil {
 		return statusOf(err)
 	}
+	if o.node != nil && n > 0 {
+		o.node.times.wrote(o)
+	}
+	o.mu.Lock()
+	o.position = int64(off) + int64(n)
+	o.mu.Unlock()
 	if req.Flags&wire.WriteFlagWriteThrough != 0 || o.options&wire.FileWriteThrough != 0 {
 		if err := o.file.Sync(); err != nil {
 			return statusOf(err)

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/vfs"
+	"github.com/signetsmb/signet/vfs/memfs"
+)
+
+func TestMetaRoundTrip(t *testing.T) {
+	b := time.Date(1968, 1, 1, 0, 0, 0, 0, time.UTC)
+	m, ok := decodeMeta(append(meta{birth: b}.encode(), 9, 9)) // trailing bytes: later fields
+	if !ok || !m.birth.Equal(b) {
+		t.Errorf("got %v %v", m.birth, ok)
+	}
+	for _, bad := range [][]byte{nil, {1}, {2, 0, 0, 0, 0, 0, 0, 0, 0}} {
+		if _, ok := decodeMeta(bad); ok {
+			t.Errorf("%v decoded", bad)
+		}
+	}
+}
+
+// newTimesOpen returns an open of a new memfs file and its node state.
+func newTimesOpen(t *testing.T) (*open, *nodeTimes) {
+	t.Helper()
+	fsys := memfs.New(memfs.Options{})
+	f, err := fsys.OpenFile(context.Background(), "f", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	o := &open{fs: fsys, file: f}
+	o.node = &fileNode{}
+	o.node.times.ensure(o)
+	return o, &o.node.times
+}
+
+func reported(t *testing.T, o *open) fscc.FileInfo {
+	t.Helper()
+	fi, err := o.file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := fscc.FileInfo{LastWriteTime: fi.ModTime}
+	applyTimes(&info, &fi, o)
+	return info
+}
+
+func TestDelayedWriteTime(t *testing.T) {
+	o, nt := newTimesOpen(t)
+	start := reported(t, o).LastWriteTime
+	time.Sleep(5 * time.Millisecond)
+	o.file.WriteAt([]byte("x"), 0)
+	nt.wrote(o)
+	if got := reported(t, o); !got.LastWriteTime.Equal(start) || !got.ChangeTime.Equal(start) {
+		t.Fatalf("write time moved at once: %v", got.LastWriteTime)
+	}
+	nt.flush(o) // FLUSH carries out the pending update
+	flushed := reported(t, o).LastWriteTime
+	if !flushed.After(start) {
+		t.Fatalf("flush did not update: %v", flushed)
+	}
+	nt.closing(o, true)
+	if fi, _ := o.file.Stat(); !fi.ModTime.Equal(flushed) {
+		t.Errorf("mtime on close %v, want %v", fi.ModTime, flushed)
+	}
+}
+
+func TestStickyWriteTime(t *testing.T) {
+	o, nt := newTimesOpen(t)
+	set := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	nt.setWrite(o, set)
+	o.file.WriteAt([]byte("x"), 0)
+	nt.wrote(o)
+	nt.modified(o)
+	nt.closing(o, true)
+	if got := reported(t, o).LastWriteTime; !got.Equal(set) {
+		t.Errorf("sticky write time moved to %v", got)
+	}
+	if fi, _ := o.file.Stat(); !fi.ModTime.Equal(set) {
+		t.Errorf("mtime after last close %v, want %v", fi.ModTime, set)
+	}
+	nt.thaw()
+	nt.modified(o)
+	if got := reported(t, o).LastWriteTime; got.Equal(set) {
+		t.Error("thawed write time did not move")
+	}
+}
+
+func TestSetBirth(t *testing.T) {
+	o, nt := newTimesOpen(t)
+	b := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, ok := o.file.(vfs.MetaFile); !ok {
+		if nt.setBirth(o, b) {
+			t.Fatal("setBirth succeeded without a metadata record")
+		}
+		return
+	}
+	if !nt.setBirth(o, b) || !reported(t, o).CreationTime.Equal(b) {
+		t.Error("creation time not set")
+	}
+}
