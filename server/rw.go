@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"math"
 
 	"github.com/signetsmb/signet/internal/dcerpc"
 	"github.com/signetsmb/signet/internal/fscc"
@@ -113,7 +114,7 @@ func (r *request) read(w *response) error {
 	if o.isDir {
 		return ntstatus.InvalidDeviceRequest
 	}
-	if req.Offset > 1<<62 {
+	if !validRange(req.Offset, uint64(req.Length), math.MaxInt64) {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
@@ -186,15 +187,10 @@ func (r *request) write(w *response) error {
 	if o.isDir {
 		return ntstatus.InvalidDeviceRequest
 	}
+	// Windows and Samba reject the MS-FSA end-of-file and file-pointer
+	// offsets (-1, -2) over SMB2 like any other negative offset.
 	off := req.Offset
-	if off == ^uint64(0) && o.access&wire.FileAppendData != 0 { // write at end of file
-		fi, err := o.file.Stat()
-		if err != nil {
-			return statusOf(err)
-		}
-		off = uint64(fi.Size)
-	}
-	if off > 1<<62 {
+	if !validRange(off, uint64(len(req.Data)), maxFileSize) {
 		return ntstatus.InvalidParameter
 	}
 	if err := r.tree.srv.locks.checkIO(o, off, uint64(len(req.Data)), true); err != nil {
@@ -221,6 +217,20 @@ func (r *request) write(w *response) error {
 	r.c.srv.notifyChange(o, notifyModified)
 	w.buf = wire.AppendWriteResponse(w.buf, uint32(n))
 	return nil
+}
+
+// maxFileSize is the largest file size Windows (NTFS) and Samba accept
+// writes up to: 16 TiB less 64 KiB.
+const maxFileSize = 0xfffffff0000
+
+// validRange reports whether an I/O of length bytes at off is acceptable:
+// off is a non-negative int64 and, unless length is 0, the range ends at
+// or before limit.
+func validRange(off, length, limit uint64) bool {
+	if off > math.MaxInt64 {
+		return false
+	}
+	return length == 0 || length <= limit && off <= limit-length
 }
 
 // reserve makes w.buf large enough for n bytes (keeping what it holds) and

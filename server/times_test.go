@@ -104,3 +104,27 @@ func TestSetBirth(t *testing.T) {
 		t.Error("creation time not set")
 	}
 }
+
+func TestValidRange(t *testing.T) {
+	const max64 = 1<<63 - 1
+	tests := []struct {
+		off, n, limit uint64
+		ok            bool
+	}{
+		{0, 10, max64, true},
+		{max64 - 1, 1, max64, true},
+		{max64, 0, max64, true},
+		{max64, 1, max64, false},
+		{max64 + 1, 0, max64, false},
+		{^uint64(0), 10, maxFileSize, false}, // -1: not "end of file" over SMB2
+		{maxFileSize, 1, maxFileSize, false},
+		{maxFileSize - 1, 1, maxFileSize, true},
+		{maxFileSize, 0, maxFileSize, true},
+		{max64, 0, maxFileSize, true},
+	}
+	for _, tt := range tests {
+		if got := validRange(tt.off, tt.n, tt.limit); got != tt.ok {
+			t.Errorf("validRange(%#x, %d, %#x) = %v", tt.off, tt.n, tt.limit, got)
+		}
+	}
+}
