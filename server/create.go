@@ -388,7 +388,7 @@ func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
 	if out.LastAccessTime.IsZero() {
 		out.LastAccessTime = fi.ModTime
 	}
-	applyTimes(&out, fi, o)
+	applyKept(&out, fi, o)
 	_ = path.Base
 	return out
 }

@@ -275,10 +275,14 @@ func (r *request) setBasic(o *open, b []byte) error {
 	case bi.ThawWrite:
 		t.thaw()
 	}
-	if !bi.CreationTime.IsZero() {
-		// Backends without metadata records cannot keep a creation time;
-		// the request still succeeds, as on Samba without xattrs.
-		t.setBirth(o, bi.CreationTime)
+	if !bi.CreationTime.IsZero() || !bi.ChangeTime.IsZero() {
+		// Backends without metadata records cannot keep these times; the
+		// request still succeeds, as on Samba without xattrs.
+		t.setBirthChange(o, bi.CreationTime, bi.ChangeTime)
+	}
+	if bi.Attributes != 0 {
+		// FILE_ATTRIBUTE_NORMAL alone clears the settable attributes.
+		t.setAttrs(o, bi.Attributes&^fscc.FileAttributeNormal)
 	}
 	if !bi.LastAccessTime.IsZero() {
 		if err := r.setAccessTime(o, bi.LastAccessTime); err != nil {
@@ -384,7 +388,7 @@ func (r *request) setDisposition(o *open, del bool) error {
 		if err != nil {
 			return err
 		}
-		if fi.Mode.Perm()&0o200 == 0 && !fi.IsDir() {
+		if info := fileInfoOf(&fi, o); info.Attributes&fscc.FileAttributeReadOnly != 0 && !fi.IsDir() {
 			return ntstatus.CannotDelete // read-only attribute
 		}
 		if o.isDir && !dirEmpty(o) {

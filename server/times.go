@@ -24,9 +24,14 @@ import (
 //     longer change it until it is thawed (-2).
 //   - The creation time is settable. POSIX cannot set a birth time, so the
 //     set value is kept in the file's metadata record (vfs.MetaFile).
-//   - The change time is reported as the last write time, as Samba does:
-//     the POSIX ctime cannot be set and changes for reasons Windows would
-//     not count.
+//   - DOS attributes set by a client (read-only, hidden, system, archive,
+//     ...) are kept in the metadata record too, and replace the ones the
+//     server derives from the mode and name.
+//   - The change time is reported as the last write time, as Samba does
+//     (the POSIX ctime cannot be set and changes for reasons Windows would
+//     not count), unless a client set it: the set value is kept in the
+//     metadata record with the write time it was set at, and holds until
+//     the write time moves.
 
 // writeTimeDelay is how long after the first write through a handle the
 // write time is updated (Windows and Samba use 2 seconds).
@@ -35,13 +40,16 @@ const writeTimeDelay = 2 * time.Second
 // nodeTimes is the timestamp state of a file with opens; it lives in the
 // fileNode and is dropped with it.
 type nodeTimes struct {
-	mu     sync.Mutex
-	inited bool
-	write  time.Time // reported last write (and change) time
-	birth  time.Time // reported creation time
-	sticky bool      // write time set or frozen: writes do not move it
-	stale  bool      // the file's mtime may differ from write
-	opens  map[*open]*openTimes
+	mu       sync.Mutex
+	inited   bool
+	write    time.Time // reported last write (and change) time
+	birth    time.Time // reported creation time
+	change   time.Time // change time set by a client; zero: the write time
+	attrs    uint32    // DOS attributes set by a client, when hasAttrs
+	hasAttrs bool
+	sticky   bool // write time set or frozen: writes do not move it
+	stale    bool // the file's mtime may differ from write
+	opens    map[*open]*openTimes
 }
 
 // openTimes is the per-handle part of the delayed write-time update.
@@ -51,27 +59,66 @@ type openTimes struct {
 	dirty   bool        // written since; update on close
 }
 
-// meta is the record the server keeps in vfs.MetaFile: a version byte and
-// the creation time as a FILETIME (0 = not set). Unknown trailing bytes
-// are ignored, so later versions may append fields.
+// meta is the record the server keeps in vfs.MetaFile: a version byte,
+// then as FILETIMEs (0 = not set) the creation time, the change time set
+// by a client and the write time at which it was set (it holds only while
+// the file's write time is that), then the DOS attributes (u32) and a
+// flags byte (bit 0: attributes set). Unknown trailing bytes are ignored,
+// so later versions may append fields.
 type meta struct {
-	birth time.Time
+	birth, change, changeAt time.Time
+	attrs                   uint32
+	hasAttrs                bool
 }
 
-const metaVersion = 1
+const (
+	metaVersion = 1
+	metaSize    = 30
+)
 
 func (m meta) encode() []byte {
-	b := make([]byte, 9)
+	b := make([]byte, metaSize)
 	b[0] = metaVersion
 	binary.LittleEndian.PutUint64(b[1:], fscc.Filetime(m.birth))
+	binary.LittleEndian.PutUint64(b[9:], fscc.Filetime(m.change))
+	binary.LittleEndian.PutUint64(b[17:], fscc.Filetime(m.changeAt))
+	binary.LittleEndian.PutUint32(b[25:], m.attrs)
+	if m.hasAttrs {
+		b[29] = 1
+	}
 	return b
 }
 
 func decodeMeta(b []byte) (meta, bool) {
-	if len(b) < 9 || b[0] != metaVersion {
+	if len(b) < metaSize || b[0] != metaVersion {
 		return meta{}, false
 	}
-	return meta{birth: fscc.TimeFromFiletime(binary.LittleEndian.Uint64(b[1:]))}, true
+	ft := func(off int) time.Time { return fscc.TimeFromFiletime(binary.LittleEndian.Uint64(b[off:])) }
+	m := meta{birth: ft(1), change: ft(9), changeAt: ft(17)}
+	if b[29]&1 != 0 {
+		m.attrs, m.hasAttrs = binary.LittleEndian.Uint32(b[25:])&settableAttrs, true
+	}
+	return m, true
+}
+
+// settableAttrs are the attributes FileBasicInformation can set
+// [MS-FSA 2.1.5.14.2]; the others describe the file and are derived.
+const settableAttrs = fscc.FileAttributeReadOnly | fscc.FileAttributeHidden | fscc.FileAttributeSystem |
+	fscc.FileAttributeArchive | fscc.FileAttributeTemporary | fscc.FileAttributeOffline |
+	fscc.FileAttributeNotContentIndexed
+
+// withAttrs replaces the settable attributes of info by attrs.
+func withAttrs(info *fscc.FileInfo, attrs uint32) {
+	info.Attributes = info.Attributes&^(settableAttrs|fscc.FileAttributeNormal) | attrs
+}
+
+// changeFor returns the stored change time if it still holds for a file
+// whose write time is write, else the zero time.
+func (m meta) changeFor(write time.Time) time.Time {
+	if m.change.IsZero() || fscc.Filetime(m.changeAt) != fscc.Filetime(write) {
+		return time.Time{}
+	}
+	return m.change
 }
 
 // fileMeta reads the record of an open file.
@@ -110,8 +157,12 @@ func (t *nodeTimes) initLocked(o *open, fi *vfs.FileInfo) {
 	t.write = fi.ModTime
 	t.birth = birthOf(fi)
 	if o.file != nil {
-		if m, ok := fileMeta(o.file); ok && !m.birth.IsZero() {
-			t.birth = m.birth
+		if m, ok := fileMeta(o.file); ok {
+			if !m.birth.IsZero() {
+				t.birth = m.birth
+			}
+			t.change = m.changeFor(t.write)
+			t.attrs, t.hasAttrs = m.attrs, m.hasAttrs
 		}
 	}
 }
@@ -128,10 +179,14 @@ func (t *nodeTimes) ensure(o *open) {
 	}
 }
 
-// applyTimes overlays the times the server keeps on info, the FSCC view of
-// fi; o is the open it was read through, or nil.
-func applyTimes(info *fscc.FileInfo, fi *vfs.FileInfo, o *open) {
+// applyKept overlays the times and attributes the server keeps on info,
+// the FSCC view of fi; o is the open it was read through, or nil.
+func applyKept(info *fscc.FileInfo, fi *vfs.FileInfo, o *open) {
 	info.ChangeTime = info.LastWriteTime
+	if info.DeletePending && info.NumberOfLinks > 0 {
+		// The link goes away at close; Windows and Samba count it gone.
+		info.NumberOfLinks--
+	}
 	if o != nil && o.node != nil {
 		o.node.times.apply(o, fi, info)
 	}
@@ -144,7 +199,17 @@ func (t *nodeTimes) apply(o *open, fi *vfs.FileInfo, info *fscc.FileInfo) {
 	t.initLocked(o, fi)
 	info.CreationTime = t.birth
 	info.LastWriteTime = t.write
-	info.ChangeTime = t.write
+	info.ChangeTime = t.changeLocked()
+	if t.hasAttrs {
+		withAttrs(info, t.attrs)
+	}
+}
+
+func (t *nodeTimes) changeLocked() time.Time {
+	if t.change.IsZero() {
+		return t.write
+	}
+	return t.change
 }
 
 func (t *nodeTimes) openState(o *open) *openTimes {
@@ -193,6 +258,7 @@ func (t *nodeTimes) delayed(o *open, s *openTimes) {
 // touchLocked sets the write time and writes it to the file.
 func (t *nodeTimes) touchLocked(o *open, now time.Time) {
 	t.write = now
+	t.change = time.Time{}
 	t.stale = !t.storeLocked(o)
 }
 
@@ -241,6 +307,7 @@ func (t *nodeTimes) setWrite(o *open, w time.Time) {
 	defer t.mu.Unlock()
 	t.sticky = true
 	t.write = w
+	t.change = time.Time{}
 	t.stale = !t.storeLocked(o)
 }
 
@@ -257,16 +324,50 @@ func (t *nodeTimes) thaw() {
 	t.mu.Unlock()
 }
 
-// setBirth sets the creation time and records it with the file; it
-// reports whether the backend could store it.
-func (t *nodeTimes) setBirth(o *open, b time.Time) bool {
+// setBirthChange sets the creation and change times (zero: unchanged)
+// and records them with the file; it reports whether the backend could
+// store them.
+func (t *nodeTimes) setBirthChange(o *open, birth, change time.Time) bool {
 	mf, ok := o.file.(vfs.MetaFile)
-	if !ok || mf.SetMeta(meta{birth: b}.encode()) != nil {
+	if !ok {
 		return false
 	}
 	t.mu.Lock()
-	t.birth = b
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	m := t.metaLocked()
+	if !birth.IsZero() {
+		m.birth = birth
+	}
+	if !change.IsZero() {
+		m.change = change
+	}
+	if mf.SetMeta(m.encode()) != nil {
+		return false
+	}
+	t.birth, t.change = m.birth, m.change
+	return true
+}
+
+func (t *nodeTimes) metaLocked() meta {
+	return meta{birth: t.birth, change: t.change, changeAt: t.write, attrs: t.attrs, hasAttrs: t.hasAttrs}
+}
+
+// setAttrs sets the DOS attributes (FileBasicInformation.FileAttributes,
+// non-zero) and records them with the file; it reports whether the
+// backend could store them.
+func (t *nodeTimes) setAttrs(o *open, attrs uint32) bool {
+	mf, ok := o.file.(vfs.MetaFile)
+	if !ok {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.metaLocked()
+	m.attrs, m.hasAttrs = attrs&settableAttrs, true
+	if mf.SetMeta(m.encode()) != nil {
+		return false
+	}
+	t.attrs, t.hasAttrs = m.attrs, true
 	return true
 }
 
@@ -293,7 +394,10 @@ func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, fi
 		n.times.mu.Lock()
 		inited := n.times.inited
 		if inited {
-			info.CreationTime, info.LastWriteTime, info.ChangeTime = n.times.birth, n.times.write, n.times.write
+			info.CreationTime, info.LastWriteTime, info.ChangeTime = n.times.birth, n.times.write, n.times.changeLocked()
+			if n.times.hasAttrs {
+				withAttrs(info, n.times.attrs)
+			}
 		}
 		n.times.mu.Unlock()
 		if inited {
@@ -302,8 +406,16 @@ func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, fi
 	}
 	if mfs, ok := fsys.(vfs.MetaFS); ok && name != "" {
 		if b, err := mfs.Meta(ctx, name); err == nil {
-			if m, ok := decodeMeta(b); ok && !m.birth.IsZero() {
-				info.CreationTime = m.birth
+			if m, ok := decodeMeta(b); ok {
+				if !m.birth.IsZero() {
+					info.CreationTime = m.birth
+				}
+				if c := m.changeFor(info.LastWriteTime); !c.IsZero() {
+					info.ChangeTime = c
+				}
+				if m.hasAttrs {
+					withAttrs(info, m.attrs)
+				}
 			}
 		}
 	}

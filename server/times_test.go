@@ -13,9 +13,13 @@ import (
 
 func TestMetaRoundTrip(t *testing.T) {
 	b := time.Date(1968, 1, 1, 0, 0, 0, 0, time.UTC)
-	m, ok := decodeMeta(append(meta{birth: b}.encode(), 9, 9)) // trailing bytes: later fields
-	if !ok || !m.birth.Equal(b) {
-		t.Errorf("got %v %v", m.birth, ok)
+	c, at := b.Add(time.Hour), b.Add(time.Minute)
+	m, ok := decodeMeta(append(meta{birth: b, change: c, changeAt: at}.encode(), 9, 9)) // trailing bytes: later fields
+	if !ok || !m.birth.Equal(b) || !m.change.Equal(c) || !m.changeAt.Equal(at) {
+		t.Errorf("got %+v %v", m, ok)
+	}
+	if !m.changeFor(at).Equal(c) || !m.changeFor(at.Add(time.Second)).IsZero() {
+		t.Error("change time must hold only at the write time it was set at")
 	}
 	for _, bad := range [][]byte{nil, {1}, {2, 0, 0, 0, 0, 0, 0, 0, 0}} {
 		if _, ok := decodeMeta(bad); ok {
@@ -46,7 +50,7 @@ func reported(t *testing.T, o *open) fscc.FileInfo {
 		t.Fatal(err)
 	}
 	info := fscc.FileInfo{LastWriteTime: fi.ModTime}
-	applyTimes(&info, &fi, o)
+	applyKept(&info, &fi, o)
 	return info
 }
 
@@ -95,13 +99,21 @@ func TestSetBirth(t *testing.T) {
 	o, nt := newTimesOpen(t)
 	b := time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
 	if _, ok := o.file.(vfs.MetaFile); !ok {
-		if nt.setBirth(o, b) {
+		if nt.setBirthChange(o, b, time.Time{}) {
 			t.Fatal("setBirth succeeded without a metadata record")
 		}
 		return
 	}
-	if !nt.setBirth(o, b) || !reported(t, o).CreationTime.Equal(b) {
-		t.Error("creation time not set")
+	c := b.Add(time.Hour)
+	if !nt.setBirthChange(o, b, c) {
+		t.Fatal("not stored")
+	}
+	if got := reported(t, o); !got.CreationTime.Equal(b) || !got.ChangeTime.Equal(c) {
+		t.Errorf("got creation %v change %v", got.CreationTime, got.ChangeTime)
+	}
+	nt.modified(o)
+	if got := reported(t, o); !got.ChangeTime.Equal(got.LastWriteTime) {
+		t.Error("change time did not follow a modification")
 	}
 }
 
