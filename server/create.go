@@ -387,12 +387,10 @@ func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
 	if o != nil && o.node != nil && o.tree != nil && o.tree.srv.nodes.deletePending(o.node) {
 		out.DeletePending = true
 	}
-	if out.ChangeTime.IsZero() {
-		out.ChangeTime = fi.ModTime
-	}
 	if out.LastAccessTime.IsZero() {
 		out.LastAccessTime = fi.ModTime
 	}
+	applyKept(&out, fi, o)
 	_ = path.Base
 	return out
 }

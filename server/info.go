@@ -67,6 +67,9 @@ func (o *open) stat() (fscc.FileInfo, error) {
 func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	class := fscc.InfoClass(req.InfoClass)
 	if class == fscc.FileFullEaInformation {
+		if o.access&wire.FileReadEA == 0 {
+			return nil, false, ntstatus.AccessDenied
+		}
 		return nil, false, ntstatus.NoEasOnFile
 	}
 	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
@@ -259,27 +262,45 @@ func (r *request) setBasic(o *open, b []byte) error {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
-	if bi.LastWriteTime.IsZero() && bi.LastAccessTime.IsZero() {
-		return nil
+	t := &o.node.times
+	t.ensure(o)
+	// Even an all-zero FileBasicInformation carries out a pending
+	// write-time update (as Windows does).
+	t.flush(o)
+	switch {
+	case !bi.LastWriteTime.IsZero():
+		t.setWrite(o, bi.LastWriteTime)
+	case bi.FreezeWrite:
+		t.freeze()
+	case bi.ThawWrite:
+		t.thaw()
 	}
-	fi, err := o.file.Stat()
-	if err != nil {
-		return err
+	if !bi.CreationTime.IsZero() || !bi.ChangeTime.IsZero() {
+		// Backends without metadata records cannot keep these times; the
+		// request still succeeds, as on Samba without xattrs.
+		t.setBirthChange(o, bi.CreationTime, bi.ChangeTime)
 	}
-	atime, mtime := bi.LastAccessTime, bi.LastWriteTime
-	if atime.IsZero() {
-		atime = fi.AccessTime
+	if bi.Attributes != 0 {
+		// FILE_ATTRIBUTE_NORMAL alone clears the settable attributes.
+		t.setAttrs(o, bi.Attributes&^fscc.FileAttributeNormal)
 	}
-	if mtime.IsZero() {
-		mtime = fi.ModTime
+	if !bi.LastAccessTime.IsZero() {
+		if err := r.setAccessTime(o, bi.LastAccessTime); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// setAccessTime sets the last access time of o's file.
+func (r *request) setAccessTime(o *open, atime time.Time) error {
 	if ts, ok := o.file.(vfs.FileTimeSetter); ok {
-		if err := ts.SetTimes(atime, mtime); err == nil {
+		if err := ts.SetTimes(atime, time.Time{}); err == nil {
 			return nil
 		}
 	}
 	if ts, ok := o.fs.(vfs.TimeSetter); ok {
-		return ts.SetTimes(r.ctx(), openName(o.pathNow()), atime, mtime)
+		return ts.SetTimes(r.ctx(), openName(o.pathNow()), atime, time.Time{})
 	}
 	return nil
 }
@@ -367,7 +388,7 @@ func (r *request) setDisposition(o *open, del bool) error {
 		if err != nil {
 			return err
 		}
-		if fi.Mode.Perm()&0o200 == 0 && !fi.IsDir() {
+		if info := fileInfoOf(&fi, o); info.Attributes&fscc.FileAttributeReadOnly != 0 && !fi.IsDir() {
 			return ntstatus.CannotDelete // read-only attribute
 		}
 		if o.isDir && !dirEmpty(o) {
@@ -412,8 +433,9 @@ func (r *request) setSize(o *open, class fscc.InfoClass, b []byte) error {
 		return err
 	}
 	r.c.srv.breakLevelII(o)
+	if o.node != nil {
+		o.node.times.modified(o)
+	}
 	r.c.srv.notifyChange(o, notifyModified)
 	return nil
 }
-
-var _ = time.Now

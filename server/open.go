@@ -62,6 +62,7 @@ type fileNode struct {
 	key           nodeKey
 	opens         []*open
 	deletePending bool
+	times         nodeTimes // guarded by its own mutex
 }
 
 type nodeKey struct {
@@ -86,6 +87,9 @@ func (o *open) release() {
 	o.closed = true
 	p := o.path
 	o.mu.Unlock()
+	if o.node != nil && o.tree != nil {
+		o.node.times.closing(o, !o.tree.srv.nodes.others(o))
+	}
 	if o.file != nil {
 		o.file.Close()
 	}

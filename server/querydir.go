@@ -127,7 +127,21 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 			d.pos++
 			continue
 		}
+		name := ""
+		if e.Name != "." && e.Name != ".." {
+			// The listing is a snapshot: report entries as they are now,
+			// and skip those removed since [MS-FSA 2.1.5.6.3].
+			name = joinPath(o.path, e.Name)
+			fresh, err := o.fs.Stat(r.ctx(), name)
+			if err != nil {
+				d.pos++
+				continue
+			}
+			fresh.Name = e.Name
+			*e = fresh
+		}
 		info := fileInfoOf(e, nil)
+		r.c.srv.nodes.entryTimes(r.ctx(), o.fs, name, e, &info)
 		info.FileIndex = 0
 		if !dw.Add(&info) {
 			if dw.Count() == 0 {
@@ -152,6 +166,14 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 	}
 	w.buf = wire.AppendOutputBuffer(w.buf, dw.Bytes())
 	return nil
+}
+
+// joinPath joins a share-relative directory and an entry name.
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }
 
 func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"math"
 
 	"github.com/signetsmb/signet/internal/dcerpc"
 	"github.com/signetsmb/signet/internal/fscc"
@@ -19,6 +20,9 @@ func (r *request) closeFile(w *response) error {
 	o, err := r.resolveOpen(req.FileID)
 	if err != nil {
 		return err
+	}
+	if o.node != nil {
+		o.node.times.flush(o) // a pending write-time update happens now
 	}
 	resp := &wire.CloseResponse{}
 	if req.Flags&wire.CloseFlagPostQueryAttrib != 0 && o.file != nil {
@@ -68,6 +72,9 @@ func (r *request) flush(w *response) error {
 	if err := o.file.Sync(); err != nil {
 		return statusOf(err)
 	}
+	if o.node != nil {
+		o.node.times.flush(o)
+	}
 	w.buf = append(w.buf, 4, 0, 0, 0)
 	return nil
 }
@@ -112,7 +119,7 @@ func (r *request) read(w *response) error {
 	if o.isDir {
 		return ntstatus.InvalidDeviceRequest
 	}
-	if req.Offset > 1<<62 {
+	if !validRange(req.Offset, uint64(req.Length), math.MaxInt64) {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
@@ -139,6 +146,12 @@ func (r *request) read(w *response) error {
 	}
 	if n == 0 && req.Length > 0 || uint32(n) < req.MinimumCount {
 		return ntstatus.EndOfFile
+	}
+	if o.pipe == nil {
+		// FilePositionInformation follows the last read, as in Samba.
+		o.mu.Lock()
+		o.position = int64(req.Offset) + int64(n)
+		o.mu.Unlock()
 	}
 	w.buf = w.buf[:dataAt+n]
 	wire.PutReadResponse(w.buf[wire.HeaderSize:], uint32(n))
@@ -179,24 +192,28 @@ func (r *request) write(w *response) error {
 	if o.isDir {
 		return ntstatus.InvalidDeviceRequest
 	}
+	// Windows and Samba reject the MS-FSA end-of-file and file-pointer
+	// offsets (-1, -2) over SMB2 like any other negative offset.
 	off := req.Offset
-	if off == ^uint64(0) && o.access&wire.FileAppendData != 0 { // write at end of file
-		fi, err := o.file.Stat()
-		if err != nil {
-			return statusOf(err)
-		}
-		off = uint64(fi.Size)
-	}
-	if off > 1<<62 {
+	if !validRange(off, uint64(len(req.Data)), maxFileSize) {
 		return ntstatus.InvalidParameter
 	}
 	if err := r.tree.srv.locks.checkIO(o, off, uint64(len(req.Data)), true); err != nil {
 		return err
 	}
+	if o.node != nil {
+		o.node.times.ensure(o) // capture the write time before the kernel moves it
+	}
 	n, err := o.file.WriteAt(req.Data, int64(off))
 	if err != nil {
 		return statusOf(err)
 	}
+	if o.node != nil && n > 0 {
+		o.node.times.wrote(o)
+	}
+	o.mu.Lock()
+	o.position = int64(off) + int64(n)
+	o.mu.Unlock()
 	if req.Flags&wire.WriteFlagWriteThrough != 0 || o.options&wire.FileWriteThrough != 0 {
 		if err := o.file.Sync(); err != nil {
 			return statusOf(err)
@@ -206,6 +223,20 @@ func (r *request) write(w *response) error {
 	r.c.srv.notifyChange(o, notifyModified)
 	w.buf = wire.AppendWriteResponse(w.buf, uint32(n))
 	return nil
+}
+
+// maxFileSize is the largest file size Windows (NTFS) and Samba accept
+// writes up to: 16 TiB less 64 KiB.
+const maxFileSize = 0xfffffff0000
+
+// validRange reports whether an I/O of length bytes at off is acceptable:
+// off is a non-negative int64 and, unless length is 0, the range ends at
+// or before limit.
+func validRange(off, length, limit uint64) bool {
+	if off > math.MaxInt64 {
+		return false
+	}
+	return length == 0 || length <= limit && off <= limit-length
 }
 
 // reserve makes w.buf large enough for n bytes (keeping what it holds) and

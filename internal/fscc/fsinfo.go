@@ -72,13 +72,15 @@ func (v FSInfo) withDefaults() FSInfo {
 const (
 	fsObjectIDSize   = 64 // ObjectId + ExtendedInfo
 	fsSectorSizeSize = 28
+	fsControlSize    = 48
 )
 
 // FSInfoMinSize returns the smallest OutputBufferLength a QUERY_INFO
 // (SMB2_0_INFO_FILESYSTEM) of class accepts, per MS-FSA 2.1.5.13:
 // BlockAlign(FieldOffset(VolumeLabel), 8) = 24 for FileFsVolumeInformation,
-// BlockAlign(FieldOffset(FileSystemName), 4) = 12 for
-// FileFsAttributeInformation, the structure size for the fixed classes. It
+// the structure size for the fixed classes. For FileFsAttributeInformation
+// it is sizeof(FILE_FS_ATTRIBUTE_INFORMATION) = 16, not the 12 of MS-FSA:
+// Windows and Samba answer STATUS_INFO_LENGTH_MISMATCH below 16. It
 // returns false for classes AppendFSInfo does not encode.
 func FSInfoMinSize(class FSInfoClass) (int, bool) {
 	switch class {
@@ -89,7 +91,9 @@ func FSInfoMinSize(class FSInfoClass) (int, bool) {
 	case FileFsDeviceInformation:
 		return 8, true
 	case FileFsAttributeInformation:
-		return 12, true
+		return 16, true
+	case FileFsControlInformation:
+		return fsControlSize, true
 	case FileFsFullSizeInformation:
 		return 32, true
 	case FileFsObjectIDInformation:
@@ -104,8 +108,9 @@ func FSInfoMinSize(class FSInfoClass) (int, bool) {
 // class for v, laid out as in MS-FSCC 2.5, untruncated; pass the result
 // through FitFSInfo. Supported classes: FileFsVolumeInformation,
 // FileFsSizeInformation, FileFsDeviceInformation,
-// FileFsAttributeInformation, FileFsFullSizeInformation,
-// FileFsObjectIdInformation and FileFsSectorSizeInformation; others return
+// FileFsAttributeInformation, FileFsControlInformation,
+// FileFsFullSizeInformation, FileFsObjectIdInformation and
+// FileFsSectorSizeInformation; others return
 // ErrInvalidInfoClass (MS-SMB2 3.3.5.20.2 prefers STATUS_NOT_SUPPORTED for
 // classes MS-FSCC defines but the server does not implement).
 func AppendFSInfo(dst []byte, class FSInfoClass, v *FSInfo) ([]byte, error) {
@@ -132,6 +137,13 @@ func AppendFSInfo(dst []byte, class FSInfoClass, v *FSInfo) ([]byte, error) {
 		dst = appendU64(dst, d.ActualAvailableAllocationUnits)
 		dst = appendU32(dst, d.SectorsPerAllocationUnit)
 		return appendU32(dst, d.BytesPerSector), nil
+	case FileFsControlInformation:
+		// Quotas are not tracked: no filtering thresholds, no default
+		// quota limits (-1) and FILE_VC_QUOTA_NONE [MS-FSCC 2.5.2].
+		dst = appendZeros(dst, 24) // FreeSpaceStartFiltering, Threshold, StopFiltering
+		dst = appendU64(dst, ^uint64(0))
+		dst = appendU64(dst, ^uint64(0))
+		return appendZeros(dst, 8), nil // FileSystemControlFlags, padding
 	case FileFsObjectIDInformation:
 		dst = append(dst, d.ObjectID[:]...)
 		return appendZeros(dst, fsObjectIDSize-len(d.ObjectID)), nil // ExtendedInfo

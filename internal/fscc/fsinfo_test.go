@@ -39,6 +39,7 @@ func TestAppendFSInfoGolden(t *testing.T) {
 		{FileFsAttributeInformation, newLayout(12+8).u32(0, 0x0004000F).u32(4, 255).u32(8, 8).ascii(12, "NTFS")},
 		{FileFsFullSizeInformation, newLayout(32).u64(0, 1000).u64(8, 400).u64(16, 500).u32(24, 2).u32(28, 4096)},
 		{FileFsObjectIDInformation, objid},
+		{FileFsControlInformation, newLayout(48).u64(24, ^uint64(0)).u64(32, ^uint64(0))},
 		{FileFsSectorSizeInformation, newLayout(28).u32(0, 4096).u32(4, 4096).u32(8, 4096).u32(12, 4096).u32(16, 3)},
 	}
 	for _, tt := range tests {
@@ -77,7 +78,7 @@ func TestAppendFSInfoDefaults(t *testing.T) {
 }
 
 func TestAppendFSInfoErrors(t *testing.T) {
-	for _, class := range []FSInfoClass{0, FileFsLabelInformation, FileFsControlInformation, 9, 200} {
+	for _, class := range []FSInfoClass{0, FileFsLabelInformation, 9, 200} {
 		b, err := AppendFSInfo([]byte{1}, class, sampleFS())
 		if !errors.Is(err, ErrInvalidInfoClass) || len(b) != 1 {
 			t.Errorf("%v: %x, %v", class, b, err)
@@ -102,8 +103,8 @@ func TestFitFSInfo(t *testing.T) {
 		{FileFsVolumeInformation, vol, 23, 0, false, ErrInfoLength},
 		{FileFsVolumeInformation, vol, 24, 24, true, nil},
 		{FileFsVolumeInformation, vol, 28, 28, false, nil},
-		{FileFsAttributeInformation, attr, 11, 0, false, ErrInfoLength},
-		{FileFsAttributeInformation, attr, 12, 12, true, nil},
+		{FileFsAttributeInformation, attr, 15, 0, false, ErrInfoLength},
+		{FileFsAttributeInformation, attr, 16, 16, true, nil},
 		{FileFsAttributeInformation, attr, 20, 20, false, nil},
 		{FileFsSectorSizeInformation, make([]byte, 28), 27, 0, false, ErrInfoLength},
 	}

@@ -26,6 +26,9 @@ const (
 type BasicInfo struct {
 	CreationTime, LastAccessTime, LastWriteTime, ChangeTime time.Time
 	Attributes                                              uint32
+	// FreezeWrite and ThawWrite report a LastWriteTime of -1 (stop
+	// updating the write time) and -2 (resume updating it).
+	FreezeWrite, ThawWrite bool
 }
 
 // DecodeBasic decodes FileBasicInformation. Each time is 0 (leave
@@ -44,12 +47,15 @@ func DecodeBasic(b []byte) (BasicInfo, error) {
 		}
 		t[i] = v
 	}
+	w := int64(le64(b[16:]))
 	return BasicInfo{
 		CreationTime:   t[0],
 		LastAccessTime: t[1],
 		LastWriteTime:  t[2],
 		ChangeTime:     t[3],
 		Attributes:     le32(b[32:]),
+		FreezeWrite:    w == -1,
+		ThawWrite:      w == -2,
 	}, nil
 }
 

@@ -14,9 +14,13 @@ func TestDecodeBasic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := BasicInfo{CreationTime: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), Attributes: FileAttributeHidden}
+	want := BasicInfo{CreationTime: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), Attributes: FileAttributeHidden, FreezeWrite: true}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	thaw, err := DecodeBasic(newLayout(40).u64(16, math.MaxUint64-1))
+	if err != nil || !thaw.ThawWrite || thaw.FreezeWrite || !thaw.LastWriteTime.IsZero() {
+		t.Errorf("write time -2: %+v, %v", thaw, err)
 	}
 	if _, err := DecodeBasic(b[:39]); !errors.Is(err, ErrInfoLength) {
 		t.Errorf("39 bytes: %v", err)

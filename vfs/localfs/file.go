@@ -260,7 +260,8 @@ func utimeSpec(t time.Time) unix.Timespec {
 	if t.IsZero() {
 		return unix.Timespec{Nsec: unix.UTIME_OMIT}
 	}
-	return unix.NsecToTimespec(t.UnixNano())
+	// Not UnixNano: it overflows past 2262, and clients set such times.
+	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
 // Allocate implements vfs.Allocator with fallocate(2) and
