@@ -13,9 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -24,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/signetsmb/signet/bench/internal/peers"
 	"github.com/signetsmb/signet/client"
 )
 
@@ -47,23 +46,23 @@ func main() {
 	var report strings.Builder
 	fmt.Fprintf(&report, "# Idle signed sessions\n\nProduced by `go run ./bench/idle -n %d -samba-n %d` on %s. Machine: %d cores, Go %s. Each session: its own TCP connection, NTLMv2, SMB 3.1.1 with AES-128-GMAC signing required, one tree connect, then idle. Memory is the servers' proportional set size (PSS) summed over their processes, before and after.\n\n| server | sessions | PSS before | PSS after | per session |\n|---|---|---|---|---|\n",
 		*n, *sn, time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), strings.TrimPrefix(runtime.Version(), "go"))
-	addr, pids, stop, err := startSignet(filepath.Join(work, "signet"))
+	sig, err := peers.Signet(filepath.Join(work, "signet"), user, password)
 	if err != nil {
 		fatal(err)
 	}
-	line, err := measure("Signet", addr, pids, *n)
-	stop()
+	line, err := measure("Signet", sig.Addr, sig.PIDs, *n)
+	sig.Stop()
 	if err != nil {
 		fatal(err)
 	}
 	report.WriteString(line)
 	if *sn > 0 {
-		addr, pids, stop, err := startSamba(filepath.Join(work, "samba"))
+		smb, err := peers.Samba(filepath.Join(work, "samba"), user, password)
 		if err != nil {
 			fatal(err)
 		}
-		line, err := measure("Samba smbd 4.17", addr, pids, *sn)
-		stop()
+		line, err := measure("Samba smbd 4.17", smb.Addr, smb.PIDs, *sn)
+		smb.Stop()
 		if err != nil {
 			fatal(err)
 		}
@@ -141,119 +140,4 @@ func pss(pids []int) int64 {
 		}
 	}
 	return total
-}
-
-// children returns root and its descendants.
-func children(root int) []int {
-	out := []int{root}
-	for i := 0; i < len(out); i++ {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", out[i], out[i]))
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if v, err := strconv.Atoi(f); err == nil {
-				out = append(out, v)
-			}
-		}
-	}
-	return out
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitListening(addr string) error {
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listening on %s", addr)
-		}
-	}
-}
-
-func startSignet(dir string) (string, func() []int, func(), error) {
-	if err := os.MkdirAll(filepath.Join(dir, "share"), 0o755); err != nil {
-		return "", nil, nil, err
-	}
-	bin := filepath.Join(dir, "signet")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/signet").CombinedOutput(); err != nil {
-		return "", nil, nil, fmt.Errorf("go build (run from the repository root): %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, nil, err
-	}
-	conf := filepath.Join(dir, "signet.toml")
-	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = true\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		return "", nil, nil, err
-	}
-	add := exec.Command(bin, "user", "add", user, "--users-file", filepath.Join(dir, "users"))
-	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+password)
-	if out, err := add.CombinedOutput(); err != nil {
-		return "", nil, nil, fmt.Errorf("signet user add: %v %s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--config", conf)
-	if err := cmd.Start(); err != nil {
-		return "", nil, nil, err
-	}
-	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
-	if err := waitListening(addr); err != nil {
-		stop()
-		return "", nil, nil, err
-	}
-	return addr, func() []int { return []int{cmd.Process.Pid} }, stop, nil
-}
-
-func startSamba(dir string) (string, func() []int, func(), error) {
-	if os.Geteuid() != 0 {
-		return "", nil, nil, fmt.Errorf("smbd needs root here")
-	}
-	if exec.Command("id", user).Run() != nil {
-		if out, err := exec.Command("useradd", "-M", user).CombinedOutput(); err != nil {
-			return "", nil, nil, fmt.Errorf("useradd: %v %s", err, out)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, nil, err
-	}
-	for _, sub := range []string{"share", "private", "lock", "state", "cache", "pid", "ncalrpc"} {
-		os.MkdirAll(filepath.Join(dir, sub), 0o777)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, nil, err
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(dir, "smb.conf")
-	text := fmt.Sprintf("[global]\nsmb ports = %[2]s\ninterfaces = lo\nbind interfaces only = yes\nserver role = standalone server\nserver signing = mandatory\nserver min protocol = SMB2_02\npassdb backend = tdbsam:%[1]s/private/passdb.tdb\nprivate dir = %[1]s/private\nlock directory = %[1]s/lock\nstate directory = %[1]s/state\ncache directory = %[1]s/cache\npid directory = %[1]s/pid\nncalrpc dir = %[1]s/ncalrpc\nlog file = %[1]s/log\nload printers = no\ndisable spoolss = yes\nprintcap name = /dev/null\nmap to guest = never\nserver services = -nbt\nmax log size = 0\n[share]\npath = %[1]s/share\nread only = no\n", dir, port)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		return "", nil, nil, err
-	}
-	add := exec.Command("smbpasswd", "-s", "-c", conf, "-a", user)
-	add.Stdin = strings.NewReader(password + "\n" + password + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return "", nil, nil, fmt.Errorf("smbpasswd: %v %s", err, out)
-	}
-	cmd := exec.Command("smbd", "-F", "--no-process-group", "-s", conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return "", nil, nil, err
-	}
-	stop := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() }
-	if err := waitListening(addr); err != nil {
-		stop()
-		return "", nil, nil, err
-	}
-	return addr, func() []int { return children(cmd.Process.Pid) }, stop, nil
 }

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/signetsmb/signet/bench/internal/peers"
 	"github.com/signetsmb/signet/client"
 )
 
@@ -111,18 +111,18 @@ func run(size int64, dialect uint16, outPath string) error {
 	if err != nil {
 		return err
 	}
-	signetAddr, stopSignet, err := startSignet(filepath.Join(work, "signet"))
+	signet, err := peers.Signet(filepath.Join(work, "signet"), user, password)
 	if err != nil {
 		return err
 	}
-	defer stopSignet()
-	sambaAddr, stopSamba, err := startSamba(filepath.Join(work, "samba"))
+	defer signet.Stop()
+	samba, err := peers.Samba(filepath.Join(work, "samba"), user, password)
 	if err != nil {
 		return err
 	}
-	defer stopSamba()
+	defer samba.Stop()
 	var results []result
-	for _, srv := range []struct{ name, addr string }{{"Signet", signetAddr}, {"Samba smbd 4.17", sambaAddr}} {
+	for _, srv := range []struct{ name, addr string }{{"Signet", signet.Addr}, {"Samba smbd 4.17", samba.Addr}} {
 		rs, err := measure(srv.name, srv.addr, src, sum, size, dialect, work)
 		if err != nil {
 			return fmt.Errorf("%s: %w", srv.name, err)
@@ -253,132 +253,6 @@ func fileSum(p string) ([32]byte, error) {
 }
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
-
-// startSignet builds and runs `signet serve` as its own process (as smbd
-// is), requiring signing.
-func startSignet(dir string) (string, func(), error) {
-	share := filepath.Join(dir, "share")
-	if err := os.MkdirAll(share, 0o755); err != nil {
-		return "", nil, err
-	}
-	bin := filepath.Join(dir, "signet")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/signet").CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("go build ./cmd/signet (run from the repository root): %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	conf := filepath.Join(dir, "signet.toml")
-	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = true\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		return "", nil, err
-	}
-	add := exec.Command(bin, "user", "add", user, "--users-file", filepath.Join(dir, "users"))
-	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+password)
-	if out, err := add.CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("signet user add: %v %s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--config", conf)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("signet did not start: %s", log.String())
-		}
-	}
-}
-
-// startSamba runs a private smbd requiring signing (PEERS.md recipe).
-func startSamba(dir string) (string, func(), error) {
-	if os.Geteuid() != 0 {
-		return "", nil, errors.New("Samba's smbd needs root here (Unix account and smbd)")
-	}
-	if _, err := exec.Command("id", user).CombinedOutput(); err != nil {
-		if out, err := exec.Command("useradd", "-M", user).CombinedOutput(); err != nil {
-			return "", nil, fmt.Errorf("useradd: %v %s", err, out)
-		}
-	}
-	share := filepath.Join(dir, "share")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, err
-	}
-	for _, sub := range []string{"share", "private", "lock", "state", "cache", "pid", "ncalrpc"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
-			return "", nil, err
-		}
-	}
-	os.Chmod(share, 0o777)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	conf := filepath.Join(dir, "smb.conf")
-	text := fmt.Sprintf(`[global]
-smb ports = %[2]s
-interfaces = lo
-bind interfaces only = yes
-server role = standalone server
-server signing = mandatory
-server min protocol = SMB2_02
-passdb backend = tdbsam:%[1]s/private/passdb.tdb
-private dir = %[1]s/private
-lock directory = %[1]s/lock
-state directory = %[1]s/state
-cache directory = %[1]s/cache
-pid directory = %[1]s/pid
-ncalrpc dir = %[1]s/ncalrpc
-log file = %[1]s/log
-load printers = no
-disable spoolss = yes
-printcap name = /dev/null
-map to guest = never
-server services = -nbt
-[share]
-path = %[3]s
-read only = no
-`, dir, port, share)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		return "", nil, err
-	}
-	add := exec.Command("smbpasswd", "-s", "-c", conf, "-a", user)
-	add.Stdin = strings.NewReader(password + "\n" + password + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("smbpasswd: %v %s", err, out)
-	}
-	cmd := exec.Command("smbd", "-F", "--no-process-group", "-s", conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() }
-	addr := "127.0.0.1:" + port
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("smbd did not start: %s", log.String())
-		}
-	}
-}
 
 func render(rs []result, size int64, dialect uint16) string {
 	var b strings.Builder

@@ -1,0 +1,174 @@
+// Package peers starts the servers the benchmark programs compare: Signet
+// (`signet serve`, built from this repository) and Samba's smbd, each as
+// its own process on loopback, both requiring signing, with one share
+// named "share" and one user.
+package peers
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Server is a running server process.
+type Server struct {
+	Addr  string
+	Share string // the share's folder on disk
+	cmd   *exec.Cmd
+	group bool // stop the whole process group (smbd forks)
+	log   bytes.Buffer
+}
+
+// PIDs returns the server's process and its descendants.
+func (s *Server) PIDs() []int {
+	out := []int{s.cmd.Process.Pid}
+	for i := 0; i < len(out); i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", out[i], out[i]))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if v, err := strconv.Atoi(f); err == nil {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// Stop ends the server.
+func (s *Server) Stop() {
+	if s.group {
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	} else {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	s.cmd.Wait()
+}
+
+// Signet builds ./cmd/signet (run from the repository root) into dir and
+// serves dir/share, requiring signing, for user/password.
+func Signet(dir, user, password string) (*Server, error) {
+	share := filepath.Join(dir, "share")
+	if err := os.MkdirAll(share, 0o755); err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(dir, "signet")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/signet").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./cmd/signet (run from the repository root): %v\n%s", err, out)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "signet.toml")
+	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = true\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	add := exec.Command(bin, "user", "add", user, "--users-file", filepath.Join(dir, "users"))
+	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+password)
+	if out, err := add.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("signet user add: %v %s", err, out)
+	}
+	s := &Server{Addr: addr, Share: share, cmd: exec.Command(bin, "serve", "--config", conf)}
+	return s, s.start()
+}
+
+// Samba runs a private smbd (the PEERS.md recipe) serving dir/share with
+// `server signing = mandatory`. It needs root for the Unix account.
+func Samba(dir, user, password string) (*Server, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("smbd needs root here (Unix account and smbd)")
+	}
+	if exec.Command("id", user).Run() != nil {
+		if out, err := exec.Command("useradd", "-M", user).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("useradd: %v %s", err, out)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"share", "private", "lock", "state", "cache", "pid", "ncalrpc"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
+			return nil, err
+		}
+	}
+	share := filepath.Join(dir, "share")
+	os.Chmod(share, 0o777)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "smb.conf")
+	text := fmt.Sprintf(`[global]
+smb ports = %[2]s
+interfaces = lo
+bind interfaces only = yes
+server role = standalone server
+server signing = mandatory
+server min protocol = SMB2_02
+passdb backend = tdbsam:%[1]s/private/passdb.tdb
+private dir = %[1]s/private
+lock directory = %[1]s/lock
+state directory = %[1]s/state
+cache directory = %[1]s/cache
+pid directory = %[1]s/pid
+ncalrpc dir = %[1]s/ncalrpc
+log file = %[1]s/log
+max log size = 0
+load printers = no
+disable spoolss = yes
+printcap name = /dev/null
+map to guest = never
+server services = -nbt
+[share]
+path = %[3]s
+read only = no
+`, dir, port, share)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	add := exec.Command("smbpasswd", "-s", "-c", conf, "-a", user)
+	add.Stdin = strings.NewReader(password + "\n" + password + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("smbpasswd: %v %s", err, out)
+	}
+	s := &Server{Addr: addr, Share: share, group: true, cmd: exec.Command("smbd", "-F", "--no-process-group", "-s", conf)}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return s, s.start()
+}
+
+func (s *Server) start() error {
+	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", s.Addr); err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return fmt.Errorf("%s did not start listening on %s: %s", s.cmd.Path, s.Addr, s.log.String())
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
