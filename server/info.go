@@ -375,6 +375,9 @@ func (r *request) setDisposition(o *open, del bool) error {
 		}
 	}
 	r.c.srv.nodes.setDeletePending(o.node, del)
+	if del {
+		r.c.srv.watches.deletePending(o.node)
+	}
 	return nil
 }
 

@@ -47,6 +47,7 @@ type change struct {
 type notifyResult struct {
 	out     []byte
 	enumDir bool
+	status  ntstatus.Status // an error status instead of changes
 }
 
 // notifyWaiter is one pending CHANGE_NOTIFY request of a watch.
@@ -71,6 +72,7 @@ type watch struct {
 	pending  []change
 	overflow bool
 	waiters  []*notifyWaiter // pending requests, oldest first
+	deleted  bool            // the directory is delete-pending
 }
 
 const maxBufferedChanges = 1000
@@ -181,11 +183,14 @@ func (w *watch) add(ch change) {
 }
 
 // ready reports whether changes are waiting for the next request.
-func (w *watch) readyLocked() bool { return w.overflow || len(w.pending) > 0 }
+func (w *watch) readyLocked() bool { return w.overflow || len(w.pending) > 0 || w.deleted }
 
 // takeLocked encodes and clears the buffered changes for a request that
 // accepts max bytes. w.mu held.
 func (w *watch) takeLocked(max uint32) notifyResult {
+	if w.deleted {
+		return notifyResult{status: ntstatus.DeletePending}
+	}
 	chs, overflow := w.pending, w.overflow
 	w.pending, w.overflow = nil, false
 	if overflow {
@@ -196,6 +201,32 @@ func (w *watch) takeLocked(max uint32) notifyResult {
 		return notifyResult{enumDir: true}
 	}
 	return notifyResult{out: out}
+}
+
+// deletePending completes the pending requests of every watch on a
+// directory that became delete-pending with STATUS_DELETE_PENDING, as
+// later requests on it will be.
+func (t *watchTable) deletePending(n *fileNode) {
+	if n == nil {
+		return
+	}
+	t.mu.Lock()
+	var hits []*watch
+	for o, w := range t.watches {
+		if o.node == n {
+			hits = append(hits, w)
+		}
+	}
+	t.mu.Unlock()
+	for _, w := range hits {
+		w.mu.Lock()
+		w.deleted = true
+		for _, wt := range w.waiters {
+			wt.done <- notifyResult{status: ntstatus.DeletePending}
+		}
+		w.waiters = nil
+		w.mu.Unlock()
+	}
 }
 
 // cancelWaiter removes a pending request; false when it was completed
@@ -262,7 +293,13 @@ func (r *request) changeNotify(w *response) error {
 		return ntstatus.AccessDenied
 	}
 	wt := r.c.srv.watches.get(o, req.CompletionFilter, req.Flags&wire.NotifyWatchTree != 0, req.OutputBufferLength)
+	// The watch is in the table before the directory's delete disposition
+	// is looked at, so a concurrent delete is seen by one side or the other.
+	deleted := o.node != nil && r.c.srv.nodes.deletePending(o.node)
 	wt.mu.Lock()
+	if deleted {
+		wt.deleted = true
+	}
 	if wt.readyLocked() {
 		res := wt.takeLocked(req.OutputBufferLength)
 		wt.mu.Unlock()
@@ -290,6 +327,9 @@ func (r *request) changeNotify(w *response) error {
 
 // completeNotify writes the response body of a completed CHANGE_NOTIFY.
 func completeNotify(w *response, res notifyResult) error {
+	if res.status != 0 {
+		return res.status
+	}
 	if res.enumDir {
 		w.status = ntstatus.NotifyEnumDir
 		w.buf = wire.AppendOutputBuffer(w.buf, nil)
