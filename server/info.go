@@ -248,7 +248,7 @@ func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
 	return ntstatus.InvalidInfoClass
 }
 
-func (r *request) setBasic(o *open, b []byte) error {
+func (r *request) setBasic(o *open, b []byte) (err error) {
 	bi, err := fscc.DecodeBasic(b)
 	if err != nil {
 		return err
@@ -259,6 +259,11 @@ func (r *request) setBasic(o *open, b []byte) error {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			r.c.srv.notifyModified(o, basicChangeFilter(bi))
+		}
+	}()
 	if bi.LastWriteTime.IsZero() && bi.LastAccessTime.IsZero() {
 		return nil
 	}

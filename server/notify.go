@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 	"github.com/signetsmb/signet/vfs"
@@ -18,6 +20,8 @@ const (
 	filterAttributes uint32 = 0x004
 	filterSize       uint32 = 0x008
 	filterLastWrite  uint32 = 0x010
+	filterLastAccess uint32 = 0x020
+	filterCreation   uint32 = 0x040
 
 	actionAdded          uint32 = 1
 	actionRemoved        uint32 = 2
@@ -39,6 +43,7 @@ type change struct {
 	action uint32
 	path   string
 	isDir  bool
+	filter uint32 // what a modification changed; 0 = size and data
 }
 
 // notifyResult is how a CHANGE_NOTIFY completes: the encoded
@@ -52,8 +57,9 @@ type notifyResult struct {
 
 // notifyWaiter is one pending CHANGE_NOTIFY request of a watch.
 type notifyWaiter struct {
-	max  uint32
-	done chan notifyResult // buffered: the watch never blocks on it
+	max       uint32
+	messageID uint64
+	done      chan notifyResult // buffered: the watch never blocks on it
 }
 
 // watch is the change-notify state of a directory open, created by the
@@ -147,8 +153,10 @@ func (t *watchTable) post(fsys vfs.FS, ch change) {
 // filterOf is the completion-filter bit a change is reported under.
 func filterOf(ch change) uint32 {
 	switch {
+	case ch.action == actionModified && ch.filter != 0:
+		return ch.filter
 	case ch.action == actionModified:
-		return filterSize | filterLastWrite | filterAttributes
+		return filterSize | filterLastWrite
 	case ch.isDir:
 		return filterDirName
 	}
@@ -305,8 +313,15 @@ func (r *request) changeNotify(w *response) error {
 		wt.mu.Unlock()
 		return completeNotify(w, res)
 	}
-	waiter := &notifyWaiter{max: req.OutputBufferLength, done: make(chan notifyResult, 1)}
-	wt.waiters = append(wt.waiters, waiter)
+	// Pending requests complete in the order the client issued them
+	// (requests are processed concurrently, so they may register out of
+	// order).
+	waiter := &notifyWaiter{max: req.OutputBufferLength, messageID: r.hdr.MessageID, done: make(chan notifyResult, 1)}
+	i := len(wt.waiters)
+	for i > 0 && wt.waiters[i-1].messageID > waiter.messageID {
+		i--
+	}
+	wt.waiters = slices.Insert(wt.waiters, i, waiter)
 	wt.mu.Unlock()
 	err = r.goAsync(w, o, func(ctx context.Context, fw *response) error {
 		select {
@@ -360,6 +375,36 @@ func (s *Server) notifyChange(o *open, kind notifyKind) {
 		a = actionRemoved
 	}
 	s.watches.post(o.fs, change{action: a, path: p, isDir: o.isDir})
+}
+
+// notifyModified reports a metadata change (attributes or times) made
+// through the server, under the filter bits it touches.
+func (s *Server) notifyModified(o *open, filter uint32) {
+	if o.fs == nil || filter == 0 {
+		return
+	}
+	if p := o.pathNow(); p != "" {
+		s.watches.post(o.fs, change{action: actionModified, path: p, isDir: o.isDir, filter: filter})
+	}
+}
+
+// basicChangeFilter is the completion filter a FileBasicInformation
+// update is reported under: one bit per field it sets.
+func basicChangeFilter(bi fscc.BasicInfo) uint32 {
+	var f uint32
+	if bi.Attributes != 0 {
+		f |= filterAttributes
+	}
+	if !bi.LastWriteTime.IsZero() {
+		f |= filterLastWrite
+	}
+	if !bi.LastAccessTime.IsZero() {
+		f |= filterLastAccess
+	}
+	if !bi.CreationTime.IsZero() {
+		f |= filterCreation
+	}
+	return f
 }
 
 // renamed reports a rename made through the server.
