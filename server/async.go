@@ -22,9 +22,10 @@ type asyncOp struct {
 
 // asyncTable tracks the pending asynchronous requests of a connection.
 type asyncTable struct {
-	mu   sync.Mutex
-	next uint64
-	ops  map[uint64]*asyncOp
+	mu    sync.Mutex
+	next  uint64
+	ops   map[uint64]*asyncOp
+	early []earlyCancel
 }
 
 // maxAsyncPerConn bounds pending asynchronous requests per connection.
@@ -54,6 +55,9 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 		t.ops = map[uint64]*asyncOp{}
 	}
 	t.ops[op.id] = op
+	if t.takeEarlyCancelLocked(op.messageID, op.sessionID) {
+		cancel(errCancelled)
+	}
 	t.mu.Unlock()
 	w.status = ntstatus.Pending
 	w.asyncID = op.id
@@ -61,6 +65,17 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 	// (CLOSE cancels it instead).
 	r.releaseHeld()
 	final := *r // the final response reuses the request's identity
+	final.afterSend = nil
+	// The final response must not overtake the interim one: it waits for
+	// the pipeline to have signed the interim and handed it to the writer.
+	interim := make(chan struct{})
+	prev := r.afterSend
+	r.afterSend = func(elem []byte) {
+		if prev != nil {
+			prev(elem)
+		}
+		close(interim)
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -70,6 +85,12 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 		t.mu.Lock()
 		delete(t.ops, op.id)
 		t.mu.Unlock()
+		select {
+		case <-interim:
+		case <-c.ctx.Done():
+			putBuf(fw.raw)
+			return
+		}
 		c.sendFinal(&final, &fw, op.id, err)
 	}()
 	return nil
@@ -115,11 +136,39 @@ func (c *conn) cancelRequest(h *wire.Header) {
 		}
 		return
 	}
+	found := false
 	for _, op := range t.ops {
 		if op.messageID == h.MessageID && op.sessionID == h.SessionID {
 			op.cancel(errCancelled)
+			found = true
 		}
 	}
+	if !found {
+		// Requests run concurrently, so a CANCEL can overtake the request
+		// it names; remember it for when that request goes async.
+		t.early = append(t.early, earlyCancel{h.MessageID, h.SessionID})
+		if len(t.early) > maxEarlyCancels {
+			t.early = t.early[1:]
+		}
+	}
+}
+
+// earlyCancel is a CANCEL that arrived before its request went async.
+type earlyCancel struct{ messageID, sessionID uint64 }
+
+// maxEarlyCancels bounds the remembered early cancels (those naming
+// requests that completed synchronously are never claimed).
+const maxEarlyCancels = 32
+
+// takeEarlyCancelLocked reports and forgets an early CANCEL. t.mu held.
+func (t *asyncTable) takeEarlyCancelLocked(messageID, sessionID uint64) bool {
+	for i, e := range t.early {
+		if e.messageID == messageID && e.sessionID == sessionID {
+			t.early = append(t.early[:i], t.early[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // cancelOpen cancels the pending requests of an open being closed

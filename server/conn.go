@@ -262,7 +262,9 @@ func (c *conn) dispatch(buf []byte) error {
 			return fatal("bad_message_id", "%v: %v", r.hdr.Command, err)
 		}
 	}
-	if first == wire.CmdNegotiate || first == wire.CmdSessionSetup {
+	// CHANGE_NOTIFY only registers interest (it never blocks), and must be
+	// in place before the requests the client sent after it run.
+	if first == wire.CmdNegotiate || first == wire.CmdSessionSetup || first == wire.CmdChangeNotify {
 		defer putBuf(buf)
 		return c.runChain(reqs)
 	}

@@ -267,6 +267,7 @@ func (cc *createCall) open() (*open, error) {
 			return nil, ntstatus.DirectoryNotEmpty
 		}
 		r.c.srv.nodes.setDeletePending(o.node, true)
+		r.c.srv.watches.deletePending(o.node)
 		o.deleteOnClose = true
 	}
 	if !r.tree.addOpen(o) {

@@ -251,7 +251,7 @@ func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
 	return ntstatus.InvalidInfoClass
 }
 
-func (r *request) setBasic(o *open, b []byte) error {
+func (r *request) setBasic(o *open, b []byte) (err error) {
 	bi, err := fscc.DecodeBasic(b)
 	if err != nil {
 		return err
@@ -262,6 +262,11 @@ func (r *request) setBasic(o *open, b []byte) error {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			r.c.srv.notifyModified(o, basicChangeFilter(bi))
+		}
+	}()
 	t := &o.node.times
 	t.ensure(o)
 	// Even an all-zero FileBasicInformation carries out a pending
@@ -396,6 +401,9 @@ func (r *request) setDisposition(o *open, del bool) error {
 		}
 	}
 	r.c.srv.nodes.setDeletePending(o.node, del)
+	if del {
+		r.c.srv.watches.deletePending(o.node)
+	}
 	return nil
 }
 

@@ -207,15 +207,19 @@ func (r *request) copyChunk(req *wire.IoctlRequest, w *response) error {
 	if src == nil || src.sess != r.sess {
 		return ntstatus.ObjectNameNotFound
 	}
-	if src.access&wire.FileReadData == 0 || dst.access&wire.FileWriteData == 0 ||
+	// Reading the source needs READ_DATA or EXECUTE; COPYCHUNK (unlike
+	// COPYCHUNK_WRITE) also needs the destination readable.
+	if src.access&(wire.FileReadData|wire.FileExecute) == 0 || dst.access&wire.FileWriteData == 0 ||
 		req.CtlCode == wire.FsctlSrvCopyChunk && dst.access&wire.FileReadData == 0 {
 		return ntstatus.AccessDenied
 	}
+	// A chunk that fails ends the copy; the response still reports the
+	// chunks written before it, with the failure's status.
 	written, bytes, err := r.copyChunks(src, dst, in[32:32+24*int(n)])
-	if err != nil {
-		return err
-	}
 	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, dst.id, copyResult(written, 0, bytes))
+	if err != nil {
+		w.status = statusOf(err)
+	}
 	return nil
 }
 
@@ -230,25 +234,27 @@ func (r *request) copyChunks(src, dst *open, chunks []byte) (uint32, uint32, err
 		l := binary.LittleEndian.Uint32(chunks[16:])
 		chunks = chunks[24:]
 		if err := locks.checkIO(src, so, uint64(l), false); err != nil {
-			return 0, 0, err
+			return written, total, err
 		}
 		if err := locks.checkIO(dst, to, uint64(l), true); err != nil {
-			return 0, 0, err
+			return written, total, err
 		}
 		n, err := src.file.ReadAt(buf[:l], int64(so))
-		if err == io.EOF && n < int(l) || n < int(l) {
-			return 0, 0, ntstatus.InvalidViewSize
-		}
 		if err != nil && err != io.EOF {
-			return 0, 0, statusOf(err)
+			return written, total, statusOf(err)
+		}
+		if n < int(l) {
+			return written, total, ntstatus.InvalidViewSize
 		}
 		if _, err := dst.file.WriteAt(buf[:l], int64(to)); err != nil {
-			return 0, 0, statusOf(err)
+			return written, total, statusOf(err)
+		}
+		if written == 0 {
+			defer r.c.srv.notifyChange(dst, notifyModified)
 		}
 		written++
 		total += l
 	}
-	r.c.srv.notifyChange(dst, notifyModified)
 	return written, total, nil
 }
 
