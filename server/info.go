@@ -259,6 +259,9 @@ func (r *request) setBasic(o *open, b []byte) error {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
+	if err := applyReadOnly(o, bi.Attributes); err != nil {
+		return err
+	}
 	if bi.LastWriteTime.IsZero() && bi.LastAccessTime.IsZero() {
 		return nil
 	}
@@ -313,6 +316,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 	ctx := r.ctx()
 	dst, dfi, exists, err := lookup(ctx, o.fs, parts)
 	if err != nil {
+		return err
+	}
+	if err := r.c.srv.checkRenameTarget(ctx, o.fs, dst, o.isDir); err != nil {
 		return err
 	}
 	src := o.pathNow()
