@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"testing"
 
+	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -60,5 +61,50 @@ func TestReadOnlyPerm(t *testing.T) {
 		if got := readOnlyPerm(tc.perm, tc.ro); got != tc.want {
 			t.Errorf("readOnlyPerm(%o, %v) = %o, want %o", tc.perm, tc.ro, got, tc.want)
 		}
+	}
+}
+
+func TestCreateValidateContextsAndOptions(t *testing.T) {
+	base := wire.CreateRequest{
+		ImpersonationLevel: 2,
+		DesiredAccess:      wire.FileReadData,
+		ShareAccess:        wire.FileShareValid,
+		CreateDisposition:  wire.FileOpenIf,
+	}
+	tests := []struct {
+		name string
+		edit func(q *wire.CreateRequest)
+		want error
+	}{
+		{"plain", func(*wire.CreateRequest) {}, nil},
+		{"unknown 4-byte tag ignored", func(q *wire.CreateRequest) {
+			q.Contexts = []wire.CreateContext{{Name: "FooO"}}
+		}, nil},
+		{"tag shorter than 4 bytes", func(q *wire.CreateRequest) {
+			q.Contexts = []wire.CreateContext{{Name: "xxx"}}
+		}, ntstatus.InvalidParameter},
+		{"short allocation size", func(q *wire.CreateRequest) {
+			q.Contexts = []wire.CreateContext{{Name: wire.CtxNameAlSi, Data: make([]byte, 4)}}
+		}, ntstatus.InvalidParameter},
+		{"timewarp", func(q *wire.CreateRequest) {
+			q.Contexts = []wire.CreateContext{{Name: wire.CtxNameTWrp, Data: make([]byte, 8)}}
+		}, ntstatus.ObjectNameNotFound},
+		{"short timewarp", func(q *wire.CreateRequest) {
+			q.Contexts = []wire.CreateContext{{Name: wire.CtxNameTWrp, Data: make([]byte, 2)}}
+		}, ntstatus.InvalidParameter},
+		{"tree connection", func(q *wire.CreateRequest) { q.CreateOptions = 0x80 }, ntstatus.NotSupported},
+		{"reserve opfilter", func(q *wire.CreateRequest) { q.CreateOptions = 0x00100000 }, ntstatus.NotSupported},
+		{"open by file id", func(q *wire.CreateRequest) { q.CreateOptions = wire.FileOpenByFileID }, ntstatus.NotSupported},
+		{"reserved option bits", func(q *wire.CreateRequest) { q.CreateOptions = 0x01000000 }, ntstatus.InvalidParameter},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := base
+			tc.edit(&q)
+			cc := &createCall{req: &q}
+			if got := cc.validate(); got != tc.want {
+				t.Errorf("validate() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
