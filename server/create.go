@@ -78,8 +78,10 @@ func (cc *createCall) validate() error {
 	case q.FileAttributes&^validAttributes != 0:
 		return ntstatus.InvalidParameter
 	}
-	if q.CreateOptions&wire.FileOpenByFileID != 0 {
-		// Open-by-file-id is answered honestly: not supported.
+	if q.CreateOptions&unsupportedOptions != 0 {
+		// Open-by-file-id, tree-connection opens and oplock filters are
+		// answered honestly: not supported, as Windows does for the
+		// latter two [MS-SMB2 2.2.13].
 		return ntstatus.NotSupported
 	}
 	if q.CreateOptions&wire.FileDirectoryFile != 0 && q.CreateDisposition != wire.FileCreate &&
@@ -88,12 +90,31 @@ func (cc *createCall) validate() error {
 	}
 	cc.ctxs = map[string][]byte{}
 	for _, c := range q.Contexts {
+		if len(c.Name) < 4 {
+			return ntstatus.InvalidParameter // tags are at least 4 bytes
+		}
 		cc.ctxs[c.Name] = c.Data
+	}
+	if d, ok := cc.ctxs[wire.CtxNameAlSi]; ok && len(d) < 8 {
+		return ntstatus.InvalidParameter
+	}
+	if d, ok := cc.ctxs[wire.CtxNameTWrp]; ok {
+		if len(d) < 8 {
+			return ntstatus.InvalidParameter
+		}
+		// Signet keeps no previous versions, so no snapshot exists at
+		// any timestamp [MS-SMB2 3.3.5.9.5].
+		return ntstatus.ObjectNameNotFound
 	}
 	return nil
 }
 
 const validAttributes = 0x00007FB7
+
+// unsupportedOptions are the CreateOptions Signet refuses with
+// STATUS_NOT_SUPPORTED: FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID
+// and FILE_RESERVE_OPFILTER.
+const unsupportedOptions = 0x00000080 | wire.FileOpenByFileID | 0x00100000
 
 // resolve maps the name to a path on the share.
 func (cc *createCall) resolve() error {
@@ -122,6 +143,9 @@ func (cc *createCall) checkAccess() error {
 	want := mapGeneric(q.DesiredAccess)
 	if want&wire.MaximumAllowed != 0 {
 		want = max
+		if cc.exists && readOnly(&cc.fi) {
+			want &^= writeIntent
+		}
 	}
 	want &^= wire.MaximumAllowed | wire.AccessSystemSecurity
 	if want&^max != 0 {
@@ -186,6 +210,16 @@ func (cc *createCall) dispose() error {
 		if len(cc.parts) == 0 && q.CreateOptions&wire.FileDeleteOnClose != 0 {
 			return ntstatus.CannotDelete
 		}
+		if readOnly(&cc.fi) {
+			// FILE_ATTRIBUTE_READONLY [MS-FSA 2.1.5.1.2.1].
+			switch {
+			case q.CreateOptions&wire.FileDeleteOnClose != 0:
+				return ntstatus.CannotDelete
+			case cc.access&writeIntent != 0, q.CreateDisposition == wire.FileSupersede,
+				q.CreateDisposition >= wire.FileOverwrite:
+				return ntstatus.AccessDenied
+			}
+		}
 		switch q.CreateDisposition {
 		case wire.FileOpen, wire.FileOpenIf:
 			cc.action = wire.FileOpened
@@ -199,6 +233,9 @@ func (cc *createCall) dispose() error {
 	switch q.CreateDisposition {
 	case wire.FileOpen, wire.FileOverwrite:
 		return ntstatus.ObjectNameNotFound
+	}
+	if q.FileAttributes&fscc.FileAttributeReadOnly != 0 && q.CreateOptions&wire.FileDeleteOnClose != 0 {
+		return ntstatus.CannotDelete // [MS-FSA 2.1.5.1.1]
 	}
 	for _, p := range cc.parts {
 		if err := fscc.ValidComponent(p); err != nil {
@@ -225,10 +262,14 @@ func (cc *createCall) open() (*open, error) {
 	if !isDir && cc.access&(wire.FileWriteData|wire.FileAppendData) != 0 {
 		flag = os.O_RDWR
 	}
+	perm := fs.FileMode(0o644)
 	if !cc.exists && !isDir {
 		flag = os.O_RDWR | os.O_CREATE | os.O_EXCL
+		if q.FileAttributes&fscc.FileAttributeReadOnly != 0 {
+			perm = 0o444
+		}
 	}
-	f, err := fsys.OpenFile(ctx, openName(cc.path), flag, 0o644)
+	f, err := fsys.OpenFile(ctx, openName(cc.path), flag, perm)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) && flag != os.O_RDONLY && cc.exists {
 			return nil, ntstatus.AccessDenied
@@ -253,11 +294,21 @@ func (cc *createCall) open() (*open, error) {
 		}
 		return nil, err
 	}
-	if cc.exists && q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede && cc.exists {
+	overwrite := cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)
+	if overwrite {
 		if err := f.Truncate(0); err != nil {
 			o.release()
 			return nil, statusOf(err)
 		}
+		if q.FileAttributes&fscc.FileAttributeReadOnly != 0 {
+			if err := applyReadOnly(o, q.FileAttributes); err != nil {
+				o.release()
+				return nil, statusOf(err)
+			}
+		}
+	}
+	if !isDir && (overwrite || !cc.exists) {
+		cc.allocate(o)
 	}
 	if q.CreateOptions&wire.FileDeleteOnClose != 0 {
 		if o.isDir && !dirEmpty(o) {
@@ -280,6 +331,23 @@ func (cc *createCall) open() (*open, error) {
 		r.c.srv.notifyChange(o, notifyAdded)
 	}
 	return o, nil
+}
+
+// allocate honours an SMB2_CREATE_ALLOCATION_SIZE context on a created or
+// overwritten file [MS-SMB2 3.3.5.9.4]; the size is a hint, so a backend
+// that cannot reserve storage leaves the file as it is.
+func (cc *createCall) allocate(o *open) {
+	d, ok := cc.ctxs[wire.CtxNameAlSi]
+	if !ok {
+		return
+	}
+	size := int64(binary.LittleEndian.Uint64(d))
+	if size <= 0 {
+		return
+	}
+	if al, ok := o.file.(vfs.Allocator); ok {
+		al.Allocate(0, size)
+	}
 }
 
 // openName maps the share-relative path to the backend name.

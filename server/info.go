@@ -262,6 +262,9 @@ func (r *request) setBasic(o *open, b []byte) (err error) {
 	if err := bi.ValidFor(o.isDir); err != nil {
 		return err
 	}
+	if err := applyReadOnly(o, bi.Attributes); err != nil {
+		return err
+	}
 	defer func() {
 		if err == nil {
 			r.c.srv.notifyModified(o, basicChangeFilter(bi))
@@ -339,6 +342,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 	ctx := r.ctx()
 	dst, dfi, exists, err := lookup(ctx, o.fs, parts)
 	if err != nil {
+		return err
+	}
+	if err := r.c.srv.checkRenameTarget(ctx, o.fs, dst, o.isDir); err != nil {
 		return err
 	}
 	src := o.pathNow()

@@ -390,3 +390,107 @@ func (o *open) waitIdle(own int) {
 		o.refsIdle.Wait()
 	}
 }
+
+// renameTargetAccess and renameTargetShare describe the open of the target
+// directory that a rename implies: Windows opens the destination's parent
+// for FILE_ADD_FILE (FILE_ADD_SUBDIRECTORY when a directory moves), sharing
+// read and write, before it links the new name. That open takes part in
+// share-mode checks like any other, so a rename fails with
+// STATUS_SHARING_VIOLATION while the target directory is open with DELETE
+// access or without FILE_SHARE_WRITE.
+const renameTargetShare = wire.FileShareRead | wire.FileShareWrite
+
+func renameTargetAccess(moveDir bool) uint32 {
+	if moveDir {
+		return wire.FileAppendData | wire.Synchronize // FILE_ADD_SUBDIRECTORY
+	}
+	return wire.FileWriteData | wire.Synchronize // FILE_ADD_FILE
+}
+
+// renameTargetConflict reports whether an open of the directory with file
+// id dirID conflicts with the implicit target-directory open of a rename.
+func (t *nodeTable) renameTargetConflict(fsys vfs.FS, dirID uint64, moveDir bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[nodeKey{fs: fsys, id: dirID}]
+	if n == nil {
+		return false
+	}
+	access := renameTargetAccess(moveDir)
+	for _, o := range n.opens {
+		if shareConflict(o.access, o.share, access, renameTargetShare) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRenameTarget applies the share-mode check of a rename's implicit
+// target-directory open to the parent of dst (share-relative, on-disk).
+func (s *Server) checkRenameTarget(ctx context.Context, fsys vfs.FS, dst string, moveDir bool) error {
+	parent := path.Dir(dst)
+	if parent == "" {
+		parent = "."
+	}
+	fi, err := fsys.Stat(ctx, parent)
+	if err != nil {
+		return nil // the rename itself reports a missing parent
+	}
+	if s.nodes.renameTargetConflict(fsys, fi.FileID, moveDir) {
+		return ntstatus.SharingViolation
+	}
+	return nil
+}
+
+// readOnly reports whether fi carries FILE_ATTRIBUTE_READONLY, which the
+// backends store as the absence of the owner write permission bit.
+// Directories never do: Windows ignores the attribute on them for access.
+func readOnly(fi *vfs.FileInfo) bool {
+	return !fi.IsDir() && fi.Mode.Perm()&0o200 == 0
+}
+
+// writeIntent is the access that FILE_ATTRIBUTE_READONLY forbids on a file
+// [MS-FSA 2.1.5.1.2.1].
+const writeIntent = wire.FileWriteData | wire.FileAppendData
+
+// modeSetter is implemented by backend files that can change their
+// permission bits (localfs); the server uses it to store
+// FILE_ATTRIBUTE_READONLY.
+type modeSetter interface {
+	Chmod(perm fs.FileMode) error
+}
+
+// applyReadOnly stores the FILE_ATTRIBUTE_READONLY bit of attrs (a
+// FileBasicInformation set, where 0 means "leave the attributes alone") on
+// the open's file. Directories are left alone. Backends that cannot change
+// modes keep their attributes, as before.
+func applyReadOnly(o *open, attrs uint32) error {
+	if attrs == 0 || o.isDir || o.file == nil {
+		return nil
+	}
+	ms, ok := o.file.(modeSetter)
+	if !ok {
+		return nil
+	}
+	fi, err := o.file.Stat()
+	if err != nil {
+		return err
+	}
+	perm := readOnlyPerm(fi.Mode.Perm(), attrs&fscc.FileAttributeReadOnly != 0)
+	if perm == fi.Mode.Perm() {
+		return nil
+	}
+	return ms.Chmod(perm)
+}
+
+// readOnlyPerm returns perm with the write bits cleared (ro) or the owner
+// write bit restored (!ro).
+func readOnlyPerm(perm fs.FileMode, ro bool) fs.FileMode {
+	if ro {
+		return perm &^ 0o222
+	}
+	if perm&0o200 == 0 {
+		return perm | 0o200
+	}
+	return perm
+}

@@ -281,3 +281,18 @@ func (f *file) Allocate(off, length int64) error {
 	}
 	return nil
 }
+
+// Chmod sets the permission bits of the open file with fchmod(2). The
+// server stores FILE_ATTRIBUTE_READONLY as the absence of write bits.
+func (f *file) Chmod(perm fs.FileMode) error {
+	if err := f.check("chmod", anyAccess); err != nil {
+		return err
+	}
+	err := withFD(f.f, func(fd int) error {
+		return unix.Fchmod(fd, uint32(perm&fs.ModePerm))
+	})
+	if err != nil {
+		return pathErr("chmod", f.name, err)
+	}
+	return nil
+}

@@ -166,7 +166,10 @@ func (l *FS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMo
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	osf, err := l.root.OpenFile(clean, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm&fs.ModePerm)
+	// O_NONBLOCK keeps open(2) of a FIFO from waiting for a peer; such
+	// files are refused below. It has no effect on regular files and
+	// directories.
+	osf, err := l.root.OpenFile(clean, flag|syscall.O_NOCTTY|syscall.O_NONBLOCK, perm&fs.ModePerm)
 	if err != nil {
 		return nil, rootErr("open", name, err)
 	}

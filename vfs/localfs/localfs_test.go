@@ -168,3 +168,32 @@ func TestSearchOnlyDirectory(t *testing.T) {
 		t.Errorf("Stat(locked) = %v", err)
 	}
 }
+
+func TestFileChmod(t *testing.T) {
+	fsys := newShare(t)
+	ctx := t.Context()
+	f, err := fsys.OpenFile(ctx, "ro.txt", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, ok := f.(interface{ Chmod(fs.FileMode) error })
+	if !ok {
+		t.Fatal("localfs file has no Chmod")
+	}
+	for _, perm := range []fs.FileMode{0o444, 0o644} {
+		if err := ch.Chmod(perm); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := fsys.Stat(ctx, "ro.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode.Perm() != perm {
+			t.Errorf("after Chmod(%o): mode %o", perm, fi.Mode.Perm())
+		}
+	}
+	f.Close()
+	if err := ch.Chmod(0o600); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Chmod after Close: %v, want fs.ErrClosed", err)
+	}
+}
