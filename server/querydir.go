@@ -22,10 +22,7 @@ func (r *request) queryDirectory(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if req.OutputBufferLength > r.c.maxIO {
-		return ntstatus.InvalidParameter
-	}
-	if err := r.checkCharge(req.OutputBufferLength); err != nil {
+	if err := r.checkSize(req.OutputBufferLength); err != nil {
 		return err
 	}
 	o, err := r.resolveOpen(req.FileID)

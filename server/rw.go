@@ -79,13 +79,14 @@ func (r *request) flush(w *response) error {
 	return nil
 }
 
-// checkCharge enforces the multi-credit rule [MS-SMB2 3.3.5.2.5]: a
-// request moving n bytes must be charged ceil(n/64 KiB) credits.
-func (r *request) checkCharge(n uint32) error {
+// checkSize enforces the negotiated maximum and the multi-credit rule
+// [MS-SMB2 3.3.5.2.5]: a request moving n bytes must not exceed
+// MaxRead/Write/TransactSize and must be charged ceil(n/64 KiB) credits.
+func (r *request) checkSize(n uint32) error {
+	if n > r.c.maxIO {
+		return ntstatus.InvalidParameter
+	}
 	if r.c.dialect == wire.Dialect202 {
-		if n > maxIOSize202 {
-			return ntstatus.InvalidParameter
-		}
 		return nil
 	}
 	need := (uint64(n) + 65535) / 65536
@@ -103,10 +104,7 @@ func (r *request) read(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if req.Length > r.c.maxIO {
-		return ntstatus.InvalidParameter
-	}
-	if err := r.checkCharge(req.Length); err != nil {
+	if err := r.checkSize(req.Length); err != nil {
 		return err
 	}
 	o, err := r.resolveOpen(req.FileID)
@@ -168,10 +166,7 @@ func (r *request) write(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if uint32(len(req.Data)) > r.c.maxIO {
-		return ntstatus.InvalidParameter
-	}
-	if err := r.checkCharge(uint32(len(req.Data))); err != nil {
+	if err := r.checkSize(uint32(len(req.Data))); err != nil {
 		return err
 	}
 	o, err := r.resolveOpen(req.FileID)
