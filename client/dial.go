@@ -17,9 +17,9 @@ const DefaultPort = "445"
 
 // Default and maximum I/O sizes.
 const (
-	defaultIOSize      = 1 << 20 // bytes per READ/WRITE request
+	defaultIOSize      = 4 << 20 // bytes per READ/WRITE request
 	maxIOSize          = 8 << 20 // cap on the negotiated MaxRead/WriteSize
-	defaultMaxInFlight = 16      // READ/WRITE requests in flight per call
+	defaultMaxInFlight = 8       // READ/WRITE requests in flight per call
 	smallIOSize        = 64 << 10
 )
 
@@ -54,13 +54,13 @@ type Dialer struct {
 	// request; zero means no limit beyond the context's.
 	Timeout time.Duration
 
-	// IOSize is the payload of one READ or WRITE request; zero means 1 MiB.
+	// IOSize is the payload of one READ or WRITE request; zero means 4 MiB.
 	// It is capped by the server's MaxReadSize/MaxWriteSize and by 8 MiB,
 	// and is 64 KiB on 2.0.2.
 	IOSize int
 
 	// MaxInFlight is how many READ or WRITE requests one ReadAt, WriteAt,
-	// ReadFrom or WriteTo keeps outstanding; zero means 16.
+	// ReadFrom or WriteTo keeps outstanding; zero means 8.
 	MaxInFlight int
 }
 

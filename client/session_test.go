@@ -357,7 +357,9 @@ func TestInterimResponses(t *testing.T) {
 // flight.
 func TestParallelIO(t *testing.T) {
 	srv := newFakeServer(t, fakeOptions{ioDelay: 20 * time.Millisecond})
-	s := dialFake(t, srv, testDialer())
+	d := testDialer()
+	d.IOSize = 1 << 20 // 1 MiB requests: CreditCharge 16
+	s := dialFake(t, srv, d)
 	sh := mountFake(t, s)
 	data := randomBytes(t, 16<<20)
 	f, err := sh.Create("big")
