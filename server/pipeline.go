@@ -119,6 +119,9 @@ func (c *conn) runChain(reqs []*request) error {
 			return err
 		}
 		prev, prevStatus = r, st
+		if st.IsError() && st != ntstatus.MoreProcessingRequired {
+			c.log.Debug("request failed", "command", r.hdr.Command.String(), "message_id", r.hdr.MessageID, "status", st.String())
+		}
 		if r.noResponse {
 			if w.raw != nil {
 				putBuf(w.raw)
