@@ -28,6 +28,9 @@ type request struct {
 	// createErr is the status of a failed CREATE earlier in this related
 	// chain, which the following related elements inherit.
 	createErr ntstatus.Status
+	// noSession reports that the element's session could not be found,
+	// so related elements after it fail.
+	noSession bool
 	// last reports that the element is the last of its compound (only
 	// the last element may go asynchronous).
 	last bool
@@ -214,6 +217,11 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	case related && prev == nil:
 		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be related.
 		st = ntstatus.InvalidParameter
+	case related && prev.noSession:
+		// A related element cannot inherit a session the previous element
+		// did not have (Samba answers INVALID_PARAMETER).
+		st = ntstatus.InvalidParameter
+		r.noSession = true
 	case related && prev.createErr != 0:
 		// A failed CREATE fails every related element that follows it in
 		// the chain with the same status (Samba's compound_create_err).
@@ -238,6 +246,9 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	}
 	if r.hdr.Command == wire.CmdCreate && failed {
 		r.createErr = st
+	}
+	if st == ntstatus.UserSessionDeleted && r.sess == nil {
+		r.noSession = true
 	}
 	// A failed request gets an ERROR body, whatever the severity of its
 	// status (STATUS_NO_MORE_FILES is a warning); a handler that set a
@@ -412,10 +423,11 @@ func (c *conn) finishHeader(r *request, w *response, st ntstatus.Status) {
 		h.CreditCharge = r.hdr.CreditCharge
 	}
 	h.Credits = c.credits.grant(r.hdr.Credits, r.charge(c))
-	if st == ntstatus.UserSessionDeleted && r.hdr.Flags&wire.FlagSigned != 0 {
-		// There is no key to sign with, but the SIGNED flag stays so that a
-		// client that signed the request accepts the status (as Samba and
-		// ksmbd answer) [MS-SMB2 3.3.4.1.1].
+	if r.sess == nil && r.hdr.SessionID != 0 && r.hdr.Flags&wire.FlagSigned != 0 {
+		// The session is gone (USER_SESSION_DELETED, or a related element
+		// after one), so there is no key to sign with, but the SIGNED flag
+		// stays so that a client that signed the request accepts the
+		// status (as Samba and ksmbd answer) [MS-SMB2 3.3.4.1.1].
 		h.Flags |= wire.FlagSigned
 	}
 	if w.asyncID != 0 {
