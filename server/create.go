@@ -43,17 +43,39 @@ func (r *request) create(w *response) error {
 	if r.tree.ipc {
 		return cc.openPipe(w)
 	}
-	steps := []func() error{cc.resolve, cc.checkAccess, cc.dispose}
-	for _, step := range steps {
-		if err := step(); err != nil {
+	// Another open may create or remove the name between the lookup and
+	// the open; an "if" disposition then starts again from the lookup,
+	// so that concurrent FILE_OPEN_IF creates of one name all succeed,
+	// one creating and the others opening (smb2.create.mkdir-dup).
+	for attempt := 0; ; attempt++ {
+		steps := []func() error{cc.resolve, cc.checkAccess, cc.dispose}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		o, err := cc.open()
+		if err != nil {
+			if attempt < 3 && cc.raced(err) {
+				continue
+			}
 			return err
 		}
+		return cc.respond(o, w)
 	}
-	o, err := cc.open()
-	if err != nil {
-		return err
+}
+
+// raced reports whether err from open means the name changed state since
+// resolve looked it up, in a way the disposition allows to retry.
+func (cc *createCall) raced(err error) bool {
+	d := cc.req.CreateDisposition
+	switch {
+	case !cc.exists && errors.Is(err, ntstatus.ObjectNameCollision):
+		return d != wire.FileCreate
+	case cc.exists && errors.Is(err, ntstatus.ObjectNameNotFound):
+		return d != wire.FileOpen && d != wire.FileOverwrite
 	}
-	return cc.respond(o, w)
+	return false
 }
 
 // validate checks the fixed fields and collects create contexts

@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,5 +128,57 @@ func TestStatsCountSessions(t *testing.T) {
 	}
 	if srv.Stats().Sessions != 0 {
 		t.Fatalf("session not released: %+v", srv.Stats())
+	}
+}
+
+// racingFS creates the file itself just before the server's exclusive
+// create of it, as another client on another connection would between the
+// server's lookup and its open.
+type racingFS struct {
+	vfs.FS
+	raced atomic.Int64
+}
+
+func (f *racingFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (vfs.File, error) {
+	if flag&os.O_EXCL != 0 && f.raced.Add(1) == 1 {
+		other, err := f.FS.OpenFile(ctx, name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if err != nil {
+			return nil, err
+		}
+		other.WriteAt([]byte("theirs"), 0)
+		other.Close()
+	}
+	return f.FS.OpenFile(ctx, name, flag, perm)
+}
+
+// TestOpenIfRacingCreate: FILE_OPEN_IF on a name someone else creates
+// between lookup and open opens their file instead of failing with
+// OBJECT_NAME_COLLISION; FILE_CREATE still fails.
+func TestOpenIfRacingCreate(t *testing.T) {
+	fsys := &racingFS{FS: memfs.New(memfs.Options{})}
+	addr, _ := startServer(t, fsys, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sh, err := s.Mount(ctx, "share")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sh.OpenFile("a.txt", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatalf("OPEN_IF raced by another create: %v", err)
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(b) != "theirs" {
+		t.Fatalf("opened %q, %v; want the other creator's file", b, err)
+	}
+	fsys.raced.Store(0)
+	if _, err := sh.OpenFile("b.txt", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("FILE_CREATE raced by another create: %v, want fs.ErrExist", err)
 	}
 }
