@@ -3,6 +3,7 @@ package ntlm
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -160,7 +161,9 @@ func TestMalformedAuthenticate(t *testing.T) {
 		{"KEY_EXCH with short key", func(m []byte) []byte { field(m, authFieldSessionKey, 8, ntOff); return m }},
 		{"MIC field overlapped", func(m []byte) []byte { field(m, authFieldLM, 4, 70); return m }},
 		{"NTLMv2 response cut", func(m []byte) []byte {
-			// NTProofStr fails before the AV list is parsed: logon failure.
+			// The AV list no longer parses: a malformed token, checked
+			// before NTProofStr (Windows and Samba answer
+			// INVALID_PARAMETER, not LOGON_FAILURE).
 			field(m, authFieldNT, ntLen-6, ntOff)
 			return m
 		}},
@@ -171,9 +174,6 @@ func TestMalformedAuthenticate(t *testing.T) {
 			mustAccept(t, s, neg, false)
 			_, _, err := s.Accept(tc.mutate(bytes.Clone(valid)))
 			want := auth.ErrInvalidToken
-			if tc.name == "NTLMv2 response cut" {
-				want = auth.ErrLogonFailure
-			}
 			if !errors.Is(err, want) {
 				t.Fatalf("err = %v, want %v", err, want)
 			}
@@ -226,5 +226,33 @@ func TestMalformedAVPairsAfterProof(t *testing.T) {
 	}
 	if _, _, err := s.Accept(a.marshal()); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestMalformedClientChallenge: an NTLMv2 response whose client challenge
+// does not parse (here the 95-byte response of NetApp's diagnostic tool,
+// from Samba's smb2.session.ntlmssp_bug14932) is a malformed token,
+// answered STATUS_INVALID_PARAMETER as Windows does, even though its
+// NTProofStr is wrong too.
+func TestMalformedClientChallenge(t *testing.T) {
+	resp, _ := hex.DecodeString("abababababababababababababababab" +
+		"0101000000000000" + "3f3f3f3f3f3f3f3f" + "b8823af1b3dd0815" + "00000000" +
+		"11a2088150382278" + "2b9447fe54947bff" + "17275ab4f418badc" + "2c38fd5bfb0ec185" +
+		"1ecc92bb9bb1c4d5" + "5314ff8c7649f545" + "9019a2")
+	if len(resp) != 95 {
+		t.Fatalf("blob is %d bytes", len(resp))
+	}
+	s := NewServer(testServerConfig())
+	chal := mustAccept(t, s, marshalNegotiate(clientNegotiateFlags&^flagKeyExch), false)
+	c, _ := parseChallenge(chal)
+	a := authenticateMsg{
+		flags:      c.flags,
+		lmResponse: make([]byte, 24),
+		ntResponse: resp,
+		user:       encodeUTF16(testUser),
+	}
+	_, _, err := s.Accept(a.marshal())
+	if !errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrLogonFailure) {
+		t.Fatalf("err = %v, want an invalid token", err)
 	}
 }

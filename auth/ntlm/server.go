@@ -220,6 +220,13 @@ func (s *Server) verifyResponse(a *authenticateMsg, user, domain string) ([]byte
 	if len(a.ntResponse) < ntProofLen+ntlmv2BlobHeaderLen {
 		return nil, errInvalid("short NTLMv2 response")
 	}
+	// A client challenge whose AV pairs do not parse is a malformed token
+	// (STATUS_INVALID_PARAMETER, as Windows answers), not a wrong password.
+	// Only the structure is read here; the values are used after
+	// NTProofStr has authenticated them.
+	if _, err := parseAVPairs(a.ntResponse[ntProofLen+ntlmv2BlobHeaderLen:]); err != nil {
+		return nil, err
+	}
 	var hash [16]byte
 	known := false
 	if s.cfg.Lookup != nil {
