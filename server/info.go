@@ -21,10 +21,7 @@ func (r *request) queryInfo(w *response) error {
 	if err := r.checkSize(req.OutputBufferLength); err != nil {
 		return err
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	var out []byte
 	var overflow bool
 	switch req.InfoType {
@@ -162,10 +159,7 @@ func (r *request) setInfo(w *response) error {
 	if uint32(len(req.Buffer)) > r.c.maxIO {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	switch req.InfoType {
 	case wire.InfoFile:
 		err = r.setFileInfo(o, req)

@@ -25,7 +25,7 @@ func (r *request) ioctl(w *response) error {
 	if r.tree.ipc {
 		return ntstatus.NotSupported
 	}
-	if _, err := r.resolveOpen(req.FileID); err != nil {
+	if _, err := r.needOpen(); err != nil {
 		return err // an FSCTL on a handle that is not open: FILE_CLOSED
 	}
 	// Anything else on a file: Windows answers INVALID_DEVICE_REQUEST for

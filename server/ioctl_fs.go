@@ -28,7 +28,7 @@ func init() {
 // with an object id derived from the file id, stable for the file's life
 // [MS-FSCC 2.3.7, 2.3.25].
 func (r *request) objectID(req *wire.IoctlRequest, w *response) error {
-	o, err := r.resolveOpen(req.FileID)
+	o, err := r.needOpen()
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (r *request) objectID(req *wire.IoctlRequest, w *response) error {
 // pipeTransceive writes to a named pipe and returns its reply
 // [MS-SMB2 3.3.5.15.2].
 func (r *request) pipeTransceive(req *wire.IoctlRequest, w *response) error {
-	o, err := r.resolveOpen(req.FileID)
+	o, err := r.needOpen()
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (o *open) isClosed() bool {
 
 // resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.3].
 func (r *request) resumeKey(req *wire.IoctlRequest, w *response) error {
-	o, err := r.resolveOpen(req.FileID)
+	o, err := r.needOpen()
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ const (
 
 // copyChunk performs FSCTL_SRV_COPYCHUNK(_WRITE) [MS-SMB2 3.3.5.15.6].
 func (r *request) copyChunk(req *wire.IoctlRequest, w *response) error {
-	dst, err := r.resolveOpen(req.FileID)
+	dst, err := r.needOpen()
 	if err != nil {
 		return err
 	}

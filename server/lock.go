@@ -211,10 +211,7 @@ func (r *request) lock(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if o.file == nil || o.isDir {
 		return ntstatus.InvalidParameter
 	}

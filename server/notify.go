@@ -290,10 +290,7 @@ func (r *request) changeNotify(w *response) error {
 	if req.OutputBufferLength > r.c.maxIO {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if !o.isDir || o.tree != r.tree {
 		return ntstatus.InvalidParameter
 	}

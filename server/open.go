@@ -232,18 +232,37 @@ func (t *openTable) remove(id wire.FileID) *open {
 	return o
 }
 
-// resolveOpen finds the open named by id for this request's tree and
-// session; all-ones means the open of the previous compound element.
-func (r *request) resolveOpen(id wire.FileID) (*open, error) {
+// resolveFileID resolves the FileId at the command's offset to r.open:
+// all-ones means the open of the previous compound element
+// [MS-SMB2 3.3.5.2.7.2]. The open must belong to this session and tree.
+func (r *request) resolveFileID(def command) error {
+	body := r.msg[wire.HeaderSize:]
+	if len(body) < def.fileIDAt+16 {
+		return ntstatus.InvalidParameter
+	}
+	id := wire.GetFileID(body[def.fileIDAt:])
 	if id == wire.AllOnes {
 		id = r.fileID
 	}
 	o := r.c.opens.get(id)
 	if o == nil || o.tree != r.tree || o.sess != r.sess {
-		return nil, ntstatus.FileClosed
+		if def.openOptional {
+			return nil
+		}
+		return ntstatus.FileClosed
 	}
 	r.fileID = id
-	return o, nil
+	r.open = o
+	return nil
+}
+
+// needOpen returns the open resolved by the pipeline for a command whose
+// open is optional (IOCTL), or STATUS_FILE_CLOSED.
+func (r *request) needOpen() (*open, error) {
+	if r.open == nil {
+		return nil, ntstatus.FileClosed
+	}
+	return r.open, nil
 }
 
 // smbToPath converts an SMB path ("dir\file") to share-relative

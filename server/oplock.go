@@ -174,10 +174,7 @@ func (r *request) oplockBreak(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(ack.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	t := &r.c.srv.nodes
 	t.mu.Lock()
 	switch {

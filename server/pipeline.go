@@ -21,6 +21,9 @@ type request struct {
 	signed bool
 	// fileID is the resolved FileID for related compound elements.
 	fileID wire.FileID
+	// open is the open the request's FileId names, resolved by the
+	// pipeline for commands whose table entry has fileIDAt.
+	open *open
 	// signResponse forces signing the response (final SESSION_SETUP).
 	signResponse bool
 	// noResponse suppresses the response (CANCEL).
@@ -28,6 +31,11 @@ type request struct {
 	// createErr is the status of a failed CREATE earlier in this related
 	// chain, which the following related elements inherit.
 	createErr ntstatus.Status
+	// chainInvalid reports that the compound's first element has the
+	// RELATED flag, which makes it and the related elements after it fail
+	// with STATUS_INVALID_PARAMETER [MS-SMB2 3.3.5.2.7.2]; signatures are
+	// still checked and responses signed.
+	chainInvalid bool
 	// noSession reports that the element's session could not be found,
 	// so related elements after it fail.
 	noSession bool
@@ -51,9 +59,14 @@ type command struct {
 	structSize  uint16
 	needSession bool
 	needTree    bool
-	// fileIDAt is the body offset of the request's FileId, or 0.
-	fileIDAt int
-	run      func(r *request, w *response) error
+	// fileIDAt is the body offset of the request's FileId, or 0. The
+	// pipeline resolves it to request.open before the handler runs and
+	// answers STATUS_FILE_CLOSED when it names no open of this session
+	// and tree, unless openOptional is set (IOCTL: some FSCTLs take no
+	// handle), as Samba's dispatcher does with its fileid_ofs.
+	fileIDAt     int
+	openOptional bool
+	run          func(r *request, w *response) error
 }
 
 var commands [wire.NumCommands]command
@@ -67,7 +80,7 @@ func init() {
 		wire.CmdTreeDisconnect: {structSize: 4, needSession: true, needTree: true, run: (*request).treeDisconnect},
 		wire.CmdEcho:           {structSize: 4, run: (*request).echo},
 		wire.CmdCancel:         {structSize: 4, run: (*request).cancel},
-		wire.CmdIoctl:          {structSize: 57, needSession: true, needTree: true, fileIDAt: 8, run: (*request).ioctl},
+		wire.CmdIoctl:          {structSize: 57, needSession: true, needTree: true, fileIDAt: 8, openOptional: true, run: (*request).ioctl},
 	}
 	registerFileCommands()
 }
@@ -112,6 +125,18 @@ func (c *conn) runChain(reqs []*request) error {
 			}
 		}
 	}()
+	if reqs[0].hdr.Flags&wire.FlagRelated != 0 {
+		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be
+		// related; it and the related elements that follow it fail
+		// (smb2.compound.invalid1, related9). An unrelated element after
+		// them runs normally.
+		for _, r := range reqs {
+			if r.hdr.Flags&wire.FlagRelated == 0 {
+				break
+			}
+			r.chainInvalid = true
+		}
+	}
 	for _, r := range reqs {
 		w, st, err := c.execute(r, prev, prevStatus)
 		r.releaseHeld() // a later element of this chain may CLOSE the handle
@@ -214,9 +239,8 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	var st ntstatus.Status
 	var err error
 	switch {
-	case related && prev == nil:
-		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be related.
-		st = ntstatus.InvalidParameter
+	case r.chainInvalid:
+		err = r.process(&w)
 	case related && prev.noSession:
 		// A related element cannot inherit a session the previous element
 		// did not have (Samba answers INVALID_PARAMETER).
@@ -304,7 +328,11 @@ func (r *request) process(w *response) error {
 	if !c.negotiated {
 		return fatal("not_negotiated", "%v before NEGOTIATE", cmd)
 	}
-	if err := r.resolveSession(); err != nil {
+	err := r.resolveSession()
+	if r.chainInvalid && (err == nil || errors.Is(err, ntstatus.UserSessionDeleted)) {
+		return ntstatus.InvalidParameter
+	}
+	if err != nil {
 		return err
 	}
 	if r.sess == nil && def.needSession {
@@ -315,6 +343,11 @@ func (r *request) process(w *response) error {
 	}
 	if def.needTree {
 		if err := r.resolveTree(); err != nil {
+			return err
+		}
+	}
+	if def.fileIDAt != 0 {
+		if err := r.resolveFileID(def); err != nil {
 			return err
 		}
 	}

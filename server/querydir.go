@@ -25,10 +25,7 @@ func (r *request) queryDirectory(w *response) error {
 	if err := r.checkSize(req.OutputBufferLength); err != nil {
 		return err
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if !o.isDir || o.file == nil {
 		return ntstatus.InvalidParameter
 	}

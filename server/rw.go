@@ -17,10 +17,7 @@ func (r *request) closeFile(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if o.node != nil {
 		o.node.times.flush(o) // a pending write-time update happens now
 	}
@@ -54,14 +51,10 @@ func (r *request) closeFile(w *response) error {
 // flush handles FLUSH [MS-SMB2 3.3.5.11]: the data reaches stable storage
 // (fsync) before the response is sent.
 func (r *request) flush(w *response) error {
-	id, err := wire.ParseFlushRequest(r.msg)
-	if err != nil {
+	if _, err := wire.ParseFlushRequest(r.msg); err != nil {
 		return ntstatus.InvalidParameter
 	}
-	o, err := r.resolveOpen(id)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if o.pipe != nil {
 		w.buf = append(w.buf, 4, 0, 0, 0)
 		return nil
@@ -107,10 +100,7 @@ func (r *request) read(w *response) error {
 	if err := r.checkSize(req.Length); err != nil {
 		return err
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if o.access&(wire.FileReadData|wire.FileExecute) == 0 {
 		return ntstatus.AccessDenied
 	}
@@ -169,10 +159,7 @@ func (r *request) write(w *response) error {
 	if err := r.checkSize(uint32(len(req.Data))); err != nil {
 		return err
 	}
-	o, err := r.resolveOpen(req.FileID)
-	if err != nil {
-		return err
-	}
+	o := r.open
 	if o.pipe != nil {
 		n, err := o.pipe.Write(req.Data)
 		if err != nil {

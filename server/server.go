@@ -333,14 +333,14 @@ func (s *Server) unregisterSession(id uint64, c *conn) {
 }
 
 // expirePrevious tears down the session a reconnecting client names in
-// PreviousSessionId, when it belongs to the same user on another
-// connection, so that its opens and locks are released
-// [MS-SMB2 3.3.5.5.3].
-func (s *Server) expirePrevious(prev uint64, user string, self *conn) {
+// PreviousSessionId, when it belongs to the same user, on another
+// connection or on this one, so that its opens and locks are released and
+// its pending requests end [MS-SMB2 3.3.5.5.3].
+func (s *Server) expirePrevious(prev uint64, user string) {
 	s.sessMu.Lock()
 	c := s.sessions[prev]
 	s.sessMu.Unlock()
-	if c == nil || c == self {
+	if c == nil {
 		return
 	}
 	old := c.lookupSession(prev)

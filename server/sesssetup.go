@@ -181,7 +181,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	c.srv.stats.sessions.Add(1)
 	c.srv.registerSession(s.id, c)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
-		c.srv.expirePrevious(req.PreviousSessionID, id.User, c)
+		c.srv.expirePrevious(req.PreviousSessionID, id.User)
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
