@@ -161,6 +161,11 @@ func (cc *createCall) resolve() error {
 // access on read-only shares limited, write intent refused there.
 func (cc *createCall) checkAccess() error {
 	q := cc.req
+	if q.DesiredAccess&wire.AccessSystemSecurity != 0 {
+		// Reading or writing the SACL needs SeSecurityPrivilege, which no
+		// Signet user holds (Windows and Samba answer the same).
+		return ntstatus.PrivilegeNotHeld
+	}
 	max := cc.r.tree.maximalAccess()
 	want := mapGeneric(q.DesiredAccess)
 	if want&wire.MaximumAllowed != 0 {
@@ -169,7 +174,7 @@ func (cc *createCall) checkAccess() error {
 			want &^= writeIntent
 		}
 	}
-	want &^= wire.MaximumAllowed | wire.AccessSystemSecurity
+	want &^= wire.MaximumAllowed
 	if want&^max != 0 {
 		return ntstatus.AccessDenied
 	}
@@ -190,23 +195,17 @@ func (cc *createCall) checkAccess() error {
 
 // mapGeneric maps GENERIC_* bits to file rights [MS-SMB2 2.2.13.1.1].
 func mapGeneric(a uint32) uint32 {
-	const (
-		fileGenericRead    = 0x00120089
-		fileGenericWrite   = 0x00120116
-		fileGenericExecute = 0x001200A0
-		fileAllAccess      = 0x001F01FF
-	)
 	if a&wire.GenericRead != 0 {
-		a |= fileGenericRead
+		a |= fscc.FileGenericRead
 	}
 	if a&wire.GenericWrite != 0 {
-		a |= fileGenericWrite
+		a |= fscc.FileGenericWrite
 	}
 	if a&wire.GenericExecute != 0 {
-		a |= fileGenericExecute
+		a |= fscc.FileGenericExecute
 	}
 	if a&wire.GenericAll != 0 {
-		a |= fileAllAccess
+		a |= fscc.FileAllAccess
 	}
 	return a &^ (wire.GenericRead | wire.GenericWrite | wire.GenericExecute | wire.GenericAll)
 }

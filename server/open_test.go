@@ -108,3 +108,39 @@ func TestCreateValidateContextsAndOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateSystemSecurityNeedsPrivilege: ACCESS_SYSTEM_SECURITY (the SACL)
+// needs SeSecurityPrivilege, which no Signet user holds.
+func TestCreateSystemSecurityNeedsPrivilege(t *testing.T) {
+	q := wire.CreateRequest{
+		ImpersonationLevel: 2,
+		DesiredAccess:      wire.FileReadData | wire.AccessSystemSecurity,
+		ShareAccess:        wire.FileShareValid,
+		CreateDisposition:  wire.FileOpen,
+	}
+	cc := &createCall{req: &q}
+	if err := cc.validate(); err != nil {
+		t.Fatalf("validate() = %v", err)
+	}
+	if got := cc.checkAccess(); got != ntstatus.PrivilegeNotHeld {
+		t.Fatalf("checkAccess() = %v, want STATUS_PRIVILEGE_NOT_HELD", got)
+	}
+}
+
+// TestMapGeneric: the GENERIC_* bits map to the file rights of
+// MS-SMB2 2.2.13.1.1 and are cleared.
+func TestMapGeneric(t *testing.T) {
+	tests := []struct{ in, want uint32 }{
+		{wire.GenericRead, 0x00120089},
+		{wire.GenericWrite, 0x00120116},
+		{wire.GenericExecute, 0x001200A0},
+		{wire.GenericAll, 0x001F01FF},
+		{wire.GenericRead | wire.Delete, 0x00130089},
+		{wire.FileReadData, wire.FileReadData},
+	}
+	for _, tc := range tests {
+		if got := mapGeneric(tc.in); got != tc.want {
+			t.Errorf("mapGeneric(%#x) = %#x, want %#x", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package wire
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/signetsmb/signet/internal/fscc"
+)
 
 // CREATE constants [MS-SMB2 2.2.13].
 const (
@@ -52,27 +56,27 @@ const (
 	FileShareDelete uint32 = 0x4
 	FileShareValid  uint32 = 0x7
 
-	// Access mask bits [MS-SMB2 2.2.13.1]
-	FileReadData         uint32 = 0x00000001
-	FileWriteData        uint32 = 0x00000002
-	FileAppendData       uint32 = 0x00000004
-	FileReadEA           uint32 = 0x00000008
-	FileWriteEA          uint32 = 0x00000010
-	FileExecute          uint32 = 0x00000020
-	FileDeleteChild      uint32 = 0x00000040
-	FileReadAttributes   uint32 = 0x00000080
-	FileWriteAttributes  uint32 = 0x00000100
-	Delete               uint32 = 0x00010000
-	ReadControl          uint32 = 0x00020000
-	WriteDAC             uint32 = 0x00040000
-	WriteOwner           uint32 = 0x00080000
-	Synchronize          uint32 = 0x00100000
-	AccessSystemSecurity uint32 = 0x01000000
-	MaximumAllowed       uint32 = 0x02000000
-	GenericAll           uint32 = 0x10000000
-	GenericExecute       uint32 = 0x20000000
-	GenericWrite         uint32 = 0x40000000
-	GenericRead          uint32 = 0x80000000
+	// Access mask bits [MS-SMB2 2.2.13.1], defined once in fscc.
+	FileReadData         = fscc.FileReadData
+	FileWriteData        = fscc.FileWriteData
+	FileAppendData       = fscc.FileAppendData
+	FileReadEA           = fscc.FileReadEA
+	FileWriteEA          = fscc.FileWriteEA
+	FileExecute          = fscc.FileExecute
+	FileDeleteChild      = fscc.FileDeleteChild
+	FileReadAttributes   = fscc.FileReadAttributes
+	FileWriteAttributes  = fscc.FileWriteAttributes
+	Delete               = fscc.Delete
+	ReadControl          = fscc.ReadControl
+	WriteDAC             = fscc.WriteDAC
+	WriteOwner           = fscc.WriteOwner
+	Synchronize          = fscc.Synchronize
+	AccessSystemSecurity = fscc.AccessSystemSecurity
+	MaximumAllowed       = fscc.MaximumAllowed
+	GenericAll           = fscc.GenericAll
+	GenericExecute       = fscc.GenericExecute
+	GenericWrite         = fscc.GenericWrite
+	GenericRead          = fscc.GenericRead
 )
 
 // Create context names [MS-SMB2 2.2.13.2].
