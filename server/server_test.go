@@ -73,21 +73,29 @@ func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Serve
 	return l.Addr().String(), srv
 }
 
-// TestFlushSyncs: FLUSH answers only after File.Sync ran.
-func TestFlushSyncs(t *testing.T) {
-	fsys := &syncCountingFS{FS: memfs.New(memfs.Options{})}
-	addr, _ := startServer(t, fsys, true)
+// mountShare signs in as alice, requiring signing, and mounts "share"; the
+// session ends with the test.
+func mountShare(t *testing.T, addr string) *client.Share {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	sh, err := s.Mount(ctx, "share")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sh
+}
+
+// TestFlushSyncs: FLUSH answers only after File.Sync ran.
+func TestFlushSyncs(t *testing.T) {
+	fsys := &syncCountingFS{FS: memfs.New(memfs.Options{})}
+	addr, _ := startServer(t, fsys, true)
+	sh := mountShare(t, addr)
 	f, err := sh.Create("a.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -157,17 +165,7 @@ func (f *racingFS) OpenFile(ctx context.Context, name string, flag int, perm fs.
 func TestOpenIfRacingCreate(t *testing.T) {
 	fsys := &racingFS{FS: memfs.New(memfs.Options{})}
 	addr, _ := startServer(t, fsys, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sh, err := s.Mount(ctx, "share")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh := mountShare(t, addr)
 	f, err := sh.OpenFile("a.txt", os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatalf("OPEN_IF raced by another create: %v", err)
