@@ -171,19 +171,28 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, f.pathErr("read", err)
 }
 
-// Write writes p at the file offset (at the end of file with O_APPEND).
-func (f *File) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// startWrite checks that the file is open for writing and, with O_APPEND,
+// moves the offset to the end of file; f.mu is held.
+func (f *File) startWrite() error {
 	if err := f.writable("write"); err != nil {
-		return 0, err
+		return err
 	}
 	if f.flag&os.O_APPEND != 0 {
 		end, err := f.size()
 		if err != nil {
-			return 0, f.pathErr("write", err)
+			return f.pathErr("write", err)
 		}
 		f.off = end
+	}
+	return nil
+}
+
+// Write writes p at the file offset (at the end of file with O_APPEND).
+func (f *File) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.startWrite(); err != nil {
+		return 0, err
 	}
 	n, err := f.writeAt(p, f.off)
 	f.off += int64(n)

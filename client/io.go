@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -177,15 +176,8 @@ func (f *File) writeAt(p []byte, off int64) (int, error) {
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.writable("write"); err != nil {
+	if err := f.startWrite(); err != nil {
 		return 0, err
-	}
-	if f.flag&os.O_APPEND != 0 {
-		end, err := f.size()
-		if err != nil {
-			return 0, f.pathErr("write", err)
-		}
-		f.off = end
 	}
 	p := &pipeline{f: f}
 	n, err := p.upload(r, f.off)

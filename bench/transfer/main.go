@@ -36,8 +36,8 @@ import (
 )
 
 const (
-	user     = "benchuser"
-	password = "Bench-pass#1"
+	user     = peers.User
+	password = peers.Password
 )
 
 func main() {

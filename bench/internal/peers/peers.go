@@ -27,6 +27,13 @@ type Server struct {
 }
 
 // PIDs returns the server's process and its descendants.
+// User and Password are the account both benchmark programs create on
+// Signet and Samba (a Unix user of that name is needed for smbd).
+const (
+	User     = "benchuser"
+	Password = "Bench-pass#1"
+)
+
 func (s *Server) PIDs() []int {
 	out := []int{s.cmd.Process.Pid}
 	for i := 0; i < len(out); i++ {
