@@ -51,6 +51,9 @@ type Settings struct {
 	MaxSessions int
 	// Shares are the disk shares; IPC$ is always added.
 	Shares []*Share
+	// Limits bound what clients can make the server hold; zero fields
+	// take DefaultLimits.
+	Limits Limits
 }
 
 // Share is one disk share.
