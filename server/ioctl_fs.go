@@ -227,16 +227,15 @@ func (r *request) copyChunks(src, dst *open, chunks []byte) (uint32, uint32, err
 	buf := getBuf(copyMaxChunkSize)
 	defer putBuf(buf)
 	var written, total uint32
-	locks := &r.c.srv.locks
 	for len(chunks) >= 24 {
 		so := binary.LittleEndian.Uint64(chunks)
 		to := binary.LittleEndian.Uint64(chunks[8:])
 		l := binary.LittleEndian.Uint32(chunks[16:])
 		chunks = chunks[24:]
-		if err := locks.checkIO(src, so, uint64(l), false); err != nil {
+		if err := src.checkIO(so, uint64(l), false); err != nil {
 			return written, total, err
 		}
-		if err := locks.checkIO(dst, to, uint64(l), true); err != nil {
+		if err := dst.checkIO(to, uint64(l), true); err != nil {
 			return written, total, err
 		}
 		n, err := src.file.ReadAt(buf[:l], int64(so))

@@ -40,6 +40,10 @@ type open struct {
 	refsIdle *sync.Cond
 	op       oplockState // guarded by the server's nodeTable.mu
 
+	// lockCount is the number of byte-range locks the open holds, guarded
+	// by its node's fileLocks.mu.
+	lockCount int
+
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root
 	position int64
@@ -57,12 +61,19 @@ type dirCursor struct {
 }
 
 // fileNode is the server-wide state of one file: its opens (for share
-// modes) and its delete disposition. Keyed by backend and file id.
+// modes), its delete disposition and its byte-range locks. Keyed by
+// backend and file id.
+//
+// opens and deletePending are guarded by nodeTable.mu; times and locks by
+// their own mutexes. Lock order: locks.mu is a leaf, taken with neither
+// nodeTable.mu nor any open.mu held and holding nothing else (see
+// fileLocks).
 type fileNode struct {
 	key           nodeKey
 	opens         []*open
 	deletePending bool
 	times         nodeTimes // guarded by its own mutex
+	locks         fileLocks // guarded by its own mutex
 }
 
 type nodeKey struct {
@@ -97,7 +108,7 @@ func (o *open) release() {
 		if o.node != nil {
 			o.tree.srv.nodes.releaseOplock(o)
 		}
-		o.tree.srv.locks.releaseOpen(o)
+		o.releaseLocks()
 		o.tree.srv.watches.drop(o)
 	}
 	if o.node != nil && o.tree != nil {

@@ -121,7 +121,7 @@ func (r *request) read(w *response) error {
 			return ntstatus.PipeEmpty
 		}
 	} else {
-		if err := r.tree.srv.locks.checkIO(o, req.Offset, uint64(req.Length), false); err != nil {
+		if err := o.checkIO(req.Offset, uint64(req.Length), false); err != nil {
 			return err
 		}
 		n, err = o.file.ReadAt(data, int64(req.Offset))
@@ -180,7 +180,7 @@ func (r *request) write(w *response) error {
 	if !validRange(off, uint64(len(req.Data)), maxFileSize) {
 		return ntstatus.InvalidParameter
 	}
-	if err := r.tree.srv.locks.checkIO(o, off, uint64(len(req.Data)), true); err != nil {
+	if err := o.checkIO(off, uint64(len(req.Data)), true); err != nil {
 		return err
 	}
 	if o.node != nil {

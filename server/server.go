@@ -135,7 +135,6 @@ type Server struct {
 
 	// Server-wide file state shared by every connection.
 	nodes   nodeTable
-	locks   lockTable
 	watches watchTable
 	resume  resumeKeys
 
