@@ -43,6 +43,10 @@ type open struct {
 	// lockCount is the number of byte-range locks the open holds, guarded
 	// by its node's fileLocks.mu.
 	lockCount int
+	// counted: the open holds a reservation of its session's and the
+	// server's open allowance (openlimit.go), given back by release. Set
+	// before the open is registered on its tree, read only by release.
+	counted bool
 
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root
@@ -113,6 +117,9 @@ func (o *open) release() {
 	}
 	if o.node != nil && o.tree != nil {
 		o.tree.srv.nodes.detach(o, p)
+	}
+	if o.counted {
+		o.tree.srv.unreserveOpen(o.sess)
 	}
 }
 

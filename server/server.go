@@ -109,6 +109,7 @@ type Stats struct {
 	Connections      int64 // accepted
 	OpenConnections  int64
 	Sessions         int64 // currently established
+	Opens            int64 // open files, directories and pipes (and CREATEs opening one)
 	LogonFailures    int64
 	BadSignatures    int64 // signed requests whose signature did not verify
 	UnsignedRejected int64 // unsigned requests on sessions that must sign
@@ -137,6 +138,9 @@ type Server struct {
 	nodes   nodeTable
 	watches watchTable
 	resume  resumeKeys
+	// opens counts every open and CREATE in progress that reserved one,
+	// server-wide (openlimit.go).
+	opens atomic.Int64
 
 	// sessMu guards sessions, every established session by id, so that a
 	// reconnecting client's PreviousSessionId can be found on its old
@@ -201,6 +205,7 @@ func (s *Server) Stats() Stats {
 		Connections:      c.connections.Load(),
 		OpenConnections:  c.open.Load(),
 		Sessions:         c.sessions.Load(),
+		Opens:            s.opens.Load(),
 		LogonFailures:    c.logonFailures.Load(),
 		BadSignatures:    c.badSignatures.Load(),
 		UnsignedRejected: c.unsignedRejected.Load(),

@@ -54,8 +54,14 @@ func (u users) Lookup(name string) ([16]byte, bool) {
 
 func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {
 	t.Helper()
+	return startServerWith(t, fsys, require, server.Limits{})
+}
+
+// startServerWith is startServer with limits.
+func startServerWith(t *testing.T, fsys vfs.FS, require bool, lim server.Limits) (string, *server.Server) {
+	t.Helper()
 	st := &server.Settings{RequireSigning: require, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
-		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}}
+		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}, Limits: lim}
 	srv, err := server.New(server.Options{
 		Settings: func() *server.Settings { return st },
 		Users:    users{"alice": userdb.NTHash("pw")},

@@ -37,6 +37,10 @@ type session struct {
 	appKey       [16]byte
 	trees        map[uint32]*treeConnect
 	nextTreeID   uint32
+
+	// opens counts the session's opens and CREATEs in progress that
+	// reserved one (openlimit.go).
+	opens atomic.Int64
 }
 
 func (s *session) valid() bool {
