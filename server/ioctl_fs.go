@@ -64,17 +64,25 @@ func (r *request) pipeTransceive(req *wire.IoctlRequest, w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	out, more, err := o.pipe.Transact(req.Input, int(req.MaxOutputResponse))
-	switch {
-	case errors.Is(err, dcerpc.ErrPipeBusy):
-		return ntstatus.PipeBusy
-	case err != nil:
-		return ntstatus.InvalidParameter
+	if err != nil {
+		return pipeStatus(err)
 	}
 	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, o.id, out)
 	if more {
 		w.status = ntstatus.BufferOverflow
 	}
 	return nil
+}
+
+// pipeStatus maps a pipe write error. ErrPipeBusy (responses waiting to be
+// read, or a response that would take them past MaxPipeOutput) is
+// STATUS_PIPE_BUSY, the status MS-FSCC 2.3.48 gives for a named pipe that
+// "contains unread data": the client must read before it writes again.
+func pipeStatus(err error) error {
+	if errors.Is(err, dcerpc.ErrPipeBusy) {
+		return ntstatus.PipeBusy
+	}
+	return ntstatus.InvalidParameter
 }
 
 // pipeWait: the pipes are always available.

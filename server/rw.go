@@ -161,9 +161,13 @@ func (r *request) write(w *response) error {
 	}
 	o := r.open
 	if o.pipe != nil {
+		// A write the pipe takes only part of (requests before one whose
+		// response would not fit under MaxPipeOutput) succeeds with the
+		// count it took, as a non-blocking pipe write does on Windows: the
+		// requests taken were processed and must not be sent again.
 		n, err := o.pipe.Write(req.Data)
-		if err != nil {
-			return ntstatus.InvalidParameter
+		if err != nil && (n == 0 || !errors.Is(err, dcerpc.ErrPipeBusy)) {
+			return pipeStatus(err)
 		}
 		w.buf = wire.AppendWriteResponse(w.buf, uint32(n))
 		return nil
