@@ -61,6 +61,7 @@ type dirCursor struct {
 	entries []vfs.FileInfo
 	pos     int
 	pattern string
+	match   *fscc.Matcher // pattern, compiled
 	started bool
 }
 

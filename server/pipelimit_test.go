@@ -3,43 +3,11 @@ package server
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"net"
 	"testing"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
-
-type noUsers struct{}
-
-func (noUsers) Lookup(string) ([16]byte, bool) { return [16]byte{}, false }
-
-// newTestConn returns a connection of a server with these limits, not
-// connected to anything (its socket is one end of a net.Pipe).
-func newTestConn(t *testing.T, lim Limits) *conn {
-	st := &Settings{ServerName: "TEST", Limits: lim}
-	srv, err := New(Options{Settings: func() *Settings { return st }, Users: noUsers{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := net.Pipe()
-	t.Cleanup(func() { a.Close(); b.Close() })
-	c := newConn(srv, a)
-	c.dialect, c.maxIO = wire.Dialect311, 1<<20
-	return c
-}
-
-// call runs one request (msg: header space and body) on c in session s
-// and tree t, returning the response body and the status.
-func call(c *conn, s *session, t *treeConnect, o *open, msg []byte, run func(*request, *response) error) ([]byte, error) {
-	r := &request{c: c, msg: msg, sess: s, tree: t, open: o, hdr: wire.Header{CreditCharge: 1}}
-	w := &response{}
-	err := run(r, w)
-	if err == nil && w.status != 0 {
-		err = w.status
-	}
-	return w.buf, err
-}
 
 // srvsvcBind is a bind to srvsvc 3.0 over NDR20, as impacket sends it.
 const srvsvcBind = "05000b03100000004800000001000000b810b810000000000100000000000100" +
@@ -66,18 +34,8 @@ func TestPipeOutputCap(t *testing.T) {
 	c := newTestConn(t, Limits{MaxPipeOutput: 1})
 	s := &session{id: 1}
 	tree := &treeConnect{srv: c.srv, ipc: true}
-	header := func() []byte { return make([]byte, wire.HeaderSize) }
-	create := wire.AppendCreateRequest(header(), &wire.CreateRequest{ImpersonationLevel: 2, DesiredAccess: wire.GenericRead | wire.GenericWrite,
+	o := openFile(t, c, s, tree, &wire.CreateRequest{ImpersonationLevel: 2, DesiredAccess: wire.GenericRead | wire.GenericWrite,
 		ShareAccess: wire.FileShareRead | wire.FileShareWrite, CreateDisposition: wire.FileOpen, Name: "srvsvc"})
-	body, err := call(c, s, tree, nil, create, (*request).create)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := wire.ParseCreateResponse(append(make([]byte, wire.HeaderSize), body...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := c.opens.get(resp.FileID)
 	write := func(data []byte) (uint32, error) {
 		body, err := call(c, s, tree, o, wire.AppendWriteRequest(header(), &wire.WriteRequest{FileID: o.id, Data: data}), (*request).write)
 		if err != nil {

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+type noUsers struct{}
+
+func (noUsers) Lookup(string) ([16]byte, bool) { return [16]byte{}, false }
+
+// newTestConn returns a connection of a server with these limits, not
+// connected to anything (its socket is one end of a net.Pipe).
+func newTestConn(t *testing.T, lim Limits) *conn {
+	st := &Settings{ServerName: "TEST", Limits: lim}
+	srv, err := New(Options{Settings: func() *Settings { return st }, Users: noUsers{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	c := newConn(srv, a)
+	c.dialect, c.maxIO = wire.Dialect311, 1<<20
+	return c
+}
+
+// call runs one request (msg: header space and body) on c in session s
+// and tree t, returning the response body and the status.
+func call(c *conn, s *session, t *treeConnect, o *open, msg []byte, run func(*request, *response) error) ([]byte, error) {
+	r := &request{c: c, msg: msg, sess: s, tree: t, open: o, hdr: wire.Header{CreditCharge: 1}}
+	w := &response{}
+	err := run(r, w)
+	if err == nil && w.status != 0 {
+		err = w.status
+	}
+	return w.buf, err
+}
+
+// header returns room for the SMB2 header of a request built by call's
+// callers (the wire.Append*Request functions count offsets from it).
+func header() []byte { return make([]byte, wire.HeaderSize) }
+
+// openFile runs a CREATE of name on c and returns the open.
+func openFile(t *testing.T, c *conn, s *session, tree *treeConnect, q *wire.CreateRequest) *open {
+	t.Helper()
+	body, err := call(c, s, tree, nil, wire.AppendCreateRequest(header(), q), (*request).create)
+	if err != nil {
+		t.Fatalf("create %q: %v", q.Name, err)
+	}
+	resp, err := wire.ParseCreateResponse(append(header(), body...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.opens.get(resp.FileID)
+}
