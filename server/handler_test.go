@@ -30,15 +30,16 @@ func newTestConn(t *testing.T, lim Limits) *conn {
 }
 
 // call runs one request (msg: header space and body) on c in session s
-// and tree t, returning the response body and the status.
+// and tree t, with the open o, returning the response body and the
+// status.
 func call(c *conn, s *session, t *treeConnect, o *open, msg []byte, run func(*request, *response) error) ([]byte, error) {
 	r := &request{c: c, msg: msg, sess: s, tree: t, open: o, hdr: wire.Header{CreditCharge: 1}}
-	w := &response{}
+	w := &response{buf: header()} // as the pipeline builds it
 	err := run(r, w)
 	if err == nil && w.status != 0 {
 		err = w.status
 	}
-	return w.buf, err
+	return w.buf[wire.HeaderSize:], err
 }
 
 // header returns room for the SMB2 header of a request built by call's

@@ -120,22 +120,42 @@ func (r *request) networkInterfaces(req *wire.IoctlRequest, w *response) error {
 	return nil
 }
 
-// resumeKeys maps server-side-copy resume keys to their opens.
+// resumeKeys maps server-side-copy resume keys to their opens. An open has
+// at most one key (Open.ResumeKey, MS-SMB2 3.3.5.15.5), issued at its first
+// FSCTL_SRV_REQUEST_RESUME_KEY and returned again for later ones, and
+// dropped when the open is released, so the table never holds more keys
+// than there are opens (MaxOpens). mu guards keys and the resumeKey fields
+// of the opens; it is a leaf lock.
 type resumeKeys struct {
 	mu   sync.Mutex
 	keys map[[24]byte]*open
 }
 
+// add returns o's resume key, issuing one if o has none.
 func (k *resumeKeys) add(o *open) [24]byte {
-	var key [24]byte
-	io.ReadFull(rand.Reader, key[:])
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if o.resumeKey != nil {
+		return *o.resumeKey
+	}
+	var key [24]byte
+	io.ReadFull(rand.Reader, key[:])
 	if k.keys == nil {
 		k.keys = map[[24]byte]*open{}
 	}
 	k.keys[key] = o
+	o.resumeKey = &key
 	return key
+}
+
+// drop forgets o's resume key (when o is released).
+func (k *resumeKeys) drop(o *open) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if o.resumeKey != nil {
+		delete(k.keys, *o.resumeKey)
+		o.resumeKey = nil
+	}
 }
 
 func (k *resumeKeys) get(key [24]byte) *open {
@@ -155,7 +175,7 @@ func (o *open) isClosed() bool {
 	return o.closed
 }
 
-// resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.3].
+// resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.5].
 func (r *request) resumeKey(req *wire.IoctlRequest, w *response) error {
 	o, err := r.needOpen()
 	if err != nil {

@@ -43,6 +43,9 @@ type open struct {
 	// lockCount is the number of byte-range locks the open holds, guarded
 	// by its node's fileLocks.mu.
 	lockCount int
+	// resumeKey is the open's server-side-copy resume key, if it was asked
+	// for one; guarded by the server's resumeKeys.mu.
+	resumeKey *[24]byte
 	// counted: the open holds a reservation of its session's and the
 	// server's open allowance (openlimit.go), given back by release. Set
 	// before the open is registered on its tree, read only by release.
@@ -115,6 +118,7 @@ func (o *open) release() {
 		}
 		o.releaseLocks()
 		o.tree.srv.watches.drop(o)
+		o.tree.srv.resume.drop(o)
 	}
 	if o.node != nil && o.tree != nil {
 		o.tree.srv.nodes.detach(o, p)
