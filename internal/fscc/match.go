@@ -74,6 +74,36 @@ type moves struct {
 	stay []uint64 // may stay consuming c
 }
 
+// Kinds of move a pattern position makes on a name character.
+const (
+	mSkip = 1 << iota // to the next position, consuming nothing
+	mAdv              // to the next position, consuming the character
+	mStay             // nowhere, consuming the character
+)
+
+// wildcards gives each wildcard's moves on a name character that is not a
+// '.', is the last '.' of the name, or is another '.', and (1) whether it
+// may match nothing at the end of the name. Literals move on (mAdv) on
+// characters equal to them.
+var wildcards = map[uint16][4]uint8{
+	'*':     {mSkip | mStay, mSkip | mStay, mSkip | mStay, 1}, // anything
+	'?':     {mAdv, mAdv, mAdv, 0},                            // any one character
+	DOSStar: {mSkip | mStay, mSkip | mAdv, mSkip | mStay, 1},  // anything, the last '.' ending it
+	DOSQM:   {mAdv, mSkip, mSkip, 1},                          // one character but a '.', or nothing before one
+	DOSDot:  {0, mAdv, mAdv, 1},                               // a '.', or nothing at the end
+}
+
+func (mv *moves) add(kinds uint8, w int, bit uint64) {
+	for _, k := range []struct {
+		kind uint8
+		set  []uint64
+	}{{mSkip, mv.skip}, {mAdv, mv.adv}, {mStay, mv.stay}} {
+		if kinds&k.kind != 0 {
+			k.set[w] |= bit
+		}
+	}
+}
+
 // Compile compiles a search pattern for Match.
 func Compile(pattern string) *Matcher {
 	switch pattern {
@@ -91,42 +121,20 @@ func Compile(pattern string) *Matcher {
 	m.atEnd, m.none = newSet(), newSet()
 	for p, e := range expr {
 		w, bit := p/64, uint64(1)<<(p%64)
-		switch e {
-		case '*': // any character, or nothing
-			m.plain.skip[w] |= bit
-			m.finalDot.skip[w] |= bit
-			m.otherDot.skip[w] |= bit
-			m.plain.stay[w] |= bit
-			m.finalDot.stay[w] |= bit
-			m.otherDot.stay[w] |= bit
-			m.atEnd[w] |= bit
-		case '?': // any one character
-			m.plain.adv[w] |= bit
-			m.finalDot.adv[w] |= bit
-			m.otherDot.adv[w] |= bit
-		case DOSStar: // anything, the last '.' ending it
-			m.plain.skip[w] |= bit
-			m.finalDot.skip[w] |= bit
-			m.otherDot.skip[w] |= bit
-			m.plain.stay[w] |= bit
-			m.otherDot.stay[w] |= bit
-			m.finalDot.adv[w] |= bit
-			m.atEnd[w] |= bit
-		case DOSQM: // one character but a '.', or nothing before a '.'
-			m.plain.adv[w] |= bit
-			m.finalDot.skip[w] |= bit
-			m.otherDot.skip[w] |= bit
-			m.atEnd[w] |= bit
-		case DOSDot: // a '.', or nothing at the end
-			m.finalDot.adv[w] |= bit
-			m.otherDot.adv[w] |= bit
-			m.atEnd[w] |= bit
-		default:
+		mv, wild := wildcards[e]
+		if !wild {
 			k := foldKey(e)
 			if m.literal[k] == nil {
 				m.literal[k] = newSet()
 			}
 			m.literal[k][w] |= bit
+			continue
+		}
+		m.plain.add(mv[0], w, bit)
+		m.finalDot.add(mv[1], w, bit)
+		m.otherDot.add(mv[2], w, bit)
+		if mv[3] != 0 {
+			m.atEnd[w] |= bit
 		}
 	}
 	return m
