@@ -29,7 +29,8 @@ type Limits struct {
 	MaxLocksPerOpen int
 	MaxLocksPerFile int
 	// MaxPipeOutput caps the bytes a named pipe queues for the client to
-	// read.
+	// read (one answer larger than it is still queued into an empty pipe,
+	// so that it can be read at all).
 	MaxPipeOutput int
 	// MaxReadBytesPending caps the bytes of READ responses built but not
 	// yet written to the socket, per connection; further READs wait.

@@ -146,6 +146,11 @@ func (f *fileLocks) checkCapsLocked(o *open, n int, lim Limits) error {
 func (f *fileLocks) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if o.locksReleased {
+		// A LOCK that lost the race with its open's close: a lock granted
+		// now would outlive the open.
+		return ntstatus.FileClosed
+	}
 	if err := f.checkCapsLocked(o, len(els), lim); err != nil {
 		return err
 	}
@@ -235,10 +240,12 @@ func (f *fileLocks) unlockOne(o *open, off, n uint64) error {
 	return ntstatus.RangeNotLocked
 }
 
-// releaseOpen drops every lock of an open (on close).
+// releaseOpen drops every lock of an open (on close); the open can take no
+// more.
 func (f *fileLocks) releaseOpen(o *open) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	o.locksReleased = true
 	if o.lockCount == 0 {
 		return
 	}

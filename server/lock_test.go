@@ -225,7 +225,8 @@ func TestLockSetMatchesScan(t *testing.T) {
 		f, ref := &node.locks, &refLocks{}
 		opens := []*open{{node: node}, {node: node}, {node: node}}
 		for step := 0; step < 2000; step++ {
-			o := opens[rng.IntN(len(opens))]
+			which := rng.IntN(len(opens))
+			o := opens[which]
 			switch op := rng.IntN(10); {
 			case op < 5:
 				els := make([]wire.LockElement, 1+rng.IntN(3))
@@ -247,6 +248,7 @@ func TestLockSetMatchesScan(t *testing.T) {
 			case op == 8 && rng.IntN(5) == 0:
 				f.releaseOpen(o)
 				ref.release(o)
+				opens[which] = &open{node: node} // a closed open takes no more locks
 			default:
 				off, n := randomRange(rng)
 				write := rng.IntN(2) == 0

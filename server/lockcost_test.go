@@ -166,6 +166,10 @@ func TestLockLimits(t *testing.T) {
 	if b.lockCount != 0 || node.locks.count != a.lockCount {
 		t.Fatalf("counts after close: %d %d %d", b.lockCount, node.locks.count, a.lockCount)
 	}
+	// A LOCK that comes after its open's close takes nothing.
+	if err := tryLockOn(b, manyLocks(40, 1), lim); err != ntstatus.FileClosed || b.lockCount != 0 {
+		t.Fatalf("lock after close: %v, %d locks", err, b.lockCount)
+	}
 
 	var logged bytes.Buffer
 	r := &request{c: &conn{log: slog.New(slog.NewTextHandler(&logged, nil))}}

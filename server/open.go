@@ -40,9 +40,11 @@ type open struct {
 	refsIdle *sync.Cond
 	op       oplockState // guarded by the server's nodeTable.mu
 
-	// lockCount is the number of byte-range locks the open holds, guarded
-	// by its node's fileLocks.mu.
-	lockCount int
+	// lockCount is the number of byte-range locks the open holds, and
+	// locksReleased reports that the open's locks were released at its
+	// close (it may take no more); both guarded by its node's fileLocks.mu.
+	lockCount     int
+	locksReleased bool
 	// resumeKey is the open's server-side-copy resume key, if it was asked
 	// for one; guarded by the server's resumeKeys.mu.
 	resumeKey *[24]byte
