@@ -267,10 +267,21 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// write puts one frame on the wire within the write deadline.
+// writeChunk is how much of a frame must reach the client per
+// WriteTimeout: the deadline measures progress, so a slow link that keeps
+// reading is never cut off in the middle of a large READ response.
+const writeChunk = 1 << 20
+
+// write puts one frame on the wire, closing the connection when the
+// client stops taking it off the socket.
 func (c *conn) write(f outFrame) bool {
-	c.nc.SetWriteDeadline(c.writeDeadline())
-	_, err := c.nc.Write(f.buf)
+	var err error
+	for b := f.buf; len(b) > 0 && err == nil; {
+		n := min(len(b), writeChunk)
+		c.nc.SetWriteDeadline(c.writeDeadline())
+		_, err = c.nc.Write(b[:n])
+		b = b[n:]
+	}
 	putBuf(f.buf)
 	c.readBudget.release(f.readBytes)
 	if err != nil {
