@@ -79,7 +79,8 @@ func touchesFile(ev fsnotify.Event, base string) bool {
 		return false
 	}
 	return ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) ||
-		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove)
+		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) ||
+		ev.Has(fsnotify.Chmod) // mode or owner: a refused file may now be trusted
 }
 
 // ReloadOnSignal reloads, logging as Watch does, each time a signal
