@@ -39,6 +39,8 @@ type rawConfig struct {
 	Server rawServer  `toml:"server"`
 	Client rawClient  `toml:"client"`
 	Share  []rawShare `toml:"share"`
+	// Limits is checked key by key against limitSpecs.
+	Limits map[string]any `toml:"limits"`
 }
 
 type rawServer struct {
@@ -240,13 +242,18 @@ func (p *parser) run(raw *rawConfig) {
 	p.maxSessions(raw.Server.MaxSessions)
 	p.client(raw.Client)
 	p.smb1Only(raw)
+	p.limits(raw.Limits)
 	p.shares(raw.Share)
 }
 
 // unknownKeys warns once per unknown key, not for each key below it.
+// Keys under [limits] are reported by limits.
 func (p *parser) unknownKeys() {
 	reported := map[string]bool{}
 	for _, k := range p.md.Undecoded() {
+		if len(k) > 1 && k[0] == "limits" {
+			continue
+		}
 		if len(k) > 1 && reported[toml.Key(k[:len(k)-1]).String()] {
 			reported[k.String()] = true
 			continue

@@ -76,6 +76,7 @@ func TestBuiltinDefaults(t *testing.T) {
 		ServerName:           "FILESERVER", Domain: "WORKGROUP",
 		MinDialect: Dialect202, MaxDialect: Dialect311,
 		SigningAlgorithms: []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
+		Limits:            DefaultLimits(),
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
 	}
 	cfg.explicit, cfg.warnings = nil, nil
