@@ -97,7 +97,9 @@ func preauthContext(salt []byte) wire.NegContext { return wire.PreauthNegContext
 
 // signingContext returns a SIGNING_CAPABILITIES context offering algs in
 // order [MS-SMB2 2.2.3.1.7].
-func signingContext(algs []uint16) wire.NegContext { return wire.IDListNegContext(wire.CtxSigning, algs) }
+func signingContext(algs []uint16) wire.NegContext {
+	return wire.IDListNegContext(wire.CtxSigning, algs)
+}
 
 // NegotiateInfo is what a server answered to NEGOTIATE.
 type NegotiateInfo struct {
