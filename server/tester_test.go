@@ -137,8 +137,10 @@ type tester struct {
 	signers    map[uint64]smbcrypto.Signer
 	mustSign   map[uint64]bool // sessions whose responses must be signed
 	signAll    bool            // sign requests of sessions with a key
-	queue      []*resp         // received, not yet consumed
-	asyncIDs   map[uint64]uint64
+	// prevSessionID is sent as PreviousSessionId by sessionSetup.
+	prevSessionID uint64
+	queue         []*resp // received, not yet consumed
+	asyncIDs      map[uint64]uint64
 }
 
 // newTester starts a server with cfg (nil: defaults) and connects to it.
@@ -754,10 +756,8 @@ func (tc *tester) setup(user, password string, sid uint64) ntstatus.Status {
 	reauth := sid != 0
 	preauth := tc.preauth
 	for range 4 {
-		r := tc.newReq(wire.CmdSessionSetup)
-		r.hdr.SessionID, r.hdr.TreeID = sid, 0
-		r.msg = wire.AppendSessionSetupRequest(r.msg, &wire.SessionSetupRequest{
-			SecurityMode: uint8(wire.SigningEnabled), SecurityBuffer: out})
+		r := tc.sessionSetupReq(sid, &wire.SessionSetupRequest{SecurityMode: uint8(wire.SigningEnabled),
+			SecurityBuffer: out, PreviousSessionID: tc.prevSessionID})
 		resp := tc.roundTrip(r)
 		if tc.dialect == wire.Dialect311 && !reauth {
 			preauth = preauth.Update(r.msg)
@@ -776,7 +776,11 @@ func (tc *tester) setup(user, password string, sid uint64) ntstatus.Status {
 				tc.t.Fatalf("tester: NTLM: %v", err)
 			}
 		case ntstatus.Success:
-			if !reauth {
+			switch {
+			case reauth:
+			case len(mech.SessionKey()) == 0: // anonymous: no key, nothing signed
+				tc.sessionID = resp.hdr.SessionID
+			default:
 				tc.established(resp, mech.SessionKey(), preauth)
 			}
 			return resp.status
@@ -786,6 +790,14 @@ func (tc *tester) setup(user, password string, sid uint64) ntstatus.Status {
 	}
 	tc.t.Fatal("tester: SESSION_SETUP did not finish")
 	return 0
+}
+
+// sessionSetupReq returns a SESSION_SETUP request of session sid.
+func (tc *tester) sessionSetupReq(sid uint64, ss *wire.SessionSetupRequest) *req {
+	r := tc.newReq(wire.CmdSessionSetup)
+	r.hdr.SessionID, r.hdr.TreeID = sid, 0
+	r.msg = wire.AppendSessionSetupRequest(r.msg, ss)
+	return r
 }
 
 // established installs the key of a new session and checks the final
