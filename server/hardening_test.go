@@ -135,3 +135,16 @@ func TestSessionIDsUnpredictable(t *testing.T) {
 		t.Fatalf("%d of 1000 session ids within 2^20 of the previous one", close)
 	}
 }
+
+// eventually fails the test unless cond becomes true within 5 s (for
+// effects that follow a connection's end on the server's side).
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -257,9 +257,18 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 		err = r.process(&w)
 	case related && prev.noSession:
 		// A related element cannot inherit a session the previous element
-		// did not have (Samba answers INVALID_PARAMETER).
+		// did not have (Samba answers INVALID_PARAMETER). When its own
+		// header names a live session and it is signed, the signature is
+		// still checked and the error signed [MS-SMB2 3.3.4.1.1].
 		st = ntstatus.InvalidParameter
 		r.noSession = true
+		if r.hdr.Flags&wire.FlagSigned != 0 {
+			if err := r.resolveSession(); errors.Is(err, errIgnore) {
+				r.noResponse = true
+			} else if err != nil && !r.signResponse {
+				r.sess = nil
+			}
+		}
 	case related && prev.createErr != 0:
 		// A failed CREATE fails every related element that follows it in
 		// the chain with the same status (Samba's compound_create_err).
