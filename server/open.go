@@ -39,7 +39,7 @@ type open struct {
 	refsMu      sync.Mutex
 	refs        int
 	refsChanged chan struct{}
-	op       oplockState // guarded by the server's nodeTable.mu
+	op          oplockState // guarded by the server's nodeTable.mu
 
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root

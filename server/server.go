@@ -125,11 +125,11 @@ type counters struct {
 
 // Server is an SMB2/SMB3 server.
 type Server struct {
-	opts       Options
-	log        *slog.Logger
-	guid       [16]byte
-	startTime  time.Time
-	stats      counters
+	opts      Options
+	log       *slog.Logger
+	guid      [16]byte
+	startTime time.Time
+	stats     counters
 
 	// Server-wide file state shared by every connection.
 	nodes   nodeTable
