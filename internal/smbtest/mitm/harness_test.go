@@ -372,8 +372,22 @@ func (c *rawConn) negotiate(negReq []byte, credits uint16) wire.Header {
 	return h
 }
 
-// request builds a request with the given header fields and body.
-func request(cmd wire.Command, mid, sid uint64, tid uint32, flags uint32, body []byte) []byte {
-	h := wire.Header{Command: cmd, MessageID: mid, SessionID: sid, TreeID: tid, Flags: flags, Credits: 1, CreditCharge: 1}
-	return append(wire.AppendHeader(nil, &h), body...)
+// forged is a request an attacker builds: header fields of its choice and
+// a body appended by body (whose offsets count from the header).
+type forged struct {
+	cmd  wire.Command
+	sid  uint64
+	tid  uint32
+	sign bool // set SMB2_FLAGS_SIGNED with a signature of garbage
+	body func(msg []byte) []byte
+}
+
+// build returns the request with MessageId mid.
+func (f *forged) build(mid uint64) []byte {
+	h := wire.Header{Command: f.cmd, MessageID: mid, SessionID: f.sid, TreeID: f.tid, Credits: 1, CreditCharge: 1}
+	if f.sign {
+		h.Flags = wire.FlagSigned
+		copy(h.Signature[:], bytes.Repeat([]byte{0x5A}, 16))
+	}
+	return f.body(wire.AppendHeader(nil, &h))
 }
