@@ -201,3 +201,28 @@ func (dg *downgrade) check(t *testing.T, e *env, tap *wiretap.Tap, d *client.Dia
 		t.Errorf("the server did not detect the mismatch (%q)", dg.serverLog)
 	}
 }
+
+// TestValidateNegotiateHonest: without a man in the middle, every dialect
+// but 3.1.1 validates its negotiation after the first TREE_CONNECT and the
+// server confirms it with a signed STATUS_SUCCESS, whether the client
+// offered one dialect or a range.
+func TestValidateNegotiateHonest(t *testing.T) {
+	e := newEnv(t, true)
+	for _, max := range []uint16{wire.Dialect202, wire.Dialect210, wire.Dialect300, wire.Dialect302} {
+		for _, min := range []uint16{wire.Dialect202, max} {
+			t.Run(client.DialectName(min)+"-"+client.DialectName(max), func(t *testing.T) {
+				tap := e.tap(nil)
+				d := victim()
+				d.MinDialect, d.MaxDialect = min, max
+				s, _ := e.mount(tap.Addr(), d)
+				if s.Dialect() != max {
+					t.Fatalf("negotiated %s", client.DialectName(s.Dialect()))
+				}
+				resps := find(tap, wiretap.ServerToClient, wire.CmdIoctl)
+				if len(resps) != 1 || resps[0].Status != 0 || resps[0].SigValid != wiretap.Valid {
+					t.Fatalf("VALIDATE_NEGOTIATE_INFO answers: %v\n%s", resps, tap.Transcript())
+				}
+			})
+		}
+	}
+}
