@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/client"
 	"github.com/signetsmb/signet/server"
@@ -45,11 +45,17 @@ func (f *syncCountingFile) Sync() error {
 	return f.File.Sync()
 }
 
+// users maps account names to NT hashes.
 type users map[string][16]byte
 
-func (u users) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
+func (u users) Lookup(name string) (auth.Account, bool) {
+	id := auth.FoldName(name)
+	for n, h := range u {
+		if auth.FoldName(n) == id {
+			return auth.Account{ID: id, Name: n, NTHash: h}, true
+		}
+	}
+	return auth.Account{}, false
 }
 
 func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {

@@ -98,8 +98,8 @@ func (c *conn) newMech() auth.ServerMech {
 		DnsDomainName:   st.Domain,
 		Rand:            c.srv.opts.Rand,
 		Now:             c.srv.opts.Now,
-		Lookup: func(user, domain string) ([16]byte, bool) {
-			return c.srv.opts.Users.Lookup(user)
+		Lookup: func(user, domain string) (auth.Account, bool) {
+			return c.srv.lookupAccount(user)
 		},
 		// Anonymous is decided by policy in authDone, so that a refusal
 		// can say why.
@@ -109,7 +109,8 @@ func (c *conn) newMech() auth.ServerMech {
 }
 
 // authFailed ends a failed exchange: the session is deleted and the client
-// gets STATUS_LOGON_FAILURE (or INVALID_PARAMETER for garbage).
+// gets STATUS_LOGON_FAILURE (STATUS_ACCOUNT_DISABLED for a disabled
+// account with the right password, INVALID_PARAMETER for garbage).
 func (r *request) authFailed(s *session, err error, token []byte) error {
 	c := r.c
 	c.dropSession(s.id)
@@ -119,6 +120,10 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
+	if errors.Is(err, auth.ErrAccountDisabled) {
+		c.log.Warn("logon refused: account disabled", "err", err)
+		return ntstatus.AccountDisabled
+	}
 	c.log.Warn("logon failure: unknown user or wrong password (guest access is not offered)", "err", err)
 	return ntstatus.LogonFailure
 }
@@ -181,7 +186,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	c.srv.stats.sessions.Add(1)
 	c.srv.registerSession(s.id, c)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
-		c.srv.expirePrevious(req.PreviousSessionID, id.User)
+		c.srv.expirePrevious(req.PreviousSessionID, id.Account)
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
@@ -191,10 +196,10 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 }
 
 // reauthDone completes a re-authentication: keys are kept, the identity
-// must stay the same user (Samba).
+// must stay the same account, by ID (Samba).
 func (r *request) reauthDone(s *session, id auth.Identity, out []byte, w *response) error {
-	if prev := s.user(); !equalFoldUser(prev, id.User) || id.Anonymous || id.Guest {
-		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.User)
+	if prev := s.account(); prev != id.Account || id.Anonymous || id.Guest {
+		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.Account)
 		r.c.dropSession(s.id)
 		return ntstatus.AccessDenied
 	}
