@@ -301,3 +301,38 @@ func TestDisabledAccount(t *testing.T) {
 		t.Fatalf("disabled bob with a wrong password: %v, want STATUS_LOGON_FAILURE", err)
 	}
 }
+
+// TestReauthSameAccountOnly: a re-authentication must be by the session's
+// account (by ID); the KELVIN account re-authenticating on kate's session
+// is refused and the session ends.
+func TestReauthSameAccountOnly(t *testing.T) {
+	srv, err := New(Options{Settings: func() *Settings { return &Settings{} }, Users: newAccountDB(nil),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := newConn(srv, a)
+	kate := auth.Identity{User: "kate", Account: "KATE"}
+	for _, tc := range []struct {
+		id   auth.Identity
+		want error
+	}{
+		{auth.Identity{User: "Kate", Account: "KATE"}, nil},
+		{auth.Identity{User: kelvinKate, Account: auth.FoldName(kelvinKate)}, ntstatus.AccessDenied},
+	} {
+		s := &session{id: 7, state: sessValid, identity: kate}
+		c.sessions[s.id] = s
+		w := newResponse()
+		err := (&request{c: c}).reauthDone(s, tc.id, nil, &w)
+		if err != tc.want {
+			t.Errorf("re-authentication as %+q: %v, want %v", tc.id.User, err, tc.want)
+		}
+		if ended := c.lookupSession(7) == nil; ended != (tc.want != nil) {
+			t.Errorf("re-authentication as %+q: session ended = %v", tc.id.User, ended)
+		}
+		putBuf(w.raw)
+	}
+}
