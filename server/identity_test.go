@@ -70,13 +70,7 @@ func startAccountServer(t *testing.T, users UserDB, revalidate time.Duration) (s
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return l.Addr().String(), srv
+	return ServeLoopback(t, srv), srv
 }
 
 func dialAs(t *testing.T, addr, user, password string) (*client.Session, error) {
@@ -88,6 +82,16 @@ func dialAs(t *testing.T, addr, user, password string) (*client.Session, error) 
 		t.Cleanup(func() { s.Close() })
 	}
 	return s, err
+}
+
+// mountAs logs on as user and mounts share.
+func mountAs(t *testing.T, addr, user, password, share string) *client.Share {
+	t.Helper()
+	s, err := dialAs(t, addr, user, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustMount(t, s, share)
 }
 
 func mustMount(t *testing.T, s *client.Session, share string) *client.Share {
@@ -133,11 +137,7 @@ func TestKelvinSignCannotUseKatesShare(t *testing.T) {
 
 	// kate, under any spelling that is her account, gets in.
 	for _, name := range []string{"kate", "KATE"} {
-		kate, err := dialAs(t, addr, name, "kate-pw")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustMount(t, kate, "kates")
+		mountAs(t, addr, name, "kate-pw", "kates")
 	}
 }
 
@@ -147,11 +147,7 @@ func TestKelvinSignCannotUseKatesShare(t *testing.T) {
 func TestKelvinSignCannotEndKatesSession(t *testing.T) {
 	users := newAccountDB(map[string]string{"kate": "kate-pw", kelvinKate: "kelvin-pw"})
 	addr, srv := startAccountServer(t, users, -1)
-	kate, err := dialAs(t, addr, "kate", "kate-pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh := mustMount(t, kate, "kates")
+	sh := mountAs(t, addr, "kate", "kate-pw", "kates")
 	if _, err := dialAs(t, addr, kelvinKate, "kelvin-pw"); err != nil {
 		t.Fatal(err)
 	}
@@ -210,16 +206,8 @@ func TestDeletedUserSessionEnds(t *testing.T) {
 	users := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
 	const interval = 100 * time.Millisecond
 	addr, srv := startAccountServer(t, users, interval)
-	alice, err := dialAs(t, addr, "alice", "pw-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceShare := mustMount(t, alice, "open")
-	bob, err := dialAs(t, addr, "bob", "pw-b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobShare := mustMount(t, bob, "open")
+	aliceShare := mountAs(t, addr, "alice", "pw-a", "open")
+	bobShare := mountAs(t, addr, "bob", "pw-b", "open")
 
 	// A pending request of alice's session (as CHANGE_NOTIFY would be).
 	id, sess := sessionOf(t, srv, "ALICE")
@@ -268,16 +256,8 @@ func registerPending(t *testing.T, srv *Server, id uint64) context.Context {
 func TestDisabledAccount(t *testing.T) {
 	users := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
 	addr, srv := startAccountServer(t, users, -1) // no periodic check: Revalidate alone
-	alice, err := dialAs(t, addr, "alice", "pw-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceShare := mustMount(t, alice, "open")
-	bob, err := dialAs(t, addr, "bob", "pw-b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobShare := mustMount(t, bob, "open")
+	aliceShare := mountAs(t, addr, "alice", "pw-a", "open")
+	bobShare := mountAs(t, addr, "bob", "pw-b", "open")
 
 	users.disable("bob")
 	if n := srv.Revalidate(); n != 1 {
@@ -293,7 +273,7 @@ func TestDisabledAccount(t *testing.T) {
 		t.Errorf("second Revalidate ended %d sessions", n)
 	}
 
-	_, err = dialAs(t, addr, "bob", "pw-b")
+	_, err := dialAs(t, addr, "bob", "pw-b")
 	if !errors.Is(err, ntstatus.AccountDisabled) {
 		t.Fatalf("disabled bob logging on: %v, want STATUS_ACCOUNT_DISABLED", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -70,13 +69,7 @@ func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return l.Addr().String(), srv
+	return server.ServeLoopback(t, srv), srv
 }
 
 // mountShare signs in as alice, requiring signing, and mounts "share"; the
