@@ -113,7 +113,8 @@ type UserDB interface {
 type Options struct {
 	// Settings returns the current policy snapshot. Required.
 	Settings func() *Settings
-	// Users authenticates NTLM logons. Required.
+	// Users authenticates NTLM logons and is consulted again by
+	// Revalidate. Required.
 	Users UserDB
 	// Logger receives one line per notable event. Defaults to slog.Default().
 	Logger *slog.Logger
