@@ -66,6 +66,8 @@ type Config struct {
 	AllowAnonymous bool
 	// MaxSessions caps established sessions server-wide; 0 means unlimited.
 	MaxSessions int
+	// Limits bound what clients can make the server hold ([limits]).
+	Limits Limits
 	// Shares are the disk shares in file order.
 	Shares []Share
 

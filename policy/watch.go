@@ -17,8 +17,9 @@ const watchDebounce = 100 * time.Millisecond
 // Watch reloads the configuration whenever its file changes, until ctx is
 // done. It watches the file's folder rather than the file, so that editors
 // and tools that replace the file atomically (write a temporary file, then
-// rename it over the original) are noticed too. Changes are debounced by
-// about 100 ms. Each reload logs one line listing the changed values
+// rename it over the original) are noticed too. A change of mode or owner
+// counts, so fixing the permissions of a refused file reloads it. Changes
+// are debounced by about 100 ms. Each reload logs one line listing the changed values
 // ("config reloaded: server.require_signing true -> false"); each rejected
 // file logs one line with the reason, and the previous snapshot stays.
 //

@@ -1,23 +1,19 @@
 package server
 
 import (
-	"context"
-	"errors"
-	"io"
-	"io/fs"
-	"log/slog"
-	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/signetsmb/signet/auth"
-	"github.com/signetsmb/signet/auth/ntlm"
-	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/internal/ntstatus"
-	"github.com/signetsmb/signet/vfs/memfs"
+	"github.com/signetsmb/signet/internal/wire"
 )
+
+// Tests of account identity and revocation through the tester: share user
+// lists, PreviousSessionId and re-authentication compare account IDs, and
+// sessions of deleted or disabled accounts end.
 
 const kelvinKate = "\u212Aate" // U+212A KELVIN SIGN + "ate": not kate
 
@@ -31,7 +27,7 @@ func newAccountDB(passwords map[string]string) *accountDB {
 	db := &accountDB{accts: map[string]auth.Account{}}
 	for name, pw := range passwords {
 		id := auth.FoldName(name)
-		db.accts[id] = auth.Account{ID: id, Name: name, NTHash: ntlm.NTHash(pw)}
+		db.accts[id] = auth.Account{ID: id, Name: name, NTHash: userdb.NTHash(pw)}
 	}
 	return db
 }
@@ -57,263 +53,144 @@ func (db *accountDB) disable(name string) {
 	db.accts[a.ID] = a
 }
 
-// startAccountServer serves "kates" (users = ["kate"]) and "open" (every
-// user) with the given users and revalidation interval.
-func startAccountServer(t *testing.T, users UserDB, revalidate time.Duration) (string, *Server) {
+// identityTester starts a server with the users of db, the shares "share"
+// (every user) and "kates" (users = ["kate"]), revalidation every
+// revalidate (negative: off) and no logon failure delay, and logs on as
+// user over 3.1.1.
+func identityTester(t *testing.T, db *accountDB, revalidate time.Duration, user, password string) *tester {
 	t.Helper()
-	fsys := memfs.New(memfs.Options{})
-	st := &Settings{RequireSigning: true, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST", Domain: "WORKGROUP",
-		Shares: []*Share{{Name: "kates", Users: []string{"kate"}, FS: fsys}, {Name: "open", FS: fsys}},
-		Limits: Limits{RevalidateInterval: revalidate, AuthFailureDelay: -1}}
-	srv, err := New(Options{Settings: func() *Settings { return st }, Users: users,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ServeLoopback(t, srv), srv
+	tc := newTester(t, &testerConfig{
+		Settings: func(st *Settings) {
+			st.Shares = append(st.Shares, &Share{Name: "kates", Users: []string{"kate"}, FS: st.Shares[0].FS})
+			st.Limits.RevalidateInterval = revalidate
+			st.Limits.AuthFailureDelay = -1
+		},
+		Options: func(o *Options) { o.Users = db },
+	})
+	tc.negotiate(wire.Dialect311)
+	tc.mustSessionSetup(user, password)
+	return tc
 }
 
-func dialAs(t *testing.T, addr, user, password string) (*client.Session, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	s, err := (&client.Dialer{User: user, Password: password, RequireSigning: true}).Dial(ctx, addr)
-	if err == nil {
-		t.Cleanup(func() { s.Close() })
-	}
-	return s, err
+// logOn opens another connection to tc's server and logs on as user,
+// naming prev (0: none) as PreviousSessionId.
+func logOn(tc *tester, user, password string, prev uint64) *tester {
+	tc.t.Helper()
+	c := tc.dial()
+	c.negotiate(wire.Dialect311)
+	c.prevSessionID = prev
+	c.mustSessionSetup(user, password)
+	return c
 }
 
-// mountAs logs on as user and mounts share.
-func mountAs(t *testing.T, addr, user, password, share string) *client.Share {
-	t.Helper()
-	s, err := dialAs(t, addr, user, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mustMount(t, s, share)
-}
-
-func mustMount(t *testing.T, s *client.Session, share string) *client.Share {
-	t.Helper()
-	sh, err := s.Mount(context.Background(), share)
-	if err != nil {
-		t.Fatalf("mount %s: %v", share, err)
-	}
-	return sh
-}
-
-// sessionOf returns the id of the one established session of account.
-func sessionOf(t *testing.T, srv *Server, account string) (uint64, *session) {
-	t.Helper()
-	var found []uint64
-	var sess *session
-	for _, e := range srv.establishedSessions() {
-		if s := e.c.lookupSession(e.id); s != nil && s.account() == account {
-			found = append(found, e.id)
-			sess = s
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("%d sessions of %q, want 1", len(found), account)
-	}
-	return found[0], sess
+func kateAndKelvin() *accountDB {
+	return newAccountDB(map[string]string{"kate": "kate-pw", kelvinKate: "kelvin-pw"})
 }
 
 // TestKelvinSignCannotUseKatesShare: an account named KELVIN SIGN + "ate"
 // is not kate for users = ["kate"] (strings.EqualFold would say it is).
 func TestKelvinSignCannotUseKatesShare(t *testing.T) {
-	users := newAccountDB(map[string]string{"kate": "kate-pw", kelvinKate: "kelvin-pw"})
-	addr, _ := startAccountServer(t, users, -1)
-
-	kelvin, err := dialAs(t, addr, kelvinKate, "kelvin-pw")
-	if err != nil {
-		t.Fatal(err)
+	kelvin := identityTester(t, kateAndKelvin(), -1, kelvinKate, "kelvin-pw")
+	if _, st := kelvin.treeConnect("kates"); st != ntstatus.AccessDenied {
+		t.Fatalf("KELVIN account connecting to kate's share: %v, want ACCESS_DENIED", st)
 	}
-	if _, err := kelvin.Mount(context.Background(), "kates"); !errors.Is(err, fs.ErrPermission) {
-		t.Fatalf("KELVIN account mounting kate's share: %v, want access denied", err)
-	}
-	mustMount(t, kelvin, "open")
-
+	kelvin.mustTreeConnect("share")
 	// kate, under any spelling that is her account, gets in.
 	for _, name := range []string{"kate", "KATE"} {
-		mountAs(t, addr, name, "kate-pw", "kates")
+		logOn(kelvin, name, "kate-pw", 0).mustTreeConnect("kates")
 	}
 }
 
 // TestKelvinSignCannotEndKatesSession: PreviousSessionId only ends a
-// session of the same account; the KELVIN account naming kate's session
-// (session ids are guessable) leaves it alone, kate herself does not.
+// session of the same account: the KELVIN account naming kate's session
+// (session ids are guessable) leaves it alone; kate reconnecting, typed
+// differently, ends it [MS-SMB2 3.3.5.5.3].
 func TestKelvinSignCannotEndKatesSession(t *testing.T) {
-	users := newAccountDB(map[string]string{"kate": "kate-pw", kelvinKate: "kelvin-pw"})
-	addr, srv := startAccountServer(t, users, -1)
-	sh := mountAs(t, addr, "kate", "kate-pw", "kates")
-	if _, err := dialAs(t, addr, kelvinKate, "kelvin-pw"); err != nil {
-		t.Fatal(err)
+	kate := identityTester(t, kateAndKelvin(), -1, "kate", "kate-pw")
+	logOn(kate, kelvinKate, "kelvin-pw", kate.sessionID)
+	if _, st := kate.treeConnect("kates"); st != ntstatus.Success {
+		t.Fatalf("kate's session after the KELVIN account named it: %v", st)
 	}
-	kateID, _ := sessionOf(t, srv, "KATE")
-	_, kelvinSess := sessionOf(t, srv, auth.FoldName(kelvinKate))
-
-	// What authDone does with the KELVIN session's PreviousSessionId.
-	srv.expirePrevious(kateID, kelvinSess.identityCopy().Account)
-	if _, err := fs.Stat(sh, "."); err != nil {
-		t.Fatalf("kate's session after the KELVIN account named it: %v", err)
-	}
-
-	// Control: kate reconnecting, typed differently, is the same account.
-	if _, err := dialAs(t, addr, "KATE", "kate-pw"); err != nil {
-		t.Fatal(err)
-	}
-	srv.expirePrevious(kateID, "KATE")
-	if _, err := fs.Stat(sh, "."); !sessionDeleted(err) {
-		t.Fatalf("kate's old session after her own reconnect: %v, want USER_SESSION_DELETED", err)
+	logOn(kate, "KATE", "kate-pw", kate.sessionID)
+	if _, st := kate.treeConnect("kates"); st != ntstatus.UserSessionDeleted {
+		t.Fatalf("kate's old session after her own reconnect: %v, want USER_SESSION_DELETED", st)
 	}
 }
 
-// sessionDeleted reports a request failed with STATUS_USER_SESSION_DELETED.
-// The server cannot sign that answer (the session key is gone); the client
-// package reports it as a bad signature naming the status, where Samba's
-// smbXcli passes the status through.
-func sessionDeleted(err error) bool {
-	return err != nil && (errors.Is(err, ntstatus.UserSessionDeleted) ||
-		strings.Contains(err.Error(), ntstatus.UserSessionDeleted.String()))
-}
-
-// waitSessionDeleted polls with requests on sh until one fails with
-// STATUS_USER_SESSION_DELETED, and returns how long that took.
-func waitSessionDeleted(t *testing.T, sh *client.Share, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		_, err := fs.Stat(sh, ".")
-		if sessionDeleted(err) {
-			return time.Since(start)
-		}
-		if err != nil {
-			t.Fatalf("request failed with %v, want USER_SESSION_DELETED", err)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("session still usable after %v", within)
-		}
-		time.Sleep(10 * time.Millisecond)
+// TestReauthSameAccountOnly: re-authentication must be by the session's
+// account, by ID; the KELVIN account re-authenticating on kate's session
+// is refused and the session ends.
+func TestReauthSameAccountOnly(t *testing.T) {
+	kate := identityTester(t, kateAndKelvin(), -1, "kate", "kate-pw")
+	if st := kate.reauth("KATE", "kate-pw"); st != ntstatus.Success {
+		t.Fatalf("re-auth as KATE: %v", st)
+	}
+	if st := kate.reauth(kelvinKate, "kelvin-pw"); st != ntstatus.AccessDenied {
+		t.Fatalf("re-auth as the KELVIN account: %v, want ACCESS_DENIED", st)
+	}
+	if _, st := kate.treeConnect("kates"); st != ntstatus.UserSessionDeleted {
+		t.Fatalf("TREE_CONNECT after the refused re-auth: %v", st)
 	}
 }
 
 // TestDeletedUserSessionEnds: the periodic revalidation ends a deleted
-// user's live session within RevalidateInterval, cancelling its pending
-// requests; another user's session goes on.
+// user's live session within RevalidateInterval: its pending
+// CHANGE_NOTIFY completes, its next request is USER_SESSION_DELETED;
+// another user's session goes on.
 func TestDeletedUserSessionEnds(t *testing.T) {
-	users := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
+	db := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
 	const interval = 100 * time.Millisecond
-	addr, srv := startAccountServer(t, users, interval)
-	aliceShare := mountAs(t, addr, "alice", "pw-a", "open")
-	bobShare := mountAs(t, addr, "bob", "pw-b", "open")
+	alice := identityTester(t, db, interval, "alice", "pw-a")
+	alice.mustTreeConnect("share")
+	n := alice.changeNotifyReq(alice.mustMkdir("d"), filterFileName, false, 1024)
+	alice.send(n)
+	expectStatus(t, "CHANGE_NOTIFY", alice.waitInterim(n), ntstatus.Pending)
+	bob := logOn(alice, "bob", "pw-b", 0)
+	bob.mustTreeConnect("share")
 
-	// A pending request of alice's session (as CHANGE_NOTIFY would be).
-	id, sess := sessionOf(t, srv, "ALICE")
-	pending := registerPending(t, srv, id)
-
-	users.remove("alice")
-	// Nothing but the periodic check ends it; the generous bound only
-	// absorbs a loaded test machine.
-	took := waitSessionDeleted(t, aliceShare, 50*interval)
-	t.Logf("session ended %v after the account was deleted (interval %v)", took, interval)
-	select {
-	case <-pending.Done():
-	default:
-		t.Error("pending request of the ended session not cancelled")
+	db.remove("alice")
+	start := time.Now()
+	final := alice.wait(n) // the tester's timeout (10 s) bounds the wait
+	t.Logf("pending CHANGE_NOTIFY ended %v after the account was deleted (interval %v): %v",
+		time.Since(start), interval, final.status)
+	if final.status != ntstatus.NotifyCleanup && final.status != ntstatus.Cancelled {
+		t.Fatalf("pending CHANGE_NOTIFY: %v, want NOTIFY_CLEANUP or CANCELLED", final.status)
 	}
-	if sess.valid() || srv.Stats().Sessions != 1 {
-		t.Errorf("session valid=%v, sessions=%d", sess.valid(), srv.Stats().Sessions)
+	if _, st := alice.treeConnect("share"); st != ntstatus.UserSessionDeleted {
+		t.Fatalf("deleted alice's next request: %v, want USER_SESSION_DELETED", st)
 	}
-	if _, err := fs.Stat(bobShare, "."); err != nil {
-		t.Fatalf("bob's session: %v", err)
+	if _, st := bob.treeConnect("share"); st != ntstatus.Success {
+		t.Fatalf("bob's session: %v", st)
 	}
-}
-
-// registerPending adds a pending asynchronous request to session id, as
-// goAsync does, and returns the context its cancellation ends.
-func registerPending(t *testing.T, srv *Server, id uint64) context.Context {
-	t.Helper()
-	srv.sessMu.Lock()
-	c := srv.sessions[id]
-	srv.sessMu.Unlock()
-	ctx, cancel := context.WithCancelCause(context.Background())
-	t.Cleanup(func() { cancel(nil) })
-	c.async.mu.Lock()
-	defer c.async.mu.Unlock()
-	if c.async.ops == nil {
-		c.async.ops = map[uint64]*asyncOp{}
+	if s := alice.srv().Stats(); s.Sessions != 1 {
+		t.Fatalf("stats %+v", s)
 	}
-	c.async.next++
-	c.async.ops[c.async.next] = &asyncOp{id: c.async.next, sessionID: id, cancel: cancel}
-	return ctx
 }
 
 // TestDisabledAccount: Revalidate ends a disabled account's session at
-// once; the account then cannot log on (STATUS_ACCOUNT_DISABLED, but only
-// with the right password).
+// once; the account then cannot log on: STATUS_ACCOUNT_DISABLED with the
+// right password, STATUS_LOGON_FAILURE with a wrong one.
 func TestDisabledAccount(t *testing.T) {
-	users := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
-	addr, srv := startAccountServer(t, users, -1) // no periodic check: Revalidate alone
-	aliceShare := mountAs(t, addr, "alice", "pw-a", "open")
-	bobShare := mountAs(t, addr, "bob", "pw-b", "open")
-
-	users.disable("bob")
-	if n := srv.Revalidate(); n != 1 {
+	db := newAccountDB(map[string]string{"alice": "pw-a", "bob": "pw-b"})
+	alice := identityTester(t, db, -1, "alice", "pw-a") // no periodic check: Revalidate alone
+	bob := logOn(alice, "bob", "pw-b", 0)
+	db.disable("bob")
+	if n := alice.srv().Revalidate(); n != 1 {
 		t.Fatalf("Revalidate ended %d sessions, want 1", n)
 	}
-	if _, err := fs.Stat(bobShare, "."); !sessionDeleted(err) {
-		t.Fatalf("disabled bob's request: %v, want USER_SESSION_DELETED", err)
+	if _, st := bob.treeConnect("share"); st != ntstatus.UserSessionDeleted {
+		t.Fatalf("disabled bob's request: %v, want USER_SESSION_DELETED", st)
 	}
-	if _, err := fs.Stat(aliceShare, "."); err != nil {
-		t.Fatalf("alice's session: %v", err)
+	if _, st := alice.treeConnect("share"); st != ntstatus.Success {
+		t.Fatalf("alice's session: %v", st)
 	}
-	if n := srv.Revalidate(); n != 0 {
+	if n := alice.srv().Revalidate(); n != 0 {
 		t.Errorf("second Revalidate ended %d sessions", n)
 	}
-
-	_, err := dialAs(t, addr, "bob", "pw-b")
-	if !errors.Is(err, ntstatus.AccountDisabled) {
-		t.Fatalf("disabled bob logging on: %v, want STATUS_ACCOUNT_DISABLED", err)
+	if st := bob.sessionSetup("bob", "pw-b"); st != ntstatus.AccountDisabled {
+		t.Fatalf("disabled bob logging on: %v, want STATUS_ACCOUNT_DISABLED", st)
 	}
-	_, err = dialAs(t, addr, "bob", "wrong")
-	if !errors.Is(err, ntstatus.LogonFailure) || strings.Contains(err.Error(), "DISABLED") {
-		t.Fatalf("disabled bob with a wrong password: %v, want STATUS_LOGON_FAILURE", err)
-	}
-}
-
-// TestReauthSameAccountOnly: a re-authentication must be by the session's
-// account (by ID); the KELVIN account re-authenticating on kate's session
-// is refused and the session ends.
-func TestReauthSameAccountOnly(t *testing.T) {
-	srv, err := New(Options{Settings: func() *Settings { return &Settings{} }, Users: newAccountDB(nil),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	c := newConn(srv, a)
-	kate := auth.Identity{User: "kate", Account: "KATE"}
-	for _, tc := range []struct {
-		id   auth.Identity
-		want error
-	}{
-		{auth.Identity{User: "Kate", Account: "KATE"}, nil},
-		{auth.Identity{User: kelvinKate, Account: auth.FoldName(kelvinKate)}, ntstatus.AccessDenied},
-	} {
-		s := &session{id: 7, state: sessValid, identity: kate}
-		c.sessions[s.id] = s
-		w := newResponse()
-		err := (&request{c: c}).reauthDone(s, tc.id, nil, &w)
-		if err != tc.want {
-			t.Errorf("re-authentication as %+q: %v, want %v", tc.id.User, err, tc.want)
-		}
-		if ended := c.lookupSession(7) == nil; ended != (tc.want != nil) {
-			t.Errorf("re-authentication as %+q: session ended = %v", tc.id.User, ended)
-		}
-		putBuf(w.raw)
+	if st := bob.sessionSetup("bob", "wrong"); st != ntstatus.LogonFailure {
+		t.Fatalf("disabled bob with a wrong password: %v, want STATUS_LOGON_FAILURE", st)
 	}
 }

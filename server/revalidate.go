@@ -20,8 +20,8 @@ func (s *Server) lookupAccount(user string) (auth.Account, bool) {
 // Revalidate checks the account of every established session against
 // Options.Users and ends the sessions whose account no longer exists or is
 // disabled, as LOGOFF would: trees and opens are released, pending
-// requests are cancelled, and the client's next request on the session
-// gets STATUS_USER_SESSION_DELETED. Each ended session is logged with its
+// requests on them end (CHANGE_NOTIFY with STATUS_NOTIFY_CLEANUP), and the
+// client's next request on the session gets STATUS_USER_SESSION_DELETED. Each ended session is logged with its
 // user and client address. Anonymous and guest sessions have no account
 // and are left alone. It returns the number of sessions ended.
 //
@@ -83,18 +83,16 @@ func (s *Server) revalidate(id uint64, c *conn) bool {
 	return true
 }
 
-// revokeSession tears session id down unless it is already gone or
-// replaced, and cancels its pending requests. It reports whether it ended
-// the session.
+// revokeSession tears session id down as LOGOFF does (its trees and
+// opens close, which cancels the pending requests on those opens), unless
+// it is already gone or replaced. It reports whether it ended the session.
 func (c *conn) revokeSession(id uint64, s *session) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.sessions[id] != s {
-		c.mu.Unlock()
 		return false
 	}
 	c.dropSessionLocked(id, s)
-	c.mu.Unlock()
-	c.cancelSession(id)
 	return true
 }
 

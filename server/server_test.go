@@ -6,12 +6,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/client"
 	"github.com/signetsmb/signet/server"
@@ -44,32 +44,25 @@ func (f *syncCountingFile) Sync() error {
 	return f.File.Sync()
 }
 
-// users maps account names to NT hashes.
-type users map[string][16]byte
-
-func (u users) Lookup(name string) (auth.Account, bool) {
-	id := auth.FoldName(name)
-	for n, h := range u {
-		if auth.FoldName(n) == id {
-			return auth.Account{ID: id, Name: n, NTHash: h}, true
-		}
-	}
-	return auth.Account{}, false
-}
-
 func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {
 	t.Helper()
 	st := &server.Settings{RequireSigning: require, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
 		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}}
 	srv, err := server.New(server.Options{
 		Settings: func() *server.Settings { return st },
-		Users:    users{"alice": userdb.NTHash("pw")},
+		Users:    server.TestUsers{"alice": userdb.NTHash("pw")},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return server.ServeLoopback(t, srv), srv
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return l.Addr().String(), srv
 }
 
 // mountShare signs in as alice, requiring signing, and mounts "share"; the

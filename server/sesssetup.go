@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"time"
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
@@ -14,15 +15,12 @@ import (
 // maxAuthRounds bounds the SESSION_SETUP round trips of one exchange.
 const maxAuthRounds = 8
 
-// maxSessionsPerConn bounds sessions (established or in progress) on one
-// connection, so a client cannot pile up handshakes.
-const maxSessionsPerConn = 64
-
 // sessionSetup handles SESSION_SETUP [MS-SMB2 3.3.5.5]. It runs on the
-// reader goroutine, so the per-session preauth hash and handshake state
-// need no locking.
+// reader goroutine (dispatch sends every compound holding one there), so
+// the per-session preauth hash and handshake state need no locking.
 func (r *request) sessionSetup(w *response) error {
 	c := r.c
+	c.reader.check()
 	req, err := wire.ParseSessionSetupRequest(r.msg)
 	if err != nil {
 		return ntstatus.InvalidParameter
@@ -72,18 +70,23 @@ func (r *request) sessionForSetup() (s *session, isNew bool, err error) {
 	if r.hdr.SessionID == 0 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if len(c.sessions) >= maxSessionsPerConn {
+		if exceeds(len(c.sessions), c.lim.MaxSessionsPerConn) {
+			c.log.Warn("session refused: limit reached", "limit", "max_sessions_per_conn", "sessions", len(c.sessions))
 			return nil, false, ntstatus.InsufficientResources
 		}
-		s = &session{id: c.srv.newSessionID()}
+		id, err := c.srv.newSessionID()
+		if err != nil {
+			return nil, false, err
+		}
+		s = &session{id: id}
 		c.sessions[s.id] = s
 		r.sess = s
 		r.respSessionID = s.id
 		return s, true, nil
 	}
 	s = r.sess
-	if s == nil {
-		return nil, false, ntstatus.UserSessionDeleted
+	if s == nil || s.established() && !s.valid() {
+		return nil, false, ntstatus.UserSessionDeleted // unknown or logging off
 	}
 	return s, false, nil
 }
@@ -120,12 +123,32 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
+	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
 	if errors.Is(err, auth.ErrAccountDisabled) {
-		c.log.Warn("logon refused: account disabled", "err", err)
-		return ntstatus.AccountDisabled
+		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
 	}
-	c.log.Warn("logon failure: unknown user or wrong password (guest access is not offered)", "err", err)
-	return ntstatus.LogonFailure
+	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))
+	c.delayFailure()
+	return status
+}
+
+// delayFailure holds back the answer to a failed logon for
+// AuthFailureDelay, as Windows Server 2025's SMB authentication rate
+// limiter does, so that guessing passwords over one connection is slow.
+// It runs on this connection's reader: other connections are not delayed,
+// and the per-address connection limit bounds how many guesses one
+// address has in flight.
+func (c *conn) delayFailure() {
+	d := c.lim.AuthFailureDelay
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.ctx.Done():
+	}
 }
 
 // authDone completes an exchange: policy checks, keys, signing state
@@ -153,15 +176,16 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	if reauth {
 		return r.reauthDone(s, id, out, w)
 	}
-	if max := c.settings.MaxSessions; max > 0 && c.srv.stats.sessions.Load() >= int64(max) {
+	if !c.srv.reserveSession(c.settings.MaxSessions) {
 		c.dropSession(s.id)
-		c.log.Warn("session refused: max_sessions reached", "max_sessions", max)
+		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
 	var flags uint16
 	s.mu.Lock()
 	s.identity = id
 	s.state = sessValid
+	s.counted = true
 	switch {
 	case id.Anonymous:
 		flags = wire.SessionIsNull
@@ -183,8 +207,8 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	signRequired := s.signRequired
 	s.preauth = smbcrypto.PreauthHash{}
 	s.mu.Unlock()
-	c.srv.stats.sessions.Add(1)
 	c.srv.registerSession(s.id, c)
+	c.everAuth.Store(true)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
 		c.srv.expirePrevious(req.PreviousSessionID, id.Account)
 	}
@@ -215,6 +239,12 @@ func (r *request) logoff(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	s := r.sess
+	// The session stops accepting requests now (a related element after
+	// the LOGOFF gets USER_SESSION_DELETED); it keeps its key until the
+	// response is signed, then is torn down.
+	s.mu.Lock()
+	s.loggingOff = true
+	s.mu.Unlock()
 	w.buf = wire.AppendSimple(w.buf)
 	prev := r.afterSend
 	r.afterSend = func(elem []byte) {

@@ -45,6 +45,7 @@ import (
 	"runtime"
 
 	"github.com/signetsmb/signet/auth"
+	"github.com/signetsmb/signet/internal/fileperm"
 )
 
 // DB is an immutable, parsed users file.
@@ -107,13 +108,10 @@ func readPrivate(path string) ([]byte, fs.FileInfo, []string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, nil, fmt.Errorf("%s: not a regular file", path)
+	if err := fileperm.Check(path, fi, usersFileRules); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	warns, err := checkMode(path, fi.Mode())
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	warns := readableWarning(path, fi.Mode())
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, nil, err
@@ -121,20 +119,18 @@ func readPrivate(path string) ([]byte, fs.FileInfo, []string, error) {
 	return data, fi, warns, nil
 }
 
-// checkMode refuses world-writable files and warns about readable ones.
+// usersFileRules: only a world-writable users file is refused (it would
+// let anyone add an account); a group-writable one loads, with the warning
+// about group access below.
+var usersFileRules = fileperm.Rules{What: "users file", AllowGroupWrite: true}
+
+// readableWarning warns about a users file group or others may access.
 // Windows has no such mode bits; nothing is checked there.
-func checkMode(path string, m fs.FileMode) ([]string, error) {
-	if runtime.GOOS == "windows" {
-		return nil, nil
+func readableWarning(path string, m fs.FileMode) []string {
+	if runtime.GOOS == "windows" || m.Perm()&0o077 == 0 {
+		return nil
 	}
-	perm := m.Perm()
-	if perm&0o002 != 0 {
-		return nil, fmt.Errorf("%s: refusing to use a world-writable users file (mode %04o); run: chmod 600 %s", path, perm, path)
-	}
-	if perm&0o077 != 0 {
-		return []string{fmt.Sprintf("%s: users file is accessible by group or others (mode %04o); NT hashes are password-equivalent, run: chmod 600 %s", path, perm, path)}, nil
-	}
-	return nil, nil
+	return []string{fmt.Sprintf("%s: users file is accessible by group or others (mode %04o); NT hashes are password-equivalent, run: chmod 600 %s", path, m.Perm(), path)}
 }
 
 func newDB(lines []line) *DB {

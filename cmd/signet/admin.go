@@ -16,7 +16,7 @@ import (
 
 func init() {
 	registerCommand("user", "manage users: user add|del|disable|enable|list [NAME] --users-file FILE", runUser)
-	registerCommand("policy", "show the effective signing policy: policy show [--config FILE]", runPolicy)
+	registerCommand("policy", "show the effective configuration (signing, limits, shares): policy show [--config FILE]", runPolicy)
 }
 
 // parseInterleaved parses flags that may come before or after positional

@@ -69,25 +69,12 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	store := policy.NewStore(cfg)
 	shares := newShareCache()
-	var current atomic.Pointer[server.Settings]
-	st, err := shares.settings(cfg)
+	settings, err := liveSettings(store, shares, log)
 	if err != nil {
 		return err
 	}
-	current.Store(st)
-	store.Subscribe(func(old, new *policy.Config) {
-		st, err := shares.settings(new)
-		if err != nil {
-			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
-			return
-		}
-		current.Store(st)
-		for _, w := range new.Warnings() {
-			log.Warn(w.String())
-		}
-	})
 	srv, err := server.New(server.Options{
-		Settings: current.Load,
+		Settings: settings,
 		Users:    users,
 		Logger:   log,
 	})
@@ -124,6 +111,28 @@ func runServe(ctx context.Context, args []string) error {
 	srv.Shutdown(sctx) // also stops the server's revalidation goroutine
 	shares.close()
 	return serveErr
+}
+
+// liveSettings returns a function giving the server settings of the
+// store's current snapshot, updated after every successful reload. The
+// server calls it on use, so new limits, shares and signing rules apply
+// without a restart.
+func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (func() *server.Settings, error) {
+	var current atomic.Pointer[server.Settings]
+	st, err := shares.settings(store.Current())
+	if err != nil {
+		return nil, err
+	}
+	current.Store(st)
+	store.Subscribe(func(_, next *policy.Config) {
+		st, err := shares.settings(next)
+		if err != nil {
+			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			return
+		}
+		current.Store(st)
+	})
+	return current.Load, nil
 }
 
 // loadConfig loads the file, or the embedded default with its state
@@ -251,6 +260,9 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		Domain:         cfg.Domain,
 		AllowAnonymous: cfg.AllowAnonymous,
 		MaxSessions:    cfg.MaxSessions,
+		// Same fields, same order: the conversion stops compiling when
+		// one side gains a limit the other lacks.
+		Limits: server.Limits(cfg.Limits),
 	}
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))

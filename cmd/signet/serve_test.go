@@ -2,112 +2,108 @@ package main
 
 import (
 	"context"
-	"io/fs"
-	"net"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/signetsmb/signet/auth/userdb"
-	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/policy"
+	"github.com/signetsmb/signet/server"
 )
 
-// freeAddr returns a loopback address nothing listens on (a port the
-// kernel just handed out and that was closed again).
-func freeAddr(t *testing.T) string {
+// policy keeps a copy of the server's default limits, so that `signet
+// policy show` prints real values; this keeps the two equal.
+func TestPolicyLimitDefaultsMatchServer(t *testing.T) {
+	got := reflect.ValueOf(server.Limits(policy.DefaultLimits()))
+	want := reflect.ValueOf(server.DefaultLimits())
+	for i := range want.NumField() {
+		name := want.Type().Field(i).Name
+		if g, w := got.Field(i).Interface(), want.Field(i).Interface(); g != w {
+			t.Errorf("policy.DefaultLimits().%s = %v, server.DefaultLimits().%s = %v", name, g, name, w)
+		}
+		if want.Field(i).Int() <= 0 {
+			t.Errorf("server.DefaultLimits().%s = %v: a default must be a positive value", name, want.Field(i).Interface())
+		}
+	}
+}
+
+// configDir holds a config file and its share folder.
+func configDir(t *testing.T, text string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "signet.toml")
+	writeConfig(t, path, text)
+	return path
+}
+
+func writeConfig(t *testing.T, path, text string) {
+	t.Helper()
+	text += "[[share]]\nname = \"data\"\npath = \"data\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Limits go from the file to server.Settings, and a reload replaces them;
+// a reload the policy refuses keeps the settings in force.
+func TestLiveSettingsLimits(t *testing.T) {
+	path := configDir(t, "[limits]\nmax_connections = 10\nidle_timeout = \"unlimited\"\nauth_failure_delay = \"0s\"\n")
+	cfg, _, err := policy.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	store := policy.NewStore(cfg)
+	shares := newShareCache()
+	defer shares.close()
+	settings, err := liveSettings(store, shares, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := server.DefaultLimits()
+	want.MaxConnections, want.IdleTimeout, want.AuthFailureDelay = 10, -1, -1
+	if got := settings().Limits; got != want {
+		t.Fatalf("Limits =\n%+v\nwant\n%+v", got, want)
+	}
+
+	writeConfig(t, path, "[limits]\nmax_connections = 20\nwrite_timeout = \"5s\"\n")
+	if err := store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	want = server.DefaultLimits()
+	want.MaxConnections, want.WriteTimeout = 20, 5*time.Second
+	if got := settings().Limits; got != want {
+		t.Fatalf("after reload Limits =\n%+v\nwant\n%+v", got, want)
+	}
+
+	before := settings()
+	writeConfig(t, path, "[limits]\nmax_connections = 30\n")
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Reload(); err == nil || !strings.Contains(err.Error(), "world-writable") {
+		t.Fatalf("Reload of a world-writable file = %v", err)
+	}
+	if settings() != before {
+		t.Error("a refused config replaced the settings")
+	}
 }
 
-// TestServeEndsDeletedUsersSessions: `signet serve` follows the users
-// file, so deleting a user ends that user's live session at once (well
-// within the 30 s periodic revalidation), while another user's session
-// goes on; runServe returns only after everything it started has ended.
-func TestServeEndsDeletedUsersSessions(t *testing.T) {
-	dir := t.TempDir()
-	users := filepath.Join(dir, "users")
-	for _, u := range []string{"alice", "bob"} {
-		if err := userdb.Add(users, u, "pw-"+u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(dir, "share"), 0o755); err != nil {
+// `signet serve` refuses to start on a config file others can write.
+func TestServeRefusesWritableConfig(t *testing.T) {
+	path := configDir(t, "[server]\nlisten = \"127.0.0.1:0\"\n")
+	if err := os.Chmod(path, 0o664); err != nil {
 		t.Fatal(err)
 	}
-	config := filepath.Join(dir, "signet.toml")
-	toml := "[server]\nrequire_signing = true\nusers_file = \"users\"\n\n[[share]]\nname = \"share\"\npath = \"share\"\n"
-	if err := os.WriteFile(config, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, []string{"--config", config, "--listen", addr}) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("runServe: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("runServe did not return after cancel")
-		}
-	}()
-
-	alice := mountAs(t, addr, "alice")
-	bob := mountAs(t, addr, "bob")
-	if err := userdb.Delete(users, "alice"); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, err := fs.Stat(alice, ".")
-		if err != nil && strings.Contains(err.Error(), "STATUS_USER_SESSION_DELETED") {
-			break
-		}
-		if err != nil {
-			t.Fatalf("alice's request: %v, want USER_SESSION_DELETED", err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("deleted user's session still usable 5 s after the users file changed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := fs.Stat(bob, "."); err != nil {
-		t.Fatalf("bob's session: %v", err)
-	}
-}
-
-// mountAs dials addr as user (password "pw-"+user), retrying while the
-// server starts, and mounts "share".
-func mountAs(t *testing.T, addr, user string) *client.Share {
-	t.Helper()
-	d := &client.Dialer{User: user, Password: "pw-" + user, RequireSigning: true}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s, err := d.Dial(ctx, addr)
-		if err == nil {
-			sh, err := s.Mount(ctx, "share")
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return sh
-		}
-		cancel()
-		if time.Now().After(deadline) {
-			t.Fatalf("dial %s as %s: %v", addr, user, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	cancel() // were the file accepted, serve would stop at once
+	err := runServe(ctx, []string{"--config", path})
+	if err == nil || !strings.Contains(err.Error(), path+": refusing a group-writable config file (mode 0664); run: chmod go-w "+path) {
+		t.Errorf("serve = %v, want a refusal naming the file", err)
 	}
 }

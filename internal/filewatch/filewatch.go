@@ -1,7 +1,8 @@
 // Package filewatch calls a function when a file changes. It watches the
 // file's folder rather than the file, so that editors and tools that
 // replace the file atomically (write a temporary file, then rename it over
-// the original) are noticed too, and debounces: a burst of events (an
+// the original) are noticed too, as are changes of mode or owner (so that
+// fixing the permissions of a refused file counts), and debounces: a burst of events (an
 // editor's write-rename-chmod) gives one call once the file has been quiet
 // for the debounce time.
 package filewatch
@@ -64,5 +65,6 @@ func touchesFile(ev fsnotify.Event, base string) bool {
 		return false
 	}
 	return ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) ||
-		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove)
+		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) ||
+		ev.Has(fsnotify.Chmod) // mode or owner: a refused file may now be trusted
 }
