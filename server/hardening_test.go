@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/auth"
+	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -147,5 +148,57 @@ func eventually(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSessionSetupCompoundRace is finding 1: after NEGOTIATE (3.1.1) and
+// a first SESSION_SETUP round, two compounds [ECHO, SESSION_SETUP(same
+// session)] are sent back to back, one with a large token and one with
+// garbage. They used to run on two handler goroutines (only a compound
+// whose first element was SESSION_SETUP ran on the reader): the failing
+// one cleared the session's mechanism while the other was hashing its
+// large request, which then called Accept on nil and took the whole
+// process down (about 1 in 20 tries). Now every compound holding a
+// SESSION_SETUP runs on the reader, in order, and the ownership check
+// (on in tests) would turn any other path into a logged panic, which
+// fails the tester.
+func TestSessionSetupCompoundRace(t *testing.T) {
+	n := 2000
+	if testing.Short() {
+		n = 200
+	}
+	tc := newTester(t, &testerConfig{Settings: func(st *Settings) { st.Limits.AuthFailureDelay = -1 }})
+	tc.negotiate(wire.Dialect311)
+	mech := tc.authClient("alice", "pw")
+	tok, _, err := mech.Step(tc.neg.SecurityBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 60<<10)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	for i := range n {
+		first := tc.roundTrip(tc.sessionSetupReq(0, &wire.SessionSetupRequest{SecurityBuffer: tok}))
+		expectStatus(t, "first round", first, ntstatus.MoreProcessingRequired)
+		sid := first.hdr.SessionID
+		e1 := tc.simpleReq(wire.CmdEcho)
+		s1 := tc.sessionSetupReq(sid, &wire.SessionSetupRequest{SecurityBuffer: big})
+		e2 := tc.simpleReq(wire.CmdEcho)
+		s2 := tc.sessionSetupReq(sid, &wire.SessionSetupRequest{SecurityBuffer: []byte{0x60, byte(i), 0xff}})
+		for _, r := range []*req{e1, s1, e2, s2} {
+			r.noSign = true
+		}
+		tc.send(e1, s1)
+		tc.send(e2, s2)
+		expectStatus(t, "ECHO", tc.wait(e1), ntstatus.Success)
+		expectStatus(t, "ECHO", tc.wait(e2), ntstatus.Success)
+		// Serialized: the first fails the exchange and deletes the
+		// session, the second finds no session.
+		expectStatus(t, "large token", tc.wait(s1), ntstatus.InvalidParameter)
+		expectStatus(t, "garbage after it", tc.wait(s2), ntstatus.UserSessionDeleted)
+	}
+	if p := tc.srv().Stats().Panics; p != 0 {
+		t.Fatalf("%d panics", p)
 	}
 }
