@@ -2,14 +2,12 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/signetsmb/signet/internal/filewatch"
 )
 
 // watchDebounce is how long the file must stay quiet before a reload, so
@@ -36,52 +34,9 @@ func (s *Store) watch(ctx context.Context, logger *slog.Logger, debounce time.Du
 	if path == "" {
 		return nil
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", path, err)
-	}
-	defer w.Close()
-	if err := w.Add(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("watch %s: %w", filepath.Dir(path), err)
-	}
-	s.watchLoop(ctx, logger, w, filepath.Base(path), debounce)
-	return nil
-}
-
-func (s *Store) watchLoop(ctx context.Context, logger *slog.Logger, w *fsnotify.Watcher, base string, debounce time.Duration) {
-	timer := time.NewTimer(debounce)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if touchesFile(ev, base) {
-				timer.Reset(debounce)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			logger.Warn("config watcher error", "file", s.Current().Name, "err", err)
-		case <-timer.C:
-			s.ReloadAndLog(logger, "file changed")
-		}
-	}
-}
-
-// touchesFile reports whether ev may have changed the watched file.
-func touchesFile(ev fsnotify.Event, base string) bool {
-	if filepath.Base(ev.Name) != base {
-		return false
-	}
-	return ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) ||
-		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) ||
-		ev.Has(fsnotify.Chmod) // mode or owner: a refused file may now be trusted
+	return filewatch.Watch(ctx, path, debounce,
+		func() { s.ReloadAndLog(logger, "file changed") },
+		func(err error) { logger.Warn("config watcher error", "file", s.Current().Name, "err", err) })
 }
 
 // ReloadOnSignal reloads, logging as Watch does, each time a signal

@@ -426,7 +426,7 @@ func (cc *createCall) openPipe(w *response) error {
 	r := cc.r
 	name := strings.TrimPrefix(strings.ToLower(cc.req.Name), `\`)
 	name = strings.TrimPrefix(name, `pipe\`)
-	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv, r.sess.user()}, r.sess.user())
+	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv}, r.sess.account())
 	if err != nil {
 		return ntstatus.ObjectNameNotFound
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -32,7 +33,7 @@ func newBareServer(t *testing.T, lim Limits) *Server {
 
 type noUsers struct{}
 
-func (noUsers) Lookup(string) ([16]byte, bool) { return [16]byte{}, false }
+func (noUsers) Lookup(string) (auth.Account, bool) { return auth.Account{}, false }
 
 // TestBreakAfterConnectionEnds: an oplock break for an open whose
 // connection has ended (another connection's open triggers it late) is

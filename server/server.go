@@ -12,6 +12,23 @@
 // requirement for that connection, SESSION_SETUP and TREE_CONNECT read users
 // and shares. Swapping the snapshot therefore changes the behaviour of new
 // connections at once while established sessions keep what they negotiated.
+//
+// # Identity and revocation
+//
+// A session belongs to one account: Options.Users maps the name the client
+// typed to an auth.Account, and the session records its canonical ID
+// (auth.FoldName of the account name). Share user lists, PreviousSessionId
+// and re-authentication compare account IDs, never typed names, so a name
+// that only a looser comparison would confuse with another account (U+212A
+// KELVIN SIGN for 'K') gets nothing of that account's. A disabled account
+// cannot log on (STATUS_ACCOUNT_DISABLED).
+//
+// Deleting or disabling an account ends its sessions within
+// Limits.RevalidateInterval (30 s by default), and at once when the owner
+// of the users database calls Server.Revalidate after a reload (signet
+// serve does so when the users file changes): each session is torn down
+// as LOGOFF would tear it down, its pending requests are cancelled, and
+// the client's next request on it gets STATUS_USER_SESSION_DELETED.
 package server
 
 import (
@@ -27,6 +44,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/vfs"
 )
@@ -61,34 +79,42 @@ type Share struct {
 	Name     string
 	Comment  string
 	ReadOnly bool
-	// Users allowed to connect; empty allows every authenticated user.
+	// Users allowed to connect, by account name; empty allows every
+	// authenticated user. Names match accounts under auth.FoldName.
 	Users []string
 	FS    vfs.FS
 }
 
-// allows reports whether user may connect to the share.
-func (s *Share) allows(user string) bool {
+// allows reports whether the account with the given ID (auth.Account.ID;
+// "" for anonymous and guest sessions) may connect to the share: each
+// listed name is folded with auth.FoldName and compared exactly.
+func (s *Share) allows(account string) bool {
 	if len(s.Users) == 0 {
 		return true
 	}
 	for _, u := range s.Users {
-		if strings.EqualFold(u, user) {
+		if account != "" && auth.FoldName(u) == account {
 			return true
 		}
 	}
 	return false
 }
 
-// UserDB looks up a user's NT hash (MD4 of the UTF-16LE password).
+// UserDB is the users database. Lookup returns the account a name denotes,
+// matching it under auth.FoldName: any spelling that folds to an
+// account's ID, the ID itself included, finds that account. The account's
+// ID must not be empty (an account without one is treated as unknown).
+// Lookup is called from many goroutines at once.
 type UserDB interface {
-	Lookup(user string) (ntHash [16]byte, ok bool)
+	Lookup(user string) (acct auth.Account, ok bool)
 }
 
 // Options configure a Server.
 type Options struct {
 	// Settings returns the current policy snapshot. Required.
 	Settings func() *Settings
-	// Users authenticates NTLM logons. Required.
+	// Users authenticates NTLM logons and is consulted again by
+	// Revalidate. Required.
 	Users UserDB
 	// Logger receives one line per notable event. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -139,7 +165,9 @@ type Server struct {
 
 	// sessMu guards sessions, every established session by id, so that a
 	// reconnecting client's PreviousSessionId can be found on its old
-	// connection [MS-SMB2 3.3.5.5.3].
+	// connection [MS-SMB2 3.3.5.5.3] and Revalidate can visit them all.
+	// Lock order: conn.mu before sessMu (dropSessionLocked unregisters
+	// with conn.mu held); sessMu is never held while taking conn.mu.
 	sessMu     sync.Mutex
 	sessions   map[uint64]*conn
 	sessionIDs map[uint64]struct{} // every id in use, authenticating or not
@@ -153,6 +181,9 @@ type Server struct {
 	conns     map[*conn]struct{}
 	perAddr   map[string]int // open connections by client IP
 	closed    bool
+	// revalStop, guarded by mu, is closed by Shutdown to end the
+	// revalidation goroutine; nil until the first Serve starts it.
+	revalStop chan struct{}
 	wg        sync.WaitGroup
 }
 
@@ -217,6 +248,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	s.startRevalidatorLocked()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -321,6 +353,10 @@ func (s *Server) untrack(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	if s.revalStop != nil {
+		close(s.revalStop)
+		s.revalStop = nil
+	}
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -357,18 +393,19 @@ func (s *Server) unregisterSession(id uint64, c *conn) {
 }
 
 // expirePrevious tears down the session a reconnecting client names in
-// PreviousSessionId, when it belongs to the same user, on another
-// connection or on this one, so that its opens and locks are released and
-// its pending requests end [MS-SMB2 3.3.5.5.3].
-func (s *Server) expirePrevious(prev uint64, user string) {
+// PreviousSessionId, when it belongs to the same account (same
+// auth.Account.ID, never a case-insensitive match of typed names), on
+// another connection or on this one, so that its opens and locks are
+// released and its pending requests end [MS-SMB2 3.3.5.5.3].
+func (s *Server) expirePrevious(prev uint64, account string) {
 	s.sessMu.Lock()
 	c := s.sessions[prev]
 	s.sessMu.Unlock()
-	if c == nil {
+	if c == nil || account == "" {
 		return
 	}
 	old := c.lookupSession(prev)
-	if old == nil || !equalFoldUser(old.user(), user) {
+	if old == nil || old.account() != account {
 		return
 	}
 	c.dropSession(prev)

@@ -77,10 +77,12 @@ func (s *session) tree(id uint32) *treeConnect {
 	return s.trees[id]
 }
 
-func (s *session) user() string {
+// account is the session's account ID (auth.Identity.Account); "" for
+// anonymous and guest sessions.
+func (s *session) account() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.identity.User
+	return s.identity.Account
 }
 
 // addTree registers t under a fresh TreeId.

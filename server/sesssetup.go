@@ -101,8 +101,8 @@ func (c *conn) newMech() auth.ServerMech {
 		DnsDomainName:   st.Domain,
 		Rand:            c.srv.opts.Rand,
 		Now:             c.srv.opts.Now,
-		Lookup: func(user, domain string) ([16]byte, bool) {
-			return c.srv.opts.Users.Lookup(user)
+		Lookup: func(user, domain string) (auth.Account, bool) {
+			return c.srv.lookupAccount(user)
 		},
 		// Anonymous is decided by policy in authDone, so that a refusal
 		// can say why.
@@ -112,7 +112,8 @@ func (c *conn) newMech() auth.ServerMech {
 }
 
 // authFailed ends a failed exchange: the session is deleted and the client
-// gets STATUS_LOGON_FAILURE (or INVALID_PARAMETER for garbage).
+// gets STATUS_LOGON_FAILURE (STATUS_ACCOUNT_DISABLED for a disabled
+// account with the right password, INVALID_PARAMETER for garbage).
 func (r *request) authFailed(s *session, err error, token []byte) error {
 	c := r.c
 	c.dropSession(s.id)
@@ -122,10 +123,13 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
-	c.log.Warn("logon failure: unknown user or wrong password (guest access is not offered)", "err", err,
-		"delay", max(c.lim.AuthFailureDelay, 0))
+	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
+	if errors.Is(err, auth.ErrAccountDisabled) {
+		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
+	}
+	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))
 	c.delayFailure()
-	return ntstatus.LogonFailure
+	return status
 }
 
 // delayFailure holds back the answer to a failed logon for
@@ -206,7 +210,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	c.srv.registerSession(s.id, c)
 	c.everAuth.Store(true)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
-		c.srv.expirePrevious(req.PreviousSessionID, id.User)
+		c.srv.expirePrevious(req.PreviousSessionID, id.Account)
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
@@ -216,10 +220,10 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 }
 
 // reauthDone completes a re-authentication: keys are kept, the identity
-// must stay the same user (Samba).
+// must stay the same account, by ID (Samba).
 func (r *request) reauthDone(s *session, id auth.Identity, out []byte, w *response) error {
-	if prev := s.user(); !equalFoldUser(prev, id.User) || id.Anonymous || id.Guest {
-		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.User)
+	if prev := s.account(); prev != id.Account || id.Anonymous || id.Guest {
+		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.Account)
 		r.c.dropSession(s.id)
 		return ntstatus.AccessDenied
 	}

@@ -59,6 +59,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
 	"github.com/signetsmb/signet/auth/spnego"
 	"github.com/signetsmb/signet/auth/userdb"
@@ -89,12 +90,17 @@ type testerConfig struct {
 	Timeout time.Duration
 }
 
-// testUsers is the user database: alice/pw.
+// testUsers is the user database: alice/pw. Keys are account names.
 type testUsers map[string][16]byte
 
-func (u testUsers) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
+func (u testUsers) Lookup(name string) (auth.Account, bool) {
+	id := auth.FoldName(name)
+	for n, h := range u {
+		if auth.FoldName(n) == id {
+			return auth.Account{ID: id, Name: n, NTHash: h}, true
+		}
+	}
+	return auth.Account{}, false
 }
 
 // testServer is one Server under test, shared by its connections.

@@ -51,7 +51,19 @@ func runServe(ctx context.Context, args []string) error {
 	for _, w := range warns {
 		log.Warn(w.String())
 	}
-	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log})
+	// Every goroutine started below is waited for before runServe
+	// returns: cancel ends them (LIFO: cancel runs before Wait).
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reloaded := make(chan struct{}, 1)
+	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log, OnReload: func() {
+		select { // coalesce: one pending revalidation covers every reload
+		case reloaded <- struct{}{}:
+		default:
+		}
+	}})
 	if err != nil {
 		return err
 	}
@@ -79,25 +91,26 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
 		"source", cfg.RequireSigningSource, "config", cfg.Name)
-	go reloadOnSIGHUP(ctx, store, log)
-	go func() {
+	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
+	bg.Go(func() {
 		if err := store.Watch(ctx, log); err != nil {
 			log.Warn("config file not watched; use SIGHUP to reload", "err", err)
 		}
-	}()
+	})
+	followUsers(ctx, &bg, users, reloaded, srv, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	bg.Go(func() { errc <- srv.Serve(l) }) // returns after Shutdown
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
+		log.Info("shutting down")
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx) // also stops the server's revalidation goroutine
 	shares.close()
-	return nil
+	return serveErr
 }
 
 // liveSettings returns a function giving the server settings of the
@@ -161,6 +174,30 @@ func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning
 	}
 	log.Info("using the embedded default configuration", "state_dir", dir)
 	return cfg, warns, nil
+}
+
+// followUsers ends the sessions of deleted and disabled users as soon as
+// the users file changes: the store is watched (a change is seen at once
+// rather than at the next logon) and every reload runs srv.Revalidate on
+// one goroutine. Without the watch, the server's own revalidation
+// (Limits.RevalidateInterval) still ends them.
+func followUsers(ctx context.Context, bg *sync.WaitGroup, users *userdb.Store, reloaded <-chan struct{}, srv *server.Server, log *slog.Logger) {
+	bg.Go(func() {
+		if err := users.Watch(ctx); err != nil {
+			log.Warn("users file not watched; changes apply at the next logon, and sessions of deleted users end within the revalidation interval",
+				"file", users.Path(), "err", err)
+		}
+	})
+	bg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reloaded:
+				srv.Revalidate()
+			}
+		}
+	})
 }
 
 func randomPassword() string {
