@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/signetsmb/signet/auth"
 	"log/slog"
 	"net"
 	"os"
@@ -37,9 +38,14 @@ const opTimeout = 10 * time.Second
 
 type userTable map[string][16]byte
 
-func (u userTable) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
+func (u userTable) Lookup(name string) (auth.Account, bool) {
+	id := auth.FoldName(name)
+	for n, h := range u {
+		if auth.FoldName(n) == id {
+			return auth.Account{ID: id, Name: n, NTHash: h}, true
+		}
+	}
+	return auth.Account{}, false
 }
 
 // env is a running Signet server with one disk share, "share", on a
