@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -85,54 +84,21 @@ type negotiateRequest struct {
 	Contexts     []wire.NegContext // sent only when 3.1.1 is offered
 }
 
-// negotiateFixedSize is the fixed part of the request body: StructureSize
-// through ClientStartTime / NegotiateContext fields.
-const negotiateFixedSize = 36
-
 // appendNegotiateRequest appends the request body to dst, whose first
-// byte is the start of the SMB2 header (offsets are relative to it). The
-// context list starts at the next 8-byte boundary after the dialects, as
-// Samba requires [MS-SMB2 2.2.3].
+// byte is the start of the SMB2 header [MS-SMB2 2.2.3].
 func appendNegotiateRequest(dst []byte, r *negotiateRequest) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, negotiateFixedSize)...)
-	b := dst[start:]
-	binary.LittleEndian.PutUint16(b[0:], negotiateFixedSize)
-	binary.LittleEndian.PutUint16(b[2:], uint16(len(r.Dialects)))
-	binary.LittleEndian.PutUint16(b[4:], r.SecurityMode)
-	binary.LittleEndian.PutUint32(b[8:], r.Capabilities)
-	copy(b[12:28], r.ClientGUID[:])
-	for _, d := range r.Dialects {
-		dst = binary.LittleEndian.AppendUint16(dst, d)
-	}
-	if !slices.Contains(r.Dialects, Dialect311) || len(r.Contexts) == 0 {
-		return dst
-	}
-	for len(dst)%8 != 0 {
-		dst = append(dst, 0)
-	}
-	binary.LittleEndian.PutUint32(dst[start+28:], uint32(len(dst)))
-	binary.LittleEndian.PutUint16(dst[start+32:], uint16(len(r.Contexts)))
-	return wire.AppendNegContexts(dst, r.Contexts)
+	return wire.AppendNegotiateRequest(dst, &wire.NegotiateRequest{SecurityMode: r.SecurityMode,
+		Capabilities: r.Capabilities, ClientGUID: r.ClientGUID, Dialects: r.Dialects, Contexts: r.Contexts})
 }
 
 // preauthContext returns a PREAUTH_INTEGRITY_CAPABILITIES context offering
 // SHA-512 with salt [MS-SMB2 2.2.3.1.1].
-func preauthContext(salt []byte) wire.NegContext {
-	d := binary.LittleEndian.AppendUint16(nil, 1) // HashAlgorithmCount
-	d = binary.LittleEndian.AppendUint16(d, uint16(len(salt)))
-	d = binary.LittleEndian.AppendUint16(d, wire.HashSHA512)
-	return wire.NegContext{Type: wire.CtxPreauthIntegrity, Data: append(d, salt...)}
-}
+func preauthContext(salt []byte) wire.NegContext { return wire.PreauthNegContext(salt) }
 
 // signingContext returns a SIGNING_CAPABILITIES context offering algs in
 // order [MS-SMB2 2.2.3.1.7].
 func signingContext(algs []uint16) wire.NegContext {
-	d := binary.LittleEndian.AppendUint16(nil, uint16(len(algs)))
-	for _, a := range algs {
-		d = binary.LittleEndian.AppendUint16(d, a)
-	}
-	return wire.NegContext{Type: wire.CtxSigning, Data: d}
+	return wire.IDListNegContext(wire.CtxSigning, algs)
 }
 
 // NegotiateInfo is what a server answered to NEGOTIATE.

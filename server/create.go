@@ -435,7 +435,7 @@ func (cc *createCall) openPipe(w *response) error {
 	r := cc.r
 	name := strings.TrimPrefix(strings.ToLower(cc.req.Name), `\`)
 	name = strings.TrimPrefix(name, `pipe\`)
-	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv, r.sess.user()}, r.sess.user(), r.c.srv.limits().MaxPipeOutput)
+	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv}, r.sess.account(), r.c.srv.limits().MaxPipeOutput)
 	if err != nil {
 		return ntstatus.ObjectNameNotFound
 	}

@@ -1,30 +1,19 @@
 package server
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"testing"
 
 	"github.com/signetsmb/signet/internal/wire"
 )
 
-type noUsers struct{}
-
-func (noUsers) Lookup(string) ([16]byte, bool) { return [16]byte{}, false }
-
 // newTestConn returns a connection of a server with these limits, not
 // connected to anything (its socket is one end of a net.Pipe).
 func newTestConn(t *testing.T, lim Limits) *conn {
-	st := &Settings{ServerName: "TEST", Limits: lim}
-	srv, err := New(Options{Settings: func() *Settings { return st }, Users: noUsers{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newBareServer(t, lim)
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
-	c := newConn(srv, a)
+	c := newConn(srv, a, srv.limits())
 	c.dialect, c.maxIO = wire.Dialect311, 1<<20
 	return c
 }

@@ -60,7 +60,9 @@ type Limits struct {
 	AuthFailureDelay time.Duration
 	// RevalidateInterval is how often established sessions are checked
 	// against the users database: a deleted or disabled account's
-	// sessions end within this time (at once on Server.Revalidate).
+	// sessions end within this time (at once on Server.Revalidate). A
+	// negative value turns the periodic check off; a change applies from
+	// the next check.
 	RevalidateInterval time.Duration
 }
 

@@ -34,11 +34,12 @@ type open struct {
 	deleteOnClose bool
 
 	// refs counts requests that named this open and have not finished,
-	// taken in arrival order; CLOSE waits for them (refsMu, refsIdle).
-	refsMu   sync.Mutex
-	refs     int
-	refsIdle *sync.Cond
-	op       oplockState // guarded by the server's nodeTable.mu
+	// taken in arrival order; CLOSE waits for them (refsMu; refsChanged
+	// is closed and cleared whenever refs drops).
+	refsMu      sync.Mutex
+	refs        int
+	refsChanged chan struct{}
+	op          oplockState // guarded by the server's nodeTable.mu
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its
@@ -257,6 +258,13 @@ func (t *openTable) remove(id wire.FileID) *open {
 	return o
 }
 
+// count returns the number of opens on the connection.
+func (t *openTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.opens)
+}
+
 // resolveFileID resolves the FileId at the command's offset to r.open:
 // all-ones means the open of the previous compound element
 // [MS-SMB2 3.3.5.2.7.2]. The open must belong to this session and tree.
@@ -416,22 +424,32 @@ func (o *open) hold() {
 func (o *open) unhold() {
 	o.refsMu.Lock()
 	o.refs--
-	if o.refs <= 1 && o.refsIdle != nil {
-		o.refsIdle.Broadcast()
+	if o.refsChanged != nil {
+		close(o.refsChanged)
+		o.refsChanged = nil
 	}
 	o.refsMu.Unlock()
 }
 
 // waitIdle waits until no request other than the caller's (own references)
-// is working on the open.
-func (o *open) waitIdle(own int) {
-	o.refsMu.Lock()
-	defer o.refsMu.Unlock()
-	if o.refsIdle == nil {
-		o.refsIdle = sync.NewCond(&o.refsMu)
-	}
-	for o.refs > own {
-		o.refsIdle.Wait()
+// is working on the open, or ctx ends (the connection is closing).
+func (o *open) waitIdle(ctx context.Context, own int) error {
+	for {
+		o.refsMu.Lock()
+		if o.refs <= own {
+			o.refsMu.Unlock()
+			return nil
+		}
+		if o.refsChanged == nil {
+			o.refsChanged = make(chan struct{})
+		}
+		ch := o.refsChanged
+		o.refsMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ func (r *request) reserveOpen() error {
 }
 
 func (r *request) openRefused(limit string, max int) error {
-	r.c.log.Warn("CREATE refused: limit reached", "limit", limit, "max", max, "user", r.sess.user())
+	r.c.log.Warn("CREATE refused: limit reached", "limit", limit, "max", max, "account", r.sess.account())
 	return ntstatus.InsufficientResources
 }
 

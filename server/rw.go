@@ -40,7 +40,9 @@ func (r *request) closeFile(w *response) error {
 	if r.held == o {
 		own = 1
 	}
-	o.waitIdle(own) // requests sent before this CLOSE finish first
+	if err := o.waitIdle(r.ctx(), own); err != nil {
+		return err // the connection is closing; teardown releases the open
+	}
 	r.c.opens.remove(o.id)
 	r.tree.removeOpen(o)
 	o.release()
@@ -111,6 +113,9 @@ func (r *request) read(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
+	if err := r.takeReadBudget(dataAt + int64(req.Length)); err != nil {
+		return err
+	}
 	w.reserve(dataAt + int(req.Length))
 	data := w.buf[dataAt : dataAt+int(req.Length)]
 	var n int
@@ -146,6 +151,24 @@ func (r *request) read(w *response) error {
 	if more {
 		w.status = ntstatus.BufferOverflow
 	}
+	return nil
+}
+
+// takeReadBudget waits until the connection has fewer than
+// MaxReadBytesPending bytes of READ responses not yet on the wire, so a
+// client that stops reading cannot make the server hold ever more READ
+// buffers; the pipeline hands the budget to the writer with the response.
+func (r *request) takeReadBudget(n int64) error {
+	var got int64
+	var err error
+	if r.chainHoldsBudget {
+		if got = r.c.readBudget.tryAcquire(n); got < 0 {
+			return ntstatus.InsufficientResources
+		}
+	} else if got, err = r.c.readBudget.acquire(r.ctx(), n); err != nil {
+		return err
+	}
+	r.readBytes += got
 	return nil
 }
 

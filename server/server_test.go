@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,13 +44,6 @@ func (f *syncCountingFile) Sync() error {
 	return f.File.Sync()
 }
 
-type users map[string][16]byte
-
-func (u users) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
-}
-
 func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {
 	t.Helper()
 	return startServerWith(t, fsys, require, server.Limits{})
@@ -64,7 +56,7 @@ func startServerWith(t *testing.T, fsys vfs.FS, require bool, lim server.Limits)
 		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}, Limits: lim}
 	srv, err := server.New(server.Options{
 		Settings: func() *server.Settings { return st },
-		Users:    users{"alice": userdb.NTHash("pw")},
+		Users:    server.TestUsers{"alice": userdb.NTHash("pw")},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

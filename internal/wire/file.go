@@ -817,3 +817,26 @@ func ParseOplockBreakAck(msg []byte) (*OplockBreakAck, error) {
 	}
 	return &OplockBreakAck{OplockLevel: b[2], FileID: GetFileID(b[8:])}, nil
 }
+
+// AppendChangeNotifyRequest appends a CHANGE_NOTIFY request body (client
+// side) [MS-SMB2 2.2.35].
+func AppendChangeNotifyRequest(dst []byte, r *ChangeNotifyRequest) []byte {
+	var b [32]byte
+	le.PutUint16(b[0:], 32)
+	le.PutUint16(b[2:], r.Flags)
+	le.PutUint32(b[4:], r.OutputBufferLength)
+	PutFileID(b[8:], r.FileID)
+	le.PutUint32(b[24:], r.CompletionFilter)
+	return append(dst, b[:]...)
+}
+
+// AppendOplockBreak appends the 24-byte OPLOCK_BREAK body: the client's
+// acknowledgment or the server's notification and response
+// [MS-SMB2 2.2.23.1, 2.2.24.1, 2.2.25.1].
+func AppendOplockBreak(dst []byte, level uint8, id FileID) []byte {
+	var b [24]byte
+	le.PutUint16(b[0:], 24)
+	b[2] = level
+	PutFileID(b[8:], id)
+	return append(dst, b[:]...)
+}

@@ -330,3 +330,48 @@ func ParseSMB1Negotiate(msg []byte) ([]string, error) {
 	}
 	return out, nil
 }
+
+// AppendNegotiateRequest appends a NEGOTIATE request body (client side) to
+// dst, whose first byte is the start of the SMB2 header. The contexts, sent
+// only when 3.1.1 is offered, start at the next 8-byte boundary after the
+// dialects, as Samba requires [MS-SMB2 2.2.3].
+func AppendNegotiateRequest(dst []byte, r *NegotiateRequest) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, 36)...)
+	b := dst[start:]
+	le.PutUint16(b[0:], 36)
+	le.PutUint16(b[2:], uint16(len(r.Dialects)))
+	le.PutUint16(b[4:], r.SecurityMode)
+	le.PutUint32(b[8:], r.Capabilities)
+	copy(b[12:28], r.ClientGUID[:])
+	for _, d := range r.Dialects {
+		dst = le.AppendUint16(dst, d)
+	}
+	if !r.Offers(Dialect311) || len(r.Contexts) == 0 {
+		return dst
+	}
+	dst = padTo8(dst)
+	le.PutUint32(dst[start+28:], uint32(len(dst)))
+	le.PutUint16(dst[start+32:], uint16(len(r.Contexts)))
+	return AppendNegContexts(dst, r.Contexts)
+}
+
+// PreauthNegContext returns a PREAUTH_INTEGRITY_CAPABILITIES context
+// offering SHA-512 with salt [MS-SMB2 2.2.3.1.1].
+func PreauthNegContext(salt []byte) NegContext {
+	d := le.AppendUint16(nil, 1) // HashAlgorithmCount
+	d = le.AppendUint16(d, uint16(len(salt)))
+	d = le.AppendUint16(d, HashSHA512)
+	return NegContext{Type: CtxPreauthIntegrity, Data: append(d, salt...)}
+}
+
+// IDListNegContext returns a context of the "Count u16, ids u16[]" shape:
+// SIGNING_CAPABILITIES or ENCRYPTION_CAPABILITIES [MS-SMB2 2.2.3.1.2,
+// 2.2.3.1.7].
+func IDListNegContext(typ uint16, ids []uint16) NegContext {
+	d := le.AppendUint16(nil, uint16(len(ids)))
+	for _, id := range ids {
+		d = le.AppendUint16(d, id)
+	}
+	return NegContext{Type: typ, Data: d}
+}
