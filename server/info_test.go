@@ -32,16 +32,8 @@ func basicInfo(create, access, write, change time.Time, attrs uint32) []byte {
 	return b
 }
 
-// renameInfo encodes FileRenameInformation (SMB2 form) [MS-FSCC 2.4.37.2].
-func renameInfo(to string, replace bool) []byte {
-	name := wire.EncodeUTF16(to)
-	b := make([]byte, 20, 20+len(name))
-	if replace {
-		b[0] = 1
-	}
-	binary.LittleEndian.PutUint32(b[16:], uint32(len(name)))
-	return append(b, name...)
-}
+// renameInfo encodes FileRenameInformation (SMB2 form).
+func renameInfo(to string, replace bool) []byte { return fscc.EncodeRename(to, replace) }
 
 func (tc *tester) queryFile(id wire.FileID, class fscc.InfoClass, outLen uint32) ([]byte, ntstatus.Status) {
 	tc.t.Helper()

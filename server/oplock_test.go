@@ -16,6 +16,17 @@ func (tc *tester) createOplock(name string, level uint8) *req {
 		CreateDisposition: wire.FileOpenIf, Name: name})
 }
 
+// secondClient connects another client to tc's server: NEGOTIATE of
+// dialect, alice's session, tree connect to "share".
+func (tc *tester) secondClient(dialect uint16) *tester {
+	tc.t.Helper()
+	other := tc.dial()
+	other.negotiate(dialect)
+	other.mustSessionSetup("alice", "pw")
+	other.mustTreeConnect("share")
+	return other
+}
+
 // TestOplockBreakAndAck: a batch oplock is granted to the only open; a
 // second open on another connection waits while the holder gets an
 // unsolicited OPLOCK_BREAK to level II, and proceeds with level II once
@@ -28,10 +39,7 @@ func TestOplockBreakAndAck(t *testing.T) {
 	if cr == nil || cr.OplockLevel != wire.OplockBatch {
 		t.Fatalf("first open: %v %+v", resp.status, cr)
 	}
-	other := holder.dial()
-	other.negotiate(wire.Dialect210)
-	other.mustSessionSetup("alice", "pw")
-	other.mustTreeConnect("share")
+	other := holder.secondClient(wire.Dialect210)
 	second := other.createOplock("o", wire.OplockExclusive)
 	other.send(second)
 	level, id := holder.recvBreak()
@@ -62,10 +70,7 @@ func TestOplockBreakAndAck(t *testing.T) {
 func TestOplockBreakClose(t *testing.T) {
 	holder := newSessionTester(t, nil, wire.Dialect300)
 	cr := holder.parseCreate(holder.roundTrip(holder.createOplock("c", wire.OplockExclusive)))
-	other := holder.dial()
-	other.negotiate(wire.Dialect300)
-	other.mustSessionSetup("alice", "pw")
-	other.mustTreeConnect("share")
+	other := holder.secondClient(wire.Dialect300)
 	second := other.createOplock("c", wire.OplockBatch)
 	other.send(second)
 	holder.recvBreak()
