@@ -122,4 +122,6 @@ func (f *metaFile) SetTimes(atime, mtime time.Time) error {
 	return f.File.(vfs.FileTimeSetter).SetTimes(atime, mtime)
 }
 
-func (f *metaFile) Allocate(off, length int64) error { return f.File.(vfs.Allocator).Allocate(off, length) }
+func (f *metaFile) Allocate(off, length int64) error {
+	return f.File.(vfs.Allocator).Allocate(off, length)
+}
