@@ -8,8 +8,12 @@ import "errors"
 
 // Identity is the authenticated principal of a completed handshake.
 type Identity struct {
-	User      string
-	Domain    string
+	User   string // as the client typed it
+	Domain string
+	// Account is the canonical ID of the authenticated account
+	// (Account.ID); empty for anonymous and guest logons. Every
+	// authorization decision uses it, never User.
+	Account   string
 	Anonymous bool // NTLM anonymous (null session); no usable session key
 	Guest     bool // mapped to guest; credentials were not verified
 }
@@ -19,8 +23,9 @@ type Identity struct {
 type ServerMech interface {
 	// Accept consumes the client's next token and returns the token to send
 	// back. done is true once authentication has succeeded. A failure returns
-	// an error wrapping ErrLogonFailure (bad credentials) or ErrInvalidToken
-	// (malformed input).
+	// an error wrapping ErrLogonFailure (bad credentials), ErrAccountDisabled
+	// (right credentials, disabled account) or ErrInvalidToken (malformed
+	// input).
 	Accept(in []byte) (out []byte, done bool, err error)
 	// Identity and SessionKey are valid once Accept returned done.
 	// SessionKey is nil for anonymous and guest logons.

@@ -25,9 +25,11 @@
 //   - on 3.1.1 the final SESSION_SETUP response must be signed with the key
 //     derived from the preauth integrity hash, and TREE_CONNECT is always
 //     signed;
-//   - on 3.0 and 3.0.2 the first tree connect is followed by a signed
-//     FSCTL_VALIDATE_NEGOTIATE_INFO whose signed answer must match the
-//     NEGOTIATE response.
+//   - on every dialect but 3.1.1 the first tree connect is followed by a
+//     signed FSCTL_VALIDATE_NEGOTIATE_INFO whose signed answer must match
+//     the NEGOTIATE response (on 2.x too, so that removing every 3.x
+//     dialect from the NEGOTIATE request is caught; a server without the
+//     FSCTL may answer with a signed error instead).
 //
 // A missing or bad signature fails the request with ErrBadSignature,
 // discards the response and closes the connection. When signing is

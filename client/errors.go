@@ -23,9 +23,11 @@ var (
 	// unsigned.
 	ErrSigningRequired = errors.New("smb: signing required but the session cannot be signed")
 
-	// ErrValidateNegotiate means FSCTL_VALIDATE_NEGOTIATE_INFO (3.0, 3.0.2)
-	// showed that the NEGOTIATE exchange was tampered with, or the server
-	// refused it [MS-SMB2 3.2.5.14.12]. The session is closed.
+	// ErrValidateNegotiate means FSCTL_VALIDATE_NEGOTIATE_INFO (every
+	// dialect but 3.1.1) showed that the NEGOTIATE exchange was tampered
+	// with, or the server refused it, which it does by closing the
+	// connection [MS-SMB2 3.2.5.14.12, 3.3.5.15.12]. The session is
+	// closed.
 	ErrValidateNegotiate = errors.New("smb: secure dialect negotiation failed")
 
 	// ErrEncryptionRequired means the server demands encryption for the

@@ -118,7 +118,7 @@ func attrsOf(n *fakeNode) uint32 {
 }
 
 func (c *fakeConn) createPipe(r *wire.CreateRequest, resp []byte) (ntstatus.Status, []byte) {
-	p, err := dcerpc.NewPipe(r.Name, fakeBackend{}, fakeUser)
+	p, err := dcerpc.NewPipe(r.Name, fakeBackend{}, fakeUser, 1<<20)
 	if err != nil {
 		return ntstatus.ObjectNameNotFound, resp
 	}

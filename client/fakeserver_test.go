@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
 	"github.com/signetsmb/signet/auth/spnego"
 	"github.com/signetsmb/signet/internal/dcerpc"
@@ -375,8 +376,9 @@ func (c *fakeConn) sessionSetup(h wire.Header, msg, resp []byte) (ntstatus.Statu
 		return ntstatus.InvalidParameter, resp, false
 	}
 	if c.sess == nil {
-		lookup := func(user, _ string) ([16]byte, bool) {
-			return ntlm.NTHash(fakePassword), strings.EqualFold(user, fakeUser)
+		lookup := func(user, _ string) (auth.Account, bool) {
+			return auth.Account{ID: auth.FoldName(user), NTHash: ntlm.NTHash(fakePassword)},
+				auth.FoldName(user) == auth.FoldName(fakeUser)
 		}
 		c.sess = &fakeSession{id: 0x0000100000000019, preauth: c.preauth,
 			mech: spnego.NewServer(ntlm.NewServer(&ntlm.ServerConfig{NbComputerName: "FAKE", Lookup: lookup,

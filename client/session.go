@@ -29,7 +29,7 @@ type Session struct {
 	maxInFlight     int
 
 	vmu       sync.Mutex // guards validated and validErr
-	validated bool       // VALIDATE_NEGOTIATE_INFO done (3.0/3.0.2)
+	validated bool       // VALIDATE_NEGOTIATE_INFO done (all but 3.1.1)
 	validErr  error
 
 	closeOnce sync.Once

@@ -306,7 +306,9 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// TestValidateNegotiate: 3.0/3.0.2 check FSCTL_VALIDATE_NEGOTIATE_INFO.
+// TestValidateNegotiate: every dialect but 3.1.1 checks
+// FSCTL_VALIDATE_NEGOTIATE_INFO (2.1 too: a man in the middle may have
+// removed every 3.x dialect from the NEGOTIATE request).
 func TestValidateNegotiate(t *testing.T) {
 	cases := []struct {
 		name string
@@ -317,6 +319,7 @@ func TestValidateNegotiate(t *testing.T) {
 		{"mismatch", fakeOptions{maxDialect: Dialect300, validateLie: true}, ErrValidateNegotiate},
 		{"unsigned", fakeOptions{maxDialect: Dialect302, validateNoSign: true}, ErrBadSignature},
 		{"unsigned, signing optional", fakeOptions{maxDialect: Dialect302, validateNoSign: true}, ErrBadSignature},
+		{"2.1 mismatch, signing optional", fakeOptions{maxDialect: Dialect210, validateLie: true}, ErrValidateNegotiate},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -34,8 +34,8 @@ var (
 	_ fs.StatFS     = (*Share)(nil)
 )
 
-// Mount connects to the disk share name (TREE_CONNECT). On 3.0 and 3.0.2
-// the first Mount of a session also validates the negotiation.
+// Mount connects to the disk share name (TREE_CONNECT). On every dialect
+// but 3.1.1 the first Mount of a session also validates the negotiation.
 func (s *Session) Mount(ctx context.Context, name string) (*Share, error) {
 	t, err := s.treeConnect(ctx, name)
 	if err != nil {

@@ -26,8 +26,8 @@ type tree struct {
 }
 
 // treeConnect connects to share [MS-SMB2 3.2.4.2.4]. On 3.1.1 the request
-// is always signed; on 3.0/3.0.2 the first tree connect is followed by
-// VALIDATE_NEGOTIATE_INFO.
+// is always signed; on every other dialect the first tree connect is
+// followed by VALIDATE_NEGOTIATE_INFO.
 func (s *Session) treeConnect(ctx context.Context, share string) (*tree, error) {
 	if share == "" || strings.ContainsAny(share, `\/`) {
 		return nil, fmt.Errorf("smb: bad share name %q", share)
@@ -47,7 +47,12 @@ func (s *Session) treeConnect(ctx context.Context, share string) (*tree, error) 
 		t.disconnect(ctx)
 		return nil, fmt.Errorf("%w (share %s)", ErrEncryptionRequired, share)
 	}
-	if d := s.Dialect(); d == Dialect300 || d == Dialect302 {
+	if s.Dialect() != Dialect311 {
+		// Not only 3.0 and 3.0.2: a man in the middle who removes every
+		// 3.x dialect from our NEGOTIATE gets 2.1 or 2.0.2, which only
+		// this check can expose (Samba's client validates them too; a
+		// server without the FSCTL answers with a signed error, which
+		// validateNegotiate tolerates).
 		if err := s.validateOnce(ctx, t); err != nil {
 			return nil, err
 		}
@@ -103,7 +108,9 @@ func (s *Session) validateNegotiate(ctx context.Context, t *tree) error {
 	})
 	resp, err := s.exec(ctx, &exchange{msg: msg, treeID: t.id, forceSign: true, mustVerify: true})
 	if err != nil {
-		return err
+		// A server that sees a mismatch terminates the connection
+		// [MS-SMB2 3.3.5.15.12]: the lost connection is its refusal.
+		return fmt.Errorf("%w: %w", ErrValidateNegotiate, err)
 	}
 	switch st := resp.status(); st {
 	case ntstatus.Success:

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/signetsmb/signet/auth"
 )
 
 // Sources of an effective value, as reported by Config.Show and in
@@ -64,6 +66,8 @@ type Config struct {
 	AllowAnonymous bool
 	// MaxSessions caps established sessions server-wide; 0 means unlimited.
 	MaxSessions int
+	// Limits bound what clients can make the server hold ([limits]).
+	Limits Limits
 	// Shares are the disk shares in file order.
 	Shares []Share
 
@@ -92,18 +96,23 @@ type Share struct {
 	ReadOnly bool
 	Comment  string
 	// Users may connect to the share; empty allows every authenticated
-	// user. Compare case-insensitively.
+	// user. Names denote accounts of the users file: they compare under
+	// auth.FoldName (see AllowsUser).
 	Users []string
 }
 
-// AllowsUser reports whether user may connect to the share. User names
-// compare case-insensitively, as on Windows.
+// AllowsUser reports whether the account named user (a name as typed, or
+// an account ID) may connect to the share. Both sides are folded with
+// auth.FoldName, the users file's account identity, and compared exactly:
+// not with strings.EqualFold, under which U+212A KELVIN SIGN + "ate"
+// would pass users = ["kate"].
 func (s *Share) AllowsUser(user string) bool {
 	if len(s.Users) == 0 {
 		return true
 	}
+	id := auth.FoldName(user)
 	for _, u := range s.Users {
-		if strings.EqualFold(u, user) {
+		if user != "" && auth.FoldName(u) == id {
 			return true
 		}
 	}

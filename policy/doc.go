@@ -32,11 +32,56 @@
 //	comment = ""
 //	users = []                       # allowed users; empty = every authenticated user
 //
+//	[limits]                         # what a client can make the server hold
+//	max_connections = 4096           # TCP connections, server-wide
+//	idle_timeout = "15m"             # a Go duration string
+//	max_opens = "unlimited"          # where the key allows it
+//
+// Every [limits] key is optional and takes the built-in default (the same
+// as server.DefaultLimits) when absent; the keys, one per field of Limits,
+// are listed with their defaults and reasons in the embedded default
+// configuration (default.toml). Counts and sizes are integers, sizes in
+// bytes; times are Go duration strings. Ranges:
+//
+//	max_connections: 1 to 2147483647, or "unlimited"
+//	max_connections_per_addr: 1 to 2147483647, or "unlimited"
+//	max_sessions_per_conn: 1 to 2147483647, or "unlimited"
+//	max_opens_per_session: 1 to 2147483647, or "unlimited"
+//	max_opens: 1 to 2147483647, or "unlimited"
+//	max_async_per_conn: 1 to 2147483647, or "unlimited"
+//	max_locks_per_open: 1 to 2147483647, or "unlimited"
+//	max_locks_per_file: 1 to 2147483647, or "unlimited"
+//	max_pipe_output: 4280 to 2147483647, or "unlimited"
+//	max_read_bytes_pending: 65536 to 2147483647, or "unlimited"
+//	max_credits: 1 to 65535
+//	max_pdu_before_negotiate: 102 to 16777215
+//	max_pdu_before_session: 88 to 16777215
+//	pre_auth_timeout: "1s" or more, or "unlimited"
+//	idle_timeout: "1s" or more, or "unlimited"
+//	write_timeout: "1s" or more, or "unlimited"
+//	max_search_pattern: 1 to 2147483647, or "unlimited"
+//	auth_failure_delay: "0s" (no delay) to "10s"
+//	revalidate_interval: "1s" or more
+//
+// "unlimited" is the only way to lift a limit: 0 and negative numbers are
+// errors, so that 0 cannot be misread as "default" or "none". In Limits,
+// and in server.Limits, it is stored as Unlimited (-1); so is
+// auth_failure_delay = "0s".
+//
+// # File permissions
+//
+// A configuration file decides what is shared with whom, so Load and every
+// reload refuse a file that someone other than its owner can change: a
+// group- or world-writable file, a file owned by a user other than root or
+// the server's own uid, or a file in a world-writable folder without the
+// sticky bit. The embedded default has no file and is exempt. The users
+// file has its own, shared check (internal/fileperm).
+//
 // Relative paths (users_file, share paths) resolve against the folder of
 // the configuration file. Signing algorithm names are matched ignoring
 // case, and "gmac", "cmac" and "hmac-sha256" are accepted as short names.
-// Unknown keys are reported as warnings, not errors, so that a newer file
-// still loads. Every error and warning names the file and the key.
+// Unknown keys, in [limits] too, are reported as warnings, not errors, so
+// that a newer file still loads. Every error and warning names the file and the key.
 //
 // # Signing policy
 //

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/signetsmb/signet/internal/fileperm"
 )
 
 // Built-in defaults for keys a file omits.
@@ -36,6 +39,8 @@ type rawConfig struct {
 	Server rawServer  `toml:"server"`
 	Client rawClient  `toml:"client"`
 	Share  []rawShare `toml:"share"`
+	// Limits is checked key by key against limitSpecs.
+	Limits map[string]any `toml:"limits"`
 }
 
 type rawServer struct {
@@ -98,15 +103,41 @@ func loadFile(path, name string, e env) (*Config, []Warning, error) {
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: err.Error()}
 	}
-	data, err := os.ReadFile(abs)
+	data, err := readTrusted(abs)
 	if err != nil {
-		return nil, nil, &FieldError{File: name, Message: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}
+		return nil, nil, &FieldError{File: name, Message: err.Error()}
 	}
 	c, warns, err := parse(data, filepath.Dir(abs), name, e)
 	if c != nil {
 		c.Path = abs
 	}
 	return c, warns, err
+}
+
+// configFileRules: a configuration decides what the server shares with
+// whom, so only its owner, root or the server's account, may change it.
+var configFileRules = fileperm.Rules{What: "config file", CheckOwner: true, CheckDir: true}
+
+// readTrusted reads the configuration file after checking, on the open
+// file, that no one but root or this server can change it.
+func readTrusted(abs string) ([]byte, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %v", unwrapPathError(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %v", unwrapPathError(err))
+	}
+	if err := fileperm.Check(abs, fi, configFileRules); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %v", unwrapPathError(err))
+	}
+	return data, nil
 }
 
 // unwrapPathError drops the path from *fs.PathError, which callers already name.
@@ -211,13 +242,18 @@ func (p *parser) run(raw *rawConfig) {
 	p.maxSessions(raw.Server.MaxSessions)
 	p.client(raw.Client)
 	p.smb1Only(raw)
+	p.limits(raw.Limits)
 	p.shares(raw.Share)
 }
 
 // unknownKeys warns once per unknown key, not for each key below it.
+// Keys under [limits] are reported by limits.
 func (p *parser) unknownKeys() {
 	reported := map[string]bool{}
 	for _, k := range p.md.Undecoded() {
+		if len(k) > 1 && k[0] == "limits" {
+			continue
+		}
 		if len(k) > 1 && reported[toml.Key(k[:len(k)-1]).String()] {
 			reported[k.String()] = true
 			continue

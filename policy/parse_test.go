@@ -76,6 +76,7 @@ func TestBuiltinDefaults(t *testing.T) {
 		ServerName:           "FILESERVER", Domain: "WORKGROUP",
 		MinDialect: Dialect202, MaxDialect: Dialect311,
 		SigningAlgorithms: []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
+		Limits:            DefaultLimits(),
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
 	}
 	cfg.explicit, cfg.warnings = nil, nil
@@ -397,5 +398,55 @@ func TestShareStatError(t *testing.T) {
 	_, _, err := parse([]byte(shareData), t.TempDir(), "x.toml", e)
 	if err == nil || !strings.Contains(err.Error(), `share[0].path: share "data"`) || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A config file others can change is refused: a world-writable file once
+// pointed a share at "/".
+func TestLoadRefusesUntrustedFile(t *testing.T) {
+	cases := []struct {
+		name    string
+		setup   func(t *testing.T, f fixture)
+		refuses string // "" = loads
+	}{
+		{"0644", func(t *testing.T, f fixture) { chmod(t, f.path, 0o644) }, ""},
+		{"0600", func(t *testing.T, f fixture) { chmod(t, f.path, 0o600) }, ""},
+		{"group-writable", func(t *testing.T, f fixture) { chmod(t, f.path, 0o664) }, "refusing a group-writable config file (mode 0664); run: chmod go-w "},
+		{"world-writable", func(t *testing.T, f fixture) { chmod(t, f.path, 0o646) }, "refusing a world-writable config file (mode 0646)"},
+		{"folder world-writable", func(t *testing.T, f fixture) { chmod(t, f.dir, 0o777) }, "world-writable folder without the sticky bit"},
+		{"folder sticky", func(t *testing.T, f fixture) { chmod(t, f.dir, 0o777|fs.ModeSticky) }, ""},
+		{"other owner", func(t *testing.T, f fixture) {
+			if os.Geteuid() != 0 {
+				t.Skip("chown to another user needs root")
+			}
+			if err := os.Chown(f.path, 4242, 4242); err != nil {
+				t.Fatal(err)
+			}
+		}, "refusing a config file owned by uid 4242"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.write(t, shareData)
+			c.setup(t, f)
+			_, _, err := Load(f.path)
+			if c.refuses == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			fes := fieldErrors(err)
+			if len(fes) != 1 || fes[0].File != f.path || !strings.Contains(fes[0].Message, c.refuses) {
+				t.Errorf("Load = %v, want a FieldError naming the file and %q", err, c.refuses)
+			}
+		})
+	}
+}
+
+func chmod(t *testing.T, path string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }

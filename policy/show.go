@@ -18,7 +18,8 @@ type Setting struct {
 }
 
 // Show lists every effective value with where it came from, including one
-// line per SMBv1-only setting saying that it has no effect.
+// line per SMBv1-only setting saying that it has no effect and one per
+// limit.
 func (c *Config) Show() []Setting {
 	out := []Setting{
 		c.scalar("server.listen", c.Listen, ""),
@@ -37,6 +38,7 @@ func (c *Config) Show() []Setting {
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
 	}
+	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)
 	}

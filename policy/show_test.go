@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -129,5 +131,70 @@ func TestDiff(t *testing.T) {
 	}
 	if !reflect.DeepEqual(gotS, want) {
 		t.Errorf("Diff =\n%s\nwant\n%s", strings.Join(gotS, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestShowLimits(t *testing.T) {
+	f := newFixture(t)
+	cfg, _ := f.load(t, "[limits]\nmax_opens = \"unlimited\"\nauth_failure_delay = \"0s\"\nidle_timeout = \"1h\"\nmax_credits = 512\n"+shareData)
+	m := showMap(cfg)
+	want := []Setting{
+		{Key: "limits.max_connections", Value: "4096", Source: SourceBuiltin, Note: "TCP connections, server-wide"},
+		{Key: "limits.max_opens", Value: "unlimited", Source: SourceExplicit, Note: "open files, folders and pipes, server-wide"},
+		{Key: "limits.max_pipe_output", Value: "1048576", Source: SourceBuiltin, Note: "bytes a named pipe queues; 1 MiB"},
+		{Key: "limits.max_credits", Value: "512", Source: SourceExplicit, Note: "credits a connection may hold"},
+		{Key: "limits.pre_auth_timeout", Value: "1m", Source: SourceBuiltin, Note: "from accept to the first session"},
+		{Key: "limits.idle_timeout", Value: "1h", Source: SourceExplicit, Note: "idle connection without opens (autodisconnect)"},
+		{Key: "limits.auth_failure_delay", Value: "0s", Source: SourceExplicit, Note: "answer delay after a failed logon; no delay"},
+		{Key: "limits.revalidate_interval", Value: "30s", Source: SourceBuiltin, Note: "sessions checked against the users file"},
+	}
+	for _, w := range want {
+		if got := m[w.Key]; got != w {
+			t.Errorf("Show() %s = %+v, want %+v", w.Key, got, w)
+		}
+	}
+	// One line per limit, in Limits order, after the client keys.
+	var keys []string
+	for _, s := range cfg.Show() {
+		if strings.HasPrefix(s.Key, "limits.") {
+			keys = append(keys, strings.TrimPrefix(s.Key, "limits."))
+		}
+	}
+	var specKeys []string
+	for _, s := range limitSpecs() {
+		specKeys = append(specKeys, s.key)
+	}
+	if !reflect.DeepEqual(keys, specKeys) {
+		t.Errorf("limit keys shown %v, want %v", keys, specKeys)
+	}
+	// The values shown, written back, load to the same limits.
+	var text strings.Builder
+	text.WriteString("[limits]\n")
+	for _, s := range cfg.Show() {
+		if k, ok := strings.CutPrefix(s.Key, "limits."); ok {
+			if _, err := strconv.Atoi(s.Value); err == nil {
+				fmt.Fprintf(&text, "%s = %s\n", k, s.Value)
+			} else {
+				fmt.Fprintf(&text, "%s = %q\n", k, s.Value)
+			}
+		}
+	}
+	again, _ := f.load(t, text.String()+shareData)
+	if again.Limits != cfg.Limits {
+		t.Errorf("shown values load as\n%+v\nwant\n%+v", again.Limits, cfg.Limits)
+	}
+}
+
+func TestDiffLimits(t *testing.T) {
+	f := newFixture(t)
+	old, _ := f.load(t, shareData)
+	next, _ := f.load(t, "[limits]\nmax_connections = 10\nwrite_timeout = \"unlimited\"\nmax_opens = 65536\n"+shareData)
+	var got []string
+	for _, c := range Diff(old, next) {
+		got = append(got, c.String())
+	}
+	want := []string{"limits.max_connections 4096 -> 10", "limits.write_timeout 1m -> unlimited"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Diff = %q, want %q", got, want)
 	}
 }

@@ -164,3 +164,30 @@ func TestConcurrentCurrent(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A reload of a file others can write keeps the previous snapshot and
+// logs why; fixing the mode lets the next reload through.
+func TestReloadRefusesWritableFile(t *testing.T) {
+	f, s := newStore(t, signingOn)
+	first := s.Current()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+
+	f.write(t, signingOff)
+	chmod(t, f.path, 0o666)
+	if err := s.ReloadAndLog(log, "test"); err == nil {
+		t.Fatal("world-writable config accepted")
+	}
+	if s.Current() != first || !s.Current().RequireSigning {
+		t.Error("world-writable config replaced the snapshot")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "config rejected, keeping the previous one: "+f.path+": refusing a world-writable config file (mode 0666)") {
+		t.Errorf("rejection line:\n%s", out)
+	}
+
+	chmod(t, f.path, 0o644)
+	if err := s.Reload(); err != nil || s.Current().RequireSigning {
+		t.Errorf("after chmod 644: Reload() = %v, RequireSigning = %v", err, s.Current().RequireSigning)
+	}
+}

@@ -2,14 +2,12 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/signetsmb/signet/internal/filewatch"
 )
 
 // watchDebounce is how long the file must stay quiet before a reload, so
@@ -19,8 +17,9 @@ const watchDebounce = 100 * time.Millisecond
 // Watch reloads the configuration whenever its file changes, until ctx is
 // done. It watches the file's folder rather than the file, so that editors
 // and tools that replace the file atomically (write a temporary file, then
-// rename it over the original) are noticed too. Changes are debounced by
-// about 100 ms. Each reload logs one line listing the changed values
+// rename it over the original) are noticed too. A change of mode or owner
+// counts, so fixing the permissions of a refused file reloads it. Changes
+// are debounced by about 100 ms. Each reload logs one line listing the changed values
 // ("config reloaded: server.require_signing true -> false"); each rejected
 // file logs one line with the reason, and the previous snapshot stays.
 //
@@ -35,51 +34,9 @@ func (s *Store) watch(ctx context.Context, logger *slog.Logger, debounce time.Du
 	if path == "" {
 		return nil
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", path, err)
-	}
-	defer w.Close()
-	if err := w.Add(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("watch %s: %w", filepath.Dir(path), err)
-	}
-	s.watchLoop(ctx, logger, w, filepath.Base(path), debounce)
-	return nil
-}
-
-func (s *Store) watchLoop(ctx context.Context, logger *slog.Logger, w *fsnotify.Watcher, base string, debounce time.Duration) {
-	timer := time.NewTimer(debounce)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if touchesFile(ev, base) {
-				timer.Reset(debounce)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			logger.Warn("config watcher error", "file", s.Current().Name, "err", err)
-		case <-timer.C:
-			s.ReloadAndLog(logger, "file changed")
-		}
-	}
-}
-
-// touchesFile reports whether ev may have changed the watched file.
-func touchesFile(ev fsnotify.Event, base string) bool {
-	if filepath.Base(ev.Name) != base {
-		return false
-	}
-	return ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) ||
-		ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove)
+	return filewatch.Watch(ctx, path, debounce,
+		func() { s.ReloadAndLog(logger, "file changed") },
+		func(err error) { logger.Warn("config watcher error", "file", s.Current().Name, "err", err) })
 }
 
 // ReloadOnSignal reloads, logging as Watch does, each time a signal

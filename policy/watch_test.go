@@ -120,3 +120,19 @@ func TestReloadOnSignal(t *testing.T) {
 	close(sigs)
 	<-done
 }
+
+// Fixing the mode of a refused file is a change the watch reloads on.
+func TestWatchReloadsAfterChmod(t *testing.T) {
+	f, s := newStore(t, signingOn)
+	first := s.Current()
+	log := startWatch(t, s)
+
+	f.write(t, signingOff)
+	chmod(t, f.path, 0o666)
+	waitFor(t, "rejection", func() bool { return strings.Contains(log.String(), "world-writable config file") })
+	if s.Current() != first {
+		t.Error("world-writable file replaced the snapshot")
+	}
+	chmod(t, f.path, 0o644)
+	waitFor(t, "reload after chmod", func() bool { return !s.Current().RequireSigning })
+}

@@ -28,9 +28,6 @@ type asyncTable struct {
 	early []earlyCancel
 }
 
-// maxAsyncPerConn bounds pending asynchronous requests per connection.
-const maxAsyncPerConn = 512
-
 // goAsync turns the current request asynchronous: the interim response is
 // sent by the pipeline (w.status = STATUS_PENDING), and run executes on its
 // own goroutine with a context that CANCEL, CLOSE of the open, LOGOFF or
@@ -44,8 +41,9 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 	}
 	t := &c.async
 	t.mu.Lock()
-	if len(t.ops) >= maxAsyncPerConn {
+	if exceeds(len(t.ops), c.lim.MaxAsyncPerConn) {
 		t.mu.Unlock()
+		c.log.Warn("request refused: limit reached", "limit", "max_async_per_conn", "command", r.hdr.Command.String())
 		return ntstatus.InsufficientResources
 	}
 	t.next++
@@ -80,6 +78,7 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 	go func() {
 		defer c.wg.Done()
 		defer cancel(nil)
+		defer c.recoverPanic("async " + r.hdr.Command.String())
 		fw := newResponse()
 		err := run(ctx, &fw)
 		t.mu.Lock()
@@ -121,6 +120,13 @@ func (c *conn) sendFinal(r *request, w *response, asyncID uint64, err error) {
 	c.signIfNeeded(r, frame[4:])
 	binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
 	c.send(frame)
+}
+
+// count returns the number of pending asynchronous requests.
+func (t *asyncTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.ops)
 }
 
 // cancelRequest cancels a pending asynchronous request named by a CANCEL

@@ -8,19 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
-// PDU size caps by connection state (ksmbd and Samba bound the size before
-// negotiate far below the negotiated maximum).
+// Protocol constants that are not policy.
 const (
-	maxPDUBeforeNegotiate = 4 << 10
-	maxPDUBeforeSession   = 64 << 10
-	maxCompound           = 64
+	maxCompound = 64
 	// maxIOSize is the negotiated MaxRead/MaxWrite/MaxTransact with
 	// LARGE_MTU; 2.0.2 is limited to 64 KiB [MS-SMB2 3.3.5.4].
 	maxIOSize    = 8 << 20
@@ -42,16 +41,44 @@ func fatal(token, format string, args ...any) error {
 }
 
 // conn is one client connection (MS-SMB2 3.3.1.7 Connection).
+//
+// Ownership and lock order. A connection runs three kinds of goroutine,
+// all tracked: the reader (readLoop: framing, the sequence window, and
+// every compound that holds a NEGOTIATE or a SESSION_SETUP, wherever it
+// sits, plus compounds starting with CHANGE_NOTIFY), handler goroutines
+// (every other compound, and asynchronous completions, counted in wg), and
+// the writer (writeLoop, the only goroutine that writes to the socket).
+//
+//   - Negotiated state (negotiated..settings) and each session's handshake
+//     state (session.mech, preauth, rounds) are owned by the reader: it is
+//     written only there (checked by reader.check() when debugOwnership is
+//     on) and read-only for handlers once NEGOTIATE has completed, which
+//     happens-before any handler starts (the handler is started by the
+//     reader after it).
+//   - c.mu guards the session table; session.mu guards a session's state,
+//     identity, signer and trees; treeConnect.mu its opens; the open
+//     table, async table, credit window and read budget have their own
+//     mutexes. Lock order: c.mu, then session.mu, then treeConnect.mu;
+//     the server-wide tables (Server.mu, sessMu, nodeTable.mu) are never
+//     taken while holding a connection's lock, except Server.sessMu inside
+//     c.mu when a session is dropped.
+//   - Frames leave only through the writer: responses through out
+//     (bounded: a client that does not read stalls its own handlers, then
+//     WriteTimeout closes it), unsolicited oplock breaks through the
+//     breaks queue (never blocks the sender, bounded by the opens).
 type conn struct {
 	srv    *Server
 	nc     net.Conn
 	remote string
+	addr   string // client IP, for per-address limits
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	lim    Limits // snapshot taken at accept
 
-	// Owned by the reader goroutine until negotiation completes, then
-	// read-only: the negotiated state.
+	// reader owns the fields below it until NEGOTIATE completes; they
+	// are read-only afterwards.
+	reader         goroutineOwner
 	negotiated     bool
 	dialect        uint16
 	wildcardSent   bool // answered an SMB1 negotiate with 0x02FF
@@ -68,6 +95,11 @@ type conn struct {
 	preauth        smbcrypto.PreauthHash // 3.1.1 connection hash
 	settings       *Settings             // snapshot taken at NEGOTIATE
 
+	// preAuthDeadline bounds the time, reads and writes together, from
+	// accept until a session is established (everAuth).
+	preAuthDeadline time.Time
+	everAuth        atomic.Bool
+
 	// credits guards the sequence window [MS-SMB2 3.3.1.1].
 	credits creditWindow
 
@@ -79,30 +111,58 @@ type conn struct {
 	opens openTable
 	async asyncTable
 
+	// readBudget bounds the bytes of READ responses not yet written.
+	readBudget byteBudget
+
 	// badSigs counts signature failures on this connection.
 	badSigs int32
 
-	out      chan []byte   // frames for the writer
+	out      chan outFrame // responses for the writer
+	breaks   breakQueue    // unsolicited notifications for the writer
 	inflight chan struct{} // semaphore of executing requests
 	wg       sync.WaitGroup
 	once     sync.Once
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+// outFrame is one transport frame for the writer; readBytes is the READ
+// budget it holds until written.
+type outFrame struct {
+	buf       []byte
+	readBytes int64
+}
+
+func newConn(s *Server, nc net.Conn, lim Limits) *conn {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := &conn{
 		srv:      s,
 		nc:       nc,
 		remote:   nc.RemoteAddr().String(),
+		addr:     hostOf(nc.RemoteAddr()),
 		ctx:      ctx,
 		cancel:   cancel,
+		lim:      lim,
 		sessions: map[uint64]*session{},
-		out:      make(chan []byte, 16),
+		out:      make(chan outFrame, 16),
 		inflight: make(chan struct{}, s.opts.MaxInFlight),
 	}
 	c.log = s.log.With("client", c.remote)
-	c.credits.init()
+	c.credits.init(lim.MaxCredits)
+	c.readBudget.init(int64(lim.MaxReadBytesPending))
+	c.breaks.init()
+	if lim.PreAuthTimeout > 0 {
+		c.preAuthDeadline = time.Now().Add(lim.PreAuthTimeout)
+	}
 	return c
+}
+
+// hostOf returns the IP of a client address (the whole string when it has
+// no port, e.g. an in-memory pipe).
+func hostOf(a net.Addr) string {
+	s := a.String()
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return h
+	}
+	return s
 }
 
 // close ends the connection; safe to call from any goroutine.
@@ -113,26 +173,69 @@ func (c *conn) close(cause error) {
 	})
 }
 
-// serve runs the reader loop until the connection ends.
+// serve runs the connection until it ends: reader here, writer and
+// handlers on tracked goroutines; it returns once all of them are done
+// and the connection's sessions are torn down.
 func (c *conn) serve() {
-	go c.writeLoop()
-	err := c.readLoop()
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		defer c.recoverPanic("writer")
+		c.writeLoop()
+	}()
+	err := c.runReader()
 	if cause := context.Cause(c.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		err = cause // a handler ended the connection first
+		err = cause // a handler or the writer ended the connection first
 	}
 	c.close(err)
 	c.wg.Wait() // handlers finish before the session table is torn down
-	close(c.out)
+	<-writerDone
+	c.drainOut()
 	c.teardown()
+	c.logEnd(err)
+}
+
+// logEnd logs why the connection ended, once.
+func (c *conn) logEnd(err error) {
 	var ce *connError
 	switch {
+	case errors.As(err, &ce) && ce.token == "idle_timeout":
+		c.log.Info("connection closed", "reason", ce.token, "detail", ce.detail)
 	case errors.As(err, &ce):
 		c.srv.stats.protocolErrors.Add(1)
 		c.log.Warn("connection closed", "reason", ce.token, "detail", ce.detail)
-	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errSMB1Refused):
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errSMB1Refused),
+		errors.Is(err, io.ErrClosedPipe):
 	default:
 		c.log.Debug("connection closed", "err", err)
 	}
+}
+
+// runReader runs the read loop, turning a panic into a connection error.
+func (c *conn) runReader() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = c.panicked("reader", p)
+		}
+	}()
+	return c.readLoop()
+}
+
+// recoverPanic, deferred at the top of a connection goroutine, turns a
+// panic into the end of this connection only.
+func (c *conn) recoverPanic(where string) {
+	if p := recover(); p != nil {
+		c.close(c.panicked(where, p))
+	}
+}
+
+// panicked logs and counts a recovered panic and returns the error that
+// ends the connection.
+func (c *conn) panicked(where string, p any) error {
+	c.srv.stats.panics.Add(1)
+	c.log.Error("panic in connection; connection closed, server keeps running",
+		"goroutine", where, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return fatal("panic", "%s: %v", where, p)
 }
 
 // teardown releases every session of the connection.
@@ -146,33 +249,123 @@ func (c *conn) teardown() {
 
 // writeLoop is the only goroutine that writes to the socket.
 func (c *conn) writeLoop() {
-	for frame := range c.out {
-		if _, err := c.nc.Write(frame); err != nil {
-			c.close(err)
-			for range c.out { // drain so senders never block
+	for {
+		select {
+		case f := <-c.out:
+			if !c.write(f) {
+				return
 			}
+		case <-c.breaks.ready:
+			for _, b := range c.breaks.take() {
+				if !c.write(outFrame{buf: b}) {
+					return
+				}
+			}
+		case <-c.ctx.Done():
 			return
 		}
-		putBuf(frame)
+	}
+}
+
+// writeChunk is how much of a frame must reach the client per
+// WriteTimeout: the deadline measures progress, so a slow link that keeps
+// reading is never cut off in the middle of a large READ response.
+const writeChunk = 1 << 20
+
+// write puts one frame on the wire, closing the connection when the
+// client stops taking it off the socket.
+func (c *conn) write(f outFrame) bool {
+	var err error
+	for b := f.buf; len(b) > 0 && err == nil; {
+		n := min(len(b), writeChunk)
+		c.nc.SetWriteDeadline(c.writeDeadline())
+		_, err = c.nc.Write(b[:n])
+		b = b[n:]
+	}
+	putBuf(f.buf)
+	c.readBudget.release(f.readBytes)
+	if err != nil {
+		if isTimeout(err) {
+			err = fatal("write_timeout", "client did not read a %d-byte response in time", len(f.buf))
+		}
+		c.close(err)
+		return false
+	}
+	return true
+}
+
+// drainOut releases frames still queued when the writer stopped.
+func (c *conn) drainOut() {
+	for {
+		select {
+		case f := <-c.out:
+			putBuf(f.buf)
+			c.readBudget.release(f.readBytes)
+		default:
+			c.breaks.shut()
+			return
+		}
 	}
 }
 
 // send queues one complete frame (transport header included). It never
 // blocks once the connection is closing.
-func (c *conn) send(frame []byte) {
+func (c *conn) send(frame []byte) { c.sendFrame(outFrame{buf: frame}) }
+
+func (c *conn) sendFrame(f outFrame) {
 	select {
-	case c.out <- frame:
+	case c.out <- f:
 	case <-c.ctx.Done():
+		putBuf(f.buf)
+		c.readBudget.release(f.readBytes)
 	}
+}
+
+// Deadlines. Before the first session every read and write shares one
+// absolute deadline (PreAuthTimeout from accept); afterwards a header
+// read waits up to IdleTimeout, the rest of a started PDU and each write
+// up to WriteTimeout.
+func (c *conn) headerDeadline() time.Time {
+	if !c.everAuth.Load() {
+		return c.preAuthDeadline
+	}
+	return after(c.lim.IdleTimeout)
+}
+
+func (c *conn) bodyDeadline() time.Time {
+	if !c.everAuth.Load() {
+		return c.preAuthDeadline
+	}
+	return after(c.lim.WriteTimeout)
+}
+
+func (c *conn) writeDeadline() time.Time {
+	d := after(c.lim.WriteTimeout)
+	if !c.everAuth.Load() && !c.preAuthDeadline.IsZero() && (d.IsZero() || c.preAuthDeadline.Before(d)) {
+		return c.preAuthDeadline
+	}
+	return d
+}
+
+// after is now+d, or no deadline for a negative d.
+func after(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readLoop frames PDUs and dispatches them.
 func (c *conn) readLoop() error {
-	deadline := time.Now().Add(c.srv.opts.NegotiateTimeout)
-	c.nc.SetReadDeadline(deadline)
+	c.reader.claim()
 	var hdr [4]byte
 	for {
-		if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+		if err := c.readHeader(hdr[:]); err != nil {
 			return err
 		}
 		if hdr[0] != 0 {
@@ -185,40 +378,69 @@ func (c *conn) readLoop() error {
 		if n < 4 {
 			return fatal("pdu_too_small", "%d bytes", n)
 		}
+		c.nc.SetReadDeadline(c.bodyDeadline())
 		buf := getBuf(n)
 		if _, err := io.ReadFull(c.nc, buf); err != nil {
+			putBuf(buf)
+			if isTimeout(err) {
+				return fatal("read_timeout", "%d-byte PDU not received in time", n)
+			}
 			return err
 		}
 		if err := c.dispatch(buf); err != nil {
 			return err
 		}
-		if c.hasSession() {
-			c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// readHeader reads a transport header. An authenticated connection that
+// stays silent for IdleTimeout is closed unless it holds opens or pending
+// requests (then the wait starts again).
+func (c *conn) readHeader(hdr []byte) error {
+	for {
+		c.nc.SetReadDeadline(c.headerDeadline())
+		n, err := io.ReadFull(c.nc, hdr)
+		switch {
+		case err == nil:
+			return nil
+		case !isTimeout(err):
+			return err
+		case !c.everAuth.Load():
+			return fatal("pre_auth_timeout", "no session established within %v", c.lim.PreAuthTimeout)
+		case n > 0:
+			return fatal("read_timeout", "transport header not received in time")
+		case c.busy():
+			continue
+		default:
+			return fatal("idle_timeout", "no request for %v and nothing open", c.lim.IdleTimeout)
 		}
 	}
+}
+
+// busy reports whether the connection holds opens or pending requests.
+func (c *conn) busy() bool {
+	return c.opens.count() > 0 || c.async.count() > 0
 }
 
 // pduLimit is the largest PDU accepted in the current state.
 func (c *conn) pduLimit() int {
 	switch {
 	case !c.negotiated:
-		return maxPDUBeforeNegotiate
-	case !c.hasSession():
-		return maxPDUBeforeSession
+		return pduCap(c.lim.MaxPDUBeforeNegotiate)
+	case !c.everAuth.Load():
+		return pduCap(c.lim.MaxPDUBeforeSession)
 	default:
 		return int(c.maxIO) + 64<<10
 	}
 }
 
-func (c *conn) hasSession() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.sessions {
-		if s.valid() {
-			return true
-		}
+// pduCap maps an unlimited (negative) PDU limit to the transport's
+// maximum (24-bit length).
+func pduCap(limit int) int {
+	if limit < 0 || limit > 0xFFFFFF {
+		return 0xFFFFFF
 	}
-	return false
+	return limit
 }
 
 // dispatch routes one PDU: SMB1 negotiate, or an SMB2 message/compound.
@@ -262,9 +484,7 @@ func (c *conn) dispatch(buf []byte) error {
 			return fatal("bad_message_id", "%v: %v", r.hdr.Command, err)
 		}
 	}
-	// CHANGE_NOTIFY only registers interest (it never blocks), and must be
-	// in place before the requests the client sent after it run.
-	if first == wire.CmdNegotiate || first == wire.CmdSessionSetup || first == wire.CmdChangeNotify {
+	if runsOnReader(reqs) {
 		defer putBuf(buf)
 		return c.runChain(reqs)
 	}
@@ -272,6 +492,8 @@ func (c *conn) dispatch(buf []byte) error {
 	select {
 	case c.inflight <- struct{}{}:
 	case <-c.ctx.Done():
+		releaseOpens(reqs)
+		putBuf(buf)
 		return context.Cause(c.ctx)
 	}
 	c.wg.Add(1)
@@ -280,11 +502,30 @@ func (c *conn) dispatch(buf []byte) error {
 		defer func() { <-c.inflight }()
 		defer putBuf(buf)
 		defer releaseOpens(reqs)
+		defer c.recoverPanic("handler")
 		if err := c.runChain(reqs); err != nil {
 			c.close(err)
 		}
 	}()
 	return nil
+}
+
+// runsOnReader reports whether a compound must run on the reader, in
+// arrival order with the reads that follow it: any compound holding a
+// NEGOTIATE or a SESSION_SETUP, wherever it sits (the handshake state
+// they change is the reader's), and one starting with CHANGE_NOTIFY
+// (it only registers interest, never blocks, and must be in place
+// before the requests the client sent after it run).
+func runsOnReader(reqs []*request) bool {
+	if reqs[0].hdr.Command == wire.CmdChangeNotify {
+		return true
+	}
+	for _, r := range reqs {
+		if r.hdr.Command == wire.CmdNegotiate || r.hdr.Command == wire.CmdSessionSetup {
+			return true
+		}
+	}
+	return false
 }
 
 // Buffers: size-classed pools so steady-state reads and responses do not

@@ -28,6 +28,9 @@ type createCall struct {
 	action uint32
 	access uint32
 	ctxs   map[string][]byte
+	// reserved: the CREATE holds an open reservation (openlimit.go) that
+	// no open has claimed yet.
+	reserved bool
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -40,6 +43,11 @@ func (r *request) create(w *response) error {
 	if err := cc.validate(); err != nil {
 		return err
 	}
+	if err := r.reserveOpen(); err != nil {
+		return err
+	}
+	cc.reserved = true
+	defer cc.giveBackReservation()
 	if r.tree.ipc {
 		return cc.openPipe(w)
 	}
@@ -342,6 +350,7 @@ func (cc *createCall) open() (*open, error) {
 		r.c.srv.watches.deletePending(o.node)
 		o.deleteOnClose = true
 	}
+	cc.claimReservation(o)
 	if !r.tree.addOpen(o) {
 		o.release()
 		return nil, ntstatus.NetworkNameDeleted
@@ -426,12 +435,14 @@ func (cc *createCall) openPipe(w *response) error {
 	r := cc.r
 	name := strings.TrimPrefix(strings.ToLower(cc.req.Name), `\`)
 	name = strings.TrimPrefix(name, `pipe\`)
-	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv, r.sess.user()}, r.sess.user())
+	p, err := dcerpc.NewPipe(name, pipeBackend{r.c.srv}, r.sess.account(), r.c.srv.limits().MaxPipeOutput)
 	if err != nil {
 		return ntstatus.ObjectNameNotFound
 	}
 	o := &open{conn: r.c, tree: r.tree, sess: r.sess, pipe: p, access: mapGeneric(cc.req.DesiredAccess), share: cc.req.ShareAccess, path: name}
+	cc.claimReservation(o)
 	if !r.tree.addOpen(o) {
+		o.release()
 		return ntstatus.NetworkNameDeleted
 	}
 	r.c.opens.add(o)

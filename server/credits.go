@@ -6,9 +6,6 @@ import (
 	"sync"
 )
 
-// maxCredits caps the credits a connection may hold (Samba's default).
-const maxCredits = 8192
-
 // creditWindow is the command sequence window [MS-SMB2 3.3.1.1, 3.3.1.2]:
 // message ids in [low, low+size) are valid, each usable once. Ids consumed
 // out of order above low are remembered in used until low catches up, so
@@ -18,10 +15,15 @@ type creditWindow struct {
 	low  uint64
 	size uint64 // credits granted and not yet consumed, plus holes
 	used map[uint64]struct{}
+	max  uint64 // Limits.MaxCredits
 }
 
-func (w *creditWindow) init() {
+func (w *creditWindow) init(maxCredits int) {
 	w.low, w.size = 0, 1 // one credit for the first NEGOTIATE (MessageId 0)
+	w.max = uint64(maxCredits)
+	if maxCredits <= 0 || maxCredits > 65535 {
+		w.max = 65535
+	}
 }
 
 var errSequence = errors.New("message id outside the sequence window")
@@ -74,11 +76,11 @@ func (w *creditWindow) grant(requested, charge uint16) uint16 {
 	if c := uint64(max(charge, 1)); want < c && w.size == 0 {
 		want = c
 	}
-	if w.size+want > maxCredits {
-		if w.size >= maxCredits {
+	if w.size+want > w.max {
+		if w.size >= w.max {
 			want = 0
 		} else {
-			want = maxCredits - w.size
+			want = w.max - w.size
 		}
 	}
 	if want == 0 && w.size == 0 {

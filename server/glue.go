@@ -92,15 +92,16 @@ func (s *Server) ctx() context.Context { return context.Background() }
 
 // pipeBackend answers srvsvc/wkssvc queries from the live settings.
 type pipeBackend struct {
-	srv  *Server
-	user string
+	srv *Server
 }
 
-func (b pipeBackend) Shares(user string) []dcerpc.ShareInfo {
+// Shares lists the shares the account (its ID, as given to dcerpc.NewPipe)
+// may connect to.
+func (b pipeBackend) Shares(account string) []dcerpc.ShareInfo {
 	st := b.srv.settings()
 	var out []dcerpc.ShareInfo
 	for _, sh := range st.Shares {
-		if !sh.allows(user) {
+		if !sh.allows(account) {
 			continue
 		}
 		out = append(out, dcerpc.ShareInfo{Name: sh.Name, Comment: sh.Comment, Type: dcerpc.ShareTypeDisk, Path: "C:\\" + sh.Name})

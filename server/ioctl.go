@@ -48,8 +48,12 @@ func (r *request) validateNegotiate(req *wire.IoctlRequest, w *response) error {
 	if c.dialect == wire.Dialect311 {
 		return fatal("validate_negotiate_311", "VALIDATE_NEGOTIATE_INFO on a 3.1.1 connection")
 	}
-	if c.dialect == wire.Dialect202 {
-		return ntstatus.FileClosed // as Samba for 2.0.2
+	if c.settings.MaxDialect <= wire.Dialect202 {
+		// A server limited to 2.0.2 answers as one that lacks the FSCTL
+		// (Samba). Any other server validates 2.x connections too: a man
+		// in the middle who strips every 3.x dialect from the NEGOTIATE
+		// must be caught here, and a client tolerates FILE_CLOSED.
+		return ntstatus.FileClosed
 	}
 	if req.MaxOutputResponse < 24 {
 		return fatal("validate_negotiate", "MaxOutputResponse %d < 24", req.MaxOutputResponse)

@@ -64,17 +64,25 @@ func (r *request) pipeTransceive(req *wire.IoctlRequest, w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	out, more, err := o.pipe.Transact(req.Input, int(req.MaxOutputResponse))
-	switch {
-	case errors.Is(err, dcerpc.ErrPipeBusy):
-		return ntstatus.PipeBusy
-	case err != nil:
-		return ntstatus.InvalidParameter
+	if err != nil {
+		return pipeStatus(err)
 	}
 	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, o.id, out)
 	if more {
 		w.status = ntstatus.BufferOverflow
 	}
 	return nil
+}
+
+// pipeStatus maps a pipe write error. ErrPipeBusy (responses waiting to be
+// read, or a response that would take them past MaxPipeOutput) is
+// STATUS_PIPE_BUSY, the status MS-FSCC 2.3.48 gives for a named pipe that
+// "contains unread data": the client must read before it writes again.
+func pipeStatus(err error) error {
+	if errors.Is(err, dcerpc.ErrPipeBusy) {
+		return ntstatus.PipeBusy
+	}
+	return ntstatus.InvalidParameter
 }
 
 // pipeWait: the pipes are always available.
@@ -112,22 +120,42 @@ func (r *request) networkInterfaces(req *wire.IoctlRequest, w *response) error {
 	return nil
 }
 
-// resumeKeys maps server-side-copy resume keys to their opens.
+// resumeKeys maps server-side-copy resume keys to their opens. An open has
+// at most one key (Open.ResumeKey, MS-SMB2 3.3.5.15.5), issued at its first
+// FSCTL_SRV_REQUEST_RESUME_KEY and returned again for later ones, and
+// dropped when the open is released, so the table never holds more keys
+// than there are opens (MaxOpens). mu guards keys and the resumeKey fields
+// of the opens; it is a leaf lock.
 type resumeKeys struct {
 	mu   sync.Mutex
 	keys map[[24]byte]*open
 }
 
+// add returns o's resume key, issuing one if o has none.
 func (k *resumeKeys) add(o *open) [24]byte {
-	var key [24]byte
-	io.ReadFull(rand.Reader, key[:])
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if o.resumeKey != nil {
+		return *o.resumeKey
+	}
+	var key [24]byte
+	io.ReadFull(rand.Reader, key[:])
 	if k.keys == nil {
 		k.keys = map[[24]byte]*open{}
 	}
 	k.keys[key] = o
+	o.resumeKey = &key
 	return key
+}
+
+// drop forgets o's resume key (when o is released).
+func (k *resumeKeys) drop(o *open) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if o.resumeKey != nil {
+		delete(k.keys, *o.resumeKey)
+		o.resumeKey = nil
+	}
 }
 
 func (k *resumeKeys) get(key [24]byte) *open {
@@ -147,7 +175,7 @@ func (o *open) isClosed() bool {
 	return o.closed
 }
 
-// resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.3].
+// resumeKey answers FSCTL_SRV_REQUEST_RESUME_KEY [MS-SMB2 3.3.5.15.5].
 func (r *request) resumeKey(req *wire.IoctlRequest, w *response) error {
 	o, err := r.needOpen()
 	if err != nil {
@@ -227,16 +255,15 @@ func (r *request) copyChunks(src, dst *open, chunks []byte) (uint32, uint32, err
 	buf := getBuf(copyMaxChunkSize)
 	defer putBuf(buf)
 	var written, total uint32
-	locks := &r.c.srv.locks
 	for len(chunks) >= 24 {
 		so := binary.LittleEndian.Uint64(chunks)
 		to := binary.LittleEndian.Uint64(chunks[8:])
 		l := binary.LittleEndian.Uint32(chunks[16:])
 		chunks = chunks[24:]
-		if err := locks.checkIO(src, so, uint64(l), false); err != nil {
+		if err := src.checkIO(so, uint64(l), false); err != nil {
 			return written, total, err
 		}
-		if err := locks.checkIO(dst, to, uint64(l), true); err != nil {
+		if err := dst.checkIO(to, uint64(l), true); err != nil {
 			return written, total, err
 		}
 		n, err := src.file.ReadAt(buf[:l], int64(so))

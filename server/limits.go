@@ -29,7 +29,8 @@ type Limits struct {
 	MaxLocksPerOpen int
 	MaxLocksPerFile int
 	// MaxPipeOutput caps the bytes a named pipe queues for the client to
-	// read.
+	// read (one answer larger than it is still queued into an empty pipe,
+	// so that it can be read at all).
 	MaxPipeOutput int
 	// MaxReadBytesPending caps the bytes of READ responses built but not
 	// yet written to the socket, per connection; further READs wait.
@@ -59,7 +60,9 @@ type Limits struct {
 	AuthFailureDelay time.Duration
 	// RevalidateInterval is how often established sessions are checked
 	// against the users database: a deleted or disabled account's
-	// sessions end within this time (at once on Server.Revalidate).
+	// sessions end within this time (at once on Server.Revalidate). A
+	// negative value turns the periodic check off; a change applies from
+	// the next check.
 	RevalidateInterval time.Duration
 }
 

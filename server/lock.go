@@ -1,26 +1,44 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
-// byteLock is one granted byte-range lock.
-type byteLock struct {
-	owner     *open
-	off, n    uint64
-	exclusive bool
-}
-
-// lockTable holds the byte-range locks of every file, keyed by node.
-// Waiters for blocking locks are woken by a broadcast on every unlock.
-type lockTable struct {
-	mu    sync.Mutex
-	locks map[*fileNode][]byteLock
-	wake  chan struct{} // closed and replaced on every release
+// fileLocks holds the byte-range locks of one file (the MS-FSA
+// Stream.ByteRangeLockList), on its fileNode. The locks are split by
+// kind so that each question READ, WRITE and LOCK ask is answered by
+// binary searches (rangeSet) rather than by a scan of every lock:
+//
+//   - excl: non-empty exclusive locks. They never overlap one another (a
+//     new exclusive lock conflicts with every lock it overlaps), so the
+//     candidates a range query returns all overlap the range.
+//   - shared: non-empty shared locks, which may overlap.
+//   - emptyExcl, emptyShared: zero-length locks, which take part in lock
+//     conflicts but never in I/O conflicts.
+//
+// Blocking-lock waiters on the file wait on wake, closed and replaced when
+// a lock of the file is released.
+//
+// Ownership and lock order: mu guards every field, and the lockCount of
+// the file's opens. mu is a leaf: nothing else is locked while it is held,
+// and it is taken with neither nodeTable.mu nor any open.mu held
+// (open.release takes them one after the other, never nested). Only opens
+// of the file ever take it, so locking one file never delays I/O on
+// another.
+type fileLocks struct {
+	mu                     sync.Mutex
+	excl, shared           rangeSet
+	emptyExcl, emptyShared rangeSet
+	count                  int           // locks in the four sets
+	wake                   chan struct{} // nil until someone waits
 }
 
 // lastByte is the offset of the last byte of a non-empty range; ranges
@@ -48,20 +66,46 @@ func overlaps(aOff, aN, bOff, bN uint64) bool {
 	return aOff <= lastByte(bOff, bN) && bOff <= lastByte(aOff, aN)
 }
 
-// conflictLocked reports whether a new lock conflicts. t.mu held.
-func (t *lockTable) conflictLocked(o *open, off, n uint64, exclusive bool) bool {
-	for _, l := range t.locks[o.node] {
-		if !overlaps(l.off, l.n, off, n) {
-			continue
+// conflictLocked reports whether a new lock of o conflicts with the set's
+// locks, by the rules of overlaps [MS-FSA 2.1.5.7]: an exclusive lock
+// conflicts with every lock it overlaps, a shared one with the exclusive
+// locks of other opens it overlaps (a shared lock inside the open's own
+// exclusive lock is granted). f.mu held.
+func (f *fileLocks) conflictLocked(o *open, off, n uint64, exclusive bool) bool {
+	blocks := func(l *byteLock) bool { return exclusive || l.owner != o }
+	if n == 0 {
+		// Non-empty locks holding off past their first byte.
+		if off == 0 {
+			return false
 		}
-		if !exclusive && l.exclusive && l.owner == o {
-			continue // a shared lock inside the open's own exclusive lock
-		}
-		if exclusive || l.exclusive {
-			return true
-		}
+		return f.excl.find(off, off-1, blocks) || exclusive && f.shared.any(off, off-1)
 	}
-	return false
+	last := lastByte(off, n)
+	if f.excl.find(off, last, blocks) || exclusive && f.shared.any(off, last) {
+		return true
+	}
+	// Zero-length locks strictly inside: at off+1 .. last.
+	if off == last {
+		return false
+	}
+	return f.emptyExcl.find(off+1, last, blocks) || exclusive && f.emptyShared.any(off+1, last)
+}
+
+// set returns the set a lock of this kind lives in.
+func (f *fileLocks) set(n uint64, exclusive bool) *rangeSet {
+	switch {
+	case n == 0 && exclusive:
+		return &f.emptyExcl
+	case n == 0:
+		return &f.emptyShared
+	case exclusive:
+		return &f.excl
+	}
+	return &f.shared
+}
+
+func (f *fileLocks) sets() [4]*rangeSet {
+	return [4]*rangeSet{&f.excl, &f.shared, &f.emptyExcl, &f.emptyShared}
 }
 
 // validLockRange reports whether offset and length describe a range inside
@@ -70,130 +114,199 @@ func validLockRange(e wire.LockElement) bool {
 	return e.Length == 0 || e.Offset+e.Length-1 >= e.Offset
 }
 
-// tryLock grants the elements atomically or returns the first failure;
-// the elements granted before a failure are released again
-// [MS-SMB2 3.3.5.14.2].
-func (t *lockTable) tryLock(o *open, els []wire.LockElement) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i, e := range els {
-		if !validLockRange(e) {
-			t.removeLocked(o, els[:i])
-			return ntstatus.InvalidLockRange
-		}
-		excl := e.Flags&wire.LockFlagExclusive != 0
-		if t.conflictLocked(o, e.Offset, e.Length, excl) {
-			t.removeLocked(o, els[:i])
-			return ntstatus.LockNotGranted
-		}
-		if t.locks == nil {
-			t.locks = map[*fileNode][]byteLock{}
-		}
-		t.locks[o.node] = append(t.locks[o.node], byteLock{owner: o, off: e.Offset, n: e.Length, exclusive: excl})
+// lockLimitError is a LOCK refused because granting it would take the open
+// or the file past MaxLocksPerOpen or MaxLocksPerFile.
+type lockLimitError struct {
+	limit string
+	max   int
+}
+
+func (e *lockLimitError) Error() string {
+	return fmt.Sprintf("byte-range lock limit %s (%d) reached", e.limit, e.max)
+}
+
+// checkCapsLocked refuses n more locks of o beyond the limits. f.mu held.
+func (f *fileLocks) checkCapsLocked(o *open, n int, lim Limits) error {
+	// exceeds(have+n-1, max): the n-th new lock would be one too many.
+	switch {
+	case exceeds(o.lockCount+n-1, lim.MaxLocksPerOpen):
+		return &lockLimitError{"MaxLocksPerOpen", lim.MaxLocksPerOpen}
+	case exceeds(f.count+n-1, lim.MaxLocksPerFile):
+		return &lockLimitError{"MaxLocksPerFile", lim.MaxLocksPerFile}
 	}
 	return nil
 }
 
-// removeLocked releases the locks just granted for els (newest first).
-func (t *lockTable) removeLocked(o *open, els []wire.LockElement) {
+// tryLock grants the elements atomically or returns the first failure,
+// granting nothing [MS-SMB2 3.3.5.14.2]. Each element is checked against
+// the file's locks and against the elements before it in the request, in
+// order, as if they had been granted one by one. A request that would
+// take the open or the file past its lock limit fails as a whole with a
+// *lockLimitError before any element is looked at.
+func (f *fileLocks) tryLock(o *open, els []wire.LockElement, lim Limits) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o.locksReleased {
+		// A LOCK that lost the race with its open's close: a lock granted
+		// now would outlive the open.
+		return ntstatus.FileClosed
+	}
+	if err := f.checkCapsLocked(o, len(els), lim); err != nil {
+		return err
+	}
+	var batch lockBatch
 	for _, e := range els {
-		ls := t.locks[o.node]
-		for i := len(ls) - 1; i >= 0; i-- {
-			if ls[i].owner == o && ls[i].off == e.Offset && ls[i].n == e.Length {
-				t.locks[o.node] = append(ls[:i], ls[i+1:]...)
-				break
-			}
+		if !validLockRange(e) {
+			return ntstatus.InvalidLockRange
+		}
+		excl := e.Flags&wire.LockFlagExclusive != 0
+		if f.conflictLocked(o, e.Offset, e.Length, excl) || batch.conflict(o, e.Offset, e.Length, excl) {
+			return ntstatus.LockNotGranted
+		}
+		batch.add(byteLock{owner: o, off: e.Offset, n: e.Length, exclusive: excl})
+	}
+	f.absorbLocked(batch.all)
+	o.lockCount += len(els)
+	return nil
+}
+
+// absorbLocked adds granted locks, in any order, to the file. f.mu held.
+func (f *fileLocks) absorbLocked(ls []byteLock) {
+	slices.SortStableFunc(ls, func(a, b byteLock) int { return cmp.Compare(a.off, b.off) })
+	var add fileLocks
+	for _, l := range ls {
+		s := add.set(l.n, l.exclusive)
+		s.locks = append(s.locks, l)
+	}
+	for i, s := range f.sets() {
+		s.absorb(add.sets()[i])
+	}
+	f.count += len(ls)
+}
+
+// lockBatch holds the elements of one LOCK request checked so far, so that
+// each element is checked against those before it: the older ones sorted
+// (checked), the latest few in a list that is merged into them once it
+// holds more than the square root of all. Checking m elements costs
+// O(m√m + m log m), where inserting each into sorted sets would cost
+// O(m²).
+type lockBatch struct {
+	checked fileLocks
+	recent  []byteLock
+	all     []byteLock // every element, in request order
+}
+
+func (b *lockBatch) conflict(o *open, off, n uint64, exclusive bool) bool {
+	if b.checked.conflictLocked(o, off, n, exclusive) {
+		return true
+	}
+	for i := range b.recent {
+		if b.recent[i].blocks(o, off, n, exclusive) {
+			return true
 		}
 	}
-	if len(t.locks[o.node]) == 0 {
-		delete(t.locks, o.node)
+	return false
+}
+
+func (b *lockBatch) add(l byteLock) {
+	b.all = append(b.all, l)
+	b.recent = append(b.recent, l)
+	if k := len(b.recent); k > 16 && k*k > len(b.all) {
+		b.checked.absorbLocked(b.recent)
+		b.recent = b.recent[:0]
 	}
+}
+
+// blocks reports whether l conflicts with a new lock of o, by the rules of
+// conflictLocked.
+func (l *byteLock) blocks(o *open, off, n uint64, exclusive bool) bool {
+	return overlaps(l.off, l.n, off, n) && (exclusive || l.exclusive && l.owner != o)
 }
 
 // unlockOne releases one lock of o with exactly this range, an exclusive
 // one before a shared one [MS-FSA 2.1.5.8].
-func (t *lockTable) unlockOne(o *open, off, n uint64) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ls := t.locks[o.node]
-	hit := -1
-	for i, l := range ls {
-		if l.owner == o && l.off == off && l.n == n {
-			if hit < 0 || l.exclusive && !ls[hit].exclusive {
-				hit = i
-			}
+func (f *fileLocks) unlockOne(o *open, off, n uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range []*rangeSet{f.set(n, true), f.set(n, false)} {
+		if i := s.indexOf(o, off, n); i >= 0 {
+			s.remove(i)
+			f.count--
+			o.lockCount--
+			f.broadcastLocked()
+			return nil
 		}
 	}
-	if hit < 0 {
-		return ntstatus.RangeNotLocked
-	}
-	t.locks[o.node] = append(ls[:hit], ls[hit+1:]...)
-	if len(t.locks[o.node]) == 0 {
-		delete(t.locks, o.node)
-	}
-	t.broadcastLocked()
-	return nil
+	return ntstatus.RangeNotLocked
 }
 
-// releaseOpen drops every lock of an open (on close).
-func (t *lockTable) releaseOpen(o *open) {
-	if o.node == nil {
+// releaseOpen drops every lock of an open (on close); the open can take no
+// more.
+func (f *fileLocks) releaseOpen(o *open) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o.locksReleased = true
+	if o.lockCount == 0 {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ls := t.locks[o.node]
-	kept := ls[:0]
-	for _, l := range ls {
-		if l.owner != o {
-			kept = append(kept, l)
-		}
+	for _, s := range f.sets() {
+		f.count -= s.removeOwner(o)
 	}
-	if len(kept) == 0 {
-		delete(t.locks, o.node)
-	} else {
-		t.locks[o.node] = kept
-	}
-	t.broadcastLocked()
+	o.lockCount = 0
+	f.broadcastLocked()
 }
 
-func (t *lockTable) broadcastLocked() {
-	if t.wake != nil {
-		close(t.wake)
-		t.wake = nil
+func (f *fileLocks) broadcastLocked() {
+	if f.wake != nil {
+		close(f.wake)
+		f.wake = nil
 	}
 }
 
-func (t *lockTable) waitChan() <-chan struct{} {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.wake == nil {
-		t.wake = make(chan struct{})
+// waitChan returns a channel closed at the next release of a lock of the
+// file.
+func (f *fileLocks) waitChan() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.wake == nil {
+		f.wake = make(chan struct{})
 	}
-	return t.wake
+	return f.wake
 }
 
-// checkIO refuses a read or write that overlaps another open's lock
-// (a write also conflicts with shared locks, even the open's own)
-// [MS-FSA 2.1.4.10].
-func (t *lockTable) checkIO(o *open, off, n uint64, write bool) error {
-	if o.node == nil || n == 0 {
+// checkIO refuses a read or write that overlaps another open's exclusive
+// lock, or (a write) any shared lock, even the open's own
+// [MS-FSA 2.1.4.10]. Zero-length locks never conflict with I/O. Its cost
+// is two binary searches per set, plus one step per exclusive lock of o
+// itself inside the range.
+func (f *fileLocks) checkIO(o *open, off, n uint64, write bool) error {
+	if n == 0 {
 		return nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, l := range t.locks[o.node] {
-		if l.n == 0 || !overlaps(l.off, l.n, off, n) {
-			continue
-		}
-		if l.owner == o && (l.exclusive || !write) {
-			continue
-		}
-		if l.exclusive || write {
-			return ntstatus.FileLockConflict
-		}
+	last := lastByte(off, n)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.excl.find(off, last, func(l *byteLock) bool { return l.owner != o }) ||
+		write && f.shared.any(off, last) {
+		return ntstatus.FileLockConflict
 	}
 	return nil
+}
+
+// checkIO applies the byte-range locks of o's file to an I/O of n bytes at
+// off (pipes have none).
+func (o *open) checkIO(off, n uint64, write bool) error {
+	if o.node == nil {
+		return nil
+	}
+	return o.node.locks.checkIO(o, off, n, write)
+}
+
+// releaseLocks drops the open's byte-range locks (on close).
+func (o *open) releaseLocks() {
+	if o.node != nil {
+		o.node.locks.releaseOpen(o)
+	}
 }
 
 // Valid LOCK element flag combinations [MS-SMB2 2.2.26.1].
@@ -243,14 +356,15 @@ func (r *request) lock(w *response) error {
 			return ntstatus.InvalidParameter
 		}
 	}
-	locks := &r.c.srv.locks
-	err = locks.tryLock(o, els)
+	locks := &o.node.locks
+	lim := r.c.srv.limits()
+	err = locks.tryLock(o, els, lim)
 	if err == nil {
 		w.buf = wire.AppendLockResponse(w.buf)
 		return nil
 	}
 	if !blocking || err != ntstatus.LockNotGranted {
-		return err
+		return r.lockStatus(err)
 	}
 	// A blocking lock waits asynchronously until granted, cancelled, or
 	// its open is closed (then the range was never locked).
@@ -260,11 +374,11 @@ func (r *request) lock(w *response) error {
 			if o.isClosed() {
 				return ntstatus.RangeNotLocked
 			}
-			if err := locks.tryLock(o, els); err == nil {
+			if err := locks.tryLock(o, els, r.c.srv.limits()); err == nil {
 				fw.buf = wire.AppendLockResponse(fw.buf)
 				return nil
 			} else if err != ntstatus.LockNotGranted {
-				return err
+				return r.lockStatus(err)
 			}
 			select {
 			case <-ch:
@@ -278,6 +392,19 @@ func (r *request) lock(w *response) error {
 	})
 }
 
+// lockStatus maps a refusal by a lock limit to
+// STATUS_INSUFFICIENT_RESOURCES, the status Windows gives when it cannot
+// allocate a lock (and Samba when its tables are full), logging it once
+// per request.
+func (r *request) lockStatus(err error) error {
+	var le *lockLimitError
+	if errors.As(err, &le) {
+		r.c.log.Warn("LOCK refused: limit reached", "limit", le.limit, "max", le.max)
+		return ntstatus.InsufficientResources
+	}
+	return err
+}
+
 // unlockAll processes a series of unlocks in order, stopping at the first
 // failure; the ranges already unlocked stay unlocked [MS-SMB2 3.3.5.14.1].
 func (r *request) unlockAll(o *open, els []wire.LockElement) error {
@@ -285,7 +412,7 @@ func (r *request) unlockAll(o *open, els []wire.LockElement) error {
 		if e.Flags != wire.LockFlagUnlock {
 			return ntstatus.InvalidParameter
 		}
-		if err := r.c.srv.locks.unlockOne(o, e.Offset, e.Length); err != nil {
+		if err := o.node.locks.unlockOne(o, e.Offset, e.Length); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -40,23 +41,32 @@ func el(off, n uint64, flags uint32) []wire.LockElement {
 	return []wire.LockElement{{Offset: off, Length: n, Flags: flags}}
 }
 
+// allLocks returns every lock of the file, of every kind.
+func allLocks(f *fileLocks) []byteLock {
+	var out []byteLock
+	for _, s := range f.sets() {
+		out = append(out, s.locks...)
+	}
+	return out
+}
+
 func TestLockTableRules(t *testing.T) {
-	var lt lockTable
 	node := &fileNode{}
+	lt := &node.locks
 	a, b := &open{node: node}, &open{node: node}
 
-	if err := lt.tryLock(a, el(100, 10, lockExclusiveNow)); err != nil {
+	if err := lt.tryLock(a, el(100, 10, lockExclusiveNow), DefaultLimits()); err != nil {
 		t.Fatal(err)
 	}
 	// The owner's own exclusive lock conflicts with a new exclusive one but
 	// not with a shared one inside it.
-	if err := lt.tryLock(a, el(100, 10, lockExclusiveNow)); err != ntstatus.LockNotGranted {
+	if err := lt.tryLock(a, el(100, 10, lockExclusiveNow), DefaultLimits()); err != ntstatus.LockNotGranted {
 		t.Fatalf("same-open exclusive: %v", err)
 	}
-	if err := lt.tryLock(a, el(102, 2, lockSharedNow)); err != nil {
+	if err := lt.tryLock(a, el(102, 2, lockSharedNow), DefaultLimits()); err != nil {
 		t.Fatalf("same-open shared inside exclusive: %v", err)
 	}
-	if err := lt.tryLock(b, el(102, 0, lockSharedNow)); err != ntstatus.LockNotGranted {
+	if err := lt.tryLock(b, el(102, 0, lockSharedNow), DefaultLimits()); err != ntstatus.LockNotGranted {
 		t.Fatalf("other open, empty range inside: %v", err)
 	}
 	// I/O: the owner may write under its exclusive lock (not under a shared
@@ -81,38 +91,38 @@ func TestLockTableRules(t *testing.T) {
 	err := lt.tryLock(b, []wire.LockElement{
 		{Offset: 0, Length: 1, Flags: lockExclusiveNow},
 		{Offset: 102, Length: 1, Flags: lockExclusiveNow}, // a's shared lock
-	})
+	}, DefaultLimits())
 	if err != ntstatus.LockNotGranted {
 		t.Fatalf("series: %v", err)
 	}
-	if err := lt.tryLock(a, el(0, 1, lockExclusiveNow)); err != nil {
+	if err := lt.tryLock(a, el(0, 1, lockExclusiveNow), DefaultLimits()); err != nil {
 		t.Fatalf("range of a failed series stayed locked: %v", err)
 	}
-	if err := lt.tryLock(a, el(^uint64(0), 2, lockExclusiveNow)); err != ntstatus.InvalidLockRange {
+	if err := lt.tryLock(a, el(^uint64(0), 2, lockExclusiveNow), DefaultLimits()); err != ntstatus.InvalidLockRange {
 		t.Fatalf("wrapping range: %v", err)
 	}
 	lt.releaseOpen(a)
-	if len(lt.locks) != 0 {
-		t.Fatalf("locks left after close: %v", lt.locks)
+	if lt.count != 0 || a.lockCount != 0 || len(allLocks(lt)) != 0 {
+		t.Fatalf("locks left after close: %d %d %+v", lt.count, a.lockCount, allLocks(lt))
 	}
 }
 
 func TestUnlockPrefersExclusive(t *testing.T) {
-	var lt lockTable
 	node := &fileNode{}
+	lt := &node.locks
 	a, b := &open{node: node}, &open{node: node}
-	lt.tryLock(a, el(10, 0, lockExclusiveNow))
-	lt.tryLock(a, el(10, 0, lockSharedNow))
-	lt.tryLock(a, el(5, 10, lockSharedNow))
+	lt.tryLock(a, el(10, 0, lockExclusiveNow), DefaultLimits())
+	lt.tryLock(a, el(10, 0, lockSharedNow), DefaultLimits())
+	lt.tryLock(a, el(5, 10, lockSharedNow), DefaultLimits())
 	if err := lt.unlockOne(a, 10, 0); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range lt.locks[node] {
+	for _, l := range allLocks(lt) {
 		if l.exclusive {
-			t.Fatalf("exclusive lock kept, shared one released: %+v", lt.locks[node])
+			t.Fatalf("exclusive lock kept, shared one released: %+v", allLocks(lt))
 		}
 	}
-	if err := lt.tryLock(b, el(5, 10, lockSharedNow)); err != nil {
+	if err := lt.tryLock(b, el(5, 10, lockSharedNow), DefaultLimits()); err != nil {
 		t.Fatalf("shared after exclusive released: %v", err)
 	}
 }
@@ -236,4 +246,149 @@ func TestLockBlocking(t *testing.T) {
 	tc.closeFile(a)
 	expectStatus(t, "its open closed", tc.wait(wait), ntstatus.RangeNotLocked)
 	tc.closeFile(b)
+}
+
+// refLocks is the plain list of locks the lock rules were first written
+// for: every question scans every lock. fileLocks must answer as it does.
+type refLocks struct{ locks []byteLock }
+
+func (r *refLocks) conflict(o *open, off, n uint64, excl bool) bool {
+	for _, l := range r.locks {
+		if !overlaps(l.off, l.n, off, n) || !excl && l.exclusive && l.owner == o {
+			continue
+		}
+		if excl || l.exclusive {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *refLocks) tryLock(o *open, els []wire.LockElement) error {
+	had := len(r.locks)
+	for _, e := range els {
+		excl := e.Flags&wire.LockFlagExclusive != 0
+		var err error
+		switch {
+		case !validLockRange(e):
+			err = ntstatus.InvalidLockRange
+		case r.conflict(o, e.Offset, e.Length, excl):
+			err = ntstatus.LockNotGranted
+		}
+		if err != nil {
+			r.locks = r.locks[:had]
+			return err
+		}
+		r.locks = append(r.locks, byteLock{owner: o, off: e.Offset, n: e.Length, exclusive: excl})
+	}
+	return nil
+}
+
+func (r *refLocks) unlock(o *open, off, n uint64) error {
+	hit := -1
+	for i, l := range r.locks {
+		if l.owner == o && l.off == off && l.n == n && (hit < 0 || l.exclusive && !r.locks[hit].exclusive) {
+			hit = i
+		}
+	}
+	if hit < 0 {
+		return ntstatus.RangeNotLocked
+	}
+	r.locks = append(r.locks[:hit], r.locks[hit+1:]...)
+	return nil
+}
+
+func (r *refLocks) checkIO(o *open, off, n uint64, write bool) error {
+	for _, l := range r.locks {
+		if n == 0 || l.n == 0 || !overlaps(l.off, l.n, off, n) || l.owner == o && (l.exclusive || !write) {
+			continue
+		}
+		if l.exclusive || write {
+			return ntstatus.FileLockConflict
+		}
+	}
+	return nil
+}
+
+func (r *refLocks) release(o *open) {
+	kept := r.locks[:0]
+	for _, l := range r.locks {
+		if l.owner != o {
+			kept = append(kept, l)
+		}
+	}
+	r.locks = kept
+}
+
+// randomRange returns a range in a small space, so that ranges collide
+// often, with now and then a zero-length one, one running to the end of
+// the 64-bit space, or an invalid (wrapping) one.
+func randomRange(rng *rand.Rand) (uint64, uint64) {
+	off, n := uint64(rng.IntN(40)), uint64(rng.IntN(8))
+	switch rng.IntN(20) {
+	case 0:
+		n = 0
+	case 1:
+		n = ^uint64(0) - off + 1
+	case 2:
+		off, n = ^uint64(0)-uint64(rng.IntN(3)), uint64(rng.IntN(4))
+	}
+	return off, n
+}
+
+// TestLockSetMatchesScan: random lock, unlock, close and I/O sequences get
+// the same answers from fileLocks as from a scan of every lock.
+func TestLockSetMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	unlimited := Limits{MaxLocksPerOpen: -1, MaxLocksPerFile: -1}
+	for round := 0; round < 20; round++ {
+		node := &fileNode{}
+		f, ref := &node.locks, &refLocks{}
+		opens := []*open{{node: node}, {node: node}, {node: node}}
+		for step := 0; step < 2000; step++ {
+			which := rng.IntN(len(opens))
+			o := opens[which]
+			switch op := rng.IntN(10); {
+			case op < 5:
+				els := make([]wire.LockElement, 1+rng.IntN(3))
+				if rng.IntN(10) == 0 {
+					els = make([]wire.LockElement, 17+rng.IntN(20)) // merged, not inserted
+				}
+				for i := range els {
+					off, n := randomRange(rng)
+					els[i] = wire.LockElement{Offset: off, Length: n, Flags: []uint32{lockSharedNow, lockExclusiveNow}[rng.IntN(2)]}
+				}
+				if got, want := f.tryLock(o, els, unlimited), ref.tryLock(o, els); got != want {
+					t.Fatalf("round %d step %d: tryLock %+v = %v, want %v", round, step, els, got, want)
+				}
+			case op < 8:
+				off, n := randomRange(rng)
+				if got, want := f.unlockOne(o, off, n), ref.unlock(o, off, n); got != want {
+					t.Fatalf("round %d step %d: unlock %d,%d = %v, want %v", round, step, off, n, got, want)
+				}
+			case op == 8 && rng.IntN(5) == 0:
+				f.releaseOpen(o)
+				ref.release(o)
+				opens[which] = &open{node: node} // a closed open takes no more locks
+			default:
+				off, n := randomRange(rng)
+				write := rng.IntN(2) == 0
+				if got, want := f.checkIO(o, off, n, write), ref.checkIO(o, off, n, write); got != want {
+					t.Fatalf("round %d step %d: checkIO %d,%d,%v = %v, want %v", round, step, off, n, write, got, want)
+				}
+			}
+			if f.count != len(ref.locks) {
+				t.Fatalf("round %d step %d: %d locks, want %d", round, step, f.count, len(ref.locks))
+			}
+		}
+		for _, s := range f.sets() {
+			var m uint64
+			for i := range s.locks {
+				m = max(m, s.locks[i].end())
+				if s.maxEnd[i] != m || i > 0 && s.locks[i-1].off > s.locks[i].off {
+					t.Fatalf("round %d: set out of order or running maximum wrong at %d", round, i)
+				}
+			}
+		}
+	}
 }

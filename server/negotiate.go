@@ -239,6 +239,12 @@ func (c *conn) smb1Negotiate(buf []byte) error {
 	frame = frame[:4+len(msg)]
 	binary.BigEndian.PutUint32(frame, uint32(len(msg)))
 	if dialect == wire.Dialect202 {
+		// The connection's client fields are those of an SMB2 NEGOTIATE
+		// offering 2.0.2 alone (as Samba's server records them): a client
+		// that offered nothing newer validates against them, and one whose
+		// SMB2 NEGOTIATE a man in the middle replaced with this SMB1 one
+		// fails VALIDATE_NEGOTIATE_INFO [MS-SMB2 3.3.5.15.12].
+		c.clientDialects = []uint16{wire.Dialect202}
 		c.settings = st
 		c.dialect = dialect
 		c.requireSigning = st.RequireSigning

@@ -34,11 +34,25 @@ type open struct {
 	deleteOnClose bool
 
 	// refs counts requests that named this open and have not finished,
-	// taken in arrival order; CLOSE waits for them (refsMu, refsIdle).
-	refsMu   sync.Mutex
-	refs     int
-	refsIdle *sync.Cond
-	op       oplockState // guarded by the server's nodeTable.mu
+	// taken in arrival order; CLOSE waits for them (refsMu; refsChanged
+	// is closed and cleared whenever refs drops).
+	refsMu      sync.Mutex
+	refs        int
+	refsChanged chan struct{}
+	op          oplockState // guarded by the server's nodeTable.mu
+
+	// lockCount is the number of byte-range locks the open holds, and
+	// locksReleased reports that the open's locks were released at its
+	// close (it may take no more); both guarded by its node's fileLocks.mu.
+	lockCount     int
+	locksReleased bool
+	// resumeKey is the open's server-side-copy resume key, if it was asked
+	// for one; guarded by the server's resumeKeys.mu.
+	resumeKey *[24]byte
+	// counted: the open holds a reservation of its session's and the
+	// server's open allowance (openlimit.go), given back by release. Set
+	// before the open is registered on its tree, read only by release.
+	counted bool
 
 	mu       sync.Mutex
 	path     string // share-relative, '/'-separated, as on disk; "" = root
@@ -53,16 +67,24 @@ type dirCursor struct {
 	entries []vfs.FileInfo
 	pos     int
 	pattern string
+	match   *fscc.Matcher // pattern, compiled
 	started bool
 }
 
 // fileNode is the server-wide state of one file: its opens (for share
-// modes) and its delete disposition. Keyed by backend and file id.
+// modes), its delete disposition and its byte-range locks. Keyed by
+// backend and file id.
+//
+// opens and deletePending are guarded by nodeTable.mu; times and locks by
+// their own mutexes. Lock order: locks.mu is a leaf, taken with neither
+// nodeTable.mu nor any open.mu held and holding nothing else (see
+// fileLocks).
 type fileNode struct {
 	key           nodeKey
 	opens         []*open
 	deletePending bool
 	times         nodeTimes // guarded by its own mutex
+	locks         fileLocks // guarded by its own mutex
 }
 
 type nodeKey struct {
@@ -97,11 +119,15 @@ func (o *open) release() {
 		if o.node != nil {
 			o.tree.srv.nodes.releaseOplock(o)
 		}
-		o.tree.srv.locks.releaseOpen(o)
+		o.releaseLocks()
 		o.tree.srv.watches.drop(o)
+		o.tree.srv.resume.drop(o)
 	}
 	if o.node != nil && o.tree != nil {
 		o.tree.srv.nodes.detach(o, p)
+	}
+	if o.counted {
+		o.tree.srv.unreserveOpen(o.sess)
 	}
 }
 
@@ -230,6 +256,13 @@ func (t *openTable) remove(id wire.FileID) *open {
 	}
 	delete(t.opens, id.Volatile)
 	return o
+}
+
+// count returns the number of opens on the connection.
+func (t *openTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.opens)
 }
 
 // resolveFileID resolves the FileId at the command's offset to r.open:
@@ -391,22 +424,32 @@ func (o *open) hold() {
 func (o *open) unhold() {
 	o.refsMu.Lock()
 	o.refs--
-	if o.refs <= 1 && o.refsIdle != nil {
-		o.refsIdle.Broadcast()
+	if o.refsChanged != nil {
+		close(o.refsChanged)
+		o.refsChanged = nil
 	}
 	o.refsMu.Unlock()
 }
 
 // waitIdle waits until no request other than the caller's (own references)
-// is working on the open.
-func (o *open) waitIdle(own int) {
-	o.refsMu.Lock()
-	defer o.refsMu.Unlock()
-	if o.refsIdle == nil {
-		o.refsIdle = sync.NewCond(&o.refsMu)
-	}
-	for o.refs > own {
-		o.refsIdle.Wait()
+// is working on the open, or ctx ends (the connection is closing).
+func (o *open) waitIdle(ctx context.Context, own int) error {
+	for {
+		o.refsMu.Lock()
+		if o.refs <= own {
+			o.refsMu.Unlock()
+			return nil
+		}
+		if o.refsChanged == nil {
+			o.refsChanged = make(chan struct{})
+		}
+		ch := o.refsChanged
+		o.refsMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 }
 

@@ -164,7 +164,7 @@ func (o *open) sendBreak(level uint8) {
 	b[2] = level
 	wire.PutFileID(b[8:], o.id)
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	go c.send(frame) // never block the caller holding the node lock
+	c.breaks.push(frame) // never blocks the caller holding the node lock
 }
 
 // oplockBreak handles the client's OPLOCK_BREAK acknowledgment

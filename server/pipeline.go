@@ -51,6 +51,13 @@ type request struct {
 	// afterSend runs on the final (signed) response bytes, e.g. to extend
 	// the 3.1.1 preauth integrity hash.
 	afterSend func(elem []byte)
+	// readBytes is the connection's READ budget this request's response
+	// holds until the writer has put it on the wire.
+	readBytes int64
+	// chainHoldsBudget reports that an earlier element of the compound
+	// holds READ budget, so this one must not wait for more (the chain
+	// would wait for itself).
+	chainHoldsBudget bool
 }
 
 // command describes one SMB2 command for the pipeline (Samba's
@@ -118,12 +125,14 @@ func (c *conn) runChain(reqs []*request) error {
 	var prevStatus ntstatus.Status
 	var done []*request
 	var resps []response
+	var budget int64 // READ budget held by the responses, handed to the writer
 	defer func() {
 		for _, w := range resps {
 			if w.raw != nil {
 				putBuf(w.raw)
 			}
 		}
+		c.readBudget.release(budget)
 	}()
 	if reqs[0].hdr.Flags&wire.FlagRelated != 0 {
 		// [MS-SMB2 3.3.5.2.7.2] <269>: the first element cannot be
@@ -138,7 +147,10 @@ func (c *conn) runChain(reqs []*request) error {
 		}
 	}
 	for _, r := range reqs {
+		r.chainHoldsBudget = budget > 0
 		w, st, err := c.execute(r, prev, prevStatus)
+		budget += r.readBytes
+		r.readBytes = 0
 		r.releaseHeld() // a later element of this chain may CLOSE the handle
 		if err != nil {
 			if w.raw != nil {
@@ -169,7 +181,8 @@ func (c *conn) runChain(reqs []*request) error {
 		resps = nil
 		c.finish(done[0], frame[4:])
 		binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
-		c.send(frame)
+		c.sendFrame(outFrame{buf: frame, readBytes: budget})
+		budget = 0
 		return nil
 	}
 	size := 4
@@ -196,7 +209,8 @@ func (c *conn) runChain(reqs []*request) error {
 		c.finish(r, frame[starts[i]:end])
 	}
 	binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
-	c.send(frame)
+	c.sendFrame(outFrame{buf: frame, readBytes: budget})
+	budget = 0
 	return nil
 }
 
@@ -243,9 +257,18 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 		err = r.process(&w)
 	case related && prev.noSession:
 		// A related element cannot inherit a session the previous element
-		// did not have (Samba answers INVALID_PARAMETER).
+		// did not have (Samba answers INVALID_PARAMETER). When its own
+		// header names a live session and it is signed, the signature is
+		// still checked and the error signed [MS-SMB2 3.3.4.1.1].
 		st = ntstatus.InvalidParameter
 		r.noSession = true
+		if r.hdr.Flags&wire.FlagSigned != 0 {
+			if err := r.resolveSession(); errors.Is(err, errIgnore) {
+				r.noResponse = true
+			} else if err != nil && !r.signResponse {
+				r.sess = nil
+			}
+		}
 	case related && prev.createErr != 0:
 		// A failed CREATE fails every related element that follows it in
 		// the chain with the same status (Samba's compound_create_err).
@@ -303,38 +326,37 @@ func (r *request) inherit(prev *request) {
 	r.fileID = prev.fileID
 }
 
-// process runs the pipeline for one element: structure check, session,
-// signature, tree, handler.
+// process runs the pipeline for one element: session and signature
+// first (so that a signed request failing a later check gets a signed
+// error, and a forged one is refused as forged), then the structure
+// checks, tree, open and handler.
 func (r *request) process(w *response) error {
 	c := r.c
 	cmd := r.hdr.Command
-	if int(cmd) >= len(commands) || commands[cmd].run == nil {
-		// An unknown command is answered, not fatal (Samba does the same).
-		return ntstatus.InvalidParameter
-	}
-	def := commands[cmd]
-	if r.hdr.Flags&^wire.FlagsValidRequest != 0 {
-		return ntstatus.InvalidParameter
-	}
-	if r.hdr.IsAsync() && cmd != wire.CmdCancel {
-		return ntstatus.InvalidParameter
-	}
-	if len(r.msg) < wire.HeaderSize+2 || binary.LittleEndian.Uint16(r.msg[wire.HeaderSize:]) != def.structSize {
-		return ntstatus.InvalidParameter
-	}
 	if cmd == wire.CmdNegotiate {
-		return def.run(r, w)
+		if err := r.checkStructure(); err != nil {
+			return err
+		}
+		return commands[cmd].run(r, w)
 	}
 	if !c.negotiated {
 		return fatal("not_negotiated", "%v before NEGOTIATE", cmd)
 	}
 	err := r.resolveSession()
+	if errors.Is(err, errIgnore) {
+		r.noResponse = true
+		return nil
+	}
 	if r.chainInvalid && (err == nil || errors.Is(err, ntstatus.UserSessionDeleted)) {
 		return ntstatus.InvalidParameter
 	}
 	if err != nil {
 		return err
 	}
+	if err := r.checkStructure(); err != nil {
+		return err
+	}
+	def := commands[cmd]
 	if r.sess == nil && def.needSession {
 		return ntstatus.UserSessionDeleted
 	}
@@ -353,6 +375,32 @@ func (r *request) process(w *response) error {
 	}
 	return def.run(r, w)
 }
+
+// checkStructure refuses unknown commands, invalid flags, the async form
+// on anything but CANCEL and a wrong StructureSize with
+// STATUS_INVALID_PARAMETER (answered, not fatal, as Samba does)
+// [MS-SMB2 3.3.5.2].
+func (r *request) checkStructure() error {
+	cmd := r.hdr.Command
+	if int(cmd) >= len(commands) || commands[cmd].run == nil {
+		return ntstatus.InvalidParameter
+	}
+	if r.hdr.Flags&^wire.FlagsValidRequest != 0 {
+		return ntstatus.InvalidParameter
+	}
+	if r.hdr.IsAsync() && cmd != wire.CmdCancel {
+		return ntstatus.InvalidParameter
+	}
+	if len(r.msg) < wire.HeaderSize+2 || binary.LittleEndian.Uint16(r.msg[wire.HeaderSize:]) != commands[cmd].structSize {
+		return ntstatus.InvalidParameter
+	}
+	return nil
+}
+
+// errIgnore drops a request without a response: a CANCEL that is not
+// properly signed on a session that signs is ignored, never honoured
+// (as Samba does) [MS-SMB2 3.3.5.2.4].
+var errIgnore = errors.New("request ignored")
 
 // resolveSession finds the session and checks the request's signature
 // [MS-SMB2 3.3.5.2.4, 3.3.5.2.9].
@@ -373,8 +421,7 @@ func (r *request) resolveSession() error {
 	case signed:
 		if r.sess == nil {
 			if cmd == wire.CmdCancel {
-				r.noResponse = true
-				return nil
+				return errIgnore
 			}
 			return ntstatus.UserSessionDeleted
 		}
@@ -396,8 +443,8 @@ func (r *request) resolveSession() error {
 }
 
 // badSignature refuses a request that failed verification: counted,
-// logged, STATUS_ACCESS_DENIED (a CANCEL is dropped silently), and the
-// connection is dropped after badSignatureLimit failures.
+// logged, STATUS_ACCESS_DENIED (a CANCEL is ignored), and the connection
+// is dropped after badSignatureLimit failures.
 func (r *request) badSignature(why string) error {
 	c := r.c
 	var total int64
@@ -413,8 +460,7 @@ func (r *request) badSignature(why string) error {
 		return fatal("too_many_bad_signatures", "%d signature failures", n)
 	}
 	if r.hdr.Command == wire.CmdCancel {
-		r.noResponse = true
-		return nil
+		return errIgnore
 	}
 	// The refusal itself is signed with the session key (Samba), so that
 	// the genuine client can trust it.

@@ -39,6 +39,9 @@ func (r *request) queryDirectory(w *response) error {
 	if req.Pattern == "" {
 		req.Pattern = "*"
 	}
+	if err := r.checkPattern(req.Pattern); err != nil {
+		return err
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := o.prepareListing(r, req); err != nil {
@@ -61,7 +64,20 @@ func (o *open) prepareListing(r *request, req *wire.QueryDirectoryRequest) error
 	if err != nil {
 		return statusOf(err)
 	}
-	o.dir = &dirCursor{entries: ents, pattern: req.Pattern}
+	o.dir = &dirCursor{entries: ents, pattern: req.Pattern, match: fscc.Compile(req.Pattern)}
+	return nil
+}
+
+// checkPattern refuses a search pattern longer than MaxSearchPattern
+// UTF-16 units with STATUS_OBJECT_NAME_INVALID, which Windows gives for a
+// name it cannot take (a component over 255 units) and Samba for a pattern
+// it cannot use.
+func (r *request) checkPattern(p string) error {
+	max := r.c.srv.limits().MaxSearchPattern
+	if n := fscc.UTF16Len(p); max >= 0 && n > max {
+		r.c.log.Warn("QUERY_DIRECTORY refused: limit reached", "limit", "MaxSearchPattern", "max", max, "length", n)
+		return ntstatus.ObjectNameInvalid
+	}
 	return nil
 }
 
@@ -110,14 +126,14 @@ func parentOf(p string) string {
 func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc.DirWriter, w *response) error {
 	d := o.dir
 	if d.pattern != req.Pattern && req.Flags&(wire.QueryDirRestartScans|wire.QueryDirReopen) != 0 {
-		d.pattern = req.Pattern
+		d.pattern, d.match = req.Pattern, fscc.Compile(req.Pattern)
 	}
 	first := !d.started
 	d.started = true
 	single := req.Flags&wire.QueryDirReturnSingleEntry != 0
 	for d.pos < len(d.entries) {
 		e := &d.entries[d.pos]
-		if !fscc.Match(d.pattern, e.Name) {
+		if !d.match.Match(e.Name) {
 			d.pos++
 			continue
 		}

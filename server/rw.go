@@ -40,7 +40,9 @@ func (r *request) closeFile(w *response) error {
 	if r.held == o {
 		own = 1
 	}
-	o.waitIdle(own) // requests sent before this CLOSE finish first
+	if err := o.waitIdle(r.ctx(), own); err != nil {
+		return err // the connection is closing; teardown releases the open
+	}
 	r.c.opens.remove(o.id)
 	r.tree.removeOpen(o)
 	o.release()
@@ -111,6 +113,9 @@ func (r *request) read(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
+	if err := r.takeReadBudget(dataAt + int64(req.Length)); err != nil {
+		return err
+	}
 	w.reserve(dataAt + int(req.Length))
 	data := w.buf[dataAt : dataAt+int(req.Length)]
 	var n int
@@ -121,7 +126,7 @@ func (r *request) read(w *response) error {
 			return ntstatus.PipeEmpty
 		}
 	} else {
-		if err := r.tree.srv.locks.checkIO(o, req.Offset, uint64(req.Length), false); err != nil {
+		if err := o.checkIO(req.Offset, uint64(req.Length), false); err != nil {
 			return err
 		}
 		n, err = o.file.ReadAt(data, int64(req.Offset))
@@ -149,6 +154,24 @@ func (r *request) read(w *response) error {
 	return nil
 }
 
+// takeReadBudget waits until the connection has fewer than
+// MaxReadBytesPending bytes of READ responses not yet on the wire, so a
+// client that stops reading cannot make the server hold ever more READ
+// buffers; the pipeline hands the budget to the writer with the response.
+func (r *request) takeReadBudget(n int64) error {
+	var got int64
+	var err error
+	if r.chainHoldsBudget {
+		if got = r.c.readBudget.tryAcquire(n); got < 0 {
+			return ntstatus.InsufficientResources
+		}
+	} else if got, err = r.c.readBudget.acquire(r.ctx(), n); err != nil {
+		return err
+	}
+	r.readBytes += got
+	return nil
+}
+
 // write handles WRITE [MS-SMB2 3.3.5.13]. The data is written from the
 // request buffer as it arrived.
 func (r *request) write(w *response) error {
@@ -161,9 +184,13 @@ func (r *request) write(w *response) error {
 	}
 	o := r.open
 	if o.pipe != nil {
+		// A write the pipe takes only part of (requests before one whose
+		// response would not fit under MaxPipeOutput) succeeds with the
+		// count it took, as a non-blocking pipe write does on Windows: the
+		// requests taken were processed and must not be sent again.
 		n, err := o.pipe.Write(req.Data)
-		if err != nil {
-			return ntstatus.InvalidParameter
+		if err != nil && (n == 0 || !errors.Is(err, dcerpc.ErrPipeBusy)) {
+			return pipeStatus(err)
 		}
 		w.buf = wire.AppendWriteResponse(w.buf, uint32(n))
 		return nil
@@ -180,7 +207,7 @@ func (r *request) write(w *response) error {
 	if !validRange(off, uint64(len(req.Data)), maxFileSize) {
 		return ntstatus.InvalidParameter
 	}
-	if err := r.tree.srv.locks.checkIO(o, off, uint64(len(req.Data)), true); err != nil {
+	if err := o.checkIO(off, uint64(len(req.Data)), true); err != nil {
 		return err
 	}
 	if o.node != nil {

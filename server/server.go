@@ -12,6 +12,23 @@
 // requirement for that connection, SESSION_SETUP and TREE_CONNECT read users
 // and shares. Swapping the snapshot therefore changes the behaviour of new
 // connections at once while established sessions keep what they negotiated.
+//
+// # Identity and revocation
+//
+// A session belongs to one account: Options.Users maps the name the client
+// typed to an auth.Account, and the session records its canonical ID
+// (auth.FoldName of the account name). Share user lists, PreviousSessionId
+// and re-authentication compare account IDs, never typed names, so a name
+// that only a looser comparison would confuse with another account (U+212A
+// KELVIN SIGN for 'K') gets nothing of that account's. A disabled account
+// cannot log on (STATUS_ACCOUNT_DISABLED).
+//
+// Deleting or disabling an account ends its sessions within
+// Limits.RevalidateInterval (30 s by default), and at once when the owner
+// of the users database calls Server.Revalidate after a reload (signet
+// serve does so when the users file changes): each session is torn down
+// as LOGOFF would tear it down, its pending requests are cancelled, and
+// the client's next request on it gets STATUS_USER_SESSION_DELETED.
 package server
 
 import (
@@ -27,6 +44,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/vfs"
 )
@@ -61,34 +79,42 @@ type Share struct {
 	Name     string
 	Comment  string
 	ReadOnly bool
-	// Users allowed to connect; empty allows every authenticated user.
+	// Users allowed to connect, by account name; empty allows every
+	// authenticated user. Names match accounts under auth.FoldName.
 	Users []string
 	FS    vfs.FS
 }
 
-// allows reports whether user may connect to the share.
-func (s *Share) allows(user string) bool {
+// allows reports whether the account with the given ID (auth.Account.ID;
+// "" for anonymous and guest sessions) may connect to the share: each
+// listed name is folded with auth.FoldName and compared exactly.
+func (s *Share) allows(account string) bool {
 	if len(s.Users) == 0 {
 		return true
 	}
 	for _, u := range s.Users {
-		if strings.EqualFold(u, user) {
+		if account != "" && auth.FoldName(u) == account {
 			return true
 		}
 	}
 	return false
 }
 
-// UserDB looks up a user's NT hash (MD4 of the UTF-16LE password).
+// UserDB is the users database. Lookup returns the account a name denotes,
+// matching it under auth.FoldName: any spelling that folds to an
+// account's ID, the ID itself included, finds that account. The account's
+// ID must not be empty (an account without one is treated as unknown).
+// Lookup is called from many goroutines at once.
 type UserDB interface {
-	Lookup(user string) (ntHash [16]byte, ok bool)
+	Lookup(user string) (acct auth.Account, ok bool)
 }
 
 // Options configure a Server.
 type Options struct {
 	// Settings returns the current policy snapshot. Required.
 	Settings func() *Settings
-	// Users authenticates NTLM logons. Required.
+	// Users authenticates NTLM logons and is consulted again by
+	// Revalidate. Required.
 	Users UserDB
 	// Logger receives one line per notable event. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -99,9 +125,6 @@ type Options struct {
 	// MaxInFlight caps concurrently executing requests per connection.
 	// Defaults to 64.
 	MaxInFlight int
-	// NegotiateTimeout bounds the time from accept to an authenticated
-	// session. Defaults to 60 s.
-	NegotiateTimeout time.Duration
 }
 
 // Stats are cumulative counters, safe to read at any time.
@@ -109,6 +132,7 @@ type Stats struct {
 	Connections      int64 // accepted
 	OpenConnections  int64
 	Sessions         int64 // currently established
+	Opens            int64 // open files, directories and pipes (and CREATEs opening one)
 	LogonFailures    int64
 	BadSignatures    int64 // signed requests whose signature did not verify
 	UnsignedRejected int64 // unsigned requests on sessions that must sign
@@ -116,39 +140,53 @@ type Stats struct {
 	SignedResponses  int64
 	RefusedSMB1      int64
 	RefusedAnonymous int64
+	RefusedConns     int64 // connections refused by a connection limit
+	Panics           int64 // recovered panics (each closed one connection)
 }
 
 type counters struct {
-	connections, open, sessions, logonFailures, badSignatures,
+	connections, open, logonFailures, badSignatures,
 	unsignedRejected, protocolErrors, signedResponses, refusedSMB1,
-	refusedAnonymous atomic.Int64
+	refusedAnonymous, refusedConns, panics atomic.Int64
 }
 
 // Server is an SMB2/SMB3 server.
 type Server struct {
-	opts       Options
-	log        *slog.Logger
-	guid       [16]byte
-	startTime  time.Time
-	nextSessID atomic.Uint64
-	stats      counters
+	opts      Options
+	log       *slog.Logger
+	guid      [16]byte
+	startTime time.Time
+	stats     counters
 
 	// Server-wide file state shared by every connection.
 	nodes   nodeTable
-	locks   lockTable
 	watches watchTable
 	resume  resumeKeys
+	// opens counts every open and CREATE in progress that reserved one,
+	// server-wide (openlimit.go).
+	opens atomic.Int64
 
 	// sessMu guards sessions, every established session by id, so that a
 	// reconnecting client's PreviousSessionId can be found on its old
-	// connection [MS-SMB2 3.3.5.5.3].
-	sessMu   sync.Mutex
-	sessions map[uint64]*conn
+	// connection [MS-SMB2 3.3.5.5.3] and Revalidate can visit them all.
+	// Lock order: conn.mu before sessMu (dropSessionLocked unregisters
+	// with conn.mu held); sessMu is never held while taking conn.mu.
+	sessMu     sync.Mutex
+	sessions   map[uint64]*conn
+	sessionIDs map[uint64]struct{} // every id in use, authenticating or not
+
+	// liveSessions counts established sessions; it is the control for
+	// MaxSessions (reserveSession), and Stats reports it.
+	liveSessions atomic.Int64
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	perAddr   map[string]int // open connections by client IP
 	closed    bool
+	// revalStop, guarded by mu, is closed by Shutdown to end the
+	// revalidation goroutine; nil until the first Serve starts it.
+	revalStop chan struct{}
 	wg        sync.WaitGroup
 }
 
@@ -172,26 +210,17 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 64
 	}
-	if opts.NegotiateTimeout <= 0 {
-		opts.NegotiateTimeout = 60 * time.Second
-	}
 	s := &Server{
 		opts:      opts,
 		log:       opts.Logger,
 		startTime: opts.Now(),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
+		perAddr:   map[string]int{},
 	}
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
-	var seed [8]byte
-	if _, err := io.ReadFull(opts.Rand, seed[:]); err != nil {
-		return nil, err
-	}
-	// Session ids start at a random point with the top bits clear so that
-	// they never reach the reserved all-ones value.
-	s.nextSessID.Store(binary.LittleEndian.Uint64(seed[:]) >> 16)
 	return s, nil
 }
 
@@ -201,7 +230,8 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Connections:      c.connections.Load(),
 		OpenConnections:  c.open.Load(),
-		Sessions:         c.sessions.Load(),
+		Sessions:         s.liveSessions.Load(),
+		Opens:            s.opens.Load(),
 		LogonFailures:    c.logonFailures.Load(),
 		BadSignatures:    c.badSignatures.Load(),
 		UnsignedRejected: c.unsignedRejected.Load(),
@@ -209,6 +239,8 @@ func (s *Server) Stats() Stats {
 		SignedResponses:  c.signedResponses.Load(),
 		RefusedSMB1:      c.refusedSMB1.Load(),
 		RefusedAnonymous: c.refusedAnonymous.Load(),
+		RefusedConns:     c.refusedConns.Load(),
+		Panics:           c.panics.Load(),
 	}
 }
 
@@ -220,6 +252,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	s.startRevalidatorLocked()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -243,10 +276,13 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		backoff = 0
-		c := newConn(s, nc)
-		if !s.track(c) {
+		c := newConn(s, nc, s.limits())
+		if err := s.track(c); err != nil {
 			nc.Close()
-			return ErrServerClosed
+			if err == ErrServerClosed {
+				return err
+			}
+			continue
 		}
 		s.wg.Add(1)
 		go func() {
@@ -276,21 +312,42 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-func (s *Server) track(c *conn) bool {
+// track admits a new connection, or refuses it when the server is closed
+// or a connection limit is reached (logged with the client address).
+func (s *Server) track(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return ErrServerClosed
+	}
+	var limit string
+	switch {
+	case exceeds(len(s.conns), c.lim.MaxConnections):
+		limit = "max_connections"
+	case exceeds(s.perAddr[c.addr], c.lim.MaxConnectionsPerAddr):
+		limit = "max_connections_per_addr"
+	}
+	if limit != "" {
+		s.stats.refusedConns.Add(1)
+		c.log.Warn("connection refused: limit reached", "limit", limit, "open_connections", len(s.conns),
+			"from_this_address", s.perAddr[c.addr])
+		return errConnLimit
 	}
 	s.conns[c] = struct{}{}
+	s.perAddr[c.addr]++
 	s.stats.connections.Add(1)
 	s.stats.open.Add(1)
-	return true
+	return nil
 }
+
+var errConnLimit = errors.New("connection limit reached")
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
+		delete(s.perAddr, c.addr)
+	}
 	s.mu.Unlock()
 	s.stats.open.Add(-1)
 }
@@ -300,6 +357,10 @@ func (s *Server) untrack(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	if s.revalStop != nil {
+		close(s.revalStop)
+		s.revalStop = nil
+	}
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -336,30 +397,71 @@ func (s *Server) unregisterSession(id uint64, c *conn) {
 }
 
 // expirePrevious tears down the session a reconnecting client names in
-// PreviousSessionId, when it belongs to the same user, on another
-// connection or on this one, so that its opens and locks are released and
-// its pending requests end [MS-SMB2 3.3.5.5.3].
-func (s *Server) expirePrevious(prev uint64, user string) {
+// PreviousSessionId, when it belongs to the same account (same
+// auth.Account.ID, never a case-insensitive match of typed names), on
+// another connection or on this one, so that its opens and locks are
+// released and its pending requests end [MS-SMB2 3.3.5.5.3].
+func (s *Server) expirePrevious(prev uint64, account string) {
 	s.sessMu.Lock()
 	c := s.sessions[prev]
 	s.sessMu.Unlock()
-	if c == nil {
+	if c == nil || account == "" {
 		return
 	}
 	old := c.lookupSession(prev)
-	if old == nil || !equalFoldUser(old.user(), user) {
+	if old == nil || old.account() != account {
 		return
 	}
 	c.dropSession(prev)
 	c.log.Info("previous session closed by the client's reconnect", "session_id", prev)
 }
 
-// newSessionID returns a fresh non-zero session id, unique server-wide.
-func (s *Server) newSessionID() uint64 {
+// newSessionID returns a fresh, unpredictable session id, unique among
+// the server's sessions (established or authenticating) and never 0 or
+// all-ones. It is reserved until releaseSessionID: a client cannot guess
+// another client's session id from its own.
+func (s *Server) newSessionID() (uint64, error) {
+	var b [8]byte
 	for {
-		id := s.nextSessID.Add(1)
-		if id != 0 && id != ^uint64(0) {
-			return id
+		if _, err := io.ReadFull(s.opts.Rand, b[:]); err != nil {
+			return 0, err
+		}
+		id := binary.LittleEndian.Uint64(b[:])
+		if id == 0 || id == ^uint64(0) {
+			continue
+		}
+		s.sessMu.Lock()
+		_, used := s.sessionIDs[id]
+		if !used {
+			if s.sessionIDs == nil {
+				s.sessionIDs = map[uint64]struct{}{}
+			}
+			s.sessionIDs[id] = struct{}{}
+		}
+		s.sessMu.Unlock()
+		if !used {
+			return id, nil
+		}
+	}
+}
+
+// releaseSessionID frees an id taken by newSessionID.
+func (s *Server) releaseSessionID(id uint64) {
+	s.sessMu.Lock()
+	delete(s.sessionIDs, id)
+	s.sessMu.Unlock()
+}
+
+// reserveSession counts a newly established session against MaxSessions
+// atomically (no check-then-add race); false when the cap is reached.
+func (s *Server) reserveSession(maxSessions int) bool {
+	for {
+		n := s.liveSessions.Load()
+		if maxSessions > 0 && n >= int64(maxSessions) {
+			return false
+		}
+		if s.liveSessions.CompareAndSwap(n, n+1) {
+			return true
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,20 +44,19 @@ func (f *syncCountingFile) Sync() error {
 	return f.File.Sync()
 }
 
-type users map[string][16]byte
-
-func (u users) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
-}
-
 func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Server) {
 	t.Helper()
+	return startServerWith(t, fsys, require, server.Limits{})
+}
+
+// startServerWith is startServer with limits.
+func startServerWith(t *testing.T, fsys vfs.FS, require bool, lim server.Limits) (string, *server.Server) {
+	t.Helper()
 	st := &server.Settings{RequireSigning: require, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
-		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}}
+		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}, Limits: lim}
 	srv, err := server.New(server.Options{
 		Settings: func() *server.Settings { return st },
-		Users:    users{"alice": userdb.NTHash("pw")},
+		Users:    server.TestUsers{"alice": userdb.NTHash("pw")},
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

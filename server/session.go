@@ -23,7 +23,9 @@ const (
 type session struct {
 	id uint64
 
-	// Owned by the reader goroutine (SESSION_SETUP runs there in order).
+	// Owned by the connection's reader goroutine: every compound holding
+	// a SESSION_SETUP runs there, in order (conn.reader.check() enforces
+	// it in tests).
 	mech    auth.ServerMech       // nil outside an exchange
 	preauth smbcrypto.PreauthHash // 3.1.1 exchange hash
 	rounds  int                   // SESSION_SETUP rounds in this exchange
@@ -31,15 +33,30 @@ type session struct {
 	// mu guards everything below.
 	mu           sync.Mutex
 	state        sessionState
+	loggingOff   bool // LOGOFF ran; torn down once its response is sent
+	counted      bool // established: counted in liveSessions and registered
 	identity     auth.Identity
 	sign         smbcrypto.Signer // nil for anonymous/guest or before keys
 	signRequired bool             // Session.SigningRequired
 	appKey       [16]byte
 	trees        map[uint32]*treeConnect
 	nextTreeID   uint32
+
+	// opens counts the session's opens and CREATEs in progress that
+	// reserved one (openlimit.go).
+	opens atomic.Int64
 }
 
+// valid reports that the session is established and not logging off.
 func (s *session) valid() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == sessValid && !s.loggingOff
+}
+
+// established reports Session.State == Valid, LOGOFF or not (for
+// re-authentication decisions the handshake makes).
+func (s *session) established() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state == sessValid
@@ -64,10 +81,12 @@ func (s *session) tree(id uint32) *treeConnect {
 	return s.trees[id]
 }
 
-func (s *session) user() string {
+// account is the session's account ID (auth.Identity.Account); "" for
+// anonymous and guest sessions.
+func (s *session) account() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.identity.User
+	return s.identity.Account
 }
 
 // addTree registers t under a fresh TreeId.
@@ -121,16 +140,18 @@ func (c *conn) lookupSession(id uint64) *session {
 func (c *conn) dropSessionLocked(id uint64, s *session) {
 	delete(c.sessions, id)
 	s.mu.Lock()
-	wasValid := s.state == sessValid
+	counted := s.counted
+	s.counted = false
 	s.state = sessExpired
 	s.mu.Unlock()
 	for _, t := range s.takeTrees() {
 		t.close()
 	}
-	if wasValid {
-		c.srv.stats.sessions.Add(-1)
+	if counted {
+		c.srv.liveSessions.Add(-1)
 		c.srv.unregisterSession(id, c)
 	}
+	c.srv.releaseSessionID(id)
 }
 
 func (c *conn) dropSession(id uint64) {

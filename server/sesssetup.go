@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"time"
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
@@ -14,15 +15,12 @@ import (
 // maxAuthRounds bounds the SESSION_SETUP round trips of one exchange.
 const maxAuthRounds = 8
 
-// maxSessionsPerConn bounds sessions (established or in progress) on one
-// connection, so a client cannot pile up handshakes.
-const maxSessionsPerConn = 64
-
 // sessionSetup handles SESSION_SETUP [MS-SMB2 3.3.5.5]. It runs on the
-// reader goroutine, so the per-session preauth hash and handshake state
-// need no locking.
+// reader goroutine (dispatch sends every compound holding one there), so
+// the per-session preauth hash and handshake state need no locking.
 func (r *request) sessionSetup(w *response) error {
 	c := r.c
+	c.reader.check()
 	req, err := wire.ParseSessionSetupRequest(r.msg)
 	if err != nil {
 		return ntstatus.InvalidParameter
@@ -72,18 +70,23 @@ func (r *request) sessionForSetup() (s *session, isNew bool, err error) {
 	if r.hdr.SessionID == 0 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if len(c.sessions) >= maxSessionsPerConn {
+		if exceeds(len(c.sessions), c.lim.MaxSessionsPerConn) {
+			c.log.Warn("session refused: limit reached", "limit", "max_sessions_per_conn", "sessions", len(c.sessions))
 			return nil, false, ntstatus.InsufficientResources
 		}
-		s = &session{id: c.srv.newSessionID()}
+		id, err := c.srv.newSessionID()
+		if err != nil {
+			return nil, false, err
+		}
+		s = &session{id: id}
 		c.sessions[s.id] = s
 		r.sess = s
 		r.respSessionID = s.id
 		return s, true, nil
 	}
 	s = r.sess
-	if s == nil {
-		return nil, false, ntstatus.UserSessionDeleted
+	if s == nil || s.established() && !s.valid() {
+		return nil, false, ntstatus.UserSessionDeleted // unknown or logging off
 	}
 	return s, false, nil
 }
@@ -98,8 +101,8 @@ func (c *conn) newMech() auth.ServerMech {
 		DnsDomainName:   st.Domain,
 		Rand:            c.srv.opts.Rand,
 		Now:             c.srv.opts.Now,
-		Lookup: func(user, domain string) ([16]byte, bool) {
-			return c.srv.opts.Users.Lookup(user)
+		Lookup: func(user, domain string) (auth.Account, bool) {
+			return c.srv.lookupAccount(user)
 		},
 		// Anonymous is decided by policy in authDone, so that a refusal
 		// can say why.
@@ -109,7 +112,8 @@ func (c *conn) newMech() auth.ServerMech {
 }
 
 // authFailed ends a failed exchange: the session is deleted and the client
-// gets STATUS_LOGON_FAILURE (or INVALID_PARAMETER for garbage).
+// gets STATUS_LOGON_FAILURE (STATUS_ACCOUNT_DISABLED for a disabled
+// account with the right password, INVALID_PARAMETER for garbage).
 func (r *request) authFailed(s *session, err error, token []byte) error {
 	c := r.c
 	c.dropSession(s.id)
@@ -119,8 +123,32 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
-	c.log.Warn("logon failure: unknown user or wrong password (guest access is not offered)", "err", err)
-	return ntstatus.LogonFailure
+	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
+	if errors.Is(err, auth.ErrAccountDisabled) {
+		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
+	}
+	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))
+	c.delayFailure()
+	return status
+}
+
+// delayFailure holds back the answer to a failed logon for
+// AuthFailureDelay, as Windows Server 2025's SMB authentication rate
+// limiter does, so that guessing passwords over one connection is slow.
+// It runs on this connection's reader: other connections are not delayed,
+// and the per-address connection limit bounds how many guesses one
+// address has in flight.
+func (c *conn) delayFailure() {
+	d := c.lim.AuthFailureDelay
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.ctx.Done():
+	}
 }
 
 // authDone completes an exchange: policy checks, keys, signing state
@@ -148,15 +176,16 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	if reauth {
 		return r.reauthDone(s, id, out, w)
 	}
-	if max := c.settings.MaxSessions; max > 0 && c.srv.stats.sessions.Load() >= int64(max) {
+	if !c.srv.reserveSession(c.settings.MaxSessions) {
 		c.dropSession(s.id)
-		c.log.Warn("session refused: max_sessions reached", "max_sessions", max)
+		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
 	var flags uint16
 	s.mu.Lock()
 	s.identity = id
 	s.state = sessValid
+	s.counted = true
 	switch {
 	case id.Anonymous:
 		flags = wire.SessionIsNull
@@ -178,10 +207,10 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	signRequired := s.signRequired
 	s.preauth = smbcrypto.PreauthHash{}
 	s.mu.Unlock()
-	c.srv.stats.sessions.Add(1)
 	c.srv.registerSession(s.id, c)
+	c.everAuth.Store(true)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
-		c.srv.expirePrevious(req.PreviousSessionID, id.User)
+		c.srv.expirePrevious(req.PreviousSessionID, id.Account)
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
@@ -191,10 +220,10 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 }
 
 // reauthDone completes a re-authentication: keys are kept, the identity
-// must stay the same user (Samba).
+// must stay the same account, by ID (Samba).
 func (r *request) reauthDone(s *session, id auth.Identity, out []byte, w *response) error {
-	if prev := s.user(); !equalFoldUser(prev, id.User) || id.Anonymous || id.Guest {
-		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.User)
+	if prev := s.account(); prev != id.Account || id.Anonymous || id.Guest {
+		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.Account)
 		r.c.dropSession(s.id)
 		return ntstatus.AccessDenied
 	}
@@ -210,6 +239,12 @@ func (r *request) logoff(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	s := r.sess
+	// The session stops accepting requests now (a related element after
+	// the LOGOFF gets USER_SESSION_DELETED); it keeps its key until the
+	// response is signed, then is torn down.
+	s.mu.Lock()
+	s.loggingOff = true
+	s.mu.Unlock()
 	w.buf = wire.AppendSimple(w.buf)
 	prev := r.afterSend
 	r.afterSend = func(elem []byte) {

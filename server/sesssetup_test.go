@@ -135,14 +135,14 @@ func TestSessionSetupMaxSessions(t *testing.T) {
 }
 
 // TestSessionSetupPerConnectionCap: one connection cannot pile up more
-// than maxSessionsPerConn sessions, even unfinished ones
+// than Limits.MaxSessionsPerConn sessions, even unfinished ones
 // (STATUS_INSUFFICIENT_RESOURCES).
 func TestSessionSetupPerConnectionCap(t *testing.T) {
 	tc := newTester(t, nil)
 	tc.negotiate(wire.Dialect210)
 	first := tc.authClient("alice", "pw")
 	tok, _, _ := first.Step(tc.neg.SecurityBuffer)
-	for i := 0; i < maxSessionsPerConn; i++ {
+	for i := 0; i < DefaultLimits().MaxSessionsPerConn; i++ {
 		r := tc.sessionSetupReq(0, &wire.SessionSetupRequest{SecurityBuffer: tok})
 		expectStatus(t, "first round", tc.roundTrip(r), ntstatus.MoreProcessingRequired)
 	}

@@ -59,6 +59,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
 	"github.com/signetsmb/signet/auth/spnego"
 	"github.com/signetsmb/signet/auth/userdb"
@@ -89,12 +90,17 @@ type testerConfig struct {
 	Timeout time.Duration
 }
 
-// testUsers is the user database: alice/pw.
+// testUsers is the user database: alice/pw. Keys are account names.
 type testUsers map[string][16]byte
 
-func (u testUsers) Lookup(name string) ([16]byte, bool) {
-	h, ok := u[strings.ToLower(name)]
-	return h, ok
+func (u testUsers) Lookup(name string) (auth.Account, bool) {
+	id := auth.FoldName(name)
+	for n, h := range u {
+		if auth.FoldName(n) == id {
+			return auth.Account{ID: id, Name: n, NTHash: h}, true
+		}
+	}
+	return auth.Account{}, false
 }
 
 // testServer is one Server under test, shared by its connections.
@@ -122,6 +128,11 @@ type tester struct {
 	readErr error
 	done    chan struct{}
 	wg      sync.WaitGroup
+	// paused, while non-nil, holds the reader before its next frame (until
+	// closed by resume or the connection's end), so the test can play a
+	// client that stops reading.
+	pauseMu sync.Mutex
+	paused  chan struct{}
 
 	// Protocol state, owned by the test goroutine.
 	timeout    time.Duration
@@ -256,6 +267,26 @@ func (ts *testServer) dial() *tester {
 	return tc
 }
 
+// pause stops reading from the connection after the frame being read (the
+// server's writes then block, as with a client that stops reading);
+// resume reads again.
+func (tc *tester) pause() {
+	tc.pauseMu.Lock()
+	defer tc.pauseMu.Unlock()
+	if tc.paused == nil {
+		tc.paused = make(chan struct{})
+	}
+}
+
+func (tc *tester) resume() {
+	tc.pauseMu.Lock()
+	defer tc.pauseMu.Unlock()
+	if tc.paused != nil {
+		close(tc.paused)
+		tc.paused = nil
+	}
+}
+
 // dial opens another connection to tc's server.
 func (tc *tester) dial() *tester { return tc.ts.dial() }
 
@@ -281,6 +312,16 @@ func (tc *tester) readLoop() {
 	defer tc.wg.Done()
 	defer close(tc.frames)
 	for {
+		tc.pauseMu.Lock()
+		p := tc.paused
+		tc.pauseMu.Unlock()
+		if p != nil {
+			select {
+			case <-p:
+			case <-tc.done:
+				return
+			}
+		}
 		var hdr [4]byte
 		if _, err := io.ReadFull(tc.nc, hdr[:]); err != nil {
 			tc.readErr = err

@@ -44,8 +44,6 @@ func (t *treeConnect) close() {
 	}
 }
 
-func equalFoldUser(a, b string) bool { return strings.EqualFold(a, b) }
-
 // shareNameFromPath extracts "share" from "\\server\share".
 func shareNameFromPath(p string) (string, bool) {
 	p = strings.TrimPrefix(p, `\\`)
@@ -90,8 +88,8 @@ func (r *request) treeConnect(w *response) error {
 		if sh == nil {
 			return ntstatus.BadNetworkName
 		}
-		if id.Anonymous || !sh.allows(id.User) {
-			c.log.Info("tree connect refused: user not allowed on share", "user", id.User, "share", sh.Name)
+		if id.Anonymous || !sh.allows(id.Account) {
+			c.log.Info("tree connect refused: user not allowed on share", "user", id.User, "account", id.Account, "share", sh.Name)
 			return ntstatus.AccessDenied
 		}
 		t.share = sh

@@ -17,8 +17,8 @@ func fuzzServerConfig(challenge []byte) *ServerConfig {
 		NbComputerName: "SIGNET", NbDomainName: "WORKGROUP",
 		Rand:           fixedRand(challenge),
 		AllowAnonymous: true,
-		Lookup: func(string, string) ([16]byte, bool) {
-			return NTHash(testPassword), true
+		Lookup: func(string, string) (auth.Account, bool) {
+			return auth.Account{ID: "ALICE", NTHash: NTHash(testPassword)}, true
 		},
 	}
 }

@@ -17,10 +17,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"time"
-	"unicode"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
+
+	"github.com/signetsmb/signet/auth"
 )
 
 // signature starts every NTLM message [MS-NLMP 2.2.1].
@@ -117,17 +118,13 @@ func decodeUTF16(b []byte) (string, bool) {
 // upperUTF16 upper-cases UTF-16LE text one code unit at a time, as Windows
 // does for NTOWFv2's ToUpper(User) [MS-NLMP 3.3.2]: surrogates and units whose
 // upper case lies outside the BMP are kept, so the length never changes and
-// malformed input is hashed as received.
+// malformed input is hashed as received. auth.UpperRune is the mapping, so
+// this is the same fold as auth.FoldName on account names.
 func upperUTF16(b []byte) []byte {
 	out := make([]byte, len(b)&^1)
 	for i := 0; i+1 < len(b); i += 2 {
 		u := binary.LittleEndian.Uint16(b[i:])
-		if !utf16.IsSurrogate(rune(u)) {
-			if up := unicode.ToUpper(rune(u)); up <= 0xFFFF && !utf16.IsSurrogate(up) {
-				u = uint16(up)
-			}
-		}
-		binary.LittleEndian.PutUint16(out[i:], u)
+		binary.LittleEndian.PutUint16(out[i:], uint16(auth.UpperRune(rune(u))))
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +19,9 @@ func testServerConfig() *ServerConfig {
 	return &ServerConfig{
 		NbComputerName: "SIGNET", NbDomainName: "WORKGROUP",
 		DnsComputerName: "signet.example", DnsDomainName: "example",
-		Lookup: func(user, domain string) ([16]byte, bool) {
-			return NTHash(testPassword), strings.EqualFold(user, testUser)
+		Lookup: func(user, domain string) (auth.Account, bool) {
+			return auth.Account{ID: auth.FoldName(user), Name: testUser, NTHash: NTHash(testPassword)},
+				auth.FoldName(user) == auth.FoldName(testUser)
 		},
 	}
 }
@@ -66,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("session keys differ: client %x server %x", c.SessionKey(), s.SessionKey())
 	}
 	id := s.Identity()
-	if id != (auth.Identity{User: testUser, Domain: "WORKGROUP"}) || s.Workstation() != "WS1" {
+	if id != (auth.Identity{User: testUser, Domain: "WORKGROUP", Account: "ALICE"}) || s.Workstation() != "WS1" {
 		t.Fatalf("identity %+v workstation %q", id, s.Workstation())
 	}
 	if !s.MICPresent() {
@@ -154,6 +154,30 @@ func TestLogonFailures(t *testing.T) {
 				t.Fatal("Accept after failure succeeded")
 			}
 		})
+	}
+}
+
+// TestDisabledAccount: a disabled account fails with ErrAccountDisabled
+// only when the password is right; a wrong password still reads as a
+// plain logon failure, so the account's state leaks to nobody else.
+func TestDisabledAccount(t *testing.T) {
+	cfg := testServerConfig()
+	cfg.Lookup = func(user, _ string) (auth.Account, bool) {
+		return auth.Account{ID: "ALICE", Name: "alice", NTHash: NTHash(testPassword), Disabled: true}, user == testUser
+	}
+	s := NewServer(cfg)
+	err := handshake(t, NewClient(testClientConfig()), s, nil)
+	if !errors.Is(err, auth.ErrAccountDisabled) || errors.Is(err, auth.ErrLogonFailure) {
+		t.Fatalf("right password: err = %v, want ErrAccountDisabled only", err)
+	}
+	if s.SessionKey() != nil || s.Identity() != (auth.Identity{}) {
+		t.Fatal("disabled logon left a key or identity")
+	}
+	cc := testClientConfig()
+	cc.Password = "wrong"
+	err = handshake(t, NewClient(cc), NewServer(cfg), nil)
+	if !errors.Is(err, auth.ErrLogonFailure) || errors.Is(err, auth.ErrAccountDisabled) {
+		t.Fatalf("wrong password: err = %v, want ErrLogonFailure only", err)
 	}
 }
 

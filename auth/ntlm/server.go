@@ -26,10 +26,13 @@ type ServerConfig struct {
 	// Now supplies the MsvAvTimestamp; nil means time.Now.
 	Now func() time.Time
 
-	// Lookup returns the NT hash (NTOWFv1, see NTHash) of a user. It gets the
-	// user and domain names exactly as the client sent them and is expected
-	// to match the user name case-insensitively. A nil Lookup knows no users.
-	Lookup func(user, domain string) (ntHash [16]byte, ok bool)
+	// Lookup returns the account of a user: its NT hash (NTOWFv1, see
+	// NTHash) checks the response, its ID becomes Identity.Account, and a
+	// Disabled account fails with auth.ErrAccountDisabled once the response
+	// verified. It gets the user and domain names exactly as the client
+	// sent them and is expected to match the user name as auth.FoldName
+	// does. A nil Lookup knows no users.
+	Lookup func(user, domain string) (acct auth.Account, ok bool)
 
 	// AllowAnonymous accepts anonymous (null session) logons
 	// [MS-NLMP 3.2.5.1.2]; otherwise they fail with auth.ErrLogonFailure.
@@ -172,7 +175,7 @@ func (s *Server) acceptAuthenticate(in []byte) error {
 	if isAnonymous(&a) {
 		return s.acceptAnonymous(user, domain, ws)
 	}
-	sessionBaseKey, err := s.verifyResponse(&a, user, domain)
+	sessionBaseKey, acct, err := s.verifyResponse(&a, user, domain)
 	if err != nil {
 		return err
 	}
@@ -183,7 +186,12 @@ func (s *Server) acceptAuthenticate(in []byte) error {
 	if err := s.checkMIC(&a, in, exported); err != nil {
 		return err
 	}
-	s.identity = auth.Identity{User: user, Domain: domain}
+	if acct.Disabled {
+		// Account restrictions are checked after the password, as
+		// Windows' MSV1_0 and Samba's sam_account_ok do.
+		return fmt.Errorf("ntlm: account %q is disabled: %w", acct.Name, auth.ErrAccountDisabled)
+	}
+	s.identity = auth.Identity{User: user, Domain: domain, Account: acct.ID}
 	s.workstation = ws
 	s.sessionKey = exported
 	s.sec = newSecurity(exported, s.flags&a.flags, true)
@@ -212,26 +220,28 @@ func (s *Server) acceptAnonymous(user, domain, ws string) error {
 
 // verifyResponse checks NTProofStr of the NTLMv2 response [MS-NLMP 3.3.2],
 // first with the domain as sent and then with an empty domain, and returns
-// SessionBaseKey. The received NTLMv2_CLIENT_CHALLENGE is hashed verbatim.
-func (s *Server) verifyResponse(a *authenticateMsg, user, domain string) ([]byte, error) {
+// SessionBaseKey and the account. The received NTLMv2_CLIENT_CHALLENGE is
+// hashed verbatim.
+func (s *Server) verifyResponse(a *authenticateMsg, user, domain string) ([]byte, auth.Account, error) {
 	if len(a.ntResponse) <= 24 {
-		return nil, fmt.Errorf("ntlm: no NTLMv2 response (NTLMv1 refused): %w", auth.ErrLogonFailure)
+		return nil, auth.Account{}, fmt.Errorf("ntlm: no NTLMv2 response (NTLMv1 refused): %w", auth.ErrLogonFailure)
 	}
 	if len(a.ntResponse) < ntProofLen+ntlmv2BlobHeaderLen {
-		return nil, errInvalid("short NTLMv2 response")
+		return nil, auth.Account{}, errInvalid("short NTLMv2 response")
 	}
 	// A client challenge whose AV pairs do not parse is a malformed token
 	// (STATUS_INVALID_PARAMETER, as Windows answers), not a wrong password.
 	// Only the structure is read here; the values are used after
 	// NTProofStr has authenticated them.
 	if _, err := parseAVPairs(a.ntResponse[ntProofLen+ntlmv2BlobHeaderLen:]); err != nil {
-		return nil, err
+		return nil, auth.Account{}, err
 	}
-	var hash [16]byte
+	var acct auth.Account
 	known := false
 	if s.cfg.Lookup != nil {
-		hash, known = s.cfg.Lookup(user, domain)
+		acct, known = s.cfg.Lookup(user, domain)
 	}
+	hash := acct.NTHash
 	proof, temp := a.ntResponse[:ntProofLen], a.ntResponse[ntProofLen:]
 	userUpper := upperUTF16(a.user)
 	domains := [][]byte{a.domain}
@@ -243,10 +253,10 @@ func (s *Server) verifyResponse(a *authenticateMsg, user, domain string) ([]byte
 	for _, d := range domains {
 		key := ntowfv2(hash, userUpper, d)
 		if hmac.Equal(ntProofStr(key, s.serverChallenge, temp), proof) && known {
-			return hmacMD5(key, proof), nil
+			return hmacMD5(key, proof), acct, nil
 		}
 	}
-	return nil, fmt.Errorf("ntlm: bad response for %q: %w", user, auth.ErrLogonFailure)
+	return nil, auth.Account{}, fmt.Errorf("ntlm: bad response for %q: %w", user, auth.ErrLogonFailure)
 }
 
 // exportedKey returns ExportedSessionKey: with NEGOTIATE_KEY_EXCH, the

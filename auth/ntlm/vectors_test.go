@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -69,9 +68,9 @@ func TestServerAcceptsVector4_2_4(t *testing.T) {
 	srv := NewServer(&ServerConfig{
 		NbComputerName: "Server", NbDomainName: "Domain",
 		Rand: fixedRand(unhex(t, v4ServerChallenge)),
-		Lookup: func(user, domain string) ([16]byte, bool) {
+		Lookup: func(user, domain string) (auth.Account, bool) {
 			gotUser, gotDomain = user, domain
-			return NTHash(v4Password), strings.EqualFold(user, v4User)
+			return auth.Account{ID: auth.FoldName(user), NTHash: NTHash(v4Password)}, auth.FoldName(user) == auth.FoldName(v4User)
 		},
 	})
 	chal := mustAccept(t, srv, marshalNegotiate(clientNegotiateFlags), false)
@@ -121,8 +120,10 @@ func TestServerRejectsVectorWithoutTrailingZeros(t *testing.T) {
 		{v4NTProofStr, false},
 	} {
 		srv := NewServer(&ServerConfig{
-			Rand:   fixedRand(unhex(t, v4ServerChallenge)),
-			Lookup: func(string, string) ([16]byte, bool) { return NTHash(v4Password), true },
+			Rand: fixedRand(unhex(t, v4ServerChallenge)),
+			Lookup: func(string, string) (auth.Account, bool) {
+				return auth.Account{ID: "USER", NTHash: NTHash(v4Password)}, true
+			},
 		})
 		chal := mustAccept(t, srv, marshalNegotiate(clientNegotiateFlags&^flagKeyExch), false)
 		c, _ := parseChallenge(chal)

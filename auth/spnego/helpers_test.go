@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
 )
 
@@ -82,8 +83,9 @@ func newNTLMServer(allowAnonymous bool) *ntlm.Server {
 	return ntlm.NewServer(&ntlm.ServerConfig{
 		NbComputerName: "SIGNET", NbDomainName: "WORKGROUP",
 		AllowAnonymous: allowAnonymous,
-		Lookup: func(user, _ string) ([16]byte, bool) {
-			return ntlm.NTHash(testPassword), strings.EqualFold(user, testUser)
+		Lookup: func(user, _ string) (auth.Account, bool) {
+			return auth.Account{ID: auth.FoldName(user), NTHash: ntlm.NTHash(testPassword)},
+				auth.FoldName(user) == auth.FoldName(testUser)
 		},
 	})
 }

@@ -51,8 +51,9 @@ func NewServer(n *ntlm.Server) *Server {
 //   - later tokens are NegTokenResp carrying the NTLM messages and the
 //     client's mechListMIC.
 //
-// Errors wrap auth.ErrInvalidToken or auth.ErrLogonFailure; send RejectToken
-// with the error response. After an error every further call fails.
+// Errors wrap auth.ErrInvalidToken, auth.ErrLogonFailure or
+// auth.ErrAccountDisabled; send RejectToken with the error response. After
+// an error every further call fails.
 func (s *Server) Accept(in []byte) (out []byte, done bool, err error) {
 	switch s.state {
 	case serverStart:

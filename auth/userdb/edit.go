@@ -6,12 +6,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/signetsmb/signet/auth"
 )
 
 // Add sets user's password in the users file at path, creating the file
-// (mode 0600, and its folder, mode 0700) if missing. An existing user with
-// the same name, ignoring case, gets the new hash and the given spelling;
-// other lines, comments included, are kept. The password must not be empty.
+// (mode 0600, and its folder, mode 0700) if missing. A user that is the
+// same account under auth.FoldName gets the new hash and the given
+// spelling, and stays disabled if it was; other lines, comments included,
+// are kept. A new name that strings.EqualFold would confuse with an
+// existing account (such as "\u212Aate" next to "kate") is refused with an
+// error wrapping ErrNameCollision. The password must not be empty.
 func Add(path, user, password string) error {
 	if err := ValidateName(user); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -23,18 +28,43 @@ func Add(path, user, password string) error {
 	if err != nil {
 		return err
 	}
-	nl := userLine(user, NTHash(password))
+	h := NTHash(password)
 	if i := indexOf(lines, user); i >= 0 {
-		lines[i] = nl
+		lines[i] = userLine(user, h, lines[i].disabled)
+	} else if j := confusableWith(lines, user); j >= 0 {
+		return fmt.Errorf("%s: user %q: %w %q (a case-insensitive comparison would take them for one account); choose another name",
+			path, user, ErrNameCollision, lines[j].name)
 	} else {
-		lines = append(lines, nl)
+		lines = append(lines, userLine(user, h, false))
 	}
 	return writeAtomic(path, format(lines))
 }
 
-// Delete removes user (matched ignoring case) from the users file. It
-// returns an error wrapping ErrUserNotFound if the user is not there.
+// Delete removes user (matched under auth.FoldName) from the users file.
+// It returns an error wrapping ErrUserNotFound if the user is not there.
 func Delete(path, user string) error {
+	return editUser(path, user, func(lines []line, i int) ([]line, bool) {
+		return append(lines[:i], lines[i+1:]...), true
+	})
+}
+
+// SetDisabled disables or enables user (matched under auth.FoldName) in
+// the users file, keeping its name and hash. It returns an error wrapping
+// ErrUserNotFound if the user is not there; setting the state it already
+// has leaves the file untouched.
+func SetDisabled(path, user string, disabled bool) error {
+	return editUser(path, user, func(lines []line, i int) ([]line, bool) {
+		if lines[i].disabled == disabled {
+			return lines, false
+		}
+		lines[i] = userLine(lines[i].name, lines[i].hash, disabled)
+		return lines, true
+	})
+}
+
+// editUser applies edit to the line of user and writes the result back
+// when edit reports a change.
+func editUser(path, user string, edit func(lines []line, i int) ([]line, bool)) error {
 	lines, err := readLines(path, false)
 	if err != nil {
 		return err
@@ -43,13 +73,16 @@ func Delete(path, user string) error {
 	if i < 0 {
 		return fmt.Errorf("%s: user %q: %w", path, user, ErrUserNotFound)
 	}
-	lines = append(lines[:i], lines[i+1:]...)
+	lines, changed := edit(lines, i)
+	if !changed {
+		return nil
+	}
 	return writeAtomic(path, format(lines))
 }
 
-// List returns the user names in the users file, in file order. A missing
+// List returns the accounts in the users file, in file order. A missing
 // file has no users.
-func List(path string) ([]string, error) {
+func List(path string) ([]auth.Account, error) {
 	db, err := Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -57,7 +90,7 @@ func List(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db.Users(), nil
+	return db.Accounts(), nil
 }
 
 // readLines reads a users file for editing. With missingOK a missing file
@@ -75,9 +108,9 @@ func readLines(path string, missingOK bool) ([]line, error) {
 }
 
 func indexOf(lines []line, user string) int {
-	key := foldName(user)
+	key := auth.FoldName(user)
 	for i, l := range lines {
-		if l.isUser && foldName(l.name) == key {
+		if l.isUser && auth.FoldName(l.name) == key {
 			return i
 		}
 	}

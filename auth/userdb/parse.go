@@ -4,15 +4,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/signetsmb/signet/auth"
 )
 
 // line is one line of a users file, kept verbatim so that edits preserve
 // comments and order.
 type line struct {
-	text   string // without the line terminator
-	isUser bool
-	name   string
-	hash   [16]byte
+	text     string // without the line terminator
+	isUser   bool
+	name     string
+	hash     [16]byte
+	disabled bool
 }
 
 // parse splits a users file into lines, rejecting malformed and duplicate
@@ -21,7 +24,7 @@ func parse(path string, data []byte) ([]line, error) {
 	var (
 		out   []line
 		errs  []error
-		first = map[string]int{} // foldName -> line number
+		first = map[string]int{} // auth.FoldName -> line number
 	)
 	text := strings.TrimSuffix(string(data), "\n")
 	if text == "" {
@@ -35,7 +38,7 @@ func parse(path string, data []byte) ([]line, error) {
 			continue
 		}
 		if l.isUser {
-			key := foldName(l.name)
+			key := auth.FoldName(l.name)
 			if prev, dup := first[key]; dup {
 				errs = append(errs, &ParseError{Path: path, Line: n,
 					Msg: fmt.Sprintf("duplicate user %q (first defined on line %d)", l.name, prev)})
@@ -56,18 +59,39 @@ func parseLine(text string) (line, error) {
 	if t == "" || strings.HasPrefix(t, "#") {
 		return line{text: text}, nil
 	}
-	name, hexHash, ok := strings.Cut(t, ":")
+	name, rest, ok := strings.Cut(t, ":")
 	if !ok {
 		return line{}, fmt.Errorf("missing ':' (want name:NTHASH)")
 	}
 	if err := ValidateName(name); err != nil {
 		return line{}, err
 	}
+	hexHash, flags, _ := strings.Cut(rest, ":")
 	h, err := parseHash(hexHash)
 	if err != nil {
 		return line{}, fmt.Errorf("user %q: %v", name, err)
 	}
-	return line{text: text, isUser: true, name: name, hash: h}, nil
+	disabled, err := parseFlags(flags)
+	if err != nil {
+		return line{}, fmt.Errorf("user %q: %v", name, err)
+	}
+	return line{text: text, isUser: true, name: name, hash: h, disabled: disabled}, nil
+}
+
+// flagDisabled is the third field of a disabled user's line.
+const flagDisabled = "disabled"
+
+// parseFlags reads the optional third field: empty, or "disabled". Any
+// other value is an error, so that a flag this version does not know
+// (say, a future restriction) never loads as an unrestricted account.
+func parseFlags(s string) (disabled bool, err error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return false, nil
+	case flagDisabled:
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown flag %q after the NT hash (known: %s)", s, flagDisabled)
 }
 
 func parseHash(s string) ([16]byte, error) {
@@ -91,6 +115,10 @@ func format(lines []line) []byte {
 	return []byte(b.String())
 }
 
-func userLine(name string, h [16]byte) line {
-	return line{text: name + ":" + hex.EncodeToString(h[:]), isUser: true, name: name, hash: h}
+func userLine(name string, h [16]byte, disabled bool) line {
+	text := name + ":" + hex.EncodeToString(h[:])
+	if disabled {
+		text += ":" + flagDisabled
+	}
+	return line{text: text, isUser: true, name: name, hash: h, disabled: disabled}
 }

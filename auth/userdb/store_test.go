@@ -1,10 +1,12 @@
 package userdb
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,15 +71,15 @@ func TestStoreReloadsOnChange(t *testing.T) {
 		t.Error("file re-read before the check interval passed")
 	}
 	clock.Advance(600 * time.Millisecond)
-	if h, ok := s.Lookup("ALICE"); !ok || h != NTHash("pw1") {
-		t.Fatalf("after add: Lookup = %x, %v", h, ok)
+	if a, ok := s.Lookup("ALICE"); !ok || a.NTHash != NTHash("pw1") {
+		t.Fatalf("after add: Lookup = %x, %v", a.NTHash, ok)
 	}
 
 	if err := Add(path, "alice", "pw2"); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
-	if h, _ := s.Lookup("alice"); h != NTHash("pw2") {
+	if a, _ := s.Lookup("alice"); a.NTHash != NTHash("pw2") {
 		t.Errorf("password change not picked up")
 	}
 
@@ -108,8 +110,8 @@ func TestStoreKeepsUsersOnBadFile(t *testing.T) {
 	writeFile(t, path, "alice:"+strings.Repeat("a", 32)+"\ngarbage\n", 0o600)
 	for range 3 {
 		clock.Advance(time.Second)
-		if h, ok := s.Lookup("alice"); !ok || h != NTHash("pw") {
-			t.Fatalf("bad file replaced the users: %x, %v", h, ok)
+		if a, ok := s.Lookup("alice"); !ok || a.NTHash != NTHash("pw") {
+			t.Fatalf("bad file replaced the users: %x, %v", a.NTHash, ok)
 		}
 	}
 	if n := strings.Count(logs.String(), "users file rejected"); n != 1 {
@@ -152,8 +154,8 @@ func TestNewStoreLoadsLazily(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = NewStore(path)
-	if h, ok := s.Lookup("Alice"); !ok || h != NTHash("pw") {
-		t.Errorf("first Lookup did not load the file: %x, %v", h, ok)
+	if a, ok := s.Lookup("Alice"); !ok || a.NTHash != NTHash("pw") {
+		t.Errorf("first Lookup did not load the file: %x, %v", a.NTHash, ok)
 	}
 	if s.Path() != path {
 		t.Errorf("Path() = %q", s.Path())
@@ -186,4 +188,81 @@ func TestStoreConcurrentLookup(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestStoreOnReload: OnReload runs after each replacement of the users,
+// from a Lookup or from Reload, and not when nothing changed.
+func TestStoreOnReload(t *testing.T) {
+	path := usersPath(t)
+	if err := Add(path, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	var calls atomic.Int32
+	var s *Store
+	s, err := OpenStore(path, StoreOptions{Now: clock.Now, Logger: slog.New(slog.DiscardHandler),
+		OnReload: func() {
+			s.Reload() // would deadlock if the Store's lock were held
+			if _, ok := s.Lookup("alice"); ok {
+				t.Error("OnReload saw the old users")
+			}
+			calls.Add(1)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	s.Lookup("alice") // unchanged file
+	if err := Delete(path, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	s.Reload() // within the interval: Reload looks anyway
+	if calls.Load() != 1 {
+		t.Fatalf("OnReload called %d times after Reload, want 1", calls.Load())
+	}
+	if err := Add(path, "bob", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	s.Lookup("bob")
+	s.Reload() // unchanged since
+	if calls.Load() != 2 {
+		t.Fatalf("OnReload called %d times, want 2", calls.Load())
+	}
+}
+
+// TestStoreWatch: with Watch running, a deletion is seen without any
+// Lookup.
+func TestStoreWatch(t *testing.T) {
+	path := usersPath(t)
+	if err := Add(path, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan struct{}, 10)
+	s, err := OpenStore(path, StoreOptions{CheckInterval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		OnReload: func() { reloaded <- struct{}{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	time.Sleep(50 * time.Millisecond) // let the watcher register
+	if err := Delete(path, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload after the file changed")
+	}
+	if _, ok := s.db.Load().Lookup("alice"); ok {
+		t.Error("deleted user still there after the watched reload")
+	}
 }

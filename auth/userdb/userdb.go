@@ -1,5 +1,6 @@
-// Package userdb reads and edits Signet's users file: the NT hashes
-// (MD4 of the UTF-16LE password) that NTLM authentication needs.
+// Package userdb reads and edits Signet's users file: the accounts, with
+// the NT hashes (MD4 of the UTF-16LE password) that NTLM authentication
+// needs.
 //
 // # File format
 //
@@ -7,11 +8,26 @@
 //
 //	# comment
 //	alice:8846f7eaee8fb117ad06bdd830b7586c
+//	bob:32ed87bdb5fdc5e9cba88547376818d4:disabled
 //
 // The hash is 32 hexadecimal digits (written lower-case; upper-case is
-// accepted). Blank lines and lines starting with '#' are ignored. User
-// names compare case-insensitively, as on Windows; see ValidateName for
-// the allowed characters.
+// accepted). An optional third field holds flags; the only one is
+// "disabled": the account cannot log on and its established sessions end
+// (see server.Server.Revalidate). Files without the field are read as
+// before; a flag this version does not know makes the file invalid rather
+// than loading a restricted account as an unrestricted one. Blank lines
+// and lines starting with '#' are ignored. See ValidateName for the
+// allowed characters.
+//
+// # Account identity
+//
+// Each line is one account whose identity is auth.FoldName of its name
+// (simple per-character upper-casing, as Windows compares account names):
+// "alice", "Alice" and "ALICE" are the same account, and a second line for
+// it is an error. Names that only a looser comparison such as
+// strings.EqualFold would confuse ("kate" and "\u212Aate", with U+212A
+// KELVIN SIGN) are different accounts; Add refuses to create one next to
+// the other, and Load warns about such pairs written by hand.
 //
 // An NT hash is password-equivalent for NTLM, so the file must be private:
 // it is written with mode 0600, Load reports a warning when group or others
@@ -27,13 +43,15 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-	"strings"
+
+	"github.com/signetsmb/signet/auth"
+	"github.com/signetsmb/signet/internal/fileperm"
 )
 
 // DB is an immutable, parsed users file.
 type DB struct {
-	users    map[string][16]byte // by foldName(name)
-	names    []string            // as written, in file order
+	users    map[string]auth.Account // by Account.ID
+	accounts []auth.Account          // in file order
 	warnings []string
 }
 
@@ -46,8 +64,14 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg) }
 
-// ErrUserNotFound is returned (wrapped) by Delete for an unknown user.
-var ErrUserNotFound = errors.New("no such user")
+var (
+	// ErrUserNotFound is returned (wrapped) by Delete and SetDisabled for
+	// an unknown user.
+	ErrUserNotFound = errors.New("no such user")
+	// ErrNameCollision is returned (wrapped) by Add for a new name that a
+	// case-insensitive comparison would confuse with an existing account.
+	ErrNameCollision = errors.New("name collides with an existing user")
+)
 
 // Load reads and parses the users file at path. A malformed file is
 // rejected with every bad line reported (as *ParseError values joined with
@@ -69,7 +93,7 @@ func load(path string) (*DB, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	db := newDB(lines)
-	db.warnings = warns
+	db.warnings = append(warns, db.warnings...)
 	return db, fi, nil
 }
 
@@ -84,13 +108,10 @@ func readPrivate(path string) ([]byte, fs.FileInfo, []string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, nil, fmt.Errorf("%s: not a regular file", path)
+	if err := fileperm.Check(path, fi, usersFileRules); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	warns, err := checkMode(path, fi.Mode())
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	warns := readableWarning(path, fi.Mode())
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, nil, err
@@ -98,46 +119,56 @@ func readPrivate(path string) ([]byte, fs.FileInfo, []string, error) {
 	return data, fi, warns, nil
 }
 
-// checkMode refuses world-writable files and warns about readable ones.
+// usersFileRules: only a world-writable users file is refused (it would
+// let anyone add an account); a group-writable one loads, with the warning
+// about group access below.
+var usersFileRules = fileperm.Rules{What: "users file", AllowGroupWrite: true}
+
+// readableWarning warns about a users file group or others may access.
 // Windows has no such mode bits; nothing is checked there.
-func checkMode(path string, m fs.FileMode) ([]string, error) {
-	if runtime.GOOS == "windows" {
-		return nil, nil
+func readableWarning(path string, m fs.FileMode) []string {
+	if runtime.GOOS == "windows" || m.Perm()&0o077 == 0 {
+		return nil
 	}
-	perm := m.Perm()
-	if perm&0o002 != 0 {
-		return nil, fmt.Errorf("%s: refusing to use a world-writable users file (mode %04o); run: chmod 600 %s", path, perm, path)
-	}
-	if perm&0o077 != 0 {
-		return []string{fmt.Sprintf("%s: users file is accessible by group or others (mode %04o); NT hashes are password-equivalent, run: chmod 600 %s", path, perm, path)}, nil
-	}
-	return nil, nil
+	return []string{fmt.Sprintf("%s: users file is accessible by group or others (mode %04o); NT hashes are password-equivalent, run: chmod 600 %s", path, m.Perm(), path)}
 }
 
 func newDB(lines []line) *DB {
-	db := &DB{users: map[string][16]byte{}}
+	db := &DB{users: map[string]auth.Account{}}
 	for _, l := range lines {
 		if l.isUser {
-			db.users[foldName(l.name)] = l.hash
-			db.names = append(db.names, l.name)
+			a := l.account()
+			db.users[a.ID] = a
+			db.accounts = append(db.accounts, a)
 		}
 	}
+	db.warnings = confusableWarnings(lines)
 	return db
 }
 
-// Lookup returns the NT hash of user, matching the name case-insensitively.
-func (db *DB) Lookup(user string) (ntHash [16]byte, ok bool) {
-	h, ok := db.users[foldName(user)]
-	return h, ok
+// Lookup returns the account of user, matching the name under
+// auth.FoldName.
+func (db *DB) Lookup(user string) (auth.Account, bool) {
+	a, ok := db.users[auth.FoldName(user)]
+	return a, ok
 }
 
 // Users returns the user names as written in the file, in file order.
-func (db *DB) Users() []string { return append([]string(nil), db.names...) }
+func (db *DB) Users() []string {
+	names := make([]string, len(db.accounts))
+	for i, a := range db.accounts {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// Accounts returns the accounts in file order.
+func (db *DB) Accounts() []auth.Account { return append([]auth.Account(nil), db.accounts...) }
 
 // Warnings returns problems found while loading that did not prevent it,
 // such as a file readable by others.
 func (db *DB) Warnings() []string { return append([]string(nil), db.warnings...) }
 
-// foldName is the case-insensitive key of a user name. Windows compares
-// account names by upper-casing them.
-func foldName(name string) string { return strings.ToUpper(name) }
+func (l line) account() auth.Account {
+	return auth.Account{ID: auth.FoldName(l.name), Name: l.name, NTHash: l.hash, Disabled: l.disabled}
+}

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/signetsmb/signet/auth"
 )
 
 func mustHex(t *testing.T, s string) [16]byte {
@@ -60,8 +62,8 @@ func TestAddListDeleteRoundTrip(t *testing.T) {
 		}
 	}
 	users, err := List(path)
-	if err != nil || !reflect.DeepEqual(users, []string{"alice", "Bob", "carol"}) {
-		t.Fatalf("List = %v, %v", users, err)
+	if err != nil || len(users) != 3 || users[1] != (auth.Account{ID: "BOB", Name: "Bob", NTHash: NTHash("pw-Bob")}) {
+		t.Fatalf("List = %+v, %v", users, err)
 	}
 	if err := Delete(path, "BOB"); err != nil {
 		t.Fatal(err)
@@ -76,8 +78,8 @@ func TestAddListDeleteRoundTrip(t *testing.T) {
 	if got := db.Users(); !reflect.DeepEqual(got, []string{"alice", "carol"}) {
 		t.Errorf("Users after delete = %v", got)
 	}
-	if h, ok := db.Lookup("carol"); !ok || h != NTHash("pw-carol") {
-		t.Errorf("Lookup(carol) = %x, %v", h, ok)
+	if a, ok := db.Lookup("carol"); !ok || a.NTHash != NTHash("pw-carol") {
+		t.Errorf("Lookup(carol) = %x, %v", a.NTHash, ok)
 	}
 }
 
@@ -91,8 +93,8 @@ func TestLookupIgnoresCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"Alice", "alice", "ALICE", "aLiCe"} {
-		if h, ok := db.Lookup(u); !ok || h != mustHex(t, "a4f49c406510bdcab6824ee7c30fd852") {
-			t.Errorf("Lookup(%q) = %x, %v", u, h, ok)
+		if a, ok := db.Lookup(u); !ok || a.NTHash != mustHex(t, "a4f49c406510bdcab6824ee7c30fd852") {
+			t.Errorf("Lookup(%q) = %x, %v", u, a.NTHash, ok)
 		}
 	}
 	if _, ok := db.Lookup("alic"); ok {
@@ -228,8 +230,8 @@ func TestCRLFCommentsAndUpperCaseHex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, ok := db.Lookup("alice"); !ok || h != NTHash("Password") {
-		t.Errorf("Lookup = %x, %v", h, ok)
+	if a, ok := db.Lookup("alice"); !ok || a.NTHash != NTHash("Password") {
+		t.Errorf("Lookup = %x, %v", a.NTHash, ok)
 	}
 	if len(db.Warnings()) != 0 {
 		t.Errorf("warnings: %v", db.Warnings())

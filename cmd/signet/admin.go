@@ -15,8 +15,8 @@ import (
 )
 
 func init() {
-	registerCommand("user", "manage users: user add|del|list [NAME] --users-file FILE", runUser)
-	registerCommand("policy", "show the effective signing policy: policy show [--config FILE]", runPolicy)
+	registerCommand("user", "manage users: user add|del|disable|enable|list [NAME] --users-file FILE", runUser)
+	registerCommand("policy", "show the effective configuration (signing, limits, shares): policy show [--config FILE]", runPolicy)
 }
 
 // parseInterleaved parses flags that may come before or after positional
@@ -45,7 +45,7 @@ func runUser(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		return errors.New("usage: signet user add|del|list [NAME] --users-file FILE")
+		return errors.New("usage: signet user add|del|disable|enable|list [NAME] --users-file FILE")
 	}
 	path, err := usersFilePath(*usersFile, *configPath)
 	if err != nil {
@@ -71,17 +71,29 @@ func runUser(ctx context.Context, args []string) error {
 		if err := userdb.Delete(path, pos[1]); err != nil {
 			return err
 		}
-		fmt.Printf("user %s deleted from %s\n", pos[1], path)
+		fmt.Printf("user %s deleted from %s; its sessions on a running server end\n", pos[1], path)
+	case "disable", "enable":
+		if len(pos) != 2 {
+			return fmt.Errorf("usage: signet user %s NAME --users-file FILE", pos[0])
+		}
+		if err := userdb.SetDisabled(path, pos[1], pos[0] == "disable"); err != nil {
+			return err
+		}
+		fmt.Printf("user %s %sd in %s\n", pos[1], pos[0], path)
 	case "list", "ls":
-		names, err := userdb.List(path)
+		accts, err := userdb.List(path)
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			fmt.Println(n)
+		for _, a := range accts {
+			if a.Disabled {
+				fmt.Println(a.Name, "(disabled)")
+			} else {
+				fmt.Println(a.Name)
+			}
 		}
 	default:
-		return fmt.Errorf("unknown user subcommand %q (add, del, list)", pos[0])
+		return fmt.Errorf("unknown user subcommand %q (add, del, disable, enable, list)", pos[0])
 	}
 	return nil
 }

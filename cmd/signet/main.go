@@ -1,7 +1,7 @@
 // Command signet is Signet's SMB2/SMB3 server and client.
 //
 //	signet serve [--config FILE] [--listen HOST:PORT]
-//	signet user add|del|list NAME --users-file FILE
+//	signet user add|del|disable|enable|list NAME --users-file FILE
 //	signet policy show [--config FILE]
 //	signet ls|get|put|rm|mkdir|mv|stat|shares|probe ...   (client)
 package main

@@ -51,31 +51,30 @@ func runServe(ctx context.Context, args []string) error {
 	for _, w := range warns {
 		log.Warn(w.String())
 	}
-	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log})
+	// Every goroutine started below is waited for before runServe
+	// returns: cancel ends them (LIFO: cancel runs before Wait).
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reloaded := make(chan struct{}, 1)
+	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log, OnReload: func() {
+		select { // coalesce: one pending revalidation covers every reload
+		case reloaded <- struct{}{}:
+		default:
+		}
+	}})
 	if err != nil {
 		return err
 	}
 	store := policy.NewStore(cfg)
 	shares := newShareCache()
-	var current atomic.Pointer[server.Settings]
-	st, err := shares.settings(cfg)
+	settings, err := liveSettings(store, shares, log)
 	if err != nil {
 		return err
 	}
-	current.Store(st)
-	store.Subscribe(func(old, new *policy.Config) {
-		st, err := shares.settings(new)
-		if err != nil {
-			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
-			return
-		}
-		current.Store(st)
-		for _, w := range new.Warnings() {
-			log.Warn(w.String())
-		}
-	})
 	srv, err := server.New(server.Options{
-		Settings: current.Load,
+		Settings: settings,
 		Users:    users,
 		Logger:   log,
 	})
@@ -92,25 +91,48 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
 		"source", cfg.RequireSigningSource, "config", cfg.Name)
-	go reloadOnSIGHUP(ctx, store, log)
-	go func() {
+	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
+	bg.Go(func() {
 		if err := store.Watch(ctx, log); err != nil {
 			log.Warn("config file not watched; use SIGHUP to reload", "err", err)
 		}
-	}()
+	})
+	followUsers(ctx, &bg, users, reloaded, srv, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	bg.Go(func() { errc <- srv.Serve(l) }) // returns after Shutdown
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
+		log.Info("shutting down")
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx) // also stops the server's revalidation goroutine
 	shares.close()
-	return nil
+	return serveErr
+}
+
+// liveSettings returns a function giving the server settings of the
+// store's current snapshot, updated after every successful reload. The
+// server calls it on use, so new limits, shares and signing rules apply
+// without a restart.
+func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (func() *server.Settings, error) {
+	var current atomic.Pointer[server.Settings]
+	st, err := shares.settings(store.Current())
+	if err != nil {
+		return nil, err
+	}
+	current.Store(st)
+	store.Subscribe(func(_, next *policy.Config) {
+		st, err := shares.settings(next)
+		if err != nil {
+			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			return
+		}
+		current.Store(st)
+	})
+	return current.Load, nil
 }
 
 // loadConfig loads the file, or the embedded default with its state
@@ -152,6 +174,30 @@ func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning
 	}
 	log.Info("using the embedded default configuration", "state_dir", dir)
 	return cfg, warns, nil
+}
+
+// followUsers ends the sessions of deleted and disabled users as soon as
+// the users file changes: the store is watched (a change is seen at once
+// rather than at the next logon) and every reload runs srv.Revalidate on
+// one goroutine. Without the watch, the server's own revalidation
+// (Limits.RevalidateInterval) still ends them.
+func followUsers(ctx context.Context, bg *sync.WaitGroup, users *userdb.Store, reloaded <-chan struct{}, srv *server.Server, log *slog.Logger) {
+	bg.Go(func() {
+		if err := users.Watch(ctx); err != nil {
+			log.Warn("users file not watched; changes apply at the next logon, and sessions of deleted users end within the revalidation interval",
+				"file", users.Path(), "err", err)
+		}
+	})
+	bg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reloaded:
+				srv.Revalidate()
+			}
+		}
+	})
 }
 
 func randomPassword() string {
@@ -214,6 +260,9 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		Domain:         cfg.Domain,
 		AllowAnonymous: cfg.AllowAnonymous,
 		MaxSessions:    cfg.MaxSessions,
+		// Same fields, same order: the conversion stops compiling when
+		// one side gains a limit the other lacks.
+		Limits: server.Limits(cfg.Limits),
 	}
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))

@@ -32,7 +32,7 @@ func TestSyntaxConstants(t *testing.T) {
 const bindAckSrvsvcBody = `b810 b810 4e530000 0d00 5c504950455c73727673766300 00`
 
 func TestBindAckGoldenImpacket(t *testing.T) {
-	p, err := NewPipe("srvsvc", testBackend(), "alice")
+	p, err := NewPipe("srvsvc", testBackend(), "alice", testMaxOutput)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestBindAckGoldenImpacket(t *testing.T) {
 func TestBindAckGoldenNDR64AndFeatureNegotiation(t *testing.T) {
 	// Contexts 0 (NDR20), 1 (NDR64) and 2 (bind time feature negotiation
 	// with bitmask 0x03) as Windows clients send them.
-	p, _ := NewPipe(`\PIPE\srvsvc`, testBackend(), "")
+	p, _ := NewPipe(`\PIPE\srvsvc`, testBackend(), "", testMaxOutput)
 	mustWrite(t, p, readHex(t, "bind_srvsvc_ndr20_ndr64_btfn.hex"))
 	want := mustHex(t, `05000c03 10000000 7400 0000 02000000`+bindAckSrvsvcBody+`
 		03 00 0000
@@ -66,7 +66,7 @@ func TestBindAckGoldenNDR64AndFeatureNegotiation(t *testing.T) {
 }
 
 func TestBindAckWkssvc(t *testing.T) {
-	p, _ := NewPipe("WKSSVC", testBackend(), "")
+	p, _ := NewPipe("WKSSVC", testBackend(), "", testMaxOutput)
 	mustWrite(t, p, readHex(t, "bind_wkssvc_impacket.hex"))
 	got := drain(t, p)
 	wantAddr := []byte("\x0d\x00\\PIPE\\wkssvc\x00")
@@ -93,7 +93,7 @@ func TestBindRejections(t *testing.T) {
 		"NDR64 then NDR20":      {tCtx{0, uuidWire(t, uuidSrvsvc, 3, 0), [][]byte{ndr64, ndr20}}, 0, 0},
 		"NDR20 with wrong vers": {tCtx{0, uuidWire(t, uuidSrvsvc, 3, 0), [][]byte{uuidWire(t, uuidNDR20, 1, 0)}}, 2, 2},
 	} {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		mustWrite(t, p, tBind(ptypeBind, 9, 4280, 4280, c.ctx))
 		got := drain(t, p)
 		if len(got) != 1 || got[0][2] != ptypeBindAck {
@@ -142,7 +142,7 @@ func TestBindNak(t *testing.T) {
 		"two feature elements": {[][]byte{twoBTFN}, 0},
 		"second bind":          {[][]byte{good, good}, 0},
 	} {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		for _, b := range c.pdus {
 			mustWrite(t, p, b)
 		}
@@ -206,7 +206,7 @@ func TestAlterContext(t *testing.T) {
 func TestAlterContextErrors(t *testing.T) {
 	alter := tBind(ptypeAlterContext, 3, 4280, 4280, tCtx{1, uuidWire(t, uuidSrvsvc, 3, 0), [][]byte{uuidWire(t, uuidNDR20, 2, 0)}})
 	// Before bind: protocol error, pipe broken.
-	p, _ := NewPipe("srvsvc", testBackend(), "")
+	p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 	mustWrite(t, p, alter)
 	if s := faultStatus(t, drain(t, p), 3); s != faultProtoError {
 		t.Fatalf("fault %#x", s)

@@ -27,9 +27,10 @@
 //
 // Limits against hostile clients: a request stub is at most 64 KiB after
 // reassembly, a pipe keeps at most 32 presentation contexts, Write refuses
-// more input (ErrPipeBusy) while over 8 MiB of responses are unread, and
-// one NetrShareEnum answer is at most about 1 MiB (the rest is paged with
-// ERROR_MORE_DATA and a resume handle). Every count, length and offset from
+// a request (ErrPipeBusy) whose response would take the unread responses
+// past the cap given to NewPipe, and one NetrShareEnum answer is at most
+// about 1 MiB (the rest is paged with ERROR_MORE_DATA and a resume
+// handle). Every count, length and offset from
 // the wire is checked before it is used to slice or allocate.
 //
 // Operations:

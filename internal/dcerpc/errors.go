@@ -27,9 +27,9 @@ const (
 	// can answer STATUS_PIPE_BROKEN or STATUS_PIPE_DISCONNECTED.
 	ErrPipeBroken Error = "dcerpc: pipe broken by an earlier protocol error"
 
-	// ErrPipeBusy is returned by Write when too many response bytes are
-	// waiting to be read, and by Transact when any are (a transceive needs
-	// an empty read side, as with Windows named pipes). The SMB layer can
-	// answer STATUS_PIPE_BUSY.
+	// ErrPipeBusy is returned by Write when a response would take the
+	// bytes waiting to be read past the pipe's cap, and by Transact when
+	// any are waiting (a transceive needs an empty read side, as with
+	// Windows named pipes). The SMB layer can answer STATUS_PIPE_BUSY.
 	ErrPipeBusy Error = "dcerpc: unread response data pending"
 )

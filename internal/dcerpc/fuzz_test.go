@@ -78,7 +78,7 @@ func FuzzPipeWrite(f *testing.F) {
 	})
 	bind := readHex(f, "bind_srvsvc_impacket.hex")
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8, bound bool) {
-		p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(40)}, "fuzz")
+		p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(40)}, "fuzz", testMaxOutput)
 		if bound {
 			mustWrite(t, p, bind)
 			checkQueued(t, p, chunk)
@@ -109,7 +109,7 @@ func FuzzTransact(f *testing.F) {
 	})
 	bind := readHex(f, "bind_srvsvc_impacket.hex")
 	f.Fuzz(func(t *testing.T, in []byte, maxOut int) {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		if _, _, err := p.Transact(bind, 4280); err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func FuzzParseBindBody(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		neg, err := p.negotiate(b.elems, true)
 		if err == nil && len(neg.results) != len(b.elems) {
 			t.Fatalf("%d results for %d elements", len(neg.results), len(b.elems))

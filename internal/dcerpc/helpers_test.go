@@ -167,7 +167,7 @@ func tRequestFrags(callID uint32, ctxID, opnum uint16, stub []byte, chunk int) [
 // given fragment size proposal.
 func newBoundPipe(t testing.TB, name string, b Backend, frag uint16) *Pipe {
 	t.Helper()
-	p, err := NewPipe(name, b, "alice")
+	p, err := NewPipe(name, b, "alice", testMaxOutput)
 	if err != nil {
 		t.Fatal(err)
 	}

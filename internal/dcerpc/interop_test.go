@@ -151,7 +151,7 @@ func serveTCP(t *testing.T, name string, be Backend) int {
 // pump feeds what the client sends to a Pipe and sends back what it queues.
 func pump(t *testing.T, c net.Conn, name string, be Backend) {
 	defer c.Close()
-	p, err := NewPipe(name, be, "interop")
+	p, err := NewPipe(name, be, "interop", testMaxOutput)
 	if err != nil {
 		t.Error(err)
 		return

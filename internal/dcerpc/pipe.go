@@ -8,15 +8,9 @@ import (
 	"sync"
 )
 
-// Limits on what a client can make a pipe hold.
-const (
-	// maxRequestStub caps the reassembled stub of one request. The
-	// requests of these interfaces are a few hundred octets.
-	maxRequestStub = 64 << 10
-	// maxPendingOutput is the unread response volume beyond which Write
-	// refuses more requests (ErrPipeBusy) until the client reads.
-	maxPendingOutput = 8 << 20
-)
+// maxRequestStub caps the reassembled stub of one request. The requests
+// of these interfaces are a few hundred octets.
+const maxRequestStub = 64 << 10
 
 // Backend supplies the data the pipes report. It is called with the pipe's
 // lock held, from whatever goroutine calls Write or Transact.
@@ -40,6 +34,10 @@ type Pipe struct {
 	in     []byte   // octets of an incomplete PDU
 	out    [][]byte // queued PDUs, one message each; out[0] may be partly read
 	outLen int      // octets in out
+	maxOut int      // cap on outLen (see NewPipe); negative: none
+	// overflow is set by execute when a call's response did not fit
+	// under maxOut and was dropped; Write then undoes the PDU.
+	overflow bool
 
 	bound    bool
 	broken   bool
@@ -63,7 +61,14 @@ type pendingCall struct {
 // PIPE\, or a lone \). Other names fail with an error wrapping
 // ErrUnknownPipe, for which the SMB layer answers
 // STATUS_OBJECT_NAME_NOT_FOUND. user is passed to Backend.Shares.
-func NewPipe(name string, b Backend, user string) (*Pipe, error) {
+//
+// maxOutput caps the response octets queued for the client to read: a
+// request whose response would take the queue past it is refused
+// (ErrPipeBusy) and left unconsumed until the client reads. A response
+// into an empty queue is always accepted, so one answer larger than the
+// cap (NetrShareEnum answers reach about 1 MiB) cannot wedge the pipe. A
+// negative maxOutput means no cap.
+func NewPipe(name string, b Backend, user string, maxOutput int) (*Pipe, error) {
 	if b == nil {
 		return nil, errors.New("dcerpc: NewPipe with a nil Backend")
 	}
@@ -71,7 +76,7 @@ func NewPipe(name string, b Backend, user string) (*Pipe, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownPipe, name)
 	}
-	return &Pipe{svc: svc, backend: b, user: user}, nil
+	return &Pipe{svc: svc, backend: b, user: user, maxOut: maxOutput}, nil
 }
 
 // IsPipeName reports whether NewPipe accepts name.
@@ -109,9 +114,10 @@ func lookupService(name string) (service, bool) {
 // representation) returns an error wrapping ErrProtocol, with n the octets
 // consumed before the offending PDU, and also breaks the pipe.
 //
-// When more than 8 MiB of responses are waiting to be read, Write stops
-// early and returns the octets consumed so far with ErrPipeBusy; the rest
-// of b can be written again once the client has read.
+// When a request's response would take the unread responses past the
+// pipe's output cap (NewPipe), Write stops before that request's PDU and
+// returns the octets consumed so far with ErrPipeBusy; the rest of b can
+// be written again once the client has read.
 func (p *Pipe) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -123,16 +129,29 @@ func (p *Pipe) write(b []byte) (int, error) {
 		return 0, ErrPipeBroken
 	}
 	done := 0
+	mark, start := 0, p.mark() // where the current PDU began in b
 	for done < len(b) && !p.broken {
-		if p.outLen > maxPendingOutput {
+		if !p.room(1) {
 			// Checked per PDU: one large write of small requests must not
-			// amplify into unbounded output.
+			// amplify into unbounded output. Past this check only a
+			// control PDU (bind_ack, fault: under 1 KiB) is queued
+			// without checking its size.
 			return done, ErrPipeBusy
+		}
+		if len(p.in) == 0 {
+			mark, start = done, p.mark()
 		}
 		n, err := p.feed(b[done:])
 		if err != nil {
 			p.breakPipe()
 			return done, err
+		}
+		if p.overflow {
+			// The PDU completed a call whose response does not fit: undo
+			// the PDU, as if its octets in b had not been written.
+			p.overflow = false
+			p.rewind(start)
+			return mark, ErrPipeBusy
 		}
 		done += n
 	}
@@ -142,6 +161,31 @@ func (p *Pipe) write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return done, nil
+}
+
+// pduStart is the reassembly state before a request PDU, which is all
+// that processing a request PDU changes besides the output.
+type pduStart struct {
+	in   []byte
+	call *pendingCall
+	stub []byte
+}
+
+func (p *Pipe) mark() pduStart {
+	s := pduStart{in: p.in, call: p.call}
+	if p.call != nil {
+		s.stub = p.call.stub
+	}
+	return s
+}
+
+// rewind restores the state of s (appends since only wrote past the
+// lengths it kept).
+func (p *Pipe) rewind(s pduStart) {
+	p.in, p.call = s.in, s.call
+	if s.call != nil {
+		s.call.stub = s.stub
+	}
 }
 
 func (p *Pipe) breakPipe() {
@@ -184,6 +228,12 @@ func (p *Pipe) feed(b []byte) (int, error) {
 	p.in = nil
 	p.process(h, pdu)
 	return n, nil
+}
+
+// room reports whether n more octets of output may be queued: into an
+// empty queue always, otherwise up to the cap.
+func (p *Pipe) room(n int) bool {
+	return p.outLen == 0 || p.maxOut < 0 || p.outLen+n <= p.maxOut
 }
 
 func (p *Pipe) enqueue(pdu []byte) {

@@ -16,7 +16,7 @@ func TestNewPipeNames(t *testing.T) {
 		`PIPE\srvsvc`: "srvsvc", `\srvsvc`: "srvsvc", "/pipe/srvsvc": "srvsvc",
 		"wkssvc": "wkssvc", `\PIPE\wkssvc`: "wkssvc",
 	} {
-		p, err := NewPipe(name, testBackend(), "")
+		p, err := NewPipe(name, testBackend(), "", testMaxOutput)
 		if err != nil || p.Name() != want {
 			t.Errorf("NewPipe(%q) = %v, %v", name, p, err)
 		}
@@ -25,14 +25,14 @@ func TestNewPipeNames(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"", "lsarpc", "samr", `\PIPE\`, `\PIPE\srvsvc\x`, "srvsvc ", "pipe", `PIPEsrvsvc`} {
-		if _, err := NewPipe(name, testBackend(), ""); !errors.Is(err, ErrUnknownPipe) {
+		if _, err := NewPipe(name, testBackend(), "", testMaxOutput); !errors.Is(err, ErrUnknownPipe) {
 			t.Errorf("NewPipe(%q): %v, want ErrUnknownPipe", name, err)
 		}
 		if IsPipeName(name) {
 			t.Errorf("IsPipeName(%q) = true", name)
 		}
 	}
-	if _, err := NewPipe("srvsvc", nil, ""); err == nil {
+	if _, err := NewPipe("srvsvc", nil, "", testMaxOutput); err == nil {
 		t.Error("NewPipe with a nil backend succeeded")
 	}
 }
@@ -45,14 +45,14 @@ func session(t *testing.T) []byte {
 
 func TestWriteSplitAnywhere(t *testing.T) {
 	in := session(t)
-	ref, _ := NewPipe("srvsvc", testBackend(), "")
+	ref, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 	mustWrite(t, ref, in)
 	want := drain(t, ref)
 	if len(want) != 2 || want[0][2] != ptypeBindAck || want[1][2] != ptypeResponse {
 		t.Fatalf("reference session: % x", want)
 	}
 	for _, chunk := range []int{1, 2, 3, 7, 15, 16, 17, 71, 72, 73, 100} {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		for off := 0; off < len(in); off += chunk {
 			mustWrite(t, p, in[off:min(off+chunk, len(in))])
 		}
@@ -264,7 +264,7 @@ func TestFatalFaults(t *testing.T) {
 		"shutdown from client": {true, append([]byte{5, 0, ptypeShutdown}, req[3:]...), faultProtoError},
 		"unknown type":         {true, append([]byte{5, 0, 77}, req[3:]...), faultProtoError},
 	} {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		if c.bind {
 			p = newBoundPipe(t, "srvsvc", testBackend(), 4280)
 		}
@@ -298,7 +298,7 @@ func TestProtocolErrors(t *testing.T) {
 		"frag_length 15":       mutate(8, 15, 0),
 		"auth_length too long": mutate(10, 0x39, 0),
 	} {
-		p, _ := NewPipe("srvsvc", testBackend(), "")
+		p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 		// A good bind first: n counts exactly its octets.
 		n, err := p.Write(append(append([]byte(nil), bind...), b...))
 		if !errors.Is(err, ErrProtocol) || n != len(bind) {
@@ -314,13 +314,13 @@ func TestProtocolErrors(t *testing.T) {
 	}
 	// A bad header is detected once 16 octets are in, not after the
 	// announced frag_length (here 65535) has arrived.
-	p, _ := NewPipe("srvsvc", testBackend(), "")
+	p, _ := NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 	hdr := mutate(0, 5, 0, 11, 3, 0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0xff)
 	if _, err := p.Write(hdr[:16]); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("err %v", err)
 	}
 	// minor version 1 is valid C706.
-	p, _ = NewPipe("srvsvc", testBackend(), "")
+	p, _ = NewPipe("srvsvc", testBackend(), "", testMaxOutput)
 	mustWrite(t, p, mutate(1, 1))
 	if msgs := drain(t, p); len(msgs) != 1 || msgs[0][2] != ptypeBindAck {
 		t.Fatalf("% x", msgs)
@@ -352,7 +352,7 @@ func TestOrphanedAndCancel(t *testing.T) {
 }
 
 func TestTransact(t *testing.T) {
-	p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(100)}, "")
+	p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(100)}, "", testMaxOutput)
 	out, more, err := p.Transact(readHex(t, "bind_srvsvc_impacket.hex"), 4280)
 	if err != nil || more || out[2] != ptypeBindAck {
 		t.Fatalf("bind: % x %v %v", out, more, err)
@@ -404,37 +404,84 @@ func TestTransact(t *testing.T) {
 	}
 }
 
-func TestPendingOutputCap(t *testing.T) {
+// testMaxOutput is the output cap of the pipes of tests that do not test
+// it.
+const testMaxOutput = 8 << 20
+
+// TestOutputCap: a request whose response would take the unread output
+// past the cap is refused with ErrPipeBusy and not consumed (a partly
+// written PDU and a partly reassembled call stay as they were); it goes
+// through once the client has read.
+func TestOutputCap(t *testing.T) {
+	p := newBoundPipe(t, "srvsvc", testBackend(), 4280)
+	req := func(id uint32) []byte { return tRequest(id, 0, opNetrServerGetInfo, 3, 8, tLevelStub(101)) }
+	mustWrite(t, p, req(2))
+	r := len(drain(t, p)[0]) // one response
+	p.maxOut = 3*r + r/2
+	for id := uint32(3); id < 6; id++ {
+		mustWrite(t, p, req(id))
+	}
+	if n, err := p.Write(req(6)); n != 0 || !errors.Is(err, ErrPipeBusy) || p.Pending() != 3*r {
+		t.Fatalf("past the cap: n %d err %v, %d pending", n, err, p.Pending())
+	}
+	drain(t, p)
+
+	// Many requests in one write stop at the cap, at a PDU boundary.
+	many := bytes.Repeat(req(7), 10)
+	n, err := p.Write(many)
+	if !errors.Is(err, ErrPipeBusy) || n != 3*len(req(7)) || p.Pending() != 3*r {
+		t.Fatalf("n %d err %v, %d pending", n, err, p.Pending())
+	}
+	drain(t, p)
+
+	// The last fragment of a call, itself written in two parts, is refused
+	// without losing the fragments and octets before it.
+	mustWrite(t, p, req(8))
+	mustWrite(t, p, req(9))
+	mustWrite(t, p, req(10))
+	mustWrite(t, p, tRequest(11, 0, opNetrServerGetInfo, pfcFirstFrag, 8, tLevelStub(101)[:4]))
+	last := tRequest(11, 0, opNetrServerGetInfo, pfcLastFrag, 4, tLevelStub(101)[4:])
+	mustWrite(t, p, last[:10])
+	if n, err := p.Write(last[10:]); n != 0 || !errors.Is(err, ErrPipeBusy) {
+		t.Fatalf("last fragment: n %d err %v", n, err)
+	}
+	drain(t, p)
+	mustWrite(t, p, last[10:])
+	if v := decodeServerInfo(t, responseStub(t, drain(t, p), 11, 0)); v.Tag != 101 {
+		t.Fatalf("%+v", v)
+	}
+
+	// A response is always taken into an empty queue, however small the cap.
+	p.maxOut = 1
+	mustWrite(t, p, req(12))
+	if n, err := p.Write(req(13)); n != 0 || !errors.Is(err, ErrPipeBusy) || p.Pending() != r {
+		t.Fatalf("cap 1: n %d err %v, %d pending", n, err, p.Pending())
+	}
+	drain(t, p)
+
+	// A negative cap is no cap.
+	p.maxOut = -1
+	mustWrite(t, p, bytes.Repeat(req(14), 20))
+	if p.Pending() != 20*r {
+		t.Fatalf("no cap: %d pending", p.Pending())
+	}
+}
+
+// TestOutputCapLargeAnswers: with the default cap (1 MiB) and answers of
+// about 1 MiB, a client that never reads gets one answer queued, not more.
+func TestOutputCapLargeAnswers(t *testing.T) {
 	shares := manyShares(500)
 	for i := range shares {
 		shares[i].Comment = string(bytes.Repeat([]byte{'c'}, 1000))
 	}
 	p := newBoundPipe(t, "srvsvc", &fakeBackend{shares: shares}, 4280)
-	// Each answer is about 1 MiB (maxEnumBytes).
+	p.maxOut = 1 << 20
 	req := tRequest(2, 0, opNetrShareEnum, 3, 0, tShareEnumStub(1, maxPreferredLength, nil))
-	for p.Pending() <= maxPendingOutput {
-		mustWrite(t, p, req)
-	}
-	if n, err := p.Write(req); n != 0 || !errors.Is(err, ErrPipeBusy) {
-		t.Fatalf("n %d err %v", n, err)
-	}
-	drain(t, p)
 	mustWrite(t, p, req)
-	drain(t, p)
-
-	// Many requests in one write stop at the cap, at a PDU boundary.
-	many := bytes.Repeat(req, 1000)
-	n, err := p.Write(many)
-	if !errors.Is(err, ErrPipeBusy) || n%len(req) != 0 || n == 0 || n >= len(many)/10 {
-		t.Fatalf("n %d err %v", n, err)
-	}
-	if p.Pending() > maxPendingOutput+(2<<20) {
-		t.Fatalf("%d octets pending", p.Pending())
-	}
-	// After reading, the rest of the write goes through.
-	drain(t, p)
-	if n2, err := p.Write(many[n : n+len(req)]); err != nil || n2 != len(req) {
-		t.Fatalf("n %d err %v", n2, err)
+	one := p.Pending()
+	n, err := p.Write(bytes.Repeat(req, 13))
+	if n != 0 || !errors.Is(err, ErrPipeBusy) || p.Pending() != one || one > maxEnumBytes+(64<<10) {
+		t.Fatalf("n %d err %v, %d pending (one answer %d)", n, err, p.Pending(), one)
 	}
 }
 
@@ -462,7 +509,7 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(50)}, "")
+			p, _ := NewPipe("srvsvc", &fakeBackend{shares: manyShares(50)}, "", testMaxOutput)
 			if _, _, err := p.Transact(readHex(t, "bind_srvsvc_impacket.hex"), 4280); err != nil {
 				errs <- err
 				return

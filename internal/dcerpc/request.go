@@ -95,7 +95,16 @@ func (p *Pipe) execute(c *pendingCall) {
 	case err != nil:
 		p.enqueue(buildFault(c.callID, c.ctxID, faultBadStubData, pfcDidNotExec))
 	default:
-		for _, pdu := range buildResponses(c.callID, c.ctxID, stub, int(p.maxFrag)) {
+		pdus := buildResponses(c.callID, c.ctxID, stub, int(p.maxFrag))
+		size := 0
+		for _, pdu := range pdus {
+			size += len(pdu)
+		}
+		if !p.room(size) {
+			p.overflow = true // Write undoes the PDU that completed c
+			return
+		}
+		for _, pdu := range pdus {
 			p.enqueue(pdu)
 		}
 	}

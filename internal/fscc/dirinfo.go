@@ -37,7 +37,7 @@ func DirEntrySize(class InfoClass, fi *FileInfo) (int, error) {
 	if !ok {
 		return 0, ErrInvalidInfoClass
 	}
-	return fixed + 2*utf16Len(fi.Name), nil
+	return fixed + 2*UTF16Len(fi.Name), nil
 }
 
 // AppendDirEntry appends one QUERY_DIRECTORY entry of class for fi, laid
@@ -54,7 +54,7 @@ func AppendDirEntry(dst []byte, class InfoClass, fi *FileInfo) ([]byte, error) {
 	if _, ok := DirEntryMinSize(class); !ok {
 		return dst, ErrInvalidInfoClass
 	}
-	nameLen := uint32(2 * utf16Len(fi.Name))
+	nameLen := uint32(2 * UTF16Len(fi.Name))
 	dst = appendU32(dst, 0) // NextEntryOffset
 	dst = appendU32(dst, fi.FileIndex)
 	if class == FileNamesInformation {

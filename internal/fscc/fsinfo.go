@@ -129,7 +129,7 @@ func AppendFSInfo(dst []byte, class FSInfoClass, v *FSInfo) ([]byte, error) {
 	case FileFsAttributeInformation:
 		dst = appendU32(dst, d.FSAttributes)
 		dst = appendU32(dst, d.MaxComponentNameLength)
-		dst = appendU32(dst, uint32(2*utf16Len(d.FSName)))
+		dst = appendU32(dst, uint32(2*UTF16Len(d.FSName)))
 		return appendUTF16(dst, d.FSName), nil
 	case FileFsFullSizeInformation:
 		dst = appendU64(dst, d.TotalAllocationUnits)
@@ -170,7 +170,7 @@ func FitFSInfo(class FSInfoClass, enc []byte, outputBufferLength uint32) ([]byte
 func appendFSVolume(dst []byte, v *FSInfo) []byte {
 	dst = appendU64(dst, Filetime(v.VolumeCreationTime))
 	dst = appendU32(dst, v.VolumeSerial)
-	dst = appendU32(dst, uint32(2*utf16Len(v.VolumeLabel)))
+	dst = appendU32(dst, uint32(2*UTF16Len(v.VolumeLabel)))
 	dst = appendBool(dst, v.FSAttributes&FSAttrSupportsObjectIDs != 0)
 	dst = appendU8(dst, 0) // Reserved
 	return appendUTF16(dst, v.VolumeLabel)

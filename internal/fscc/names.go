@@ -31,7 +31,7 @@ func ValidComponent(name string) error {
 			return ErrInvalidName
 		}
 	}
-	if utf16Len(name) > MaxComponentLength {
+	if UTF16Len(name) > MaxComponentLength {
 		return ErrNameTooLong
 	}
 	return nil

@@ -186,7 +186,7 @@ func appendStandardInfo(dst []byte, fi *FileInfo) []byte {
 
 // appendNameInfo appends FileNameLength and FileName (FILE_NAME_INFORMATION).
 func appendNameInfo(dst []byte, name string) []byte {
-	dst = appendU32(dst, uint32(2*utf16Len(name)))
+	dst = appendU32(dst, uint32(2*UTF16Len(name)))
 	return appendUTF16(dst, name)
 }
 

@@ -121,7 +121,7 @@ func DecodeRename(b []byte) (RenameInfo, error) {
 // FileNameLength and target, a share-relative path with backslashes (the
 // client side of DecodeRename).
 func EncodeRename(target string, replace bool) []byte {
-	b := make([]byte, renameFixedSize, renameFixedSize+2*utf16Len(target))
+	b := make([]byte, renameFixedSize, renameFixedSize+2*UTF16Len(target))
 	if replace {
 		b[0] = 1
 	}

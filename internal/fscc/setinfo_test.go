@@ -185,7 +185,7 @@ func FuzzDecodeSetInfo(f *testing.F) {
 		check(err)
 		r, err := DecodeRename(b)
 		check(err)
-		if err == nil && 2*utf16Len(r.FileName) != int(le32(b[16:])) {
+		if err == nil && 2*UTF16Len(r.FileName) != int(le32(b[16:])) {
 			t.Fatalf("name %q does not re-encode to %d bytes", r.FileName, le32(b[16:]))
 		}
 		_, err = DecodeRenameEx(b)

@@ -18,8 +18,9 @@ func appendUTF16(dst []byte, s string) []byte {
 	return dst
 }
 
-// utf16Len returns the number of UTF-16 code units appendUTF16 writes for s.
-func utf16Len(s string) int {
+// UTF16Len returns the number of UTF-16 code units in s (what appendUTF16
+// writes).
+func UTF16Len(s string) int {
 	n := 0
 	for _, r := range s {
 		if r >= 0x10000 {

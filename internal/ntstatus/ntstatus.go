@@ -63,6 +63,7 @@ const (
 	PrivilegeNotHeld              Status = 0xC0000061
 	LogonFailure                  Status = 0xC000006D
 	AccountRestriction            Status = 0xC000006E
+	AccountDisabled               Status = 0xC0000072
 	DiskFull                      Status = 0xC000007F
 	InsufficientResources         Status = 0xC000009A
 	FileIsADirectory              Status = 0xC00000BA
@@ -148,6 +149,7 @@ var names = map[Status]string{
 	DeletePending:                 "STATUS_DELETE_PENDING",
 	PrivilegeNotHeld:              "STATUS_PRIVILEGE_NOT_HELD",
 	LogonFailure:                  "STATUS_LOGON_FAILURE",
+	AccountDisabled:               "STATUS_ACCOUNT_DISABLED",
 	AccountRestriction:            "STATUS_ACCOUNT_RESTRICTION",
 	DiskFull:                      "STATUS_DISK_FULL",
 	InsufficientResources:         "STATUS_INSUFFICIENT_RESOURCES",

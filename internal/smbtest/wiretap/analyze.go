@@ -79,8 +79,12 @@ type connState struct {
 	id         int
 	clientAddr string
 	serverAddr string
-	errs       []string
-	errsLost   int
+	// out are the writers of the two directions, indexed by Direction,
+	// set once the server is dialed (nil in socket-less tests); each
+	// guards its own writes (see writer).
+	out      [2]*writer
+	errs     []string
+	errsLost int
 
 	smb1          bool
 	dialect       uint16 // last NEGOTIATE response; 0 before

@@ -43,7 +43,10 @@
 //
 // Config.Mutate may alter or drop any SMB2 message in flight, to check that
 // peers reject tampered or unsigned messages; Corrupt and StripSignature
-// are ready-made edits.
+// are ready-made edits. Tap.Inject sends a message of the test's own on a
+// proxied connection, to replay a captured message or, with a Mutate that
+// drops messages, to delay and reorder them. ReadFrame reads one transport
+// frame, for tests that talk SMB2 on a socket of their own.
 //
 // The proxy handles many concurrent connections and half-closes, never
 // panics on garbage (it forwards whatever it cannot parse and notes it) and

@@ -37,7 +37,7 @@ func FuzzAnalyze(f *testing.F) {
 		cs := tap.addConn("fuzz")
 		r := bufio.NewReader(bytes.NewReader(data))
 		for i := 0; ; i++ {
-			fr, err := readFrame(r)
+			fr, err := ReadFrame(r)
 			if len(fr) > 0 {
 				out := tap.handleFrame(cs, Direction(i%2), i/2+1, fr, err != nil)
 				if len(out) > 4+0xFFFFFF {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,7 +88,7 @@ func (f *fakeServer) received(i int) []byte {
 // into responses (SERVER_TO_REDIR set), until EOF; then it closes.
 func echoHandler(c net.Conn, r *bufio.Reader) {
 	for {
-		f, err := readFrame(r)
+		f, err := ReadFrame(r)
 		if err != nil {
 			return
 		}
@@ -248,7 +249,7 @@ func scriptedServer(t testing.TB, script []scriptFrame) *fakeServer {
 		i := 0
 		for i < len(script) {
 			if script[i].dir == ClientToServer {
-				if _, err := readFrame(r); err != nil {
+				if _, err := ReadFrame(r); err != nil {
 					return
 				}
 				i++
@@ -288,7 +289,7 @@ func runScriptClient(t testing.TB, addr string, script []scriptFrame) [][]byte {
 			}
 			continue
 		}
-		fr, err := readFrame(r)
+		fr, err := ReadFrame(r)
 		if err != nil {
 			t.Fatalf("reading server frame: %v", err)
 		}
@@ -405,7 +406,7 @@ func TestProxyMutateCompound(t *testing.T) {
 		part{msg: plainMsg(wire.CmdClose, 12, 10)})
 	c.Write(compoundFrame(part{msg: plainMsg(wire.CmdEcho, 20, 4)}))
 	c.Write(frame)
-	echo, err := readFrame(bufio.NewReader(c))
+	echo, err := ReadFrame(bufio.NewReader(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestProxyHalfClose(t *testing.T) {
 	srv := startFake(t, func(c net.Conn, r *bufio.Reader) {
 		var frames [][]byte
 		for {
-			f, err := readFrame(r)
+			f, err := ReadFrame(r)
 			if err != nil {
 				break
 			}
@@ -537,7 +538,7 @@ func TestProxyConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				got, err := readFrame(r)
+				got, err := ReadFrame(r)
 				if err != nil || !bytes.Equal(got, echoFrame(req)) {
 					errs <- fmt.Errorf("round %d: %v", k, err)
 					return
@@ -575,7 +576,7 @@ func TestProxyClose(t *testing.T) {
 		c := dial(t, tap.Addr())
 		req := compoundFrame(part{msg: plainMsg(wire.CmdEcho, 0, 4)})
 		c.Write(req)
-		if _, err := readFrame(bufio.NewReader(c)); err != nil {
+		if _, err := ReadFrame(bufio.NewReader(c)); err != nil {
 			t.Fatal(err)
 		}
 		cs = append(cs, c)
@@ -622,5 +623,70 @@ func TestProxyDialFailure(t *testing.T) {
 	})
 	if e := tap.Report().Conns[0].Errors[0]; !strings.HasPrefix(e, "dial "+target) {
 		t.Errorf("error %q", e)
+	}
+}
+
+// TestProxyInject: a Mutate that holds the first ECHO and injects it after
+// the second reorders them on the wire; an injected reply reaches the
+// client; injected messages are recorded with Frame 0 and the note; and
+// Inject on an unknown connection fails.
+func TestProxyInject(t *testing.T) {
+	srv := startFake(t, echoHandler)
+	var self atomic.Pointer[Tap] // Mutate's way to the tap Start returns
+	var held []byte
+	tap := Start(t, Config{Target: srv.addr(), Mutate: func(dir Direction, msg []byte, info MsgInfo) []byte {
+		if dir != ClientToServer || info.Header.Command != wire.CmdEcho {
+			return nil
+		}
+		if held == nil { // only this direction's goroutine touches held
+			held = msg
+			return []byte{}
+		}
+		if err := self.Load().Inject(info.Conn, dir, msg); err != nil {
+			t.Error(err)
+		}
+		if err := self.Load().Inject(info.Conn, dir, held); err != nil {
+			t.Error(err)
+		}
+		return []byte{}
+	}})
+	self.Store(tap)
+	c := dial(t, tap.Addr())
+	r := bufio.NewReader(c)
+	c.Write(compoundFrame(part{msg: plainMsg(wire.CmdEcho, 1, 4)}))
+	c.Write(compoundFrame(part{msg: plainMsg(wire.CmdEcho, 2, 4)}))
+	var order []uint64
+	for range 2 {
+		f, err := ReadFrame(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := wire.ParseHeader(f[4:])
+		order = append(order, h.MessageID)
+	}
+	if order[0] != 2 || order[1] != 1 {
+		t.Fatalf("server answered message ids %v, want [2 1]", order)
+	}
+
+	reply := plainMsg(wire.CmdEcho, 99, 4)
+	wire.SetFlags(reply, wire.FlagServerToRedir)
+	if err := tap.Inject(1, ServerToClient, reply); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFrame(r)
+	if err != nil || !bytes.Equal(f[4:], reply) {
+		t.Fatalf("injected reply: %v, % x", err, f)
+	}
+	var injected int
+	for _, m := range tap.Messages() {
+		if m.Frame == 0 && m.Note == "injected" && m.Kind == KindSMB2 {
+			injected++
+		}
+	}
+	if injected != 3 {
+		t.Errorf("%d injected messages recorded, want 3\n%s", injected, tap.Transcript())
+	}
+	if err := tap.Inject(7, ClientToServer, reply); err == nil {
+		t.Error("Inject on an unknown connection succeeded")
 	}
 }

@@ -3,9 +3,9 @@ package wiretap
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"strings"
 	"testing"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
 	"github.com/signetsmb/signet/auth/spnego"
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -285,8 +285,9 @@ func (s *sim) setupSteps(o setupOpts) (*simSession, []func()) {
 	}))
 	sv := spnego.NewServer(ntlm.NewServer(&ntlm.ServerConfig{
 		NbComputerName: "SRV", NbDomainName: simDomain, AllowAnonymous: true,
-		Lookup: func(user, _ string) ([16]byte, bool) {
-			return ntlm.NTHash(o.serverPassword), strings.EqualFold(user, o.user)
+		Lookup: func(user, _ string) (auth.Account, bool) {
+			return auth.Account{ID: auth.FoldName(user), NTHash: ntlm.NTHash(o.serverPassword)},
+				auth.FoldName(user) == auth.FoldName(o.user)
 		},
 	}))
 	ss := &simSession{id: o.sid}

@@ -277,45 +277,55 @@ func (t *Tap) serve(client net.Conn) {
 	defer t.untrack(server)
 	t.mu.Lock()
 	cs.serverAddr = server.RemoteAddr().String()
+	cs.out[ClientToServer] = &writer{c: server}
+	cs.out[ServerToClient] = &writer{c: client}
+	out := cs.out
 	t.mu.Unlock()
 
 	var pumps sync.WaitGroup
 	pumps.Add(2)
-	go t.pump(cs, ClientToServer, client, server, &pumps)
-	go t.pump(cs, ServerToClient, server, client, &pumps)
+	go t.pump(cs, ClientToServer, client, out[ClientToServer], &pumps)
+	go t.pump(cs, ServerToClient, server, out[ServerToClient], &pumps)
 	pumps.Wait()
+}
+
+// writer is one direction's way out: the socket the tap writes that
+// direction's frames to. mu serialises recording and writing one frame, so
+// that the pump and Inject never interleave and the recorded order is the
+// wire order. Lock order: writer.mu, then Tap.mu.
+type writer struct {
+	mu sync.Mutex
+	c  net.Conn
 }
 
 // pump forwards one direction frame by frame. At end of stream it
 // half-closes dst, so the other direction keeps flowing; on an error it
 // closes both connections.
-func (t *Tap) pump(cs *connState, dir Direction, src, dst net.Conn, done *sync.WaitGroup) {
+func (t *Tap) pump(cs *connState, dir Direction, src net.Conn, dst *writer, done *sync.WaitGroup) {
 	defer done.Done()
 	r := bufio.NewReaderSize(src, 64<<10)
 	for frameNo := 1; ; frameNo++ {
-		frame, rerr := readFrame(r)
+		frame, rerr := ReadFrame(r)
 		if len(frame) > 0 {
-			out := t.handleFrame(cs, dir, frameNo, frame, rerr != nil)
-			if len(out) > 0 {
-				if _, err := dst.Write(out); err != nil {
-					t.connError(cs, dir, "write: %v", err)
-					src.Close()
-					dst.Close()
-					return
-				}
+			units, out := t.prepareFrame(cs, dir, frameNo, frame, rerr != nil)
+			if err := t.emit(cs, dir, frameNo, units, out, dst); err != nil {
+				t.connError(cs, dir, "write: %v", err)
+				src.Close()
+				dst.c.Close()
+				return
 			}
 		}
 		switch {
 		case rerr == nil:
 			continue
 		case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
-			closeWrite(dst)
+			closeWrite(dst.c)
 		default:
 			if t.ctx.Err() == nil && !errors.Is(rerr, net.ErrClosed) {
 				t.connError(cs, dir, "read: %v", rerr)
 			}
 			src.Close()
-			dst.Close()
+			dst.c.Close()
 		}
 		return
 	}
@@ -336,13 +346,13 @@ func closeWrite(c net.Conn) {
 	c.Close()
 }
 
-// readFrame reads one transport frame: the 4-byte header (type byte and
+// ReadFrame reads one transport frame: the 4-byte header (type byte and
 // 24-bit big-endian length, which also covers NetBIOS session-service
 // frames) and its payload. At a clean end of stream it returns io.EOF and
 // no bytes; if the stream ends inside a frame it returns what it read and
 // io.ErrUnexpectedEOF. Large frames are buffered as their bytes arrive, so
 // a bogus length costs no more memory than the data actually sent.
-func readFrame(r *bufio.Reader) ([]byte, error) {
+func ReadFrame(r *bufio.Reader) ([]byte, error) {
 	var hdr [4]byte
 	n, err := io.ReadFull(r, hdr[:])
 	if err != nil {
@@ -369,22 +379,84 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// eagerFrameSize is the largest frame readFrame allocates in one piece.
+// eagerFrameSize is the largest frame ReadFrame allocates in one piece.
 const eagerFrameSize = 1 << 20
 
 // handleFrame runs Mutate over the SMB2 elements of a frame (outside the
 // lock), then records and analyzes what will be forwarded. It returns the
 // bytes to forward.
 func (t *Tap) handleFrame(cs *connState, dir Direction, frameNo int, frame []byte, truncated bool) []byte {
+	units, out := t.prepareFrame(cs, dir, frameNo, frame, truncated)
+	t.record(cs, dir, frameNo, units)
+	return out
+}
+
+// prepareFrame splits a frame and runs Mutate over its SMB2 elements. It
+// returns the units to record and the bytes to forward (none when every
+// element was dropped). It holds no lock, so Mutate may call Inject.
+func (t *Tap) prepareFrame(cs *connState, dir Direction, frameNo int, frame []byte, truncated bool) ([]unit, []byte) {
 	units := splitFrame(frame, truncated)
 	out := frame
 	if t.cfg.Mutate != nil && len(units) > 0 && units[0].kind == KindSMB2 {
 		out = t.mutate(cs.id, dir, frameNo, frame, units)
 	}
+	return units, out
+}
+
+// record analyzes and records the units of one frame.
+func (t *Tap) record(cs *connState, dir Direction, frameNo int, units []unit) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cs.analyze(dir, frameNo, units)
-	return out
+}
+
+// emit records a frame's units and writes out (if any) to dst, as one step
+// under dst.mu.
+func (t *Tap) emit(cs *connState, dir Direction, frameNo int, units []unit, out []byte, dst *writer) error {
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	t.record(cs, dir, frameNo, units)
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := dst.c.Write(out)
+	return err
+}
+
+// Inject sends msg, one SMB2 message or compound without the transport
+// header, on the tap's connection conn (Message.Conn) as if its sender in
+// dir had sent it: to the server for ClientToServer, to the client for
+// ServerToClient. It goes out as one frame between the frames the tap
+// forwards in that direction, Mutate does not see it, and it is recorded
+// with Frame 0 and the note "injected". Tests replay a captured message
+// with it, or reorder messages by dropping them in Mutate and injecting
+// them later. Inject may be called from Mutate (it then writes before the
+// frame being mutated); it blocks while that direction is being written.
+// It fails when conn is unknown or not yet connected to the server, and
+// when the write fails.
+func (t *Tap) Inject(conn int, dir Direction, msg []byte) error {
+	if len(msg) > 0xFFFFFF {
+		return fmt.Errorf("wiretap: Inject: %d bytes cannot be framed", len(msg))
+	}
+	var cs *connState
+	var dst *writer
+	t.mu.Lock()
+	if conn >= 1 && conn <= len(t.conns) && (dir == ClientToServer || dir == ServerToClient) {
+		cs = t.conns[conn-1]
+		dst = cs.out[dir]
+	}
+	t.mu.Unlock()
+	if dst == nil {
+		return fmt.Errorf("wiretap: Inject: connection %d has no %s path", conn, dir)
+	}
+	frame := make([]byte, 4, 4+len(msg))
+	frame[1], frame[2], frame[3] = byte(len(msg)>>16), byte(len(msg)>>8), byte(len(msg))
+	frame = append(frame, msg...)
+	units := splitFrame(frame, false)
+	for i := range units {
+		units[i].note = joinNote(units[i].note, "injected")
+	}
+	return t.emit(cs, dir, 0, units, frame, dst)
 }
 
 // mutate applies Config.Mutate to every element and rebuilds the frame if

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fscc
+
+const raceEnabled = false
