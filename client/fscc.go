@@ -146,18 +146,9 @@ func parseStandardInfo(b []byte) (int64, error) {
 	return int64(min(binary.LittleEndian.Uint64(b[8:]), 1<<63-1)), nil
 }
 
-// renameInfo encodes FileRenameInformation for SMB2 [MS-FSCC 2.4.37.2]:
-// ReplaceIfExists, 7 reserved bytes, RootDirectory (0), FileNameLength and
-// the target path relative to the share root.
-func renameInfo(target string, replace bool) []byte {
-	name := wire.EncodeUTF16(target)
-	b := make([]byte, 20, 20+len(name))
-	if replace {
-		b[0] = 1
-	}
-	binary.LittleEndian.PutUint32(b[16:], uint32(len(name)))
-	return append(b, name...)
-}
+// renameInfo encodes FileRenameInformation for SMB2 [MS-FSCC 2.4.37.2]
+// with the target path relative to the share root.
+func renameInfo(target string, replace bool) []byte { return fscc.EncodeRename(target, replace) }
 
 // dispositionInfo encodes FileDispositionInformation with DeletePending
 // set [MS-FSCC 2.4.11].

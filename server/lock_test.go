@@ -127,6 +127,127 @@ func TestUnlockPrefersExclusive(t *testing.T) {
 	}
 }
 
+// The LOCK command through the tester [MS-SMB2 3.3.5.14; MS-FSA 2.1.5.7].
+
+func excl(off, n uint64) wire.LockElement {
+	return wire.LockElement{Offset: off, Length: n, Flags: wire.LockFlagExclusive | wire.LockFlagFailImmediately}
+}
+
+func unlock(off, n uint64) wire.LockElement {
+	return wire.LockElement{Offset: off, Length: n, Flags: wire.LockFlagUnlock}
+}
+
+// TestLockCommand: an exclusive lock blocks another open's I/O and locks
+// in its range, a shared lock only writes; unlocking what is not locked
+// is STATUS_RANGE_NOT_LOCKED.
+func TestLockCommand(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	a := tc.mustCreate("l")
+	b := tc.mustCreate("l")
+	tc.write(a, 0, make([]byte, 100))
+	if st := tc.lock(a, excl(10, 10)); st != ntstatus.Success {
+		t.Fatalf("lock: %v", st)
+	}
+	if _, st := tc.read(b, 15, 2); st != ntstatus.FileLockConflict {
+		t.Errorf("READ in another open's lock: %v", st)
+	}
+	if _, st := tc.write(b, 0, make([]byte, 11)); st != ntstatus.FileLockConflict {
+		t.Errorf("WRITE into another open's lock: %v", st)
+	}
+	if _, st := tc.read(a, 15, 2); st != ntstatus.Success {
+		t.Errorf("READ in the open's own lock: %v", st)
+	}
+	if st := tc.lock(b, excl(19, 5)); st != ntstatus.LockNotGranted {
+		t.Errorf("overlapping fail-immediately lock: %v", st)
+	}
+	if st := tc.lock(b, unlock(10, 10)); st != ntstatus.RangeNotLocked {
+		t.Errorf("unlock of another open's lock: %v", st)
+	}
+	if st := tc.lock(a, unlock(10, 10)); st != ntstatus.Success {
+		t.Errorf("unlock: %v", st)
+	}
+	shared := wire.LockElement{Offset: 0, Length: 50, Flags: wire.LockFlagShared | wire.LockFlagFailImmediately}
+	if st := tc.lock(a, shared); st != ntstatus.Success {
+		t.Fatalf("shared lock: %v", st)
+	}
+	if st := tc.lock(b, shared); st != ntstatus.Success {
+		t.Errorf("second shared lock: %v", st)
+	}
+	if _, st := tc.read(b, 0, 10); st != ntstatus.Success {
+		t.Errorf("READ under shared locks: %v", st)
+	}
+	if _, st := tc.write(b, 0, []byte("x")); st != ntstatus.FileLockConflict {
+		t.Errorf("WRITE under shared locks: %v", st)
+	}
+}
+
+// TestLockValidation: malformed lock requests [MS-SMB2 3.3.5.14].
+func TestLockValidation(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect302)
+	f := tc.mustCreate("v")
+	d := tc.mustMkdir("d")
+	blocking := wire.LockElement{Length: 1, Flags: wire.LockFlagExclusive}
+	for name, c := range map[string]struct {
+		id    wire.FileID
+		locks []wire.LockElement
+		want  ntstatus.Status
+	}{
+		"shared and exclusive":  {f, []wire.LockElement{{Length: 1, Flags: wire.LockFlagShared | wire.LockFlagExclusive}}, ntstatus.InvalidParameter},
+		"two blocking":          {f, []wire.LockElement{blocking, blocking}, ntstatus.InvalidParameter},
+		"lock then unlock":      {f, []wire.LockElement{excl(0, 1), unlock(0, 1)}, ntstatus.InvalidParameter},
+		"range past 2^64":       {f, []wire.LockElement{excl(^uint64(0), 2)}, ntstatus.InvalidLockRange},
+		"on a directory":        {d, []wire.LockElement{excl(0, 1)}, ntstatus.InvalidParameter},
+		"unlock with fail flag": {f, []wire.LockElement{{Length: 1, Flags: wire.LockFlagUnlock | wire.LockFlagFailImmediately}}, ntstatus.InvalidParameter},
+	} {
+		if st := tc.lock(c.id, c.locks...); st != c.want {
+			t.Errorf("%s: %v, want %v", name, st, c.want)
+		}
+	}
+	// Unlocks are processed in order: the first succeeds, the lock after
+	// it is refused [MS-SMB2 3.3.5.14.1].
+	tc.lock(f, excl(0, 1))
+	if st := tc.lock(f, unlock(0, 1), excl(0, 1)); st != ntstatus.InvalidParameter {
+		t.Errorf("unlock then lock: %v", st)
+	}
+	if st := tc.lock(f, unlock(0, 1)); st != ntstatus.RangeNotLocked {
+		t.Errorf("the unlock before the refused element was not done: %v", st)
+	}
+	r := tc.lockReq(f, excl(0, 1))
+	r.msg[wire.HeaderSize+2] = 0 // LockCount 0
+	expectStatus(t, "no locks", tc.roundTrip(r), ntstatus.InvalidParameter)
+}
+
+// TestLockBlocking: a lock without FAIL_IMMEDIATELY that conflicts goes
+// async and is granted when the range is unlocked; CANCEL ends a waiting
+// lock with STATUS_CANCELLED, and closing its open with
+// STATUS_RANGE_NOT_LOCKED.
+func TestLockBlocking(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	a := tc.mustCreate("b")
+	b := tc.mustCreate("b")
+	tc.lock(a, excl(0, 10))
+	wait := tc.lockReq(b, wire.LockElement{Offset: 5, Length: 1, Flags: wire.LockFlagExclusive})
+	tc.send(wait)
+	if r := tc.waitInterim(wait); !r.isInterim() {
+		t.Fatalf("blocking lock did not go async: %v", r)
+	}
+	tc.lock(a, unlock(0, 10))
+	expectStatus(t, "granted after the unlock", tc.wait(wait), ntstatus.Success)
+
+	wait = tc.lockReq(a, wire.LockElement{Offset: 5, Length: 1, Flags: wire.LockFlagShared})
+	tc.send(wait)
+	tc.waitInterim(wait)
+	tc.cancel(wait)
+	expectStatus(t, "cancelled", tc.wait(wait), ntstatus.Cancelled)
+
+	wait = tc.lockReq(a, wire.LockElement{Offset: 5, Length: 1, Flags: wire.LockFlagExclusive})
+	tc.send(wait)
+	tc.waitInterim(wait)
+	tc.closeFile(a)
+	expectStatus(t, "its open closed", tc.wait(wait), ntstatus.RangeNotLocked)
+	tc.closeFile(b)
+}
+
 // refLocks is the plain list of locks the lock rules were first written
 // for: every question scans every lock. fileLocks must answer as it does.
 type refLocks struct{ locks []byteLock }

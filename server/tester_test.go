@@ -1148,13 +1148,14 @@ func (tc *tester) ioctlReq(id wire.FileID, ctl uint32, in []byte, maxOut uint32)
 	return r
 }
 
-// ioctl runs one FSCTL and returns the parsed response (nil on error
-// statuses).
+// ioctl runs one FSCTL and returns the parsed response (nil when the
+// server sent an ERROR body; some failures, such as a COPYCHUNK over the
+// limits, carry an IOCTL body).
 func (tc *tester) ioctl(id wire.FileID, ctl uint32, in []byte, maxOut uint32) (*wire.IoctlResponse, ntstatus.Status) {
 	tc.t.Helper()
 	resp := tc.roundTrip(tc.ioctlReq(id, ctl, in, maxOut))
-	if resp.status.IsError() {
-		return nil, resp.status
+	if len(resp.body) < 2 || binary.LittleEndian.Uint16(resp.body) != 49 {
+		return nil, resp.status // an ERROR body
 	}
 	ir, err := wire.ParseIoctlResponse(resp.msg)
 	if err != nil {

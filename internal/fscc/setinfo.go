@@ -1,6 +1,7 @@
 package fscc
 
 import (
+	"encoding/binary"
 	"math"
 	"time"
 )
@@ -113,6 +114,20 @@ func DecodeRename(b []byte) (RenameInfo, error) {
 		r.Flags = FileRenameReplaceIfExists
 	}
 	return r, nil
+}
+
+// EncodeRename encodes the SMB2 form of FileRenameInformation
+// [MS-FSCC 2.4.37.2]: ReplaceIfExists, 7 reserved bytes, RootDirectory 0,
+// FileNameLength and target, a share-relative path with backslashes (the
+// client side of DecodeRename).
+func EncodeRename(target string, replace bool) []byte {
+	b := make([]byte, renameFixedSize, renameFixedSize+2*UTF16Len(target))
+	if replace {
+		b[0] = 1
+	}
+	b = appendUTF16(b, target)
+	binary.LittleEndian.PutUint32(b[16:], uint32(len(b)-renameFixedSize))
+	return b
 }
 
 // DecodeRenameEx decodes FileRenameInformationEx: the FileRenameInformation

@@ -200,3 +200,12 @@ func FuzzDecodeSetInfo(f *testing.F) {
 		check(err)
 	})
 }
+
+func TestEncodeRenameRoundTrip(t *testing.T) {
+	for _, replace := range []bool{false, true} {
+		r, err := DecodeRename(EncodeRename(`dir\naïve.txt`, replace))
+		if err != nil || r.FileName != `dir\naïve.txt` || r.ReplaceIfExists != replace || r.RootDirectory != 0 {
+			t.Fatalf("round trip: %+v, %v", r, err)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// Tests of oplocks [MS-SMB2 3.3.4.6, 3.3.5.22.1] through the tester.
+
+// createOplock opens name on tc asking for an oplock level.
+func (tc *tester) createOplock(name string, level uint8) *req {
+	return tc.createReq(&wire.CreateRequest{RequestedOplockLevel: level, DesiredAccess: rwAccess, ShareAccess: shareAll,
+		CreateDisposition: wire.FileOpenIf, Name: name})
+}
+
+// secondClient connects another client to tc's server: NEGOTIATE of
+// dialect, alice's session, tree connect to "share".
+func (tc *tester) secondClient(dialect uint16) *tester {
+	tc.t.Helper()
+	other := tc.dial()
+	other.negotiate(dialect)
+	other.mustSessionSetup("alice", "pw")
+	other.mustTreeConnect("share")
+	return other
+}
+
+// TestOplockBreakAndAck: a batch oplock is granted to the only open; a
+// second open on another connection waits while the holder gets an
+// unsolicited OPLOCK_BREAK to level II, and proceeds with level II once
+// the holder acknowledges; writing then breaks level II to none without
+// acknowledgment.
+func TestOplockBreakAndAck(t *testing.T) {
+	holder := newSessionTester(t, nil, wire.Dialect311)
+	resp := holder.roundTrip(holder.createOplock("o", wire.OplockBatch))
+	cr := holder.parseCreate(resp)
+	if cr == nil || cr.OplockLevel != wire.OplockBatch {
+		t.Fatalf("first open: %v %+v", resp.status, cr)
+	}
+	other := holder.secondClient(wire.Dialect210)
+	second := other.createOplock("o", wire.OplockExclusive)
+	other.send(second)
+	level, id := holder.recvBreak()
+	if level != wire.OplockLevelII || id != cr.FileID {
+		t.Fatalf("break to %d for %v, want level II for %v", level, id, cr.FileID)
+	}
+	other.expectNoFrame(20 * time.Millisecond) // still waiting for the acknowledgment
+	ack := holder.roundTrip(holder.oplockAckReq(cr.FileID, wire.OplockLevelII))
+	expectStatus(t, "acknowledgment", ack, ntstatus.Success)
+	if len(ack.body) < 24 || ack.body[2] != wire.OplockLevelII {
+		t.Fatalf("acknowledgment response %x", ack.body)
+	}
+	cr2 := other.parseCreate(other.wait(second))
+	if cr2 == nil || cr2.OplockLevel != wire.OplockLevelII {
+		t.Fatalf("second open: %+v", cr2)
+	}
+	other.write(cr2.FileID, 0, []byte("w"))
+	if level, _ := holder.recvBreak(); level != wire.OplockNone {
+		t.Fatalf("break on write to %d, want none", level)
+	}
+	expectStatus(t, "acknowledging a break to none", holder.roundTrip(holder.oplockAckReq(cr.FileID, wire.OplockNone)),
+		ntstatus.InvalidOplockProtocol)
+}
+
+// TestOplockBreakClose: closing the open instead of acknowledging lets
+// the waiting open proceed; a bad acknowledgment level is
+// STATUS_INVALID_OPLOCK_PROTOCOL and drops the oplock.
+func TestOplockBreakClose(t *testing.T) {
+	holder := newSessionTester(t, nil, wire.Dialect300)
+	cr := holder.parseCreate(holder.roundTrip(holder.createOplock("c", wire.OplockExclusive)))
+	other := holder.secondClient(wire.Dialect300)
+	second := other.createOplock("c", wire.OplockBatch)
+	other.send(second)
+	holder.recvBreak()
+	expectStatus(t, "acknowledging with level exclusive", holder.roundTrip(holder.oplockAckReq(cr.FileID, wire.OplockExclusive)),
+		ntstatus.InvalidOplockProtocol)
+	cr2 := other.parseCreate(other.wait(second))
+	if cr2 == nil || cr2.OplockLevel != wire.OplockLevelII {
+		t.Fatalf("second open after the bad acknowledgment: %+v", cr2)
+	}
+
+	cr = holder.parseCreate(holder.roundTrip(holder.createOplock("d", wire.OplockBatch)))
+	third := other.createOplock("d", wire.OplockNone)
+	other.send(third)
+	holder.recvBreak()
+	holder.closeFile(cr.FileID)
+	if cr3 := other.parseCreate(other.wait(third)); cr3 == nil || cr3.OplockLevel != wire.OplockNone {
+		t.Fatalf("open after the holder closed: %+v", cr3)
+	}
+}
+
+// TestOplockNotGranted: no oplock for a directory, a lease request, or an
+// open next to an exclusive holder mid-break; an acknowledgment without a
+// break is STATUS_INVALID_OPLOCK_PROTOCOL.
+func TestOplockNotGranted(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	cr := tc.parseCreate(tc.roundTrip(tc.createOplock("l", wire.OplockLease)))
+	if cr.OplockLevel != wire.OplockNone {
+		t.Fatalf("lease request got oplock %d", cr.OplockLevel)
+	}
+	expectStatus(t, "acknowledgment without a break", tc.roundTrip(tc.oplockAckReq(cr.FileID, wire.OplockNone)),
+		ntstatus.InvalidOplockProtocol)
+	d := tc.parseCreate(tc.roundTrip(tc.createReq(&wire.CreateRequest{RequestedOplockLevel: wire.OplockBatch,
+		DesiredAccess: wire.FileReadData, ShareAccess: shareAll, CreateDisposition: wire.FileCreate,
+		CreateOptions: wire.FileDirectoryFile, Name: "dir"})))
+	if d.OplockLevel != wire.OplockNone {
+		t.Fatalf("directory got oplock %d", d.OplockLevel)
+	}
+	two := tc.parseCreate(tc.roundTrip(tc.createOplock("l", wire.OplockLevelII)))
+	if two.OplockLevel != wire.OplockLevelII {
+		t.Fatalf("level II next to an open without oplock: %d", two.OplockLevel)
+	}
+	r := tc.oplockAckReq(cr.FileID, 0)
+	r.truncate(10)
+	expectStatus(t, "short acknowledgment", tc.roundTrip(r), ntstatus.InvalidParameter)
+}
