@@ -89,11 +89,3 @@ func (w *creditWindow) grant(requested, charge uint16) uint16 {
 	w.size += want
 	return uint16(want)
 }
-
-// skip widens the window for a message id consumed without a response
-// credit grant (e.g. SMB1 negotiate consumes id 0 and grants 1).
-func (w *creditWindow) outstanding() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.size
-}

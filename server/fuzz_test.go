@@ -52,7 +52,9 @@ const (
 
 // fuzzOnce runs one input against a fresh, deterministic server.
 func fuzzOnce(t *testing.T, mode byte, data []byte) {
-	cfg := &testerConfig{Seed: 1, LogLevel: slog.LevelWarn, Timeout: sentinelTimeout}
+	cfg := &testerConfig{Seed: 1, LogLevel: slog.LevelWarn, Timeout: sentinelTimeout,
+		// A failed logon is not delayed: the fuzzer finds them often.
+		Settings: func(st *Settings) { st.Limits.AuthFailureDelay = -1 }}
 	dialect := allDialects[int(mode>>2&7)%len(allDialects)]
 	var tc *tester
 	switch mode & 3 {

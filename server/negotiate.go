@@ -24,6 +24,7 @@ var defaultSigningAlgorithms = []smbcrypto.Algorithm{smbcrypto.AESGMAC, smbcrypt
 // negotiate handles SMB2 NEGOTIATE [MS-SMB2 3.3.5.4].
 func (r *request) negotiate(w *response) error {
 	c := r.c
+	c.reader.check() // the negotiated state is the reader's
 	if c.negotiated {
 		// "If Connection.NegotiateDialect is 0x0202 ... 0x0311, the server
 		// MUST disconnect the connection."
