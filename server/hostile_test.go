@@ -355,18 +355,7 @@ func unreadEchoAttack(ts *testServer) func(<-chan struct{}) string {
 	for i := range frames {
 		frames[i] = tc.frame(tc.simpleReq(wire.CmdEcho))
 	}
-	return func(stop <-chan struct{}) string {
-		tc.pause()
-		sent := 0
-		for _, f := range frames {
-			tc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if stopped(stop) || tc.trySendFrame(f) != nil {
-				break
-			}
-			sent++
-		}
-		return fmt.Sprintf("unread ECHO flood: %d sent before the server closed it", sent)
-	}
+	return unreadFlood(tc, frames, "unread ECHO flood")
 }
 
 // unreadReadAttack: finding 5's 8 MiB READs whose answers are never read.
@@ -377,6 +366,12 @@ func unreadReadAttack(ts *testServer) func(<-chan struct{}) string {
 	for i := range frames {
 		frames[i] = tc.frame(tc.readReq(id, 0, 8<<20))
 	}
+	return unreadFlood(tc, frames, "unread 8 MiB READs")
+}
+
+// unreadFlood sends frames on a connection that has stopped reading,
+// until the server stops taking them or closes the connection.
+func unreadFlood(tc *tester, frames [][]byte, what string) func(<-chan struct{}) string {
 	return func(stop <-chan struct{}) string {
 		tc.pause()
 		sent := 0
@@ -387,7 +382,7 @@ func unreadReadAttack(ts *testServer) func(<-chan struct{}) string {
 			}
 			sent++
 		}
-		return fmt.Sprintf("unread 8 MiB READs: %d sent", sent)
+		return fmt.Sprintf("%s: %d of %d sent before the server stopped taking them", what, sent, len(frames))
 	}
 }
 
