@@ -3,6 +3,7 @@ package fscc
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,6 +115,22 @@ func TestPathString(t *testing.T) {
 	}
 }
 
+// TestParsePathBackToRoot is a crasher FuzzParsePath found: "0\.." goes
+// back to the share root, an empty (non-nil) component list, whose
+// canonical form "" parses to a nil one. Both name the root; the fuzz
+// property compared them with reflect.DeepEqual, which tells nil from
+// empty.
+func TestParsePathBackToRoot(t *testing.T) {
+	p, err := ParsePath(`0\..`)
+	if err != nil || len(p.Components) != 0 || p.String() != "" {
+		t.Fatalf("ParsePath = %q (%q), %v", p.Components, p.String(), err)
+	}
+	again, err := ParsePath(p.String())
+	if err != nil || !slices.Equal(again.Components, p.Components) {
+		t.Fatalf("canonical form re-parses as %q, %v", again.Components, err)
+	}
+}
+
 func FuzzParsePath(f *testing.F) {
 	for _, s := range []string{`a\b\..\c`, `file::$DATA`, `\..\x`, `a:b:c`, "", `\\\`} {
 		f.Add(s)
@@ -130,7 +147,7 @@ func FuzzParsePath(f *testing.F) {
 		}
 		// The canonical form parses to itself.
 		again, err := ParsePath(p.String())
-		if err != nil || !reflect.DeepEqual(again.Components, p.Components) {
+		if err != nil || !slices.Equal(again.Components, p.Components) {
 			t.Fatalf("canonical %q of %q re-parses as %q, %v", p.String(), s, again.Components, err)
 		}
 	})
