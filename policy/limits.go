@@ -57,7 +57,7 @@ func DefaultLimits() Limits {
 		MaxLocksPerOpen:       4096,
 		MaxLocksPerFile:       16384,
 		MaxPipeOutput:         1 << 20,
-		MaxReadBytesPending:   32 << 20,
+		MaxReadBytesPending:   64 << 20,
 		MaxCredits:            8192,
 		MaxPDUBeforeNegotiate: 4 << 10,
 		MaxPDUBeforeSession:   64 << 10,

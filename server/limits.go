@@ -88,8 +88,9 @@ func DefaultLimits() Limits {
 		MaxLocksPerFile: 16384,
 		// DCE/RPC replies on srvsvc/wkssvc are kilobytes.
 		MaxPipeOutput: 1 << 20,
-		// 8 READs of 4 MiB in flight (Signet's client, smbclient) fit.
-		MaxReadBytesPending: 32 << 20,
+		// 8 READs of the largest size (8 MiB) in flight fit; Signet's
+		// client keeps 8 of 4 MiB.
+		MaxReadBytesPending: 64 << 20,
 		// Samba's default "smb2 max credits".
 		MaxCredits: 8192,
 		// A 3.1.1 NEGOTIATE with every context is under 1 KiB; a
