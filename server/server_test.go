@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/server"
 	"github.com/signetsmb/signet/vfs"
 	"github.com/signetsmb/signet/vfs/memfs"
@@ -176,5 +179,54 @@ func TestOpenIfRacingCreate(t *testing.T) {
 	fsys.raced.Store(0)
 	if _, err := sh.OpenFile("b.txt", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("FILE_CREATE raced by another create: %v, want fs.ErrExist", err)
+	}
+}
+
+// revocableUsers is a user database the test can edit while the server
+// runs.
+type revocableUsers struct {
+	mu    sync.Mutex
+	users server.TestUsers
+}
+
+func (u *revocableUsers) Lookup(name string) (auth.Account, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.users.Lookup(name)
+}
+
+// TestClientSeesSessionDeleted: when the server ends a session (here the
+// account was deleted), Signet's client reports the server's
+// STATUS_USER_SESSION_DELETED, not a bad signature: the server has no key
+// left to sign that answer with, as on Windows and Samba.
+func TestClientSeesSessionDeleted(t *testing.T) {
+	db := &revocableUsers{users: server.TestUsers{"alice": userdb.NTHash("pw")}}
+	st := &server.Settings{RequireSigning: true, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
+		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: memfs.New(memfs.Options{})}}}
+	srv, err := server.New(server.Options{Settings: func() *server.Settings { return st }, Users: db,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	sh := mountShare(t, l.Addr().String())
+	if _, err := sh.Stat("."); err != nil {
+		t.Fatal(err)
+	}
+	db.mu.Lock()
+	delete(db.users, "alice")
+	db.mu.Unlock()
+	if n := srv.Revalidate(); n != 1 {
+		t.Fatalf("Revalidate ended %d sessions", n)
+	}
+	_, err = sh.Stat(".")
+	var se *client.StatusError
+	if errors.Is(err, client.ErrBadSignature) || !errors.As(err, &se) || se.Status != ntstatus.UserSessionDeleted {
+		t.Fatalf("after the session ended: %v", err)
 	}
 }
