@@ -202,3 +202,41 @@ func TestSessionSetupCompoundRace(t *testing.T) {
 		t.Fatalf("%d panics", p)
 	}
 }
+
+// TestAuthFailureDelayIsPerConnection: a failed logon is answered after
+// AuthFailureDelay (2 s by default, as Windows Server 2025), and while it
+// waits another client logs on and works without delay.
+func TestAuthFailureDelayIsPerConnection(t *testing.T) {
+	guesser := newTester(t, nil)
+	guesser.negotiate(wire.Dialect311)
+	mech := guesser.authClient("alice", "wrong password")
+	tok, _, err := mech.Step(guesser.neg.SecurityBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := guesser.roundTrip(guesser.sessionSetupReq(0, &wire.SessionSetupRequest{SecurityBuffer: tok}))
+	expectStatus(t, "first round", first, ntstatus.MoreProcessingRequired)
+	ss, err := wire.ParseSessionSetupResponse(first.msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, _, err = mech.Step(ss.SecurityBuffer); err != nil {
+		t.Fatal(err)
+	}
+	final := guesser.sessionSetupReq(first.hdr.SessionID, &wire.SessionSetupRequest{SecurityBuffer: tok})
+	start := time.Now()
+	guesser.send(final)
+
+	other := guesser.dial()
+	other.negotiate(wire.Dialect311)
+	other.mustSessionSetup("alice", "pw")
+	other.mustTreeConnect("share")
+	other.mustCreate("not-delayed")
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("another client's logon took %v while a failed logon was being delayed", d)
+	}
+	expectStatus(t, "wrong password", guesser.wait(final), ntstatus.LogonFailure)
+	if d := time.Since(start); d < 1900*time.Millisecond {
+		t.Fatalf("failed logon answered after %v, want the 2 s delay", d)
+	}
+}
