@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"sync"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -116,10 +115,7 @@ func (c *conn) sendFinal(r *request, w *response, asyncID uint64, err error) {
 		h.CreditCharge = r.hdr.CreditCharge
 	}
 	h.Put(w.buf)
-	frame := w.frame()
-	c.signIfNeeded(r, frame[4:])
-	binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
-	c.send(frame)
+	c.emit([]*request{r}, []response{*w}, 0)
 }
 
 // count returns the number of pending asynchronous requests.

@@ -172,45 +172,8 @@ func (c *conn) runChain(reqs []*request) error {
 		done = append(done, r)
 		resps = append(resps, w)
 	}
-	switch len(resps) {
-	case 0:
-		return nil
-	case 1:
-		w := &resps[0]
-		frame := w.frame()
-		resps = nil
-		c.finish(done[0], frame[4:])
-		binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
-		c.sendFrame(outFrame{buf: frame, readBytes: budget})
-		budget = 0
-		return nil
-	}
-	size := 4
-	for _, w := range resps {
-		size = wire.Pad8(size-4) + 4 + len(w.buf)
-	}
-	frame := getBuf(size)[:4]
-	starts := make([]int, len(resps))
-	for i, w := range resps {
-		if i > 0 {
-			for (len(frame)-4)%8 != 0 {
-				frame = append(frame, 0)
-			}
-			wire.SetNextCommand(frame[starts[i-1]:], uint32(len(frame)-starts[i-1]))
-		}
-		starts[i] = len(frame)
-		frame = append(frame, w.buf...)
-	}
-	for i, r := range done {
-		end := len(frame)
-		if i+1 < len(starts) {
-			end = starts[i+1]
-		}
-		c.finish(r, frame[starts[i]:end])
-	}
-	binary.BigEndian.PutUint32(frame[0:4], uint32(len(frame)-4))
-	c.sendFrame(outFrame{buf: frame, readBytes: budget})
-	budget = 0
+	c.emit(done, resps, budget)
+	resps, budget = nil, 0 // emit owns them now
 	return nil
 }
 
