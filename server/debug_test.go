@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,5 +24,42 @@ func TestOwnershipCheckTrips(t *testing.T) {
 	p := <-got
 	if p == nil || !strings.Contains(p.(string), "touched by goroutine") {
 		t.Fatalf("check from another goroutine did not panic: %v", p)
+	}
+}
+
+// TestOneWayOut enforces the rules the conn type states: only the writer
+// (conn.write) writes to the socket, and frames reach it only from emit
+// (every signed response) and the SMB1-negotiate answer, which is framed
+// before any session exists. A new path must go through emit (where
+// signing, and later encryption, happen) or change this test knowingly.
+func TestOneWayOut(t *testing.T) {
+	want := map[string]int{
+		".nc.Write(":    1, // conn.write
+		"c.sendFrame(":   2, // conn.send, emit
+		"c.send(":        1, // smb1Negotiate
+		"breaks.push(":   1, // open.sendBreak
+		"nc.SetDeadline": 0,
+	}
+	got := map[string]int{}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pat := range want {
+			got[pat] += strings.Count(string(b), pat)
+		}
+	}
+	for pat, n := range want {
+		if got[pat] != n {
+			t.Errorf("%q appears %d times in the package, want %d", pat, got[pat], n)
+		}
 	}
 }
