@@ -207,6 +207,7 @@ var errSMB1Refused = errors.New("SMB1-only client refused")
 // with an SMB2 NEGOTIATE response [MS-SMB2 3.3.5.3.1]; anything else is
 // refused by closing the connection.
 func (c *conn) smb1Negotiate(buf []byte) error {
+	c.reader.check() // the negotiated state is the reader's
 	if c.negotiated || c.wildcardSent {
 		return fatal("smb1_after_negotiate", "SMB1 message on a negotiated connection")
 	}
