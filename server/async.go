@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sync"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
@@ -21,7 +20,7 @@ type asyncOp struct {
 
 // asyncTable tracks the pending asynchronous requests of a connection.
 type asyncTable struct {
-	mu    sync.Mutex
+	mu    orderedMutex[rankLeaf]
 	next  uint64
 	ops   map[uint64]*asyncOp
 	early []earlyCancel

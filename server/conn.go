@@ -58,10 +58,10 @@ func fatal(token, format string, args ...any) error {
 //   - c.mu guards the session table; session.mu guards a session's state,
 //     identity, signer and trees; treeConnect.mu its opens; the open
 //     table, async table, credit window and read budget have their own
-//     mutexes. Lock order: c.mu, then session.mu, then treeConnect.mu;
-//     the server-wide tables (Server.mu, sessMu, nodeTable.mu) are never
-//     taken while holding a connection's lock, except Server.sessMu inside
-//     c.mu when a session is dropped.
+//     mutexes. Lock order (lockorder.go, checked on every Lock in tests):
+//     Server.mu, c.mu, session.mu, treeConnect.mu, Server.sessMu,
+//     nodeTable.mu, then the leaves; a session's teardown runs under c.mu
+//     and takes the others in that order.
 //   - Frames leave only through the writer: responses through out
 //     (bounded: a client that does not read stalls its own handlers, then
 //     WriteTimeout closes it), unsolicited oplock breaks through the
@@ -104,7 +104,7 @@ type conn struct {
 	credits creditWindow
 
 	// mu guards the session table.
-	mu       sync.Mutex
+	mu       orderedMutex[rankConn]
 	sessions map[uint64]*session
 
 	// opens and async are the connection's open and pending-request tables.

@@ -2,14 +2,13 @@ package server
 
 import (
 	"context"
-	"sync"
 )
 
 // byteBudget is a counting semaphore of bytes (the READ responses a
 // connection may have built and not yet written). A negative capacity
 // means no limit.
 type byteBudget struct {
-	mu      sync.Mutex
+	mu      orderedMutex[rankLeaf]
 	cap     int64
 	avail   int64
 	changed chan struct{} // closed (and replaced) whenever bytes return
@@ -80,7 +79,7 @@ func (b *byteBudget) release(n int64) {
 // node table's lock; the queue is bounded by the connection's opens (at
 // most one outstanding break each) and emptied when the connection ends.
 type breakQueue struct {
-	mu     sync.Mutex
+	mu     orderedMutex[rankLeaf]
 	frames [][]byte
 	closed bool
 	ready  chan struct{} // one token when frames is non-empty

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"sync"
 )
 
 // creditWindow is the command sequence window [MS-SMB2 3.3.1.1, 3.3.1.2]:
@@ -11,7 +10,7 @@ import (
 // out of order above low are remembered in used until low catches up, so
 // the state stays small for well-behaved clients.
 type creditWindow struct {
-	mu   sync.Mutex
+	mu   orderedMutex[rankLeaf]
 	low  uint64
 	size uint64 // credits granted and not yet consumed, plus holes
 	used map[uint64]struct{}

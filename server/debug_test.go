@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +63,26 @@ func TestOneWayOut(t *testing.T) {
 			t.Errorf("%q appears %d times in the package, want %d", pat, got[pat], n)
 		}
 	}
+}
+
+// TestLockOrderCheckTrips: taking a connection's session-table lock while
+// holding a session's lock (the wrong order) panics in tests, and the
+// right order does not.
+func TestLockOrderCheckTrips(t *testing.T) {
+	var c conn
+	var s session
+	c.mu.Lock()
+	s.mu.Lock() // conn, then session: the documented order
+	s.mu.Unlock()
+	c.mu.Unlock()
+	defer func() {
+		p := recover()
+		if p == nil || !strings.Contains(fmt.Sprint(p), "lock order") {
+			t.Fatalf("wrong order not caught: %v", p)
+		}
+		s.mu.Unlock()
+	}()
+	s.mu.Lock()
+	c.mu.Lock() // session, then conn: must panic before locking
+	t.Fatal("no panic")
 }

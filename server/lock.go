@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
@@ -34,7 +33,7 @@ import (
 // of the file ever take it, so locking one file never delays I/O on
 // another.
 type fileLocks struct {
-	mu                     sync.Mutex
+	mu                     orderedMutex[rankLeaf]
 	excl, shared           rangeSet
 	emptyExcl, emptyShared rangeSet
 	count                  int           // locks in the four sets

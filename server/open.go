@@ -78,7 +78,7 @@ type dirCursor struct {
 // opens and deletePending are guarded by nodeTable.mu; times and locks by
 // their own mutexes. Lock order: locks.mu is a leaf, taken with neither
 // nodeTable.mu nor any open.mu held and holding nothing else (see
-// fileLocks).
+// fileLocks; lockorder.go checks the ranks in tests).
 type fileNode struct {
 	key           nodeKey
 	opens         []*open
@@ -94,7 +94,7 @@ type nodeKey struct {
 
 // nodeTable holds every fileNode with an open.
 type nodeTable struct {
-	mu    sync.Mutex
+	mu    orderedMutex[rankNodes]
 	nodes map[nodeKey]*fileNode
 }
 
@@ -221,7 +221,7 @@ func (t *nodeTable) others(o *open) bool {
 
 // openTable maps volatile FileIds to opens on one connection.
 type openTable struct {
-	mu    sync.Mutex
+	mu    orderedMutex[rankLeaf]
 	opens map[uint64]*open
 	next  atomic.Uint64
 }

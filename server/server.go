@@ -170,8 +170,9 @@ type Server struct {
 	// reconnecting client's PreviousSessionId can be found on its old
 	// connection [MS-SMB2 3.3.5.5.3] and Revalidate can visit them all.
 	// Lock order: conn.mu before sessMu (dropSessionLocked unregisters
-	// with conn.mu held); sessMu is never held while taking conn.mu.
-	sessMu     sync.Mutex
+	// with conn.mu held); sessMu is never held while taking conn.mu
+	// (lockorder.go checks it in tests).
+	sessMu     orderedMutex[rankRegistry]
 	sessions   map[uint64]*conn
 	sessionIDs map[uint64]struct{} // every id in use, authenticating or not
 
@@ -179,7 +180,7 @@ type Server struct {
 	// MaxSessions (reserveSession), and Stats reports it.
 	liveSessions atomic.Int64
 
-	mu        sync.Mutex
+	mu        orderedMutex[rankServer]
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	perAddr   map[string]int // open connections by client IP

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/signetsmb/signet/auth"
@@ -31,7 +30,7 @@ type session struct {
 	rounds  int                   // SESSION_SETUP rounds in this exchange
 
 	// mu guards everything below.
-	mu           sync.Mutex
+	mu           orderedMutex[rankSession]
 	state        sessionState
 	loggingOff   bool // LOGOFF ran; torn down once its response is sent
 	counted      bool // established: counted in liveSessions and registered

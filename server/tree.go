@@ -2,7 +2,6 @@ package server
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -27,7 +26,7 @@ type treeConnect struct {
 	// readOnly is the share's setting when connected.
 	readOnly bool
 
-	mu     sync.Mutex
+	mu     orderedMutex[rankTree]
 	opens  map[*open]struct{}
 	closed bool
 }
