@@ -530,7 +530,21 @@ func runsOnReader(reqs []*request) bool {
 
 // Buffers: size-classed pools so steady-state reads and responses do not
 // allocate (x/net/http2 databuffer).
-var bufClasses = [...]int{1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 9 << 20}
+// The large classes have 4 KiB of headroom, so that a READ response or
+// WRITE request of a round size (64 KiB, 1 MiB, 4 MiB, 8 MiB) and its
+// headers fits the class of that size, not the next one up.
+var bufClasses = [...]int{1 << 10, 4 << 10, 16 << 10, 64<<10 + 4<<10, 256<<10 + 4<<10, 1<<20 + 4<<10,
+	4<<20 + 4<<10, 8<<20 + 68<<10}
+
+// bufClassSize is the capacity getBuf(n) returns.
+func bufClassSize(n int) int {
+	for _, sz := range bufClasses {
+		if n <= sz {
+			return sz
+		}
+	}
+	return n
+}
 
 var bufPools [len(bufClasses)]sync.Pool
 

@@ -113,7 +113,7 @@ func (r *request) read(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
-	if err := r.takeReadBudget(dataAt + int64(req.Length)); err != nil {
+	if err := r.takeReadBudget(int64(bufClassSize(4 + dataAt + int(req.Length)))); err != nil {
 		return err
 	}
 	w.reserve(dataAt + int(req.Length))
@@ -158,6 +158,8 @@ func (r *request) read(w *response) error {
 // MaxReadBytesPending bytes of READ responses not yet on the wire, so a
 // client that stops reading cannot make the server hold ever more READ
 // buffers; the pipeline hands the budget to the writer with the response.
+// n is the capacity of the buffer the response is built in (its pool
+// class), so the budget counts the memory really held.
 func (r *request) takeReadBudget(n int64) error {
 	var got int64
 	var err error
