@@ -55,11 +55,17 @@ func startServer(t *testing.T, fsys vfs.FS, require bool) (string, *server.Serve
 // startServerWith is startServer with limits.
 func startServerWith(t *testing.T, fsys vfs.FS, require bool, lim server.Limits) (string, *server.Server) {
 	t.Helper()
+	return startServerUsers(t, fsys, require, lim, server.TestUsers{"alice": userdb.NTHash("pw")})
+}
+
+// startServerUsers is startServerWith with a user database.
+func startServerUsers(t *testing.T, fsys vfs.FS, require bool, lim server.Limits, users server.UserDB) (string, *server.Server) {
+	t.Helper()
 	st := &server.Settings{RequireSigning: require, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
 		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: fsys}}, Limits: lim}
 	srv, err := server.New(server.Options{
 		Settings: func() *server.Settings { return st },
-		Users:    server.TestUsers{"alice": userdb.NTHash("pw")},
+		Users:    users,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -201,20 +207,8 @@ func (u *revocableUsers) Lookup(name string) (auth.Account, bool) {
 // left to sign that answer with, as on Windows and Samba.
 func TestClientSeesSessionDeleted(t *testing.T) {
 	db := &revocableUsers{users: server.TestUsers{"alice": userdb.NTHash("pw")}}
-	st := &server.Settings{RequireSigning: true, MinDialect: 0x0202, MaxDialect: 0x0311, ServerName: "TEST",
-		Domain: "WORKGROUP", Shares: []*server.Share{{Name: "share", FS: memfs.New(memfs.Options{})}}}
-	srv, err := server.New(server.Options{Settings: func() *server.Settings { return st }, Users: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	sh := mountShare(t, l.Addr().String())
+	addr, srv := startServerUsers(t, memfs.New(memfs.Options{}), true, server.Limits{}, db)
+	sh := mountShare(t, addr)
 	if _, err := sh.Stat("."); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +218,7 @@ func TestClientSeesSessionDeleted(t *testing.T) {
 	if n := srv.Revalidate(); n != 1 {
 		t.Fatalf("Revalidate ended %d sessions", n)
 	}
-	_, err = sh.Stat(".")
+	_, err := sh.Stat(".")
 	var se *client.StatusError
 	if errors.Is(err, client.ErrBadSignature) || !errors.As(err, &se) || se.Status != ntstatus.UserSessionDeleted {
 		t.Fatalf("after the session ended: %v", err)
