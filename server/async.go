@@ -185,18 +185,6 @@ func (c *conn) cancelOpen(o *open) {
 	}
 }
 
-// cancelSession cancels the pending requests of a session (LOGOFF).
-func (c *conn) cancelSession(id uint64) {
-	t := &c.async
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, op := range t.ops {
-		if op.sessionID == id {
-			op.cancel(errCancelled)
-		}
-	}
-}
-
 var (
 	errCancelled  = ntstatus.Cancelled
 	errOpenClosed = ntstatus.NotifyCleanup
