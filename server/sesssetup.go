@@ -208,6 +208,9 @@ func (r *request) bindTarget() (*session, error) {
 		return nil, ntstatus.NotSupported
 	case s.hasChannel(c):
 		return nil, ntstatus.RequestNotAccepted
+	case exceeds(s.channelCount(), c.lim.MaxChannelsPerSession):
+		c.log.Warn("binding refused: limit reached", "limit", "max_channels_per_session", "session_id", s.id)
+		return nil, ntstatus.InsufficientResources
 	case c.dialect == wire.Dialect311 && s.signingAlg != c.signingAlg:
 		// The channel would sign with another algorithm than the
 		// session (Samba refuses it the same way).
