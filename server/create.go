@@ -28,6 +28,7 @@ type createCall struct {
 	action uint32
 	access uint32
 	ctxs   map[string][]byte
+	lease  *leaseRequest // RqLs, when a lease is asked for and may be granted
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
@@ -124,6 +125,17 @@ func (cc *createCall) validate() error {
 			return ntstatus.InvalidParameter // tags are at least 4 bytes
 		}
 		cc.ctxs[c.Name] = c.Data
+	}
+	if d, ok := cc.ctxs[wire.CtxNameRqLs]; ok && q.RequestedOplockLevel == wire.OplockLease &&
+		cc.r.c.dialect >= wire.Dialect210 && cc.r.c.dialect != wire.DialectWildcard {
+		lc, err := wire.ParseLeaseContext(d)
+		if err != nil {
+			return ntstatus.InvalidParameter
+		}
+		if cc.r.c.dialect < wire.Dialect300 {
+			lc.V2 = false // 2.1 knows only the first version
+		}
+		cc.lease = &leaseRequest{id: leaseID{client: cc.r.c.clientGUID, key: lc.Key}, ctx: lc}
 	}
 	if d, ok := cc.ctxs[wire.CtxNameAlSi]; ok && len(d) < 8 {
 		return ntstatus.InvalidParameter
@@ -315,15 +327,19 @@ func (cc *createCall) open() (*open, error) {
 		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
 	}
 	key := nodeKey{fs: fsys, id: fi.FileID}
-	r.c.srv.breakOplocks(ctx, key, o)
-	if err := r.c.srv.nodes.attach(o, key); err != nil {
+	overwrite := cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)
+	err = r.c.srv.nodes.checkLeaseFile(cc.lease, key)
+	if err == nil {
+		r.c.srv.breakOplocks(ctx, key, o, cc.lease, overwrite)
+		err = r.c.srv.nodes.attach(o, key)
+	}
+	if err != nil {
 		f.Close()
 		if !cc.exists {
 			fsys.Remove(ctx, cc.path)
 		}
 		return nil, err
 	}
-	overwrite := cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)
 	if overwrite {
 		if err := f.Truncate(0); err != nil {
 			o.release()
@@ -400,8 +416,16 @@ func (cc *createCall) respond(o *open, w *response) error {
 		return statusOf(err)
 	}
 	info := fileInfoOf(&fi, o)
+	var lease *wire.LeaseContext
+	level := wire.OplockNone
+	if cc.lease != nil && !o.isDir {
+		lease = cc.r.c.srv.nodes.grantLease(o, cc.lease)
+		level = wire.OplockLease
+	} else {
+		level = cc.r.c.srv.nodes.grantOplock(o, cc.req.RequestedOplockLevel)
+	}
 	resp := &wire.CreateResponse{
-		OplockLevel:    cc.r.c.srv.nodes.grantOplock(o, cc.req.RequestedOplockLevel),
+		OplockLevel:    level,
 		CreateAction:   cc.action,
 		CreationTime:   fscc.Filetime(info.CreationTime),
 		LastAccessTime: fscc.Filetime(info.LastAccessTime),
@@ -422,8 +446,11 @@ func (cc *createCall) respond(o *open, w *response) error {
 		binary.LittleEndian.PutUint64(d, fi.FileID)
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameQFid, Data: d})
 	}
-	// Durable handle (DHnQ/DH2Q) and lease (RqLs) requests are declined by
-	// not answering them, which MS-SMB2 3.3.5.9.6-3.3.5.9.11 allows.
+	if lease != nil {
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
+	}
+	// Durable handle (DHnQ/DH2Q) requests are declined by not answering
+	// them, which MS-SMB2 3.3.5.9.6-3.3.5.9.10 allows.
 	w.buf = wire.AppendCreateResponse(w.buf, resp)
 	return nil
 }

@@ -94,7 +94,7 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 		caps = wire.CapLargeMTU
 		maxIO = maxIOSize202
 	default:
-		caps = wire.CapLargeMTU
+		caps = wire.CapLargeMTU | wire.CapLeasing // 2.1 and later
 	}
 	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && c.srv.settings().Multichannel &&
 		c.clientCaps&wire.CapMultiChannel != 0 {

@@ -40,6 +40,7 @@ type open struct {
 	refs        int
 	refsChanged chan struct{}
 	op          oplockState // guarded by the server's nodeTable.mu
+	lease       *lease      // guarded by the server's nodeTable.mu
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its
@@ -94,8 +95,9 @@ type nodeKey struct {
 
 // nodeTable holds every fileNode with an open.
 type nodeTable struct {
-	mu    orderedMutex[rankNodes]
-	nodes map[nodeKey]*fileNode
+	mu     orderedMutex[rankNodes]
+	nodes  map[nodeKey]*fileNode
+	leases map[leaseID]*lease // LeaseTable (lease.go)
 }
 
 // release closes the open's file and drops it from its node; the last
@@ -373,6 +375,9 @@ func (c *conn) holdOpens(reqs []*request) {
 			continue
 		}
 		at := commands[r.hdr.Command].fileIDAt
+		if r.hdr.Command == wire.CmdOplockBreak && isLeaseAck(r.msg) {
+			continue
+		}
 		if at == 0 || len(r.msg) < wire.HeaderSize+at+16 {
 			continue
 		}

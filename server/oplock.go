@@ -9,8 +9,8 @@ import (
 	"github.com/signetsmb/signet/internal/wire"
 )
 
-// Oplocks (MS-SMB2 3.3.4.6, 3.3.5.22; MS-FSA 2.1.5.17). Leases are not
-// offered; an open asking for a lease gets no oplock. Exclusive and batch
+// Oplocks (MS-SMB2 3.3.4.6, 3.3.5.22; MS-FSA 2.1.5.17); leases are in
+// lease.go and share the file's node and break machinery. Exclusive and batch
 // oplocks are granted to the only open of a file and broken to level II
 // when another open arrives; level II oplocks are broken to none, without
 // acknowledgment, when the file is written.
@@ -40,7 +40,8 @@ func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
 		if other == o {
 			continue
 		}
-		if other.op.level == wire.OplockExclusive || other.op.level == wire.OplockBatch || other.op.breaking {
+		if other.op.level == wire.OplockExclusive || other.op.level == wire.OplockBatch || other.op.breaking ||
+			other.lease != nil && other.lease.state&(wire.LeaseHandle|wire.LeaseWrite) != 0 {
 			level = wire.OplockNone
 			break
 		}
@@ -50,50 +51,87 @@ func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
 	return level
 }
 
-// breakOplocks breaks the exclusive and batch oplocks other opens hold on
-// the file before a new open proceeds, and waits for the acknowledgments
-// (or the holders' close) [MS-SMB2 3.3.4.6].
-func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open) {
+// breakOplocks breaks the exclusive and batch oplocks and the leases
+// other opens hold on the file before a new open proceeds, and waits for
+// the acknowledgments (or the holders' close) [MS-SMB2 3.3.4.6, 3.3.4.7].
+// lr is the lease the new open asks for (nil for none); overwrite is set
+// for the dispositions that truncate the file. A lease still breaking
+// when another reduction is due is broken again after its
+// acknowledgment.
+func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open, lr *leaseRequest, overwrite bool) {
 	t := &s.nodes
-	t.mu.Lock()
-	n := t.nodes[key]
-	var waits []chan struct{}
-	if n != nil {
-		for _, h := range n.opens {
-			if h == requester {
-				continue
-			}
-			if h.op.breaking {
-				waits = append(waits, h.op.acked)
-				continue
-			}
-			if h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch {
-				h.op.breaking, h.op.breakTo = true, wire.OplockLevelII
-				h.op.acked = make(chan struct{})
-				waits = append(waits, h.op.acked)
-				h.sendBreak(wire.OplockLevelII)
-			}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-	}
-	t.mu.Unlock()
-	if len(waits) == 0 {
-		return
-	}
-	timer := time.NewTimer(oplockBreakTimeout)
-	defer timer.Stop()
-	for _, w := range waits {
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-			s.expireBreaks(key)
+	}()
+	for {
+		waits := s.startBreaks(key, requester, lr, overwrite)
+		if len(waits) == 0 {
 			return
 		}
+		if timer == nil {
+			timer = time.NewTimer(oplockBreakTimeout)
+		}
+		for _, w := range waits {
+			select {
+			case <-w:
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+				s.expireBreaks(key)
+				return
+			}
+		}
+		_ = t
 	}
 }
 
-// expireBreaks drops oplocks whose holders never acknowledged.
+// startBreaks sends the breaks a new open needs and returns what to wait
+// for.
+func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, overwrite bool) []chan struct{} {
+	t := &s.nodes
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[key]
+	if n == nil {
+		return nil
+	}
+	var waits []chan struct{}
+	for _, h := range n.opens {
+		if h == requester || h.lease != nil {
+			continue
+		}
+		if h.op.breaking {
+			waits = append(waits, h.op.acked)
+			continue
+		}
+		if (h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch) && !oplockStatOpen(requester.access) {
+			h.op.breaking, h.op.breakTo = true, wire.OplockLevelII
+			h.op.acked = make(chan struct{})
+			waits = append(waits, h.op.acked)
+			h.sendBreak(wire.OplockLevelII)
+		}
+	}
+	for l, to := range leaseTargetsLocked(n, requester, lr, overwrite) {
+		switch {
+		case l.breaking:
+			if to != l.breakTo {
+				waits = append(waits, l.acked)
+			}
+		case to != l.state:
+			l.startBreakLocked(to)
+			if l.breaking {
+				waits = append(waits, l.acked)
+			}
+		}
+	}
+	return waits
+}
+
+// expireBreaks drops oplocks whose holders never acknowledged, and takes
+// unacknowledged lease breaks as acknowledged.
 func (s *Server) expireBreaks(key nodeKey) {
 	t := &s.nodes
 	t.mu.Lock()
@@ -102,6 +140,9 @@ func (s *Server) expireBreaks(key nodeKey) {
 		for _, h := range n.opens {
 			if h.op.breaking {
 				h.op.finishBreakLocked(wire.OplockNone)
+			}
+			if l := h.lease; l != nil && l.breaking {
+				l.finishBreakLocked(l.breakTo)
 			}
 		}
 	}
@@ -125,11 +166,12 @@ func (s *Server) breakLevelII(writer *open) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, h := range writer.node.opens {
-		if h != writer && h.op.level == wire.OplockLevelII && !h.op.breaking {
+		if h != writer && h.lease == nil && h.op.level == wire.OplockLevelII && !h.op.breaking {
 			h.op.level = wire.OplockNone
 			h.sendBreak(wire.OplockNone)
 		}
 	}
+	breakReadLeasesLocked(writer)
 }
 
 // releaseOplock ends any pending break when an open closes.
@@ -140,6 +182,7 @@ func (t *nodeTable) releaseOplock(o *open) {
 		o.op.finishBreakLocked(wire.OplockNone)
 	}
 	o.op.level = wire.OplockNone
+	t.releaseLeaseLocked(o)
 }
 
 // sendBreak sends an unsolicited OPLOCK_BREAK notification to a live
@@ -186,6 +229,9 @@ func (o *open) breakChannel() *conn {
 // oplockBreak handles the client's OPLOCK_BREAK acknowledgment
 // [MS-SMB2 3.3.5.22.1].
 func (r *request) oplockBreak(w *response) error {
+	if isLeaseAck(r.msg) {
+		return r.leaseBreakAck(w)
+	}
 	ack, err := wire.ParseOplockBreakAck(r.msg)
 	if err != nil {
 		return ntstatus.InvalidParameter
@@ -212,4 +258,10 @@ func (r *request) oplockBreak(w *response) error {
 	wire.PutFileID(b[8:], o.id)
 	w.buf = append(w.buf, b...)
 	return nil
+}
+
+// isLeaseAck reports an OPLOCK_BREAK request in the lease form
+// (StructureSize 36), which names a lease key rather than a FileId.
+func isLeaseAck(msg []byte) bool {
+	return len(msg) >= wire.HeaderSize+2 && binary.LittleEndian.Uint16(msg[wire.HeaderSize:]) == wire.LeaseAckSize
 }

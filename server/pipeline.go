@@ -334,6 +334,9 @@ func (r *request) process(w *response) error {
 	if r.sess != nil && def.needSession && !r.sess.valid() {
 		return ntstatus.UserSessionDeleted
 	}
+	if cmd == wire.CmdOplockBreak && isLeaseAck(r.msg) {
+		return r.leaseBreakAck(w) // names a lease, not a tree or an open
+	}
 	if def.needTree {
 		if err := r.resolveTree(); err != nil {
 			return err
@@ -362,7 +365,8 @@ func (r *request) checkStructure() error {
 	if r.hdr.IsAsync() && cmd != wire.CmdCancel {
 		return ntstatus.InvalidParameter
 	}
-	if len(r.msg) < wire.HeaderSize+2 || binary.LittleEndian.Uint16(r.msg[wire.HeaderSize:]) != commands[cmd].structSize {
+	if len(r.msg) < wire.HeaderSize+2 || binary.LittleEndian.Uint16(r.msg[wire.HeaderSize:]) != commands[cmd].structSize &&
+		!(cmd == wire.CmdOplockBreak && isLeaseAck(r.msg)) {
 		return ntstatus.InvalidParameter
 	}
 	return nil
