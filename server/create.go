@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -29,6 +30,10 @@ type createCall struct {
 	access uint32
 	ctxs   map[string][]byte
 	lease  *leaseRequest // RqLs, when a lease is asked for and may be granted
+	// pending is the opened file between open and finishOpen; async is
+	// set once the CREATE went asynchronous waiting for breaks.
+	pending *pendingOpen
+	async   bool
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
@@ -48,7 +53,11 @@ func (r *request) create(w *response) error {
 		return err
 	}
 	cc.reserved = true
-	defer cc.giveBackReservation()
+	defer func() {
+		if !cc.async { // else the asynchronous part owns the reservation
+			cc.giveBackReservation()
+		}
+	}()
 	if r.tree.ipc {
 		return cc.openPipe(w)
 	}
@@ -64,6 +73,9 @@ func (r *request) create(w *response) error {
 			}
 		}
 		o, err := cc.open()
+		if errors.Is(err, errBreakPending) {
+			return cc.goAsync(w)
+		}
 		if err != nil {
 			if attempt < 3 && cc.raced(err) {
 				continue
@@ -72,6 +84,30 @@ func (r *request) create(w *response) error {
 		}
 		return cc.respond(o, w)
 	}
+}
+
+// goAsync finishes the CREATE on its own goroutine once the breaks it
+// caused are acknowledged (or time out); the open reservation goes with it.
+func (cc *createCall) goAsync(w *response) error {
+	cc.async = true
+	err := cc.r.goAsync(w, nil, func(ctx context.Context, fw *response) error {
+		defer cc.giveBackReservation()
+		o, err := cc.finishOpen(ctx)
+		if err != nil {
+			return err
+		}
+		return cc.respond(o, fw)
+	})
+	if err != nil {
+		cc.async = false
+		p := cc.pending
+		p.f.Close()
+		if !cc.exists {
+			cc.r.tree.share.FS.Remove(cc.r.ctx(), cc.path)
+		}
+		return err
+	}
+	return nil
 }
 
 // raced reports whether err from open means the name changed state since
@@ -326,13 +362,49 @@ func (cc *createCall) open() (*open, error) {
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
 		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
 	}
-	key := nodeKey{fs: fsys, id: fi.FileID}
-	overwrite := cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)
-	err = r.c.srv.nodes.checkLeaseFile(cc.lease, key)
-	if err == nil {
-		r.c.srv.breakOplocks(ctx, key, o, cc.lease, overwrite)
-		err = r.c.srv.nodes.attach(o, key)
+	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
+		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
+	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
+	if err == nil && cc.r.last && !cc.async {
+		// A break that must be acknowledged makes the CREATE wait: it goes
+		// asynchronous, as Windows does, so the client can go on.
+		if waits := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite); len(waits) > 0 {
+			return nil, errBreakPending
+		}
 	}
+	if err != nil {
+		f.Close()
+		if !cc.exists {
+			fsys.Remove(ctx, cc.path)
+		}
+		return nil, err
+	}
+	return cc.finishOpen(ctx)
+}
+
+// pendingOpen is a CREATE's opened file, not yet attached to its node.
+type pendingOpen struct {
+	o         *open
+	f         vfs.File
+	key       nodeKey
+	isDir     bool
+	overwrite bool
+}
+
+// errBreakPending: the CREATE waits for break acknowledgments
+// asynchronously.
+var errBreakPending = errors.New("create waits for a break acknowledgment")
+
+// finishOpen waits for the breaks the open causes, checks share modes and
+// registers the open.
+func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
+	r := cc.r
+	q := cc.req
+	fsys := r.tree.share.FS
+	p := cc.pending
+	o, f, isDir, overwrite := p.o, p.f, p.isDir, p.overwrite
+	r.c.srv.breakOplocks(ctx, p.key, o, cc.lease, overwrite)
+	err := r.c.srv.nodes.attach(o, p.key)
 	if err != nil {
 		f.Close()
 		if !cc.exists {

@@ -202,14 +202,22 @@ func (l *lease) sendBreak(from, to uint32, ack bool) {
 	c.breaks.push(frame)
 }
 
+// leaseTarget is the state a new open leaves a lease and whether the
+// open must wait for the holder: when the break takes W away (the holder
+// has data to flush) or takes H away because the open would otherwise be a
+// sharing violation (the holder may close its cached handles).
+type leaseTarget struct {
+	to   uint32
+	wait bool
+}
+
 // leaseTargetsLocked computes, for every lease other than the
-// requester's on node n, the state a new open requester (with lease
-// request lr, disposition overwrite or not) leaves it [MS-FSA 2.1.5.17]:
-// W goes unless the open is a stat open, H goes when the open would be a
-// sharing violation, R and W go when the open overwrites the file.
-// t.mu held.
-func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrite bool) map[*lease]uint32 {
-	var out map[*lease]uint32
+// requester's on node n, what a new open requester (with lease request
+// lr, disposition overwrite or not) does to it [MS-FSA 2.1.5.17]: W goes
+// unless the open is a stat open, H goes when the open would be a sharing
+// violation, R and W go when the open overwrites the file. t.mu held.
+func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrite bool) map[*lease]leaseTarget {
+	var out map[*lease]leaseTarget
 	for _, h := range n.opens {
 		l := h.lease
 		if h == requester || l == nil || lr != nil && l.id == lr.id {
@@ -219,26 +227,28 @@ func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrit
 		if l.breaking {
 			cur = l.breakTo
 		}
-		to, seen := out[l]
+		lt, seen := out[l]
 		if !seen {
-			to = cur
+			lt.to = cur
 		}
 		if !leaseStatOpen(requester.access) {
-			to &^= wire.LeaseWrite
+			lt.to &^= wire.LeaseWrite
+			lt.wait = lt.wait || l.state&wire.LeaseWrite != 0
 		}
 		if shareConflict(h.access, h.share, requester.access, requester.share) {
-			to &^= wire.LeaseHandle
+			lt.to &^= wire.LeaseHandle
+			lt.wait = lt.wait || l.state&wire.LeaseHandle != 0
 		}
 		if overwrite {
-			to &^= wire.LeaseRead | wire.LeaseWrite
+			lt.to &^= wire.LeaseRead | wire.LeaseWrite
 		}
-		if to&wire.LeaseRead == 0 {
-			to = 0
+		if lt.to&wire.LeaseRead == 0 {
+			lt.to = 0
 		}
 		if out == nil {
-			out = map[*lease]uint32{}
+			out = map[*lease]leaseTarget{}
 		}
-		out[l] = to
+		out[l] = lt
 	}
 	return out
 }

@@ -355,6 +355,9 @@ func (r *request) lock(w *response) error {
 			return ntstatus.InvalidParameter
 		}
 	}
+	// A byte-range lock breaks the read caching of the file's other opens
+	// (level II oplocks, R leases) [MS-FSA 2.1.5.7].
+	r.c.srv.breakLevelII(o)
 	locks := &o.node.locks
 	lim := r.c.srv.limits()
 	err = locks.tryLock(o, els, lim)

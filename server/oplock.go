@@ -59,7 +59,6 @@ func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
 // when another reduction is due is broken again after its
 // acknowledgment.
 func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open, lr *leaseRequest, overwrite bool) {
-	t := &s.nodes
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -84,7 +83,6 @@ func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open,
 				return
 			}
 		}
-		_ = t
 	}
 }
 
@@ -114,17 +112,12 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 			h.sendBreak(wire.OplockLevelII)
 		}
 	}
-	for l, to := range leaseTargetsLocked(n, requester, lr, overwrite) {
-		switch {
-		case l.breaking:
-			if to != l.breakTo {
-				waits = append(waits, l.acked)
-			}
-		case to != l.state:
-			l.startBreakLocked(to)
-			if l.breaking {
-				waits = append(waits, l.acked)
-			}
+	for l, lt := range leaseTargetsLocked(n, requester, lr, overwrite) {
+		if !l.breaking && lt.to != l.state {
+			l.startBreakLocked(lt.to)
+		}
+		if l.breaking && lt.wait {
+			waits = append(waits, l.acked)
 		}
 	}
 	return waits
