@@ -330,6 +330,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 			return ntstatus.ObjectNameInvalid
 		}
 	}
+	// Other clients' handle caching ends before the name changes
+	// [MS-FSA 2.1.5.14.11].
+	r.c.srv.breakHandleLeases(r.ctx(), o)
 	ctx := r.ctx()
 	dst, dfi, exists, err := lookup(ctx, o.fs, parts)
 	if err != nil {
@@ -396,6 +399,9 @@ func (r *request) setDisposition(o *open, del bool) error {
 		if o.isDir && !dirEmpty(o) {
 			return ntstatus.DirectoryNotEmpty
 		}
+	}
+	if del {
+		r.c.srv.breakHandleLeases(r.ctx(), o) // [MS-FSA 2.1.5.14.3]
 	}
 	r.c.srv.nodes.setDeletePending(o.node, del)
 	if del {

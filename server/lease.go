@@ -235,7 +235,8 @@ func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrit
 			lt.to &^= wire.LeaseWrite
 			lt.wait = lt.wait || l.state&wire.LeaseWrite != 0
 		}
-		if shareConflict(h.access, h.share, requester.access, requester.share) {
+		if shareConflict(h.access, h.share, requester.access, requester.share) ||
+			requester.options&wire.FileDeleteOnClose != 0 {
 			lt.to &^= wire.LeaseHandle
 			lt.wait = lt.wait || l.state&wire.LeaseHandle != 0
 		}
