@@ -34,6 +34,7 @@ type createCall struct {
 	// set once the CREATE went asynchronous waiting for breaks.
 	pending *pendingOpen
 	async   bool
+	durable *durableRequest // DHnQ, DH2Q, DHnC or DH2C
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
@@ -48,6 +49,9 @@ func (r *request) create(w *response) error {
 	cc := &createCall{r: r, req: req}
 	if err := cc.validate(); err != nil {
 		return err
+	}
+	if cc.durable != nil && cc.durable.reconnect && !r.tree.ipc {
+		return cc.reconnectDurable(w) // the open already counts
 	}
 	if err := r.reserveOpen(); err != nil {
 		return err
@@ -127,6 +131,33 @@ func (cc *createCall) raced(err error) bool {
 // [MS-SMB2 3.3.5.9].
 func (cc *createCall) validate() error {
 	q := cc.req
+	cc.ctxs = map[string][]byte{}
+	for _, c := range q.Contexts {
+		if len(c.Name) < 4 {
+			return ntstatus.InvalidParameter // tags are at least 4 bytes
+		}
+		cc.ctxs[c.Name] = c.Data
+	}
+	if err := cc.parseDurable(); err != nil {
+		return err
+	}
+	reconnect := cc.durable != nil && cc.durable.reconnect
+	if d, ok := cc.ctxs[wire.CtxNameRqLs]; ok && (q.RequestedOplockLevel == wire.OplockLease || reconnect) &&
+		cc.r.c.dialect >= wire.Dialect210 && cc.r.c.dialect != wire.DialectWildcard {
+		lc, err := wire.ParseLeaseContext(d)
+		if err != nil {
+			return ntstatus.InvalidParameter
+		}
+		if cc.r.c.dialect < wire.Dialect300 {
+			lc.V2 = false // 2.1 knows only the first version
+		}
+		cc.lease = &leaseRequest{id: leaseID{client: cc.r.c.clientGUID, key: lc.Key}, ctx: lc}
+	}
+	if reconnect {
+		// A durable reconnect restores the open as it was: the other
+		// fields are not looked at [MS-SMB2 3.3.5.9.7, 3.3.5.9.12].
+		return nil
+	}
 	switch {
 	case q.ImpersonationLevel > 3:
 		return ntstatus.BadImpersonationLevel
@@ -154,24 +185,6 @@ func (cc *createCall) validate() error {
 	if q.CreateOptions&wire.FileDirectoryFile != 0 && q.CreateDisposition != wire.FileCreate &&
 		q.CreateDisposition != wire.FileOpen && q.CreateDisposition != wire.FileOpenIf {
 		return ntstatus.InvalidParameter
-	}
-	cc.ctxs = map[string][]byte{}
-	for _, c := range q.Contexts {
-		if len(c.Name) < 4 {
-			return ntstatus.InvalidParameter // tags are at least 4 bytes
-		}
-		cc.ctxs[c.Name] = c.Data
-	}
-	if d, ok := cc.ctxs[wire.CtxNameRqLs]; ok && q.RequestedOplockLevel == wire.OplockLease &&
-		cc.r.c.dialect >= wire.Dialect210 && cc.r.c.dialect != wire.DialectWildcard {
-		lc, err := wire.ParseLeaseContext(d)
-		if err != nil {
-			return ntstatus.InvalidParameter
-		}
-		if cc.r.c.dialect < wire.Dialect300 {
-			lc.V2 = false // 2.1 knows only the first version
-		}
-		cc.lease = &leaseRequest{id: leaseID{client: cc.r.c.clientGUID, key: lc.Key}, ctx: lc}
 	}
 	if d, ok := cc.ctxs[wire.CtxNameAlSi]; ok && len(d) < 8 {
 		return ntstatus.InvalidParameter
@@ -368,7 +381,7 @@ func (cc *createCall) open() (*open, error) {
 	if err == nil && cc.r.last && !cc.async {
 		// A break that must be acknowledged makes the CREATE wait: it goes
 		// asynchronous, as Windows does, so the client can go on.
-		if waits := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite); len(waits) > 0 {
+		if waits, purge := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite); len(waits) > 0 && len(purge) == 0 {
 			return nil, errBreakPending
 		}
 	}
@@ -521,8 +534,12 @@ func (cc *createCall) respond(o *open, w *response) error {
 	if lease != nil {
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
 	}
-	// Durable handle (DHnQ/DH2Q) requests are declined by not answering
-	// them, which MS-SMB2 3.3.5.9.6-3.3.5.9.10 allows.
+	// A durable handle is granted with a batch oplock or a handle lease;
+	// otherwise the request is declined by not answering it
+	// [MS-SMB2 3.3.5.9.6, 3.3.5.9.10].
+	if d := cc.grantDurable(o, level); d != nil {
+		resp.Contexts = append(resp.Contexts, *d)
+	}
 	w.buf = wire.AppendCreateResponse(w.buf, resp)
 	return nil
 }

@@ -161,6 +161,17 @@ func (l *lease) startBreakLocked(to uint32) {
 	l.sendBreak(from, to, ack)
 }
 
+// allDisconnectedLocked reports a lease whose opens are all parked
+// durable opens. t.mu held.
+func (l *lease) allDisconnectedLocked() bool {
+	for _, o := range l.opens {
+		if !o.dur.disconnected {
+			return false
+		}
+	}
+	return len(l.opens) > 0
+}
+
 // finishBreakLocked ends an outstanding break at state s. t.mu held.
 func (l *lease) finishBreakLocked(s uint32) {
 	l.state, l.breaking = s, false

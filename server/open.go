@@ -41,6 +41,7 @@ type open struct {
 	refsChanged chan struct{}
 	op          oplockState // guarded by the server's nodeTable.mu
 	lease       *lease      // guarded by the server's nodeTable.mu
+	dur         durableState // guarded by the server's nodeTable.mu (durable.go)
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its

@@ -66,7 +66,13 @@ func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open,
 		}
 	}()
 	for {
-		waits := s.startBreaks(key, requester, lr, overwrite)
+		waits, purge := s.startBreaks(key, requester, lr, overwrite)
+		if len(purge) > 0 {
+			for _, id := range purge {
+				s.purgeDurable(id)
+			}
+			continue
+		}
 		if len(waits) == 0 {
 			return
 		}
@@ -87,18 +93,23 @@ func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open,
 }
 
 // startBreaks sends the breaks a new open needs and returns what to wait
-// for.
-func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, overwrite bool) []chan struct{} {
+// for, or the disconnected durable opens to close first because they
+// would need a break (their holders cannot acknowledge it).
+func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, overwrite bool) (waits []chan struct{}, purge []wire.FileID) {
 	t := &s.nodes
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.nodes[key]
 	if n == nil {
-		return nil
+		return nil, nil
 	}
-	var waits []chan struct{}
 	for _, h := range n.opens {
 		if h == requester || h.lease != nil {
+			continue
+		}
+		if h.dur.disconnected && (h.op.breaking ||
+			(h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch) && !oplockStatOpen(requester.access)) {
+			purge = append(purge, h.id)
 			continue
 		}
 		if h.op.breaking {
@@ -113,6 +124,12 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 		}
 	}
 	for l, lt := range leaseTargetsLocked(n, requester, lr, overwrite) {
+		if (l.breaking || lt.to != l.state) && l.allDisconnectedLocked() {
+			for _, o := range l.opens {
+				purge = append(purge, o.id)
+			}
+			continue
+		}
 		if !l.breaking && lt.to != l.state {
 			l.startBreakLocked(lt.to)
 		}
@@ -120,7 +137,7 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 			waits = append(waits, l.acked)
 		}
 	}
-	return waits
+	return waits, purge
 }
 
 // expireBreaks drops oplocks whose holders never acknowledged, and takes

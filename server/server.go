@@ -179,6 +179,12 @@ type Server struct {
 	// themselves and are leaves of the lock order (internal/state).
 	sessions state.Sessions[*session]
 	files    state.Opens[*open]
+	// durables holds the durable opens whose connection was lost, until
+	// reclaimed or scavenged (durable.go); scavKick wakes the scavenger,
+	// scavStop (guarded by mu) ends it.
+	durables state.Durables[*open]
+	scavKick chan struct{}
+	scavStop chan struct{}
 
 	// liveSessions counts established sessions; it is the control for
 	// MaxSessions (reserveSession), and Stats reports it.
@@ -223,6 +229,8 @@ func New(opts Options) (*Server, error) {
 		conns:     map[*conn]struct{}{},
 		perAddr:   map[string]int{},
 		files:     state.NewMemOpens[*open](),
+		durables:  state.NewMemDurables[*open](),
+		scavKick:  make(chan struct{}, 1),
 	}
 	sessions := state.NewMemSessions[*session]()
 	sessions.Rand = func(b []byte) {
@@ -266,6 +274,7 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.listeners[l] = struct{}{}
 	s.startRevalidatorLocked()
+	s.startScavengerLocked()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -374,6 +383,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.revalStop)
 		s.revalStop = nil
 	}
+	if s.scavStop != nil {
+		close(s.scavStop)
+		s.scavStop = nil
+	}
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -401,7 +414,7 @@ func (s *Server) expirePrevious(prev uint64, account string, by *conn) {
 	if !ok || account == "" || !old.established() || old.account() != account {
 		return
 	}
-	if old.endSession() {
+	if old.endSessionLost() {
 		by.log.Info("previous session closed by the client's reconnect", "session_id", prev)
 	}
 }

@@ -268,7 +268,15 @@ func (c *conn) newSession() (*session, error) {
 // pending requests). It reports whether this call ended it (false when it
 // had already ended). It takes no lock of the caller's: call it holding
 // none of conn.mu or session.mu.
-func (s *session) endSession() bool {
+func (s *session) endSession() bool { return s.end(false) }
+
+// endSessionLost ends a session whose last connection was lost, that a
+// reconnect named as its previous session, or that logged off: its
+// durable opens are kept for their reconnect (durable.go), the others
+// close.
+func (s *session) endSessionLost() bool { return s.end(true) }
+
+func (s *session) end(keepDurable bool) bool {
 	s.mu.Lock()
 	if s.state == sessExpired {
 		s.mu.Unlock()
@@ -290,7 +298,7 @@ func (s *session) endSession() bool {
 		c.forgetSession(s)
 	}
 	for _, t := range s.takeTrees() {
-		t.close()
+		t.closeKeep(keepDurable)
 	}
 	if counted {
 		s.srv.liveSessions.Add(-1)
@@ -317,7 +325,7 @@ func (s *session) dropChannel(c *conn) {
 	last := len(s.channels) == 0 || s.state != sessValid
 	s.mu.Unlock()
 	if last {
-		s.endSession()
+		s.endSessionLost()
 	}
 }
 

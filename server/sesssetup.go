@@ -432,7 +432,10 @@ func (r *request) logoff(w *response) error {
 		if prev != nil {
 			prev(elem)
 		}
-		s.endSession()
+		// Durable opens outlive a LOGOFF: a new session of the same user
+		// may reclaim them (smb2.durable-open.reopen4, as Samba and
+		// Windows); the others close.
+		s.endSessionLost()
 	}
 	return nil
 }

@@ -32,13 +32,20 @@ type treeConnect struct {
 }
 
 // close releases every open of the tree.
-func (t *treeConnect) close() {
+func (t *treeConnect) close() { t.closeKeep(false) }
+
+// closeKeep releases every open of the tree, parking the durable ones
+// when keepDurable is set (the session's connection was lost).
+func (t *treeConnect) closeKeep(keepDurable bool) {
 	t.mu.Lock()
 	opens := t.opens
 	t.opens = nil
 	t.closed = true
 	t.mu.Unlock()
 	for o := range opens {
+		if keepDurable && t.srv.parkDurable(o) {
+			continue
+		}
 		t.srv.closeOpen(o)
 	}
 }

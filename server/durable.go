@@ -1,0 +1,338 @@
+package server
+
+import (
+	"encoding/binary"
+	"strings"
+	"time"
+
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/state"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// Durable handles (MS-SMB2 3.3.5.9.6, 3.3.5.9.7, 3.3.5.9.10, 3.3.5.9.12,
+// 3.3.7.1). An open granted a durable handle (v1 DHnQ, v2 DH2Q) survives
+// the loss of its connection: when the session ends because its last
+// channel was lost (or because the client's reconnect named it as its
+// PreviousSessionId), the open is not closed but parked in
+// Server.durables, out of the open table, still on its file node with its
+// share modes, byte-range locks and lease or oplock. The same user (and,
+// for v2, the same client and CreateGuid) reclaims it with DHnC/DH2C
+// within its timeout and gets it back under a new FileId; otherwise the
+// scavenger closes it when the timeout ends. A conflicting open that needs
+// a break from a parked open (whose holder cannot acknowledge) closes it
+// instead, as Windows does for handles that are not persistent. LOGOFF,
+// TREE_DISCONNECT and revocation close durable opens like any other.
+//
+// Ownership: an open's durable fields are guarded by nodeTable.mu; a
+// parked open belongs to the Durables table, and whoever Takes it from
+// there (reconnect, scavenger, purge) owns it from then on. The
+// scavenger is one goroutine of the Server, started with the first Serve
+// and stopped by Shutdown, which closes what is still parked.
+
+const (
+	// defaultDurableTimeout is the timeout of v1 handles and of v2
+	// handles that ask for none (Windows: 60 s).
+	defaultDurableTimeout = 60 * time.Second
+	// maxDurableTimeout caps what a v2 request may ask for (5 min).
+	maxDurableTimeout = 5 * time.Minute
+)
+
+// durableState is an open's durable handle; guarded by nodeTable.mu.
+type durableState struct {
+	v1, v2       bool
+	createGuid   [16]byte
+	clientGUID   [16]byte
+	owner        string // account that may reclaim it
+	timeout      time.Duration
+	disconnected bool
+}
+
+func (d *durableState) on() bool { return d.v1 || d.v2 }
+
+// durableRequest is what a CREATE asks for: a new durable handle (DHnQ or
+// DH2Q) or the reconnect of one (DHnC or DH2C).
+type durableRequest struct {
+	v2         bool
+	reconnect  bool
+	fileID     wire.FileID
+	createGuid [16]byte
+	timeout    time.Duration
+}
+
+// parseDurable reads the durable handle contexts of a CREATE
+// [MS-SMB2 2.2.13.2.3-2.2.13.2.12, 3.3.5.9].
+func (cc *createCall) parseDurable() error {
+	v3 := cc.r.c.dialect >= wire.Dialect300 && cc.r.c.dialect != wire.DialectWildcard
+	dhnq, hasQ := cc.ctxs[wire.CtxNameDHnQ]
+	dhnc, hasC := cc.ctxs[wire.CtxNameDHnC]
+	dh2q, has2Q := cc.ctxs[wire.CtxNameDH2Q]
+	dh2c, has2C := cc.ctxs[wire.CtxNameDH2C]
+	if !v3 {
+		has2Q, has2C = false, false // 2.x ignores the v2 contexts
+	}
+	switch {
+	case has2C && (hasQ || hasC || has2Q), has2Q && (hasQ || hasC):
+		return ntstatus.InvalidParameter
+	case has2C:
+		if len(dh2c) < 36 {
+			return ntstatus.InvalidParameter
+		}
+		d := &durableRequest{v2: true, reconnect: true, fileID: wire.GetFileID(dh2c)}
+		copy(d.createGuid[:], dh2c[16:32])
+		cc.durable = d
+	case hasC:
+		if len(dhnc) < 16 {
+			return ntstatus.InvalidParameter
+		}
+		cc.durable = &durableRequest{reconnect: true, fileID: wire.GetFileID(dhnc)}
+	case has2Q:
+		if len(dh2q) < 32 {
+			return ntstatus.InvalidParameter
+		}
+		d := &durableRequest{v2: true, timeout: time.Duration(binary.LittleEndian.Uint32(dh2q)) * time.Millisecond}
+		copy(d.createGuid[:], dh2q[16:32])
+		if d.timeout == 0 {
+			d.timeout = defaultDurableTimeout
+		}
+		d.timeout = min(d.timeout, maxDurableTimeout)
+		cc.durable = d
+	case hasQ:
+		if len(dhnq) < 16 {
+			return ntstatus.InvalidParameter
+		}
+		cc.durable = &durableRequest{timeout: defaultDurableTimeout}
+	}
+	return nil
+}
+
+// grantDurable makes o durable when it holds what a durable handle needs
+// (a batch oplock, or a lease with handle caching) and returns the
+// response context, or nil.
+func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
+	d := cc.durable
+	if d == nil || d.reconnect || o.isDir {
+		return nil
+	}
+	t := &cc.r.c.srv.nodes
+	t.mu.Lock()
+	ok := level == wire.OplockBatch || o.lease != nil && o.lease.state&wire.LeaseHandle != 0
+	if ok {
+		o.dur = durableState{v1: !d.v2, v2: d.v2, createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID,
+			owner: cc.r.sess.account(), timeout: d.timeout}
+	}
+	t.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if !d.v2 {
+		return &wire.CreateContext{Name: wire.CtxNameDHnQ, Data: make([]byte, 8)}
+	}
+	b := make([]byte, 8) // Timeout, Flags (not persistent)
+	binary.LittleEndian.PutUint32(b, uint32(d.timeout/time.Millisecond))
+	return &wire.CreateContext{Name: wire.CtxNameDH2Q, Data: b}
+}
+
+// reconnectDurable reclaims a parked durable open [MS-SMB2 3.3.5.9.7,
+// 3.3.5.9.12]: same user, same kind of handle, for v2 the same client and
+// CreateGuid, and the same lease key when the open has a lease.
+func (cc *createCall) reconnectDurable(w *response) error {
+	r := cc.r
+	srv := r.c.srv
+	d := cc.durable
+	id := state.FileID(d.fileID)
+	o, ok := srv.durables.Peek(id)
+	if !ok {
+		return ntstatus.ObjectNameNotFound
+	}
+	opath := o.pathNow()
+	t := &srv.nodes
+	t.mu.Lock()
+	match := o.dur.disconnected && o.dur.owner != "" && o.dur.owner == r.sess.account() &&
+		o.tree.share == r.tree.share
+	if d.v2 {
+		// A DH2C names the CreateGuid; a v1 handle has a zero one, so a
+		// DH2C naming none reclaims it, as Samba does. A DHnC reclaims
+		// either kind.
+		match = match && o.dur.createGuid == d.createGuid
+	}
+	switch {
+	case o.lease != nil:
+		// The lease (client and key) must match, and so must the name
+		// (a wrong name with the right lease is an invalid request).
+		match = match && cc.lease != nil && cc.lease.id == o.lease.id
+		if match && !samePath(cc.req.Name, opath) {
+			t.mu.Unlock()
+			return ntstatus.InvalidParameter
+		}
+	case cc.lease != nil:
+		match = false
+	}
+	t.mu.Unlock()
+	if !match {
+		return ntstatus.ObjectNameNotFound
+	}
+	if _, ok := srv.durables.Take(id); !ok {
+		return ntstatus.ObjectNameNotFound // scavenged or reclaimed meanwhile
+	}
+	// The open moves to this session: it counts against its allowance.
+	old := o.sess
+	t.mu.Lock()
+	o.conn, o.sess, o.tree = r.c, r.sess, r.tree
+	o.dur.disconnected = false
+	o.dur.clientGUID = r.c.clientGUID
+
+	_, err := srv.files.Insert(func(nid state.FileID) *open {
+		o.id = wire.FileID(nid)
+		return o
+	})
+	t.mu.Unlock()
+	if o.counted {
+		old.opens.Add(-1)
+		r.sess.opens.Add(1)
+	}
+	if err != nil {
+		o.release()
+		return ntstatus.InsufficientResources
+	}
+	if !r.tree.addOpen(o) {
+		srv.forgetOpen(o)
+		o.release()
+		return ntstatus.NetworkNameDeleted
+	}
+	r.fileID = o.id
+	return cc.respondReconnect(o, w)
+}
+
+// respondReconnect answers a reconnect with the open's current state.
+func (cc *createCall) respondReconnect(o *open, w *response) error {
+	fi, err := o.file.Stat()
+	if err != nil {
+		return statusOf(err)
+	}
+	info := fileInfoOf(&fi, o)
+	t := &cc.r.c.srv.nodes
+	t.mu.Lock()
+	level := o.op.level
+	var lease *wire.LeaseContext
+	if o.lease != nil {
+		level = wire.OplockLease
+		lease = o.lease.responseLocked()
+	}
+	t.mu.Unlock()
+	resp := &wire.CreateResponse{
+		OplockLevel:    level,
+		CreateAction:   wire.FileOpened,
+		CreationTime:   fscc.Filetime(info.CreationTime),
+		LastAccessTime: fscc.Filetime(info.LastAccessTime),
+		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
+		ChangeTime:     fscc.Filetime(info.ChangeTime),
+		AllocationSize: uint64(info.AllocationSize),
+		EndOfFile:      uint64(info.EndOfFile),
+		FileAttributes: info.EffectiveAttributes(),
+		FileID:         o.id,
+	}
+	if lease != nil {
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
+	}
+	// A reconnect answers no durable handle context (the handle stays
+	// what it was), as Windows and Samba do.
+	w.buf = wire.AppendCreateResponse(w.buf, resp)
+	return nil
+}
+
+// parkDurable keeps a durable open of a session lost with its connection
+// for its timeout; false when o is not durable (the caller closes it).
+func (s *Server) parkDurable(o *open) bool {
+	t := &s.nodes
+	t.mu.Lock()
+	ok := o.dur.on() && !o.dur.disconnected
+	if ok {
+		o.dur.disconnected = true
+	}
+	timeout := o.dur.timeout
+	t.mu.Unlock()
+	if !ok {
+		return false
+	}
+	s.forgetOpen(o)
+	cancelOpenEverywhere(o)
+	s.durables.Park(state.FileID(o.id), o, s.opts.Now().Add(timeout))
+	s.kickScavenger()
+	return true
+}
+
+// purgeDurable closes a parked open now (a conflicting open needs a break
+// its holder cannot acknowledge), if nobody took it first.
+func (s *Server) purgeDurable(id wire.FileID) {
+	if o, ok := s.durables.Take(state.FileID(id)); ok {
+		o.release()
+	}
+}
+
+// kickScavenger wakes the scavenger to look at the next expiry.
+func (s *Server) kickScavenger() {
+	select {
+	case s.scavKick <- struct{}{}:
+	default:
+	}
+}
+
+// startScavengerLocked starts the scavenger of parked durable opens.
+// s.mu held.
+func (s *Server) startScavengerLocked() {
+	if s.scavStop != nil || s.closed {
+		return
+	}
+	s.scavStop = make(chan struct{})
+	stop := s.scavStop
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.scavengeLoop(stop)
+	}()
+}
+
+// scavengeLoop closes parked durable opens when their timeout ends, until
+// stop is closed; then it closes every open still parked.
+func (s *Server) scavengeLoop(stop <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := s.durables.NextExpiry()
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(s.opts.Now()), time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-stop:
+			s.durables.Range(func(id state.FileID, _ *open) bool {
+				if o, ok := s.durables.Take(id); ok {
+					o.release()
+				}
+				return true
+			})
+			return
+		case <-s.scavKick:
+		case <-timer.C:
+		}
+		for _, id := range s.durables.Expired(s.opts.Now()) {
+			if o, ok := s.durables.Take(id); ok {
+				s.log.Info("durable handle expired", "path", o.pathNow())
+				o.release()
+			}
+		}
+	}
+}
+
+// samePath reports whether the SMB name of a reconnect names the open's
+// file (share-relative path, compared as Windows does, ignoring case).
+func samePath(name, p string) bool {
+	parts, err := smbToPath(name)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(strings.Join(parts, "/"), p)
+}
