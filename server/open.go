@@ -39,8 +39,8 @@ type open struct {
 	refsMu      sync.Mutex
 	refs        int
 	refsChanged chan struct{}
-	op          oplockState // guarded by the server's nodeTable.mu
-	lease       *lease      // guarded by the server's nodeTable.mu
+	op          oplockState  // guarded by the server's nodeTable.mu
+	lease       *lease       // guarded by the server's nodeTable.mu
 	dur         durableState // guarded by the server's nodeTable.mu (durable.go)
 
 	// lockCount is the number of byte-range locks the open holds, and
