@@ -90,6 +90,15 @@ func (r *request) create(w *response) error {
 	}
 }
 
+// dialect is the connection's dialect (0 for a createCall built without a
+// request, as the unit tests of the pure checks do).
+func (cc *createCall) dialect() uint16 {
+	if cc.r == nil || cc.r.c == nil {
+		return 0
+	}
+	return cc.r.c.dialect
+}
+
 // goAsync finishes the CREATE on its own goroutine once the breaks it
 // caused are acknowledged (or time out); the open reservation goes with it.
 func (cc *createCall) goAsync(w *response) error {
@@ -143,12 +152,12 @@ func (cc *createCall) validate() error {
 	}
 	reconnect := cc.durable != nil && cc.durable.reconnect
 	if d, ok := cc.ctxs[wire.CtxNameRqLs]; ok && (q.RequestedOplockLevel == wire.OplockLease || reconnect) &&
-		cc.r.c.dialect >= wire.Dialect210 && cc.r.c.dialect != wire.DialectWildcard {
+		cc.dialect() >= wire.Dialect210 && cc.dialect() != wire.DialectWildcard {
 		lc, err := wire.ParseLeaseContext(d)
 		if err != nil {
 			return ntstatus.InvalidParameter
 		}
-		if cc.r.c.dialect < wire.Dialect300 {
+		if cc.dialect() < wire.Dialect300 {
 			lc.V2 = false // 2.1 knows only the first version
 		}
 		cc.lease = &leaseRequest{id: leaseID{client: cc.r.c.clientGUID, key: lc.Key}, ctx: lc}

@@ -64,7 +64,8 @@ type durableRequest struct {
 // parseDurable reads the durable handle contexts of a CREATE
 // [MS-SMB2 2.2.13.2.3-2.2.13.2.12, 3.3.5.9].
 func (cc *createCall) parseDurable() error {
-	v3 := cc.r.c.dialect >= wire.Dialect300 && cc.r.c.dialect != wire.DialectWildcard
+	d := cc.dialect()
+	v3 := d >= wire.Dialect300 && d != wire.DialectWildcard
 	dhnq, hasQ := cc.ctxs[wire.CtxNameDHnQ]
 	dhnc, hasC := cc.ctxs[wire.CtxNameDHnC]
 	dh2q, has2Q := cc.ctxs[wire.CtxNameDH2Q]

@@ -210,7 +210,7 @@ func (l *lease) sendBreak(from, to uint32, ack bool) {
 	}
 	wire.AppendLeaseBreak(frame[4+wire.HeaderSize:4+wire.HeaderSize], lb)
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	c.breaks.push(frame)
+	queueBreak(c, frame)
 }
 
 // leaseTarget is the state a new open leaves a lease and whether the

@@ -101,7 +101,7 @@ func TestCreateValidateContextsAndOptions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := base
 			tc.edit(&q)
-			cc := &createCall{req: &q}
+			cc := &createCall{req: &q, r: &request{c: &conn{dialect: wire.Dialect311}}}
 			if got := cc.validate(); got != tc.want {
 				t.Errorf("validate() = %v, want %v", got, tc.want)
 			}

@@ -218,8 +218,12 @@ func (o *open) sendBreak(level uint8) {
 	b[2] = level
 	wire.PutFileID(b[8:], o.id)
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	c.breaks.push(frame) // never blocks the caller holding the node lock
+	queueBreak(c, frame)
 }
+
+// queueBreak hands an unsolicited break notification (oplock or lease) to
+// c's writer; it never blocks the caller holding the node lock.
+func queueBreak(c *conn, frame []byte) { c.breaks.push(frame) }
 
 // breakChannel picks the connection a break for o goes to: the one that
 // made the open while it is still one of the session's channels and not
