@@ -53,6 +53,9 @@ func (r *request) create(w *response) error {
 	if cc.durable != nil && cc.durable.reconnect && !r.tree.ipc {
 		return cc.reconnectDurable(w) // the open already counts
 	}
+	if handled, err := cc.replayCreate(w); handled {
+		return err // replay.go
+	}
 	if err := r.reserveOpen(); err != nil {
 		return err
 	}

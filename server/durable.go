@@ -47,6 +47,7 @@ type durableState struct {
 	owner        string // account that may reclaim it
 	timeout      time.Duration
 	disconnected bool
+	action       uint32 // the CREATE's CreateAction, for a replay
 }
 
 func (d *durableState) on() bool { return d.v1 || d.v2 }
@@ -121,7 +122,7 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 	ok := level == wire.OplockBatch || o.lease != nil && o.lease.state&wire.LeaseHandle != 0
 	if ok {
 		o.dur = durableState{v1: !d.v2, v2: d.v2, createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID,
-			owner: cc.r.sess.account(), timeout: d.timeout}
+			owner: cc.r.sess.account(), timeout: d.timeout, action: cc.action}
 	}
 	t.mu.Unlock()
 	if !ok {

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/state"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// Replay of CREATE (MS-SMB2 3.3.5.9.10): a client that lost the response
+// to a CREATE carrying a durable v2 request resends it with
+// SMB2_FLAGS_REPLAY_OPERATION and the same CreateGuid; the server answers
+// with the open the first one made (same FileId, same create action, its
+// current lease) instead of opening the file again. The reply carries the
+// oplock level the replay asked for when it is below the open's (the open
+// itself keeps what it has) and a durable handle context when that level
+// would have allowed one. A replay asking for a lease on an open that has
+// an oplock, or for a different lease, is refused with
+// STATUS_ACCESS_DENIED. A replay that names no existing open is an
+// ordinary CREATE.
+
+// findReplayed returns the live open of this session's client made with
+// the CreateGuid, if any.
+func (s *Server) findReplayed(sess *session, client, guid [16]byte) *open {
+	var found *open
+	t := &s.nodes
+	s.files.Range(func(_ state.FileID, o *open) bool {
+		if o.sess != sess {
+			return true
+		}
+		t.mu.Lock()
+		ok := o.dur.v2 && !o.dur.disconnected && o.dur.createGuid == guid && o.dur.clientGUID == client
+		t.mu.Unlock()
+		if ok {
+			found = o
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// replayCreate answers a replayed CREATE from the open it names; handled
+// is false when there is none (the CREATE proceeds as a new one).
+func (cc *createCall) replayCreate(w *response) (handled bool, err error) {
+	r := cc.r
+	d := cc.durable
+	if d == nil || d.reconnect || !d.v2 || r.hdr.Flags&wire.FlagReplayOperation == 0 {
+		return false, nil
+	}
+	o := r.c.srv.findReplayed(r.sess, r.c.clientGUID, d.createGuid)
+	if o == nil {
+		return false, nil
+	}
+	t := &r.c.srv.nodes
+	t.mu.Lock()
+	var lease *wire.LeaseContext
+	level := o.op.level
+	switch {
+	case o.lease != nil && (cc.lease == nil || cc.lease.id != o.lease.id),
+		o.lease == nil && cc.lease != nil:
+		t.mu.Unlock()
+		return true, ntstatus.AccessDenied
+	case o.lease != nil:
+		level = wire.OplockLease
+		lease = o.lease.responseLocked()
+	case cc.req.RequestedOplockLevel < level:
+		level = cc.req.RequestedOplockLevel
+	}
+	durable := level == wire.OplockBatch || lease != nil && lease.State&wire.LeaseHandle != 0
+	action, timeout := o.dur.action, o.dur.timeout
+	t.mu.Unlock()
+	fi, err := o.file.Stat()
+	if err != nil {
+		return true, statusOf(err)
+	}
+	info := fileInfoOf(&fi, o)
+	resp := &wire.CreateResponse{
+		OplockLevel:    level,
+		CreateAction:   action,
+		CreationTime:   fscc.Filetime(info.CreationTime),
+		LastAccessTime: fscc.Filetime(info.LastAccessTime),
+		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
+		ChangeTime:     fscc.Filetime(info.ChangeTime),
+		AllocationSize: uint64(info.AllocationSize),
+		EndOfFile:      uint64(info.EndOfFile),
+		FileAttributes: info.EffectiveAttributes(),
+		FileID:         o.id,
+	}
+	if lease != nil {
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
+	}
+	if durable {
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint32(b, uint32(timeout/time.Millisecond))
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameDH2Q, Data: b})
+	}
+	r.fileID = o.id
+	w.buf = wire.AppendCreateResponse(w.buf, resp)
+	return true, nil
+}
