@@ -117,12 +117,13 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 	if d == nil || d.reconnect || o.isDir {
 		return nil
 	}
+	owner := cc.r.sess.account() // session.mu ranks before nodeTable.mu
 	t := &cc.r.c.srv.nodes
 	t.mu.Lock()
 	ok := level == wire.OplockBatch || o.lease != nil && o.lease.state&wire.LeaseHandle != 0
 	if ok {
 		o.dur = durableState{v1: !d.v2, v2: d.v2, createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID,
-			owner: cc.r.sess.account(), timeout: d.timeout, action: cc.action}
+			owner: owner, timeout: d.timeout, action: cc.action}
 	}
 	t.mu.Unlock()
 	if !ok {
@@ -148,10 +149,10 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	if !ok {
 		return ntstatus.ObjectNameNotFound
 	}
-	opath := o.pathNow()
+	opath, account := o.pathNow(), r.sess.account()
 	t := &srv.nodes
 	t.mu.Lock()
-	match := o.dur.disconnected && o.dur.owner != "" && o.dur.owner == r.sess.account() &&
+	match := o.dur.disconnected && o.dur.owner != "" && o.dur.owner == account &&
 		o.tree.share == r.tree.share
 	if d.v2 {
 		// A DH2C names the CreateGuid; a v1 handle has a zero one, so a
@@ -247,6 +248,9 @@ func (cc *createCall) respondReconnect(o *open, w *response) error {
 // parkDurable keeps a durable open of a session lost with its connection
 // for its timeout; false when o is not durable (the caller closes it).
 func (s *Server) parkDurable(o *open) bool {
+	if s.isClosed() {
+		return false // shutting down: nothing will reclaim it
+	}
 	t := &s.nodes
 	t.mu.Lock()
 	ok := o.dur.on() && !o.dur.disconnected

@@ -16,8 +16,8 @@ import (
 // read (R), handle (H) and write (W) caching; a conflicting open, a write
 // by another open, a byte-range lock, an overwrite, a rename or a delete
 // breaks it down, and the holder acknowledges breaks that take H or W away
-// (leaseBreakTimeout, as Windows, after which the server assumes the
-// acknowledgment).
+// (within oplockBreakTimeout, 35 s as Windows, after which the server
+// takes the break as acknowledged).
 //
 // Ownership: every lease and every open's lease pointer are guarded by
 // the server's nodeTable.mu, together with the file's opens and their
@@ -25,10 +25,6 @@ import (
 // (conn.breaks.push) while it is held, and waits for acknowledgments
 // happen with no lock held. The table is bounded by the opens: a lease
 // exists only while one of its opens does (durable ones included).
-
-// leaseBreakTimeout is how long a conflicting open waits for a lease
-// break acknowledgment (Windows: 35 s, as for oplocks).
-var leaseBreakTimeout = oplockBreakTimeout
 
 const leaseRWH = wire.LeaseRead | wire.LeaseWrite | wire.LeaseHandle
 
@@ -273,7 +269,7 @@ func (s *Server) breakHandleLeases(ctx context.Context, o *open) {
 		return
 	}
 	t := &s.nodes
-	timer := time.NewTimer(leaseBreakTimeout)
+	timer := time.NewTimer(oplockBreakTimeout)
 	defer timer.Stop()
 	for {
 		var waits []chan struct{}

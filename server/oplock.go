@@ -16,8 +16,9 @@ import (
 // acknowledgment, when the file is written.
 
 // oplockBreakTimeout is how long a new open waits for the holder to
-// acknowledge a break (Windows uses 35 s).
-const oplockBreakTimeout = 35 * time.Second
+// acknowledge an oplock or lease break (Windows uses 35 s). A variable
+// only so that tests can shorten it.
+var oplockBreakTimeout = 35 * time.Second
 
 // oplockState is the oplock of one open; guarded by nodeTable.mu.
 type oplockState struct {
