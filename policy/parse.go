@@ -39,6 +39,8 @@ type rawConfig struct {
 	Server rawServer  `toml:"server"`
 	Client rawClient  `toml:"client"`
 	Share  []rawShare `toml:"share"`
+	// Kerberos is [kerberos]; see kerberos.go.
+	Kerberos rawKerberos `toml:"kerberos"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
 }
@@ -56,6 +58,8 @@ type rawServer struct {
 	SigningAlgorithms       []string `toml:"signing_algorithms"`
 	AllowAnonymous          bool     `toml:"allow_anonymous"`
 	MaxSessions             int64    `toml:"max_sessions"`
+	NTLM                    bool     `toml:"ntlm"`
+	AuthOrder               []string `toml:"auth_order"`
 }
 
 type rawClient struct {
@@ -224,7 +228,7 @@ func (p *parser) warn(key, format string, args ...any) {
 func (p *parser) set(key string) bool { return p.cfg.explicit[key] }
 
 func (p *parser) run(raw *rawConfig) {
-	for _, k := range scalarKeys() {
+	for _, k := range append(scalarKeys(), authKeys()...) {
 		if p.md.IsDefined(strings.Split(k, ".")...) {
 			p.cfg.explicit[k] = true
 		}
@@ -240,6 +244,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.algorithms(raw.Server.SigningAlgorithms)
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
+	p.auth(raw)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

@@ -78,6 +78,9 @@ func TestBuiltinDefaults(t *testing.T) {
 		SigningAlgorithms: []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
 		Limits:            DefaultLimits(),
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
+		NTLM:              true,
+		AuthOrder:         []string{MechKerberos, MechNTLM},
+		AuthMechanisms:    []string{MechNTLM},
 	}
 	cfg.explicit, cfg.warnings = nil, nil
 	if !reflect.DeepEqual(cfg, want) {

@@ -38,6 +38,7 @@ func (c *Config) Show() []Setting {
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
 	}
+	out = append(out, c.authSettings()...)
 	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)

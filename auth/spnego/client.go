@@ -11,9 +11,9 @@ import (
 type clientState int
 
 const (
-	clientStart     clientState = iota
-	clientAwaitResp             // NegTokenInit sent; mechanism tokens flow
-	clientAwaitFinal            // our last token / mechListMIC sent
+	clientStart      clientState = iota
+	clientAwaitResp              // NegTokenInit sent; mechanism tokens flow
+	clientAwaitFinal             // our last token / mechListMIC sent
 	clientDone
 	clientFailed
 )

@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/policy"
@@ -90,7 +92,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
-		"source", cfg.RequireSigningSource, "config", cfg.Name)
+		"source", cfg.RequireSigningSource, "auth", strings.Join(cfg.AuthMechanisms, ","), "config", cfg.Name)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
 	bg.Go(func() {
 		if err := store.Watch(ctx, log); err != nil {
@@ -221,6 +223,11 @@ func reloadOnSIGHUP(ctx context.Context, store *policy.Store, log *slog.Logger) 
 type shareCache struct {
 	mu  sync.Mutex
 	fss map[string]vfs.FS
+	// replay is the Kerberos replay cache shared by the acceptors of
+	// every snapshot (serve_kerberos.go), guarded by mu; replaySize is
+	// the size it was made with.
+	replay     *krb5.ReplayCache
+	replaySize int
 }
 
 func newShareCache() *shareCache { return &shareCache{fss: map[string]vfs.FS{}} }
@@ -266,6 +273,9 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 	}
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
+	}
+	if err := c.authSettings(cfg, st); err != nil {
+		return nil, err
 	}
 	for _, sh := range cfg.Shares {
 		fs, err := c.open(sh.Path)
