@@ -33,6 +33,9 @@ type Dialer struct {
 	// logs on anonymously, which never yields a signed session.
 	User, Password, Domain string
 
+	// Kerberos, when set, logs on with Kerberos (kerberos.go).
+	Kerberos *Kerberos
+
 	// RequireSigning is the client policy "Microsoft network client:
 	// Digitally sign communications (always)". When set, NEGOTIATE and
 	// SESSION_SETUP advertise SIGNING_REQUIRED and any session that would
@@ -219,7 +222,7 @@ func (d *Dialer) Negotiate(ctx context.Context, addr string) (*NegotiateInfo, er
 // negotiates a dialect and logs on. The returned Session is safe for
 // concurrent use.
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
-	if d.RequireSigning && d.User == "" {
+	if d.RequireSigning && d.User == "" && d.Kerberos == nil {
 		return nil, fmt.Errorf("%w: anonymous logons are never signed", ErrSigningRequired)
 	}
 	ctx, cancel := d.withTimeout(ctx)

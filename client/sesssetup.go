@@ -30,10 +30,36 @@ type setup struct {
 	mech    auth.ClientMech
 	preauth smbcrypto.PreauthHash // Session.PreauthIntegrityHashValue (3.1.1)
 	is311   bool
+	stepped bool // the final response's token was consumed by stepFinal
 }
 
-// newMech returns the SPNEGO(NTLM) initiator for one logon.
+// stepFinal feeds the mechanism the token of a final response that came
+// before the mechanism was done (the Kerberos AP-REP): it must complete
+// the context. The token is authenticated by the mechanism itself (the
+// AP-REP is encrypted with the ticket's session key); the response's
+// signature is checked afterwards with the key it yields.
+func (st *setup) stepFinal(resp *response) error {
+	r, err := wire.ParseSessionSetupResponse(resp.msg)
+	if err != nil {
+		return invalidResponse("SESSION_SETUP", err)
+	}
+	_, done, err := st.mech.Step(r.SecurityBuffer)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return invalidResponse("SESSION_SETUP", errors.New("server accepted before authentication finished"))
+	}
+	st.stepped = true
+	return nil
+}
+
+// newMech returns the SPNEGO initiator for one logon: Kerberos when the
+// Dialer asks for it (kerberos.go), else NTLM.
 func (s *Session) newMech() auth.ClientMech {
+	if s.cfg.Kerberos != nil {
+		return s.kerberosMech()
+	}
 	return spnego.NewClient(ntlm.NewClient(&ntlm.ClientConfig{
 		User:      s.cfg.User,
 		Password:  s.cfg.Password,
@@ -62,7 +88,11 @@ func (s *Session) logon(ctx context.Context) error {
 			}
 		case ntstatus.Success:
 			if !done {
-				return invalidResponse("SESSION_SETUP", errors.New("server accepted before authentication finished"))
+				// Kerberos: the AP-REP comes with the final response,
+				// and the session key with it.
+				if err := st.stepFinal(resp); err != nil {
+					return err
+				}
 			}
 			return st.finish(resp)
 		default:
@@ -161,7 +191,7 @@ func (st *setup) finish(resp *response) error {
 	if guest {
 		return st.acceptGuest(r.SessionFlags, noKey)
 	}
-	if len(r.SecurityBuffer) > 0 {
+	if len(r.SecurityBuffer) > 0 && !st.stepped {
 		if _, _, err := st.mech.Step(r.SecurityBuffer); err != nil {
 			return err
 		}

@@ -42,6 +42,7 @@ type clientFlags struct {
 	minDialect     string
 	maxDialect     string
 	timeout        time.Duration
+	krb            kerberosFlags // cli_kerberos.go
 }
 
 // register adds the connection flags to fs.
@@ -55,6 +56,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
+	c.krb.register(fs)
 }
 
 // dialer builds the client.Dialer; the password is read once.
@@ -64,7 +66,8 @@ func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
 	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
 		return nil, err
 	}
-	if d.User != "" {
+	d.Kerberos = c.krb.options()
+	if d.User != "" && (d.Kerberos == nil || !d.Kerberos.NoNTLM) {
 		if d.Password, err = readPassword(d.User, host); err != nil {
 			return nil, err
 		}
