@@ -336,7 +336,7 @@ func (s *Server) accept(in []byte) (out []byte, err error) {
 	if d := now.Sub(ctime); d > skew || -d > skew {
 		return nil, refuse("clock skew too great: client time %s, ours %s, limit %s", ctime.Format(time.RFC3339), now.Format(time.RFC3339), skew)
 	}
-	gssFlags, err := parseGSSChecksum(an.Cksum.CksumType, an.Cksum.Checksum)
+	gssFlags, _, err := parseGSSChecksum(an.Cksum.CksumType, an.Cksum.Checksum)
 	if err != nil {
 		return nil, refuse("%v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -362,4 +363,44 @@ func TestInitiatorChecksAPRep(t *testing.T) {
 	if c2.SessionKey() != nil {
 		t.Fatal("failed initiator has a session key")
 	}
+}
+
+// TestNoGSSChecksum: an authenticator without the 0x8003 checksum (as
+// impacket sends) is accepted like MIT and Windows do: mutual
+// authentication follows the AP-REQ options; other checksum types are
+// refused.
+func TestNoGSSChecksum(t *testing.T) {
+	kt := serviceKeytab(t, service, "service-secret", 2)
+	a := newAcceptor(t, kt, nil)
+	creds := ticket(t, kt, "alice", realm, service, t0.Add(-time.Minute), t0.Add(time.Hour))
+	build := func(mutual bool, cksum types.Checksum, at time.Time) []byte {
+		an, err := types.NewAuthenticator(realm, creds.cname)
+		if err != nil {
+			t.Fatal(err)
+		}
+		an.CTime, an.Cusec, an.Cksum = at, 0, cksum
+		req, err := messages.NewAPReq(creds.tkt, creds.key, an)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mutual {
+			types.SetFlag(&req.APOptions, flags.APOptionMutualRequired)
+		}
+		b, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return frame(tokAPReq, b)
+	}
+	s := a.NewServer(lookup)
+	rep, done, err := s.Accept(build(false, types.Checksum{}, t0))
+	if err != nil || !done || rep != nil || !bytes.Equal(s.SessionKey(), creds.key.KeyValue) {
+		t.Fatalf("no checksum, no mutual: rep %d bytes, err %v", len(rep), err)
+	}
+	s = a.NewServer(lookup)
+	if rep, _, err := s.Accept(build(true, types.Checksum{}, t0.Add(time.Second))); err != nil || rep == nil {
+		t.Fatalf("no checksum, mutual-required: rep %d bytes, err %v", len(rep), err)
+	}
+	_, _, err = a.NewServer(lookup).Accept(build(false, types.Checksum{CksumType: 16, Checksum: make([]byte, 12)}, t0.Add(2*time.Second)))
+	wantRefused(t, err, "want 0x8003")
 }

@@ -111,8 +111,19 @@ const (
 	flagInteg    = 32
 )
 
-// parseGSSChecksum returns the context flags of a 0x8003 checksum.
-func parseGSSChecksum(typ int32, b []byte) (uint32, error) {
+// parseGSSChecksum returns the context flags of a 0x8003 checksum. An
+// authenticator without a checksum (impacket sends none) is accepted as
+// MIT's and Windows' acceptors do: no channel bindings, and flags taken
+// from the AP-REQ options by the caller (absent reports ok false).
+func parseGSSChecksum(typ int32, b []byte) (flags uint32, present bool, err error) {
+	if typ == 0 && len(b) == 0 {
+		return 0, false, nil
+	}
+	f, err := parseGSS8003(typ, b)
+	return f, err == nil, err
+}
+
+func parseGSS8003(typ int32, b []byte) (uint32, error) {
 	if typ != cksumTypeGSS {
 		return 0, fmt.Errorf("krb5: authenticator checksum type %d, want 0x8003 (GSS-API)", typ)
 	}
