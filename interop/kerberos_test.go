@@ -290,7 +290,8 @@ func TestKerberosRefused(t *testing.T) {
 	kt := realm.ktadd(signetHost) // new keys: stale is now stale
 	realm.service(otherHost, false)
 	realm.kinit()
-	s := startSignet(t, serverOpts{requireSigning: boolp(true), extra: kerberosConfig(kt, false, "max_skew = \"1s\"\n")})
+	noDelay := "\n[limits]\nauth_failure_delay = \"0s\"\n"
+	s := startSignet(t, serverOpts{requireSigning: boolp(true), extra: kerberosConfig(kt, false, "max_skew = \"1s\"\n"+noDelay)})
 	refused := func(name, log string, out string) {
 		t.Helper()
 		if strings.Contains(out, "blocks available") || !s.waitLog(log, 5*time.Second) {
@@ -301,7 +302,7 @@ func TestKerberosRefused(t *testing.T) {
 	out, _ := smbclientKrb(t, otherHost, s.port, "-c", "ls")
 	refused("ticket for another service", "ticket is for cifs/"+otherHost+", not for this service", out)
 
-	old := startSignet(t, serverOpts{requireSigning: boolp(true), extra: kerberosConfig(stale, false, "")})
+	old := startSignet(t, serverOpts{requireSigning: boolp(true), extra: kerberosConfig(stale, false, noDelay)})
 	out, _ = smbclientKrb(t, signetHost, old.port, "-c", "ls")
 	if strings.Contains(out, "blocks available") || !old.waitLog("does not decrypt with the keytab", 5*time.Second) {
 		t.Errorf("stale keytab: want a refusal:\n%s\n%s", out, old.Log())
