@@ -411,8 +411,22 @@ func TestKerberosSignetClient(t *testing.T) {
 			t.Fatalf("%s: the file came back different", d)
 		}
 	}
-	if strings.Count(s.Log(), "domain="+krbRealm) != 4 {
-		t.Fatalf("want 4 Kerberos sessions in the log:\n%s", s.Log())
+	// From a keytab instead of the ticket cache (which now names nothing).
+	userKT := filepath.Join(realm.dir, "alice.keytab")
+	realm.kadmin("ktadd -norandkey -k " + userKT + " " + testUser)
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(realm.dir, "no-such-ccache"))
+	dst := filepath.Join(t.TempDir(), "dst")
+	cli(t, s.addr, signetSPN, "get", "//"+s.addr+"/share/c3.1.1", dst, "--keytab", userKT, "--principal", testUser+"@"+krbRealm)
+	if fileSum(t, dst) != sum {
+		t.Fatal("keytab logon: the file came back different")
+	}
+	if out, err := run(t, time.Minute, signetBin, "ls", "//"+s.addr+"/share", "--kerberos", "--spn", signetSPN); err == nil ||
+		!strings.Contains(out, "no-such-ccache") {
+		t.Fatalf("a missing ticket cache: want an error naming it, got %v\n%s", err, out)
+	}
+	realm.kinit()
+	if strings.Count(s.Log(), "domain="+krbRealm) != 5 {
+		t.Fatalf("want 5 Kerberos sessions in the log:\n%s", s.Log())
 	}
 
 	t.Run("samba", func(t *testing.T) {
