@@ -1,6 +1,11 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // GSSServer is a server mechanism that SPNEGO can negotiate: a ServerMech
 // whose established context can sign and verify the mechListMIC
@@ -53,8 +58,29 @@ type ClientMechanism struct {
 
 // ErrNoMechanism means the peer offered no mechanism that is enabled here
 // (for example NTLM while policy turned NTLM off). It is reported together
-// with ErrLogonFailure.
+// with ErrLogonFailure, by a *NoMechanismError.
 var ErrNoMechanism = errors.New("auth: no enabled mechanism in common")
+
+// NoMechanismError says what the peer offered (OIDName of each) and what is
+// enabled here (mechanism names). errors.Is matches it to ErrNoMechanism
+// and ErrLogonFailure.
+type NoMechanismError struct {
+	Offered, Enabled []string
+}
+
+func (e *NoMechanismError) Error() string {
+	return fmt.Sprintf("auth: the peer offers %s, none of which is enabled here (enabled: %s)",
+		strings.Join(e.Offered, ", "), strings.Join(e.Enabled, ", "))
+}
+
+// Is makes errors.Is(err, ErrNoMechanism) and errors.Is(err,
+// ErrLogonFailure) true.
+func (e *NoMechanismError) Is(target error) bool {
+	return target == ErrNoMechanism || target == ErrLogonFailure
+}
+
+// Offers reports whether the peer offered the mechanism with that OIDName.
+func (e *NoMechanismError) Offers(name string) bool { return slices.Contains(e.Offered, name) }
 
 // Well-known mechanism OIDs as DER (tag, length, value).
 const (

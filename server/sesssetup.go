@@ -145,12 +145,13 @@ func (r *request) authFailed(s *session, err error, token []byte) error {
 	}
 	c.srv.stats.logonFailures.Add(1)
 	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
+	var noMech *auth.NoMechanismError
 	switch {
 	case errors.Is(err, auth.ErrAccountDisabled):
 		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
-	case errors.Is(err, auth.ErrNoMechanism) && c.settings.DisableNTLM:
+	case errors.As(err, &noMech) && noMech.Offers("NTLMSSP") && c.settings.DisableNTLM:
 		msg = "NTLM logon refused: NTLM is disabled by policy ([server] ntlm = false); use Kerberos"
-	case errors.Is(err, auth.ErrNoMechanism):
+	case errors.As(err, &noMech):
 		msg = "logon refused: the client offers no enabled authentication mechanism"
 	}
 	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))

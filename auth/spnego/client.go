@@ -2,7 +2,6 @@ package spnego
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
@@ -119,8 +118,7 @@ func (c *Client) start(hint []byte) ([]byte, error) {
 			for _, m := range c.mechs {
 				ours = append(ours, m.Name)
 			}
-			return nil, fmt.Errorf("spnego: the server offers %s, none of ours (%s): %w: %w",
-				strings.Join(theirs, ", "), strings.Join(ours, ", "), auth.ErrNoMechanism, auth.ErrLogonFailure)
+			return nil, fmt.Errorf("spnego: %w", &auth.NoMechanismError{Offered: theirs, Enabled: ours})
 		}
 	}
 	if len(c.offered) == 0 {

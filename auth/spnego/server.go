@@ -2,7 +2,6 @@ package spnego
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/ntlm"
@@ -192,8 +191,7 @@ func (s *Server) noMechanism(offered []string) error {
 	for _, m := range s.mechs {
 		ours = append(ours, m.Name)
 	}
-	return fmt.Errorf("spnego: the client offers %s, none of which is enabled (enabled: %s): %w: %w",
-		strings.Join(theirs, ", "), strings.Join(ours, ", "), auth.ErrNoMechanism, auth.ErrLogonFailure)
+	return fmt.Errorf("spnego: %w", &auth.NoMechanismError{Offered: theirs, Enabled: ours})
 }
 
 // step feeds one mechanism token and, once the mechanism is done, settles
