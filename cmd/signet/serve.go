@@ -129,7 +129,7 @@ func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (fu
 	store.Subscribe(func(_, next *policy.Config) {
 		st, err := shares.settings(next)
 		if err != nil {
-			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			log.Error("config rejected: opening shares or the Kerberos keytab failed; keeping the previous policy", "err", err)
 			return
 		}
 		current.Store(st)
