@@ -141,7 +141,10 @@ func (r *request) bindSetup(req *wire.SessionSetupRequest, w *response) error {
 		if err != nil {
 			return err
 		}
-		if n := len(c.sessions) + c.bindingsInProgress(); exceeds(n, c.lim.MaxSessionsPerConn) {
+		c.mu.Lock()
+		n := len(c.sessions) + c.bindingsInProgress()
+		c.mu.Unlock()
+		if exceeds(n, c.lim.MaxSessionsPerConn) {
 			c.log.Warn("binding refused: limit reached", "limit", "max_sessions_per_conn", "sessions", n)
 			return ntstatus.InsufficientResources
 		}
