@@ -1,0 +1,298 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/internal/smbcrypto"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+func channelDialer(n int) *Dialer {
+	d := testDialer()
+	d.Channels = n
+	return d
+}
+
+// TestMultichannelSpreads: with Channels 2 against a server offering
+// multichannel, the session binds a second connection; reads and writes
+// are spread over both, every request is signed with its channel's key
+// (the server verifies each connection with its own key) and the two
+// channel keys differ. Covered for 3.0, 3.0.2 (AES-CMAC) and 3.1.1 with
+// each algorithm (the channel key comes from the binding's preauth hash).
+func TestMultichannelSpreads(t *testing.T) {
+	cases := []struct {
+		dialect, alg uint16
+	}{
+		{Dialect300, SigningAESCMAC}, {Dialect302, SigningAESCMAC},
+		{Dialect311, SigningAESGMAC}, {Dialect311, SigningAESCMAC}, {Dialect311, SigningHMACSHA256},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%s", DialectName(c.dialect), SigningAlgorithmName(c.alg)), func(t *testing.T) {
+			srv := newFakeServer(t, fakeOptions{maxDialect: c.dialect, signingPrefs: []uint16{c.alg}, multichannel: true, ioDelay: time.Millisecond})
+			d := channelDialer(2)
+			d.IOSize = 256 << 10
+			s := dialFake(t, srv, d)
+			if s.Channels() != 2 || s.SigningAlgorithm() != c.alg {
+				t.Fatalf("Channels() = %d, algorithm %s", s.Channels(), SigningAlgorithmName(s.SigningAlgorithm()))
+			}
+			sh := mountFake(t, s)
+			data := randomBytes(t, 4<<20+5)
+			writeFile(t, sh, "mc.bin", data)
+			if got, err := sh.ReadFile("mc.bin"); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("ReadFile: %d bytes, %v", len(got), err)
+			}
+			c0, c1 := srv.connByIndex(0), srv.connByIndex(1)
+			if c1 == nil || c0.ioRequests.Load() < 8 || c1.ioRequests.Load() < 8 {
+				t.Fatalf("READ/WRITE not spread over the channels: %d and %v", c0.ioRequests.Load(), c1)
+			}
+			if n := srv.stats.badSignatures.Load() + srv.stats.unsignedAfterLogon.Load(); n != 0 {
+				t.Fatalf("server saw %d unsigned or badly signed requests", n)
+			}
+			// Each channel has its own key: a message signed by one does not
+			// verify with the other.
+			s.chmu.Lock()
+			a, b := s.chans[0].signer, s.chans[1].signer
+			s.chmu.Unlock()
+			msg := wire.AppendSimple(newMessage(wire.CmdEcho, 4))
+			a.Sign(msg)
+			if b.Verify(msg) || !a.Verify(msg) {
+				t.Fatal("the two channels share a signing key")
+			}
+		})
+	}
+}
+
+// TestMultichannelOpenOnAnyChannel: a file opened on one channel is
+// read and written on the other (READ/WRITE go to both channels in turn,
+// CREATE and CLOSE to the first).
+func TestMultichannelOpenOnAnyChannel(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true})
+	s := dialFake(t, srv, channelDialer(2))
+	sh := mountFake(t, s)
+	f, err := sh.Create("x.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if _, err := f.WriteAt([]byte{byte(i)}, int64(i)); err != nil {
+			t.Fatalf("WriteAt %d: %v", i, err)
+		}
+	}
+	f.Close()
+	if c1 := srv.connByIndex(1); c1 == nil || c1.ioRequests.Load() == 0 {
+		t.Fatal("no WRITE went to the second channel")
+	}
+	if got, err := sh.ReadFile("x.bin"); err != nil || !bytes.Equal(got, []byte{0, 1, 2, 3}) {
+		t.Fatalf("ReadFile: %v, %v", got, err)
+	}
+}
+
+// TestMultichannelFallsBackToOne: without multichannel on the server, on
+// 2.1, or with one channel asked for, the session has one connection;
+// with Channels <= 1 the NEGOTIATE does not advertise multichannel.
+func TestMultichannelFallsBackToOne(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		opt   fakeOptions
+		chans int
+	}{
+		{"server without multichannel", fakeOptions{}, 2},
+		{"2.1", fakeOptions{maxDialect: Dialect210, multichannel: true}, 2},
+		{"one channel", fakeOptions{multichannel: true}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newFakeServer(t, c.opt)
+			s := dialFake(t, srv, channelDialer(c.chans))
+			if s.Channels() != 1 {
+				t.Fatalf("Channels() = %d, want 1", s.Channels())
+			}
+			if srv.connByIndex(1) != nil {
+				t.Fatal("a second connection was opened")
+			}
+			if c.chans <= 1 && s.neg.req.Capabilities&wire.CapMultiChannel != 0 {
+				t.Fatal("NEGOTIATE advertised multichannel for one channel")
+			}
+			writeFile(t, mountFake(t, s), "f", []byte("one"))
+		})
+	}
+}
+
+// TestMultichannelBindingWrongKey: a final binding response signed with
+// the session key instead of the channel key fails Dial with
+// ErrBadSignature.
+func TestMultichannelBindingWrongKey(t *testing.T) {
+	for _, dialect := range []uint16{Dialect302, Dialect311} {
+		srv := newFakeServer(t, fakeOptions{maxDialect: dialect, multichannel: true, bindWrongKey: true})
+		_, err := channelDialer(2).Dial(context.Background(), srv.addr())
+		if !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("%s: Dial: %v, want ErrBadSignature", DialectName(dialect), err)
+		}
+	}
+}
+
+// TestMultichannelBindingRequestSigned: the server refuses an unsigned or
+// wrongly signed binding request; the client's was accepted, so it was
+// signed with the session's key (and the server saw no bad signature).
+func TestMultichannelBindingRequestSigned(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true})
+	s := dialFake(t, srv, channelDialer(3))
+	if s.Channels() != 3 || srv.stats.badSignatures.Load() != 0 {
+		t.Fatalf("Channels() = %d, bad signatures %d", s.Channels(), srv.stats.badSignatures.Load())
+	}
+	// Channel keys of three channels are pairwise distinct.
+	s.chmu.Lock()
+	signers := []smbcrypto.Signer{s.chans[0].signer, s.chans[1].signer, s.chans[2].signer}
+	s.chmu.Unlock()
+	for i := range signers {
+		msg := wire.AppendSimple(newMessage(wire.CmdEcho, 4))
+		signers[i].Sign(msg)
+		for j := range signers {
+			if i != j && signers[j].Verify(msg) {
+				t.Fatalf("channels %d and %d share a key", i, j)
+			}
+		}
+	}
+}
+
+// cutWhenBusy closes the client side of channel i's connection as soon as
+// the server is handling READ or WRITE requests of that channel.
+func cutWhenBusy(t *testing.T, srv *fakeServer, s *Session, i int) chan struct{} {
+	done := make(chan struct{})
+	s.chmu.Lock()
+	victim := s.chans[i].conn
+	s.chmu.Unlock()
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if c := srv.connByIndex(i); c != nil && c.ioInFlight.Load() >= 2 {
+				victim.nc.Close()
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		t.Error("channel never busy")
+	}()
+	return done
+}
+
+// TestMultichannelFailover: the connection of a channel is cut while the
+// server handles READ/WRITE requests sent on it; those requests are
+// reissued on the surviving channel, the transfer completes intact, the
+// lost channel is dropped and the session lives on. It covers losing the
+// bound channel during a write and the logon's connection during a read.
+func TestMultichannelFailover(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true, ioDelay: 20 * time.Millisecond})
+	d := channelDialer(2)
+	d.IOSize, d.MaxInFlight = 128<<10, 4
+	s := dialFake(t, srv, d)
+	sh := mountFake(t, s)
+	data := randomBytes(t, 6<<20)
+	const chunks = 6 << 20 / (128 << 10)
+
+	f, err := sh.Create("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := cutWhenBusy(t, srv, s, 1)
+	if n, err := f.WriteAt(data, 0); err != nil || n != len(data) {
+		t.Fatalf("WriteAt with channel 2 cut: %d, %v", n, err)
+	}
+	<-cut
+	c0, c1 := srv.connByIndex(0), srv.connByIndex(1)
+	if sent := c0.ioRequests.Load() + c1.ioRequests.Load(); sent <= chunks {
+		t.Fatalf("server saw %d WRITEs for %d chunks: nothing was reissued", sent, chunks)
+	}
+	if s.Channels() != 1 {
+		t.Fatalf("Channels() = %d after the cut, want 1", s.Channels())
+	}
+
+	// Bind a fresh second channel (Dial forgot the password), then lose
+	// the logon's connection while reading.
+	s.cfg.Password = fakePassword
+	if err := s.bind(context.Background(), srv.addr()); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	s.chmu.Lock()
+	logon := s.conn
+	s.chmu.Unlock()
+	before := srv.connByIndex(2).ioRequests.Load()
+	got := make([]byte, len(data))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for srv.connByIndex(0).ioInFlight.Load() < 2 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		logon.nc.Close()
+	}()
+	if n, err := f.ReadAt(got, 0); err != nil || n != len(data) || !bytes.Equal(got, data) {
+		t.Fatalf("ReadAt with channel 1 cut: %d, %v, equal %v", n, err, bytes.Equal(got, data))
+	}
+	<-done
+	if srv.connByIndex(2).ioRequests.Load()-before < chunks/2 {
+		t.Fatal("the surviving channel did not take over the reads")
+	}
+	if _, err := f.Stat(); err != nil {
+		t.Fatalf("Stat after losing the logon's connection: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if srv.stats.logoffs.Load() != 1 {
+		t.Fatalf("%d LOGOFFs, want 1", srv.stats.logoffs.Load())
+	}
+}
+
+// TestMultichannelLastChannel: once every channel is lost the session
+// fails with a connection error and reports no channel.
+func TestMultichannelLastChannel(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true})
+	s := dialFake(t, srv, channelDialer(2))
+	sh := mountFake(t, s)
+	writeFile(t, sh, "f", []byte("data"))
+	s.chmu.Lock()
+	for _, ch := range s.chans {
+		ch.conn.nc.Close()
+	}
+	s.chmu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Channels() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.Channels() != 0 {
+		t.Fatalf("Channels() = %d with every connection closed", s.Channels())
+	}
+	if _, err := sh.ReadFile("f"); err == nil || !bytes.Contains([]byte(err.Error()), []byte("connection lost")) {
+		t.Fatalf("ReadFile with no channel: %v, want a connection error", err)
+	}
+}
+
+// TestMultichannelLogoffEndsEveryChannel: Close sends one LOGOFF and
+// closes every connection of the session.
+func TestMultichannelLogoffEndsEveryChannel(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true})
+	s := dialFake(t, srv, channelDialer(3))
+	s.chmu.Lock()
+	chans := append([]*channel(nil), s.chans...)
+	s.chmu.Unlock()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.stats.logoffs.Load() != 1 {
+		t.Fatalf("%d LOGOFFs, want 1", srv.stats.logoffs.Load())
+	}
+	for i, ch := range chans {
+		if !errors.Is(ch.conn.failure(), ErrClosed) {
+			t.Fatalf("channel %d still open after Close: %v", i, ch.conn.failure())
+		}
+	}
+}
