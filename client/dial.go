@@ -23,6 +23,10 @@ const (
 	smallIOSize        = 64 << 10
 )
 
+// MaxChannels is the largest Dialer.Channels: the most channels a
+// Windows server allows per session.
+const MaxChannels = 32
+
 // A Dialer holds the options for connecting and logging on to an SMB2/3
 // server. The zero value offers every dialect, NTLM-authenticates as the
 // anonymous user and does not require signing; set RequireSigning to
@@ -262,6 +266,9 @@ func (d *Dialer) Negotiate(ctx context.Context, addr string) (*NegotiateInfo, er
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 	if d.RequireSigning && d.User == "" {
 		return nil, fmt.Errorf("%w: anonymous logons are never signed", ErrSigningRequired)
+	}
+	if d.Channels < 0 || d.Channels > MaxChannels {
+		return nil, fmt.Errorf("smb: Channels %d out of range 0..%d", d.Channels, MaxChannels)
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()

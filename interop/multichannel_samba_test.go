@@ -146,6 +146,21 @@ func TestClientSambaMultichannel(t *testing.T) {
 			}
 		})
 	}
+	t.Run("cli", func(t *testing.T) {
+		local := filepath.Join(t.TempDir(), "cli.bin")
+		if err := os.WriteFile(local, data[:8<<20], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		base := "//" + addr + "/share"
+		for _, args := range [][]string{{"put", local, base + "/cli.bin"}, {"get", base + "/cli.bin", local + ".back"}} {
+			if out, errOut, code := signetCLI(t, append(args, "-U", testUser, "--channels", "2")...); code != 0 {
+				t.Fatalf("signet %v --channels 2: exit %d\n%s%s", args, code, out, errOut)
+			}
+		}
+		if back, err := os.ReadFile(local + ".back"); err != nil || !bytes.Equal(back, data[:8<<20]) {
+			t.Fatalf("put/get --channels 2 round trip differs (%v)", err)
+		}
+	})
 }
 
 // cutAfter is a reader (or writer) that closes one TCP connection of the
