@@ -132,7 +132,11 @@ func (s *Session) bindChannels(ctx context.Context) error {
 	addrs := s.channelAddrs(ctx)
 	for i := 1; i < s.cfg.Channels; i++ {
 		addr := addrs[(i-1)%len(addrs)]
-		if err := s.bind(ctx, addr); err != nil {
+		err := s.bind(ctx, addr)
+		if err != nil && addr != s.hostport && ctx.Err() == nil {
+			addr, err = s.hostport, s.bind(ctx, s.hostport) // an interface we cannot use
+		}
+		if err != nil {
 			return fmt.Errorf("smb: binding channel %d to %s: %w", i+1, addr, err)
 		}
 	}
@@ -257,10 +261,4 @@ func (st *setup) finishBind(c *conn, neg *negotiation, resp *response) (*channel
 func channelSigner(dialect uint16, alg smbcrypto.Algorithm, sessionKey []byte, preauth smbcrypto.PreauthHash) (smbcrypto.Signer, error) {
 	keys := smbcrypto.DeriveKeys(dialect, sessionKey, preauth[:])
 	return smbcrypto.NewSigner(alg, keys.Signing[:])
-}
-
-// channelAddrs returns the addresses to bind channels to: for now the
-// address the session was dialed at.
-func (s *Session) channelAddrs(ctx context.Context) []string {
-	return []string{s.hostport}
 }

@@ -3,8 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,5 +299,76 @@ func TestMultichannelLogoffEndsEveryChannel(t *testing.T) {
 		if !errors.Is(ch.conn.failure(), ErrClosed) {
 			t.Fatalf("channel %d still open after Close: %v", i, ch.conn.failure())
 		}
+	}
+}
+
+// TestMultichannelInterfaces: channels go to the server's listed
+// interfaces of the dialed family, fastest first, before the dialed
+// address; an interface that cannot be reached falls back to the dialed
+// address.
+func TestMultichannelInterfaces(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true,
+		interfaces: []net.IP{net.ParseIP("::1"), net.ParseIP("127.0.0.1"), net.ParseIP("127.0.0.3"), net.ParseIP("127.0.0.2")}})
+	_, port, _ := net.SplitHostPort(srv.addr())
+	var mu sync.Mutex
+	var dialed []string
+	d := channelDialer(3)
+	d.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		if strings.HasPrefix(addr, "127.0.0.2:") {
+			return nil, errors.New("unreachable")
+		}
+		var nd net.Dialer
+		return nd.DialContext(ctx, network, srv.addr()) // 127.0.0.3 reaches the server
+	}
+	s := dialFake(t, srv, d)
+	if s.Channels() != 3 {
+		t.Fatalf("Channels() = %d", s.Channels())
+	}
+	want := []string{srv.addr(), "127.0.0.2:" + port, srv.addr(), "127.0.0.3:" + port}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(dialed, want) {
+		t.Fatalf("dialed %v, want %v", dialed, want)
+	}
+}
+
+func TestParseNetworkInterfaces(t *testing.T) {
+	e := func(next uint32, family uint16, ip net.IP, speed uint64, capab uint32) []byte {
+		b := make([]byte, netifEntrySize)
+		binary.LittleEndian.PutUint32(b, next)
+		binary.LittleEndian.PutUint32(b[4:], 7)
+		binary.LittleEndian.PutUint32(b[8:], capab)
+		binary.LittleEndian.PutUint64(b[16:], speed)
+		binary.LittleEndian.PutUint16(b[netifSockAddr:], family)
+		if family == afInet {
+			copy(b[netifSockAddr+4:], ip.To4())
+		} else {
+			copy(b[netifSockAddr+8:], ip.To16())
+		}
+		return b
+	}
+	good := slices.Concat(e(netifEntrySize, afInet, net.ParseIP("10.0.0.1"), 1e9, netifRSS),
+		e(netifEntrySize, 0x99, nil, 0, 0), e(0, afInet6, net.ParseIP("fe80::1"), 1e10, netifRDMA))
+	ifs, err := parseNetworkInterfaces(good)
+	if err != nil || len(ifs) != 2 || !ifs[0].IP.Equal(net.ParseIP("10.0.0.1")) || !ifs[0].RSS || ifs[0].RDMA ||
+		ifs[0].LinkSpeed != 1e9 || ifs[0].Index != 7 || !ifs[1].IP.Equal(net.ParseIP("fe80::1")) || !ifs[1].RDMA {
+		t.Fatalf("parse: %+v, %v", ifs, err)
+	}
+	for name, bad := range map[string][]byte{
+		"short":      good[:100],
+		"next short": e(8, afInet, net.ParseIP("10.0.0.1"), 1, 0),
+		"next out":   e(2*netifEntrySize, afInet, net.ParseIP("10.0.0.1"), 1, 0),
+		"empty":      nil,
+	} {
+		if _, err := parseNetworkInterfaces(bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	got := interfaceAddrs(ifs, net.ParseIP("10.0.0.9"), "srv", "445")
+	if !slices.Equal(got, []string{"10.0.0.1:445", "srv:445"}) {
+		t.Fatalf("interfaceAddrs: %v", got)
 	}
 }

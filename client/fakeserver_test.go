@@ -49,6 +49,7 @@ type fakeOptions struct {
 	ioDelay        time.Duration // delay of READ and WRITE handling
 	multichannel   bool          // offer CAP_MULTI_CHANNEL and accept bindings
 	bindWrongKey   bool          // sign the final binding response with the session key
+	interfaces     []net.IP      // FSCTL_QUERY_NETWORK_INTERFACE_INFO answer; nil: not supported
 	// tamper rewrites a response after it was signed; nil leaves it.
 	tamper func(cmd wire.Command, msg []byte) []byte
 }
@@ -524,6 +525,28 @@ func (c *fakeConn) ioctl(h wire.Header, msg, resp []byte, sign bool) (ntstatus.S
 			v.Dialect = Dialect202
 		}
 		return ntstatus.Success, wire.AppendIoctlResponse(resp, r.CtlCode, r.FileID, v.Append(nil)), sign && !c.srv.opt.validateNoSign
+	case wire.FsctlQueryNetworkInterfaceInfo:
+		if c.srv.opt.interfaces == nil {
+			break
+		}
+		var out []byte
+		for i, ip := range c.srv.opt.interfaces {
+			e := make([]byte, netifEntrySize)
+			if i < len(c.srv.opt.interfaces)-1 {
+				binary.LittleEndian.PutUint32(e, netifEntrySize)
+			}
+			binary.LittleEndian.PutUint32(e[4:], uint32(i+1))
+			binary.LittleEndian.PutUint64(e[16:], uint64(i+1)*1e9)
+			if ip4 := ip.To4(); ip4 != nil {
+				binary.LittleEndian.PutUint16(e[netifSockAddr:], afInet)
+				copy(e[netifSockAddr+4:], ip4)
+			} else {
+				binary.LittleEndian.PutUint16(e[netifSockAddr:], afInet6)
+				copy(e[netifSockAddr+8:], ip.To16())
+			}
+			out = append(out, e...)
+		}
+		return ntstatus.Success, wire.AppendIoctlResponse(resp, r.CtlCode, r.FileID, out), sign
 	case wire.FsctlPipeTransceive:
 		o := c.open(r.FileID)
 		if o == nil || o.pipe == nil {

@@ -140,7 +140,13 @@ func TestClientSambaMultichannel(t *testing.T) {
 			if n, err := io.Copy(h, f); err != nil || n != size || !bytes.Equal(h.Sum(nil), sum[:]) {
 				t.Fatalf("read back %d bytes, %v, checksum equal %v", n, err, bytes.Equal(h.Sum(nil), sum[:]))
 			}
-			t.Logf("%s: upload sent %d MiB on channel 1 and %d MiB on channel 2", client.DialectName(tc.dialect), up0>>20, up1>>20)
+			t.Logf("%s: upload sent %d MiB on channel 1 (%s) and %d MiB on channel 2 (%s)", client.DialectName(tc.dialect),
+				up0>>20, tr.conn(0).RemoteAddr(), up1>>20, tr.conn(1).RemoteAddr())
+			ifs, err := s.NetworkInterfaces(ctx)
+			if err != nil || len(ifs) == 0 {
+				t.Fatalf("NetworkInterfaces: %v, %v", ifs, err)
+			}
+			t.Logf("Samba's interfaces: %+v", ifs)
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close (LOGOFF): %v", err)
 			}
