@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
@@ -81,19 +82,20 @@ func (s *Session) pick(spread bool) (*channel, error) {
 	return live[int(s.rr.Add(1))%len(live)], nil
 }
 
-// drop removes a lost channel unless it is the last one.
-func (s *Session) drop(ch *channel) {
+// drop removes a lost channel, unless it is the last one, and reports
+// whether another live channel remains to reissue its requests on.
+func (s *Session) drop(ch *channel) bool {
 	s.chmu.Lock()
 	defer s.chmu.Unlock()
-	if len(s.chans) <= 1 {
-		return
+	if i := slices.Index(s.chans, ch); i >= 0 && len(s.chans) > 1 {
+		s.chans = slices.Delete(slices.Clone(s.chans), i, i+1)
 	}
-	for i, c := range s.chans {
-		if c == ch {
-			s.chans = append(s.chans[:i:i], s.chans[i+1:]...)
-			return
+	for _, c := range s.chans {
+		if c != ch && c.conn.failure() == nil {
+			return true
 		}
 	}
+	return false
 }
 
 // closeChannels closes every connection of the session.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -370,5 +371,45 @@ func TestParseNetworkInterfaces(t *testing.T) {
 	got := interfaceAddrs(ifs, net.ParseIP("10.0.0.9"), "srv", "445")
 	if !slices.Equal(got, []string{"10.0.0.1:445", "srv:445"}) {
 		t.Fatalf("interfaceAddrs: %v", got)
+	}
+}
+
+// TestMultichannelAllLostMidTransfer: when every channel dies while READs
+// are in flight, the transfer fails with a connection error instead of
+// reissuing forever.
+func TestMultichannelAllLostMidTransfer(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true, ioDelay: 20 * time.Millisecond})
+	d := channelDialer(2)
+	d.IOSize = 128 << 10
+	s := dialFake(t, srv, d)
+	sh := mountFake(t, s)
+	writeFile(t, sh, "f", randomBytes(t, 2<<20))
+	f, err := sh.OpenFile("f", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.chmu.Lock()
+	chans := append([]*channel(nil), s.chans...)
+	s.chmu.Unlock()
+	go func() {
+		for srv.connByIndex(1).ioInFlight.Load() == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		for _, ch := range chans {
+			ch.conn.nc.Close()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.ReadAt(make([]byte, 2<<20), 0)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connection lost") {
+			t.Fatalf("ReadAt with every channel lost: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadAt did not return after every channel was lost")
 	}
 }

@@ -19,8 +19,9 @@ import (
 //
 // Ownership: conn, neg and signer are the first channel's (the logon's
 // connection) and, with signer, Session.SigningKey; they are settled by
-// Dial. The channel list is guarded by chmu, which is taken after no
-// other lock of this package and held only to read or edit the list.
+// Dial. The channel list is guarded by chmu, which is held only to read or
+// edit the list and to ask channels' connections whether they failed
+// (conn.mu is taken under chmu, never the reverse).
 type Session struct {
 	conn     *conn
 	neg      *negotiation
@@ -142,10 +143,9 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 			return nil, err
 		}
 		resp, err := s.execOn(ctx, ch, x)
-		if err == nil || !x.reissue || !ch.lost(err) || ctx.Err() != nil {
+		if err == nil || !x.reissue || !ch.lost(err) || ctx.Err() != nil || !s.drop(ch) {
 			return resp, err
 		}
-		s.drop(ch)
 	}
 }
 
