@@ -39,6 +39,9 @@ type rawConfig struct {
 	Server rawServer  `toml:"server"`
 	Client rawClient  `toml:"client"`
 	Share  []rawShare `toml:"share"`
+	// Interface overrides the network interfaces reported to multichannel
+	// clients.
+	Interface []rawInterface `toml:"interface"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
 }
@@ -56,6 +59,17 @@ type rawServer struct {
 	SigningAlgorithms       []string `toml:"signing_algorithms"`
 	AllowAnonymous          bool     `toml:"allow_anonymous"`
 	MaxSessions             int64    `toml:"max_sessions"`
+	Multichannel            bool     `toml:"multichannel"`
+}
+
+// rawInterface is one [[interface]] table: what
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO reports to multichannel clients.
+type rawInterface struct {
+	Addresses []string `toml:"addresses"`
+	Speed     string   `toml:"speed"`
+	RSS       bool     `toml:"rss"`
+	RDMA      bool     `toml:"rdma"`
+	Index     int64    `toml:"index"`
 }
 
 type rawClient struct {
@@ -77,7 +91,7 @@ func scalarKeys() []string {
 		"server.listen", "server.require_signing", "server.role",
 		"server.users_file", "server.enable_security_signature",
 		"server.server_name", "server.domain", "server.min_dialect",
-		"server.max_dialect", "server.signing_algorithms",
+		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
 		"client.require_signing", "client.enable_security_signature",
 	}
@@ -240,6 +254,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.algorithms(raw.Server.SigningAlgorithms)
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
+	p.multichannel(raw.Server.Multichannel, raw.Interface)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

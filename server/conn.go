@@ -103,12 +103,21 @@ type conn struct {
 	// credits guards the sequence window [MS-SMB2 3.3.1.1].
 	credits creditWindow
 
-	// mu guards the session table.
+	// handshakes holds the SESSION_SETUP exchanges in progress on this
+	// connection (new sessions, re-authentications and bindings) by
+	// SessionId. Owned by the reader: every compound holding a
+	// SESSION_SETUP runs there.
+	handshakes map[uint64]*handshake
+
+	// mu guards the session table: Connection.SessionTable, the sessions
+	// bound to this connection and those being set up on it. Sessions,
+	// their trees and opens are server-wide (Server.sessions,
+	// Server.files); the connection owns only transport, credits,
+	// negotiated and preauth state and its pending requests.
 	mu       orderedMutex[rankConn]
 	sessions map[uint64]*session
 
-	// opens and async are the connection's open and pending-request tables.
-	opens openTable
+	// async is the connection's pending-request table.
 	async asyncTable
 
 	// readBudget bounds the bytes of READ responses not yet written.
@@ -134,16 +143,17 @@ type outFrame struct {
 func newConn(s *Server, nc net.Conn, lim Limits) *conn {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := &conn{
-		srv:      s,
-		nc:       nc,
-		remote:   nc.RemoteAddr().String(),
-		addr:     hostOf(nc.RemoteAddr()),
-		ctx:      ctx,
-		cancel:   cancel,
-		lim:      lim,
-		sessions: map[uint64]*session{},
-		out:      make(chan outFrame, 16),
-		inflight: make(chan struct{}, s.opts.MaxInFlight),
+		srv:        s,
+		nc:         nc,
+		remote:     nc.RemoteAddr().String(),
+		addr:       hostOf(nc.RemoteAddr()),
+		ctx:        ctx,
+		cancel:     cancel,
+		lim:        lim,
+		sessions:   map[uint64]*session{},
+		handshakes: map[uint64]*handshake{},
+		out:        make(chan outFrame, 16),
+		inflight:   make(chan struct{}, s.opts.MaxInFlight),
 	}
 	c.log = s.log.With("client", c.remote)
 	c.credits.init(lim.MaxCredits)
@@ -238,13 +248,21 @@ func (c *conn) panicked(where string, p any) error {
 	return fatal("panic", "%s: %v", where, p)
 }
 
-// teardown releases every session of the connection.
+// teardown unbinds the connection from its sessions; a session whose
+// last channel this was ends (its trees and opens are released), one
+// with another channel lives on.
 func (c *conn) teardown() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, s := range c.sessions {
-		c.dropSessionLocked(id, s)
+	sessions := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		sessions = append(sessions, s)
 	}
+	clear(c.sessions)
+	c.mu.Unlock()
+	for _, s := range sessions {
+		s.dropChannel(c)
+	}
+	clear(c.handshakes)
 }
 
 // writeLoop is the only goroutine that writes to the socket.
@@ -417,9 +435,20 @@ func (c *conn) readHeader(hdr []byte) error {
 	}
 }
 
-// busy reports whether the connection holds opens or pending requests.
+// busy reports whether the connection has pending requests or a session
+// on it holds opens.
 func (c *conn) busy() bool {
-	return c.opens.count() > 0 || c.async.count() > 0
+	if c.async.count() > 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sessions {
+		if s.opens.Load() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pduLimit is the largest PDU accepted in the current state.
