@@ -206,6 +206,13 @@ func (c *cutAfter) pass(n int) {
 // connection.
 func TestClientSambaMultichannelFailover(t *testing.T) {
 	addr, dir := startSambaConf(t, "mandatory", sambaMultichannel)
+	multichannelFailover(t, addr, dir)
+}
+
+// multichannelFailover writes 32 MiB over two channels and cuts the bound
+// channel a third of the way; then reads it back on a new two-channel
+// session and cuts the logon's connection a third of the way.
+func multichannelFailover(t *testing.T, addr, dir string) {
 	const size = 32 << 20
 	data, sum := randomData(t, size)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
