@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/internal/smbtest/wiretap"
 )
 
 // sambaMultichannel is the [global] addition that lets Samba 4.17 offer
@@ -283,4 +284,69 @@ func multichannelFailover(t *testing.T, addr, dir string) {
 		t.Fatalf("Stat on the surviving channel: %v", err)
 	}
 	g.Close()
+}
+
+// TestClientSambaMultichannelWire: through the wiretap proxy, which
+// derives each key from the NTLM exchanges it sees, every message of both
+// connections of a two-channel session with Samba is signed and verifies
+// with its own channel's key: the binding is recognised, the second
+// channel's key is known and its final SESSION_SETUP response is valid.
+func TestClientSambaMultichannelWire(t *testing.T) {
+	addr, _ := startSambaConf(t, "mandatory", sambaMultichannel)
+	multichannelWire(t, addr)
+}
+
+// multichannelWire runs a two-channel session through the wiretap proxy
+// on 3.0.2 and 3.1.1 and checks every message of both connections.
+func multichannelWire(t *testing.T, addr string) {
+	for _, dialect := range []uint16{client.Dialect302, client.Dialect311} {
+		t.Run(client.DialectName(dialect), func(t *testing.T) {
+			tap := wiretap.Start(t, wiretap.Config{Target: addr, Password: testPassword, MaxRaw: 256})
+			d := &client.Dialer{
+				User: testUser, Password: testPassword, RequireSigning: true,
+				MinDialect: dialect, MaxDialect: dialect, Timeout: 30 * time.Second, Channels: 2, IOSize: 1 << 20,
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					var nd net.Dialer
+					return nd.DialContext(ctx, network, tap.Addr())
+				},
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := d.Dial(ctx, tap.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Channels() != 2 {
+				t.Fatalf("Channels() = %d", s.Channels())
+			}
+			sh, err := s.Mount(ctx, "share")
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := randomData(t, 8<<20)
+			writeClientFile(t, sh.WithContext(ctx), "wire.bin", data)
+			if got, err := sh.WithContext(ctx).ReadFile("wire.bin"); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("ReadFile: %d bytes, %v", len(got), err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rep := tap.Report()
+			if v := rep.Verdict(); v != "signed" {
+				t.Fatalf("verdict %q\n%s", v, rep)
+			}
+			if len(rep.Conns) != 2 {
+				t.Fatalf("%d connections through the tap, want 2", len(rep.Conns))
+			}
+			for i, c := range rep.Conns {
+				if c.Requests.Valid < 8 || c.Responses.Valid < 8 {
+					t.Fatalf("connection %d: requests %v, responses %v", i, c.Requests, c.Responses)
+				}
+			}
+			bound := rep.Conns[1].Sessions
+			if len(bound) != 1 || !bound[0].Binding || !bound[0].KeyKnown || !bound[0].SetupSigned || bound[0].SetupSig != wiretap.Valid {
+				t.Fatalf("second connection's sessions: %+v", bound)
+			}
+		})
+	}
 }

@@ -115,3 +115,11 @@ func TestClientSignetMultichannelFailover(t *testing.T) {
 	srv := startSignet(t, serverOpts{requireSigning: boolp(true)})
 	multichannelFailover(t, srv.addr, srv.share)
 }
+
+// TestClientSignetMultichannelWire: the wiretap proxy checks every message
+// of a two-channel session with Signet's server against the keys it
+// derives itself, each connection with its own channel key.
+func TestClientSignetMultichannelWire(t *testing.T) {
+	srv := startSignet(t, serverOpts{requireSigning: boolp(true)})
+	multichannelWire(t, srv.addr)
+}
