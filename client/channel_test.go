@@ -141,6 +141,30 @@ func TestMultichannelBindingWrongKey(t *testing.T) {
 	}
 }
 
+// TestMultichannelBindingRefusals: an interim binding response that does
+// not verify with the session's key, and a binding answered as a guest
+// logon, fail Dial; the client closes the session.
+func TestMultichannelBindingRefusals(t *testing.T) {
+	for name, c := range map[string]struct {
+		opt  fakeOptions
+		want error
+	}{
+		"interim not signed with the session key": {fakeOptions{multichannel: true, bindInterimBad: true}, ErrBadSignature},
+		"guest binding":                           {fakeOptions{multichannel: true, bindGuest: true}, ErrInvalidResponse},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newFakeServer(t, c.opt)
+			_, err := channelDialer(2).Dial(context.Background(), srv.addr())
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Dial: %v, want %v", err, c.want)
+			}
+			if srv.stats.logoffs.Load() != 1 {
+				t.Fatalf("%d LOGOFFs after the failed binding, want 1", srv.stats.logoffs.Load())
+			}
+		})
+	}
+}
+
 // TestMultichannelBindingRequestSigned: the server refuses an unsigned or
 // wrongly signed binding request; the client's was accepted, so it was
 // signed with the session's key (and the server saw no bad signature).

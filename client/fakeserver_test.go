@@ -49,6 +49,8 @@ type fakeOptions struct {
 	ioDelay        time.Duration // delay of READ and WRITE handling
 	multichannel   bool          // offer CAP_MULTI_CHANNEL and accept bindings
 	bindWrongKey   bool          // sign the final binding response with the session key
+	bindInterimBad bool          // sign the interim binding response with the channel's own NTLM key, not the session's
+	bindGuest      bool          // answer the binding with IS_GUEST
 	interfaces     []net.IP      // FSCTL_QUERY_NETWORK_INTERFACE_INFO answer; nil: not supported
 	// tamper rewrites a response after it was signed; nil leaves it.
 	tamper func(cmd wire.Command, msg []byte) []byte
@@ -616,7 +618,12 @@ func (c *fakeConn) bindSetup(h wire.Header, msg []byte, r *wire.SessionSetupRequ
 	if !done {
 		resp = wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SecurityBuffer: out})
 		binary.LittleEndian.PutUint32(resp[8:], uint32(ntstatus.MoreProcessingRequired))
-		sess.signer.Sign(resp)
+		if s.opt.bindInterimBad {
+			wrong, _ := smbcrypto.NewSigner(c.alg, make([]byte, 16))
+			wrong.Sign(resp)
+		} else {
+			sess.signer.Sign(resp)
+		}
 		if c.dialect == Dialect311 {
 			b.preauth = b.preauth.Update(resp)
 		}
@@ -634,5 +641,9 @@ func (c *fakeConn) bindSetup(h wire.Header, msg []byte, r *wire.SessionSetupRequ
 	c.mu.Lock()
 	c.sess, c.signer, c.owner, c.bind = sess, signer, owner, nil
 	c.mu.Unlock()
-	return ntstatus.Success, wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SecurityBuffer: out}), true
+	flags := uint16(0)
+	if s.opt.bindGuest {
+		flags = wire.SessionIsGuest
+	}
+	return ntstatus.Success, wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}), true
 }
