@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
@@ -19,6 +20,16 @@ type channel struct {
 	conn   *conn
 	neg    *negotiation
 	signer smbcrypto.Signer // Channel.SigningKey; nil for a guest session
+
+	retired atomic.Bool // counted in Session.chanSeq as lost
+}
+
+// retire records that ch was lost: the session's ChannelSequence goes up
+// once per lost channel.
+func (s *Session) retire(ch *channel) {
+	if ch.retired.CompareAndSwap(false, true) {
+		s.chanSeq.Add(1)
+	}
 }
 
 // lost reports whether a request on ch failed because the connection
@@ -70,6 +81,8 @@ func (s *Session) pick(spread bool) (*channel, error) {
 	for _, ch := range s.chans {
 		if ch.conn.failure() == nil {
 			live = append(live, ch)
+		} else {
+			s.retire(ch)
 		}
 	}
 	if len(live) == 0 {
@@ -87,6 +100,7 @@ func (s *Session) pick(spread bool) (*channel, error) {
 func (s *Session) drop(ch *channel) bool {
 	s.chmu.Lock()
 	defer s.chmu.Unlock()
+	s.retire(ch)
 	if i := slices.Index(s.chans, ch); i >= 0 && len(s.chans) > 1 {
 		s.chans = slices.Delete(slices.Clone(s.chans), i, i+1)
 	}

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -150,7 +152,7 @@ func TestMultichannelBindingRefusals(t *testing.T) {
 		want error
 	}{
 		"interim not signed with the session key": {fakeOptions{multichannel: true, bindInterimBad: true}, ErrBadSignature},
-		"guest binding":                           {fakeOptions{multichannel: true, bindGuest: true}, ErrInvalidResponse},
+		"guest binding": {fakeOptions{multichannel: true, bindGuest: true}, ErrInvalidResponse},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := newFakeServer(t, c.opt)
@@ -238,8 +240,8 @@ func TestMultichannelFailover(t *testing.T) {
 	if sent := c0.ioRequests.Load() + c1.ioRequests.Load(); sent <= chunks {
 		t.Fatalf("server saw %d WRITEs for %d chunks: nothing was reissued", sent, chunks)
 	}
-	if s.Channels() != 1 {
-		t.Fatalf("Channels() = %d after the cut, want 1", s.Channels())
+	if s.Channels() != 1 || s.sequence() != 1 {
+		t.Fatalf("Channels() = %d, ChannelSequence %d after the cut; want 1, 1", s.Channels(), s.sequence())
 	}
 
 	// Bind a fresh second channel (Dial forgot the password), then lose
@@ -435,5 +437,49 @@ func TestMultichannelAllLostMidTransfer(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReadAt did not return after every channel was lost")
+	}
+}
+
+// TestChannelSequence: 3.x requests carry the session's ChannelSequence,
+// which goes up with each lost channel; a WRITE refused with
+// STATUS_FILE_NOT_AVAILABLE because its sequence became stale while it
+// was in flight is sent again with the current one, and one refused for
+// another reason is reported, not retried.
+func TestChannelSequence(t *testing.T) {
+	var sess atomic.Pointer[Session]
+	srv := newFakeServer(t, fakeOptions{openSeq: 1, tamper: func(cmd wire.Command, msg []byte) []byte {
+		if cmd == wire.CmdWrite && ntstatus.Status(binary.LittleEndian.Uint32(msg[8:])) == ntstatus.FileNotAvailable {
+			if s := sess.Load(); s != nil && s.sequence() == 0 {
+				s.chanSeq.Add(1) // a channel was lost meanwhile
+			}
+		}
+		return msg
+	}})
+	s := dialFake(t, srv, testDialer())
+	sh := mountFake(t, s)
+	f, err := sh.Create("seq.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Store(s)
+	if _, err := f.WriteAt([]byte("abc"), 0); err != nil {
+		t.Fatalf("WriteAt: %v", err)
+	}
+	if srv.stats.staleWrites.Load() != 1 || s.sequence() != 1 {
+		t.Fatalf("stale writes %d, sequence %d; want 1, 1", srv.stats.staleWrites.Load(), s.sequence())
+	}
+	f.Close()
+	if got, err := sh.ReadFile("seq.bin"); err != nil || string(got) != "abc" {
+		t.Fatalf("ReadFile: %q, %v", got, err)
+	}
+
+	srv2 := newFakeServer(t, fakeOptions{openSeq: 5})
+	s2 := dialFake(t, srv2, testDialer())
+	g, err := mountFake(t, s2).Create("seq.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.WriteAt([]byte("x"), 0); !errors.Is(err, ntstatus.FileNotAvailable) || srv2.stats.staleWrites.Load() != 1 {
+		t.Fatalf("WriteAt with a sequence the server never accepts: %v after %d refusals", err, srv2.stats.staleWrites.Load())
 	}
 }

@@ -67,7 +67,12 @@
 // is lost, the READs and WRITEs in flight on it are sent again on another
 // channel (they are repeatable) and the channel is dropped; other requests
 // in flight on it fail. The session fails only when its last channel is
-// lost; Close sends one LOGOFF and closes every channel.
+// lost; Close sends one LOGOFF and closes every channel. Each lost channel
+// raises the ChannelSequence that 3.x requests carry, so that a server
+// refuses (STATUS_FILE_NOT_AVAILABLE, before running it) a WRITE from the
+// lost connection that would arrive after the reissued one [MS-SMB2
+// 3.3.5.2.10]; a request so refused because the sequence moved while it
+// was in flight is sent again.
 //
 // # Errors
 //
@@ -79,6 +84,6 @@
 // Not implemented: encryption (a server or share that demands it is
 // refused with ErrEncryptionRequired), Kerberos, compounding, durable
 // handles, oplocks and leases, DFS; multichannel over RDMA, and the
-// REPLAY_OPERATION flag and ChannelSequence on reissued requests (they are
-// sent as new requests).
+// REPLAY_OPERATION flag on reissued requests (they are sent as new
+// requests with the raised ChannelSequence).
 package client

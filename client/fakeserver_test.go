@@ -52,6 +52,7 @@ type fakeOptions struct {
 	bindInterimBad bool          // sign the interim binding response with the channel's own NTLM key, not the session's
 	bindGuest      bool          // answer the binding with IS_GUEST
 	interfaces     []net.IP      // FSCTL_QUERY_NETWORK_INTERFACE_INFO answer; nil: not supported
+	openSeq        uint16        // ChannelSequence a new open starts with
 	// tamper rewrites a response after it was signed; nil leaves it.
 	tamper func(cmd wire.Command, msg []byte) []byte
 }
@@ -73,6 +74,7 @@ type fakeStats struct {
 	maxInFlight        atomic.Int64
 	cancels            atomic.Int64
 	logoffs            atomic.Int64
+	staleWrites        atomic.Int64 // WRITEs refused for an old ChannelSequence
 	offeredAlgs        atomic.Value // []uint16 of the last NEGOTIATE
 }
 
@@ -194,6 +196,7 @@ type fakeSession struct {
 }
 
 type fakeOpen struct {
+	seq    uint16 // ChannelSequence; guarded by fakeServer.mu
 	path   string
 	listed bool
 	pipe   *dcerpc.Pipe

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,6 +41,11 @@ type Session struct {
 	chmu  sync.Mutex // guards chans
 	chans []*channel // live channels, the first one preferred
 	rr    atomic.Uint32
+	// chanSeq is the ChannelSequence of 3.x requests, raised each time a
+	// channel is lost [MS-SMB2 3.2.4.1.1, 3.3.5.2.10]: a server then
+	// refuses a WRITE still carrying the older value (from the lost
+	// connection) once it has seen the reissued one.
+	chanSeq atomic.Uint32
 
 	vmu       sync.Mutex // guards validated and validErr
 	validated bool       // VALIDATE_NEGOTIATE_INFO done (all but 3.1.1)
@@ -137,16 +143,41 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	for {
+	for stale := 0; ; {
 		ch, err := s.pick(x.spread)
 		if err != nil {
 			return nil, err
 		}
+		seq := s.stampSequence(x.msg)
 		resp, err := s.execOn(ctx, ch, x)
+		if err == nil && resp.status() == ntstatus.FileNotAvailable && seq != s.sequence() && stale < maxStaleRetries {
+			// Refused before it ran because a channel was lost after
+			// it was stamped [MS-SMB2 3.3.5.2.10]: send it again.
+			stale++
+			continue
+		}
 		if err == nil || !x.reissue || !ch.lost(err) || ctx.Err() != nil || !s.drop(ch) {
 			return resp, err
 		}
 	}
+}
+
+// maxStaleRetries bounds the resends of one request refused for a stale
+// ChannelSequence.
+const maxStaleRetries = 4
+
+// sequence returns the current ChannelSequence.
+func (s *Session) sequence() uint16 { return uint16(s.chanSeq.Load()) }
+
+// stampSequence writes the current ChannelSequence into a 3.x request's
+// header and returns it; 2.x requests keep the field zero.
+func (s *Session) stampSequence(msg []byte) uint16 {
+	if s.Dialect() < Dialect300 {
+		return 0
+	}
+	seq := s.sequence()
+	binary.LittleEndian.PutUint16(msg[8:], seq)
+	return seq
 }
 
 // execOn sends x on ch, signed with the channel's key, and checks the
