@@ -112,6 +112,17 @@ func (s *Session) drop(ch *channel) bool {
 	return false
 }
 
+// failAll ends every connection of the session with err.
+func (s *Session) failAll(err error) {
+	s.chmu.Lock()
+	chans := s.chans
+	s.chmu.Unlock()
+	s.conn.fail(err)
+	for _, ch := range chans {
+		ch.conn.fail(err)
+	}
+}
+
 // closeChannels closes every connection of the session.
 func (s *Session) closeChannels() {
 	s.chmu.Lock()
