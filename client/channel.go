@@ -124,15 +124,7 @@ func (s *Session) failAll(err error) {
 }
 
 // closeChannels closes every connection of the session.
-func (s *Session) closeChannels() {
-	s.chmu.Lock()
-	chans := s.chans
-	s.chmu.Unlock()
-	s.conn.close()
-	for _, ch := range chans {
-		ch.conn.close()
-	}
-}
+func (s *Session) closeChannels() { s.failAll(ErrClosed) }
 
 // inFlight is how many READ or WRITE requests one transfer keeps
 // outstanding: Dialer.MaxInFlight per live channel.

@@ -483,3 +483,27 @@ func TestChannelSequence(t *testing.T) {
 		t.Fatalf("WriteAt with a sequence the server never accepts: %v after %d refusals", err, srv2.stats.staleWrites.Load())
 	}
 }
+
+// TestMultichannelCrossChannelSignature: a response on the second channel
+// signed with the first channel's key is refused as a bad signature (and
+// not retried elsewhere); the channel is closed, the session lives on.
+func TestMultichannelCrossChannelSignature(t *testing.T) {
+	srv := newFakeServer(t, fakeOptions{multichannel: true, crossSign: true})
+	d := channelDialer(2)
+	d.IOSize = 64 << 10
+	s := dialFake(t, srv, d)
+	sh := mountFake(t, s)
+	f, err := sh.Create("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 256<<10), 0); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("WriteAt with channel 2 answering under channel 1's key: %v, want ErrBadSignature", err)
+	}
+	if s.Channels() != 1 {
+		t.Fatalf("Channels() = %d, want 1 after the bad signature", s.Channels())
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close on the first channel: %v", err)
+	}
+}

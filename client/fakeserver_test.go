@@ -53,6 +53,7 @@ type fakeOptions struct {
 	bindGuest      bool          // answer the binding with IS_GUEST
 	interfaces     []net.IP      // FSCTL_QUERY_NETWORK_INTERFACE_INFO answer; nil: not supported
 	openSeq        uint16        // ChannelSequence a new open starts with
+	crossSign      bool          // sign a bound channel's responses (but SESSION_SETUP) with the first channel's key
 	// tamper rewrites a response after it was signed; nil leaves it.
 	tamper func(cmd wire.Command, msg []byte) []byte
 }
@@ -312,6 +313,9 @@ func (c *fakeConn) finish(req wire.Header, status ntstatus.Status, resp []byte, 
 	}
 	c.mu.Lock()
 	sess, signer := c.sess, c.signer
+	if c.srv.opt.crossSign && c.owner != nil && req.Command != wire.CmdSessionSetup {
+		signer = c.owner.signer
+	}
 	c.mu.Unlock()
 	if sign && sess != nil && signer != nil && req.SessionID != 0 {
 		signer.Sign(resp)
