@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
+
+// interfaceConnectTimeout bounds the TCP connect to an address taken from
+// the server's interface list, before falling back to the dialed one.
+const interfaceConnectTimeout = 5 * time.Second
 
 // channel is one connection of a session [MS-SMB2 3.2.1.8]: the first
 // one is the logon's, the others are bound to the session with
@@ -215,7 +220,11 @@ func (s *Session) bind(ctx context.Context, hostport string) error {
 	if err != nil {
 		return err
 	}
-	c, neg, err := s.cfg.open(ctx, hostport, req)
+	timeout := time.Duration(0)
+	if hostport != s.hostport {
+		timeout = interfaceConnectTimeout // a listed interface may not be reachable from here
+	}
+	c, neg, err := s.cfg.open(ctx, hostport, req, timeout)
 	if err != nil {
 		return err
 	}

@@ -215,21 +215,28 @@ func (d *Dialer) connect(ctx context.Context, addr string) (*conn, *negotiation,
 	if err != nil {
 		return nil, nil, "", err
 	}
-	c, neg, err := d.open(ctx, hostport, req)
+	c, neg, err := d.open(ctx, hostport, req, 0)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	return c, neg, host, nil
 }
 
-// open dials hostport and runs NEGOTIATE with req.
-func (d *Dialer) open(ctx context.Context, hostport string, req *negotiateRequest) (*conn, *negotiation, error) {
+// open dials hostport, within connectTimeout when it is not zero, and runs
+// NEGOTIATE with req.
+func (d *Dialer) open(ctx context.Context, hostport string, req *negotiateRequest, connectTimeout time.Duration) (*conn, *negotiation, error) {
 	dial := d.DialContext
 	if dial == nil {
 		var nd net.Dialer
 		dial = nd.DialContext
 	}
-	nc, err := dial(ctx, "tcp", hostport)
+	dctx := ctx
+	if connectTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+	}
+	nc, err := dial(dctx, "tcp", hostport)
 	if err != nil {
 		return nil, nil, err
 	}
