@@ -55,13 +55,23 @@ func fatal(token, format string, args ...any) error {
 //     on) and read-only for handlers once NEGOTIATE has completed, which
 //     happens-before any handler starts (the handler is started by the
 //     reader after it).
-//   - c.mu guards the session table; session.mu guards a session's state,
-//     identity, signer and trees; treeConnect.mu its opens; the open
-//     table, async table, credit window and read budget have their own
-//     mutexes. Lock order (lockorder.go, checked on every Lock in tests):
-//     Server.mu, c.mu, session.mu, treeConnect.mu, Server.sessMu,
-//     nodeTable.mu, then the leaves; a session's teardown runs under c.mu
-//     and takes the others in that order.
+//   - Sessions, trees and opens are server-wide (session.go): a session
+//     is in Server.sessions and in the session table of each connection
+//     that is one of its channels; opens are in Server.files by a FileId
+//     unique server-wide. The connection owns its transport, credits,
+//     negotiated and preauth state, its handshakes and its pending
+//     requests. When it ends it leaves its sessions; a session ends with
+//     its last channel.
+//   - c.mu guards the connection's session table; session.mu guards a
+//     session's state, identity, signers, channels and trees;
+//     treeConnect.mu its opens; the async table, credit window and read
+//     budget have their own mutexes. Lock order (lockorder.go, checked on
+//     every Lock in tests): Server.mu, c.mu, session.mu, treeConnect.mu,
+//     nodeTable.mu, then the leaves; the server-wide tables
+//     (internal/state) lock only themselves. A session's teardown
+//     (endSession) holds no conn.mu: it marks the session expired under
+//     session.mu, then leaves each channel's table under that
+//     connection's mu, one at a time.
 //   - Frames leave only through the writer: responses through out
 //     (bounded: a client that does not read stalls its own handlers, then
 //     WriteTimeout closes it), unsolicited oplock breaks through the

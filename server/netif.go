@@ -90,8 +90,8 @@ func appendNetInterfaces(out []byte, ifs []NetInterface) []byte {
 
 // listeningInterfaces lists the machine's interfaces that carry an
 // address the server listens on (every address when a listener is bound
-// to the unspecified address). Without listeners or matches (an
-// in-memory connection) it reports the connection's own local address.
+// to the unspecified address, or when the server has no TCP listener).
+// When nothing matches it reports the connection's own local address.
 func (s *Server) listeningInterfaces(local net.Addr) []NetInterface {
 	var bound []netip.Addr
 	anyAddr := false
@@ -107,6 +107,9 @@ func (s *Server) listeningInterfaces(local net.Addr) []NetInterface {
 		}
 	}
 	s.mu.Unlock()
+	if len(bound) == 0 {
+		anyAddr = true // no TCP listener (an embedder's own transport): every interface
+	}
 	var out []NetInterface
 	sys, _ := net.Interfaces()
 	for _, ifc := range sys {
@@ -122,8 +125,8 @@ func (s *Server) listeningInterfaces(local net.Addr) []NetInterface {
 			}
 			a, _ := netip.AddrFromSlice(ipn.IP)
 			a = a.Unmap()
-			if a.IsLinkLocalUnicast() && !anyAddr {
-				continue
+			if a.IsLinkLocalUnicast() {
+				continue // unusable without a zone
 			}
 			if anyAddr && ifc.Flags&net.FlagLoopback == 0 || containsAddr(bound, a) {
 				ni.Addrs = append(ni.Addrs, a)

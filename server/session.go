@@ -99,6 +99,13 @@ func (s *session) signerFor(c *conn) smbcrypto.Signer {
 	return s.channels[c]
 }
 
+// channelCount is the number of connections bound to the session.
+func (s *session) channelCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.channels)
+}
+
 // hasChannel reports whether c is bound to the session.
 func (s *session) hasChannel(c *conn) bool {
 	s.mu.Lock()

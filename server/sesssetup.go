@@ -141,7 +141,10 @@ func (r *request) bindSetup(req *wire.SessionSetupRequest, w *response) error {
 		if err != nil {
 			return err
 		}
-		if n := len(c.sessions) + c.bindingsInProgress(); exceeds(n, c.lim.MaxSessionsPerConn) {
+		c.mu.Lock()
+		n := len(c.sessions) + c.bindingsInProgress()
+		c.mu.Unlock()
+		if exceeds(n, c.lim.MaxSessionsPerConn) {
 			c.log.Warn("binding refused: limit reached", "limit", "max_sessions_per_conn", "sessions", n)
 			return ntstatus.InsufficientResources
 		}
@@ -208,6 +211,9 @@ func (r *request) bindTarget() (*session, error) {
 		return nil, ntstatus.NotSupported
 	case s.hasChannel(c):
 		return nil, ntstatus.RequestNotAccepted
+	case exceeds(s.channelCount(), c.lim.MaxChannelsPerSession):
+		c.log.Warn("binding refused: limit reached", "limit", "max_channels_per_session", "session_id", s.id)
+		return nil, ntstatus.InsufficientResources
 	case c.dialect == wire.Dialect311 && s.signingAlg != c.signingAlg:
 		// The channel would sign with another algorithm than the
 		// session (Samba refuses it the same way).
