@@ -128,8 +128,8 @@ type exchange struct {
 	spread bool
 	// reissue allows sending the request again on another channel when
 	// its channel is lost before the response arrives: only for requests
-	// whose repetition has the same effect (READ, WRITE of the same bytes
-	// at the same offset, queries).
+	// whose repetition has the same effect (READ, and WRITE of the same
+	// bytes at the same offset).
 	reissue bool
 }
 
