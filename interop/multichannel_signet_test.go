@@ -7,12 +7,16 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/smbtest/wiretap"
+	"github.com/signetsmb/signet/internal/wire"
 )
 
 // streamReader is n deterministic pseudo-random bytes (AES-CTR keystream),
@@ -122,4 +126,90 @@ func TestClientSignetMultichannelFailover(t *testing.T) {
 func TestClientSignetMultichannelWire(t *testing.T) {
 	srv := startSignet(t, serverOpts{requireSigning: boolp(true)})
 	multichannelWire(t, srv.addr)
+}
+
+// TestSignetMultichannelReplayAcrossChannels: a signed request captured on
+// one channel of a two-channel session and replayed, byte for byte, on the
+// other is refused by Signet with STATUS_ACCESS_DENIED: each channel signs
+// with its own key, so a signature valid on channel A is not valid on
+// channel B. The replay is given a MessageId that channel B has not used
+// yet, so it is its signature, not the sequence window, that refuses it;
+// the session keeps working afterwards.
+func TestSignetMultichannelReplayAcrossChannels(t *testing.T) {
+	srv := startSignet(t, serverOpts{requireSigning: boolp(true)})
+	tap := wiretap.Start(t, wiretap.Config{Target: srv.addr, Password: testPassword})
+	d := &client.Dialer{
+		User: testUser, Password: testPassword, RequireSigning: true,
+		MinDialect: client.Dialect311, MaxDialect: client.Dialect311, Timeout: 30 * time.Second, Channels: 2, IOSize: 256 << 10,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var nd net.Dialer
+			return nd.DialContext(ctx, network, tap.Addr())
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := d.Dial(ctx, tap.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Channels() != 2 {
+		t.Fatalf("Channels() = %d", s.Channels())
+	}
+	sh, err := s.Mount(ctx, "share")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := randomData(t, 2<<20)
+	writeClientFile(t, sh.WithContext(ctx), "r.bin", data)
+	for range 20 { // small requests, all on the first channel
+		if _, err := sh.WithContext(ctx).Stat("r.bin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Channel B's next MessageId, and a signed request of channel A whose
+	// MessageId is at or after it.
+	var nextB uint64
+	for _, m := range tap.Messages() {
+		if m.Conn == 2 && m.Dir == wiretap.ClientToServer && m.Kind == wiretap.KindSMB2 && m.MessageID >= nextB {
+			nextB = m.MessageID + 1
+		}
+	}
+	var replay *wiretap.Message
+	for _, m := range tap.Messages() {
+		if m.Conn == 1 && m.Dir == wiretap.ClientToServer && m.Kind == wiretap.KindSMB2 && m.Signed &&
+			m.SigValid == wiretap.Valid && m.Cmd != wire.CmdWrite && m.Cmd != wire.CmdRead && m.MessageID >= nextB &&
+			(replay == nil || m.MessageID < replay.MessageID) {
+			replay = &m
+		}
+	}
+	if replay == nil {
+		t.Fatalf("no signed request of channel A at or after channel B's MessageId %d\n%s", nextB, tap.Transcript())
+	}
+	if err := tap.Inject(2, wiretap.ClientToServer, replay.Raw); err != nil {
+		t.Fatal(err)
+	}
+	var answer *wiretap.Message
+	deadline := time.Now().Add(10 * time.Second)
+	for answer == nil && time.Now().Before(deadline) {
+		for _, m := range tap.Messages() {
+			if m.Conn == 2 && m.Dir == wiretap.ServerToClient && m.Kind == wiretap.KindSMB2 && m.MessageID == replay.MessageID {
+				answer = &m
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if answer == nil {
+		t.Fatalf("no answer to the replayed %v (mid %d) on channel B\n%s\n%s", replay.Cmd, replay.MessageID, tap.Transcript(), srv.Log())
+	}
+	if answer.Status != ntstatus.AccessDenied {
+		t.Fatalf("replayed %v on channel B: %v, want STATUS_ACCESS_DENIED", replay.Cmd, answer.Status)
+	}
+	if !srv.waitLog("request refused: bad signature", 5*time.Second) {
+		t.Fatalf("no bad-signature line in the server log:\n%s", srv.Log())
+	}
+	if got, err := sh.WithContext(ctx).ReadFile("r.bin"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("session after the replay: %d bytes, %v", len(got), err)
+	}
+	t.Logf("replayed %v (mid %d) from channel A on channel B: %v", replay.Cmd, replay.MessageID, answer.Status)
 }
