@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/signetsmb/signet/auth"
@@ -66,6 +67,12 @@ type Config struct {
 	AllowAnonymous bool
 	// MaxSessions caps established sessions server-wide; 0 means unlimited.
 	MaxSessions int
+	// Multichannel offers SMB 3 multichannel (server.multichannel,
+	// default true): clients may bind further connections to a session.
+	Multichannel bool
+	// Interfaces, when set ([[interface]]), replace the interfaces the
+	// server finds on the machine in FSCTL_QUERY_NETWORK_INTERFACE_INFO.
+	Interfaces []Interface
 	// Limits bound what clients can make the server hold ([limits]).
 	Limits Limits
 	// Shares are the disk shares in file order.
@@ -178,4 +185,12 @@ func (e *FieldError) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.Message)
 	return b.String()
+}
+
+// Interface is one [[interface]] entry.
+type Interface struct {
+	Index     uint32
+	Addresses []netip.Addr
+	Speed     uint64 // bits per second
+	RSS, RDMA bool
 }

@@ -57,6 +57,7 @@
 //	max_connections: 1 to 2147483647, or "unlimited"
 //	max_connections_per_addr: 1 to 2147483647, or "unlimited"
 //	max_sessions_per_conn: 1 to 2147483647, or "unlimited"
+//	max_channels_per_session: 1 to 2147483647, or "unlimited"
 //	max_opens_per_session: 1 to 2147483647, or "unlimited"
 //	max_opens: 1 to 2147483647, or "unlimited"
 //	max_async_per_conn: 1 to 2147483647, or "unlimited"

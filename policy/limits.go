@@ -21,6 +21,7 @@ type Limits struct {
 	MaxConnections        int
 	MaxConnectionsPerAddr int
 	MaxSessionsPerConn    int
+	MaxChannelsPerSession int
 	MaxOpensPerSession    int
 	MaxOpens              int
 	MaxAsyncPerConn       int
@@ -51,6 +52,7 @@ func DefaultLimits() Limits {
 		MaxConnections:        4096,
 		MaxConnectionsPerAddr: 256,
 		MaxSessionsPerConn:    64,
+		MaxChannelsPerSession: 32,
 		MaxOpensPerSession:    16384,
 		MaxOpens:              65536,
 		MaxAsyncPerConn:       512,
@@ -140,6 +142,7 @@ func limitSpecs() []limitSpec {
 		count("max_connections", "MaxConnections", "TCP connections, server-wide"),
 		count("max_connections_per_addr", "MaxConnectionsPerAddr", "TCP connections from one client IP"),
 		count("max_sessions_per_conn", "MaxSessionsPerConn", "sessions on one connection"),
+		count("max_channels_per_session", "MaxChannelsPerSession", "connections bound to one session (multichannel)"),
 		count("max_opens_per_session", "MaxOpensPerSession", "open files, folders and pipes per session"),
 		count("max_opens", "MaxOpens", "open files, folders and pipes, server-wide"),
 		count("max_async_per_conn", "MaxAsyncPerConn", "pending async requests per connection"),

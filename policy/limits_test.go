@@ -52,6 +52,7 @@ func TestLimitsExplicit(t *testing.T) {
 max_connections = 100
 max_connections_per_addr = "unlimited"
 max_sessions_per_conn = 1
+max_channels_per_session = 4
 max_opens_per_session = 2147483647
 max_opens = "Unlimited"
 max_async_per_conn = 8
@@ -74,7 +75,7 @@ revalidate_interval = "1h"
 	}
 	want := Limits{
 		MaxConnections: 100, MaxConnectionsPerAddr: Unlimited, MaxSessionsPerConn: 1,
-		MaxOpensPerSession: 2147483647, MaxOpens: Unlimited, MaxAsyncPerConn: 8,
+		MaxChannelsPerSession: 4, MaxOpensPerSession: 2147483647, MaxOpens: Unlimited, MaxAsyncPerConn: 8,
 		MaxLocksPerOpen: 9, MaxLocksPerFile: 10, MaxPipeOutput: 4280, MaxReadBytesPending: Unlimited,
 		MaxCredits: 65535, MaxPDUBeforeNegotiate: 102, MaxPDUBeforeSession: 16777215,
 		PreAuthTimeout: time.Second, IdleTimeout: Unlimited, WriteTimeout: 90 * time.Second,

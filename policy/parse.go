@@ -39,6 +39,9 @@ type rawConfig struct {
 	Server rawServer  `toml:"server"`
 	Client rawClient  `toml:"client"`
 	Share  []rawShare `toml:"share"`
+	// Interface overrides the network interfaces reported to multichannel
+	// clients.
+	Interface []rawInterface `toml:"interface"`
 	// Kerberos is [kerberos]; see kerberos.go.
 	Kerberos rawKerberos `toml:"kerberos"`
 	// Limits is checked key by key against limitSpecs.
@@ -60,6 +63,17 @@ type rawServer struct {
 	MaxSessions             int64    `toml:"max_sessions"`
 	NTLM                    bool     `toml:"ntlm"`
 	AuthOrder               []string `toml:"auth_order"`
+	Multichannel            bool     `toml:"multichannel"`
+}
+
+// rawInterface is one [[interface]] table: what
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO reports to multichannel clients.
+type rawInterface struct {
+	Addresses []string `toml:"addresses"`
+	Speed     string   `toml:"speed"`
+	RSS       bool     `toml:"rss"`
+	RDMA      bool     `toml:"rdma"`
+	Index     int64    `toml:"index"`
 }
 
 type rawClient struct {
@@ -81,7 +95,7 @@ func scalarKeys() []string {
 		"server.listen", "server.require_signing", "server.role",
 		"server.users_file", "server.enable_security_signature",
 		"server.server_name", "server.domain", "server.min_dialect",
-		"server.max_dialect", "server.signing_algorithms",
+		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
 		"client.require_signing", "client.enable_security_signature",
 	}
@@ -244,6 +258,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.algorithms(raw.Server.SigningAlgorithms)
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
+	p.multichannel(raw.Server.Multichannel, raw.Interface)
 	p.auth(raw)
 	p.client(raw.Client)
 	p.smb1Only(raw)

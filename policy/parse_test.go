@@ -76,6 +76,7 @@ func TestBuiltinDefaults(t *testing.T) {
 		ServerName:           "FILESERVER", Domain: "WORKGROUP",
 		MinDialect: Dialect202, MaxDialect: Dialect311,
 		SigningAlgorithms: []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
+		Multichannel:      true,
 		Limits:            DefaultLimits(),
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
 		NTLM:              true,
@@ -451,5 +452,41 @@ func chmod(t *testing.T, path string, mode fs.FileMode) {
 	t.Helper()
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestInterfaces(t *testing.T) {
+	f := newFixture(t)
+	f.write(t, shareData+`
+[server]
+multichannel = false
+[[interface]]
+addresses = ["192.0.2.10", "2001:db8::1"]
+speed = "2.5G"
+rss = true
+[[interface]]
+addresses = ["192.0.2.11"]
+index = 7
+`)
+	e := env{hostname: func() (string, error) { return "h", nil }, stat: os.Stat}
+	cfg, _, err := loadFile(f.path, f.path, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Multichannel {
+		t.Error("multichannel = false ignored")
+	}
+	if len(cfg.Interfaces) != 2 || cfg.Interfaces[0].Speed != 2_500_000_000 || !cfg.Interfaces[0].RSS ||
+		len(cfg.Interfaces[0].Addresses) != 2 || cfg.Interfaces[0].Index != 1 || cfg.Interfaces[1].Index != 7 ||
+		cfg.Interfaces[1].Speed != 1_000_000_000 {
+		t.Fatalf("interfaces %+v", cfg.Interfaces)
+	}
+	f.write(t, shareData+"[[interface]]\naddresses = [\"not-an-ip\"]\n")
+	if _, _, err := loadFile(f.path, f.path, e); err == nil {
+		t.Fatal("a bad interface address was accepted")
+	}
+	f.write(t, shareData+"[[interface]]\naddresses = [\"192.0.2.1\"]\nspeed = \"fast\"\n")
+	if _, _, err := loadFile(f.path, f.path, e); err == nil {
+		t.Fatal("a bad link speed was accepted")
 	}
 }

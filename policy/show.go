@@ -35,8 +35,18 @@ func (c *Config) Show() []Setting {
 		c.scalar("server.signing_algorithms", joinAlgorithms(c.SigningAlgorithms), "SMB 3.1.1 preference order"),
 		c.scalar("server.allow_anonymous", strconv.FormatBool(c.AllowAnonymous), c.anonymousNote()),
 		c.scalar("server.max_sessions", strconv.Itoa(c.MaxSessions), maxSessionsNote(c.MaxSessions)),
+		c.scalar("server.multichannel", strconv.FormatBool(c.Multichannel), "SMB 3 session binding; each channel signs with its own key"),
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
+	}
+	for i, ni := range c.Interfaces {
+		addrs := make([]string, len(ni.Addresses))
+		for j, a := range ni.Addresses {
+			addrs[j] = a.String()
+		}
+		out = append(out, Setting{Key: fmt.Sprintf("interface[%d]", i), Source: SourceExplicit,
+			Value: fmt.Sprintf("index=%d speed=%d rss=%t rdma=%t addresses=%s", ni.Index, ni.Speed, ni.RSS, ni.RDMA, strings.Join(addrs, ",")),
+			Note:  "reported to multichannel clients instead of the machine's interfaces"})
 	}
 	out = append(out, c.authSettings()...)
 	out = append(out, c.limitSettings()...)

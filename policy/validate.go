@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"unicode"
@@ -205,6 +206,69 @@ func (p *parser) maxSessions(v int64) {
 		return
 	}
 	p.cfg.MaxSessions = int(v)
+}
+
+// multichannel takes server.multichannel (default true) and the
+// [[interface]] tables.
+func (p *parser) multichannel(v bool, ifs []rawInterface) {
+	p.cfg.Multichannel = true
+	if p.set("server.multichannel") {
+		p.cfg.Multichannel = v
+	}
+	for i, ri := range ifs {
+		key := fmt.Sprintf("interface[%d]", i)
+		ni := Interface{RSS: ri.RSS, RDMA: ri.RDMA, Speed: 1_000_000_000}
+		if ri.Index < 0 || ri.Index > math.MaxUint32 {
+			p.fail(key+".index", "%d is out of range", ri.Index)
+			continue
+		}
+		ni.Index = uint32(ri.Index)
+		if ni.Index == 0 {
+			ni.Index = uint32(i + 1)
+		}
+		if ri.Speed != "" {
+			sp, err := parseLinkSpeed(ri.Speed)
+			if err != nil {
+				p.fail(key+".speed", "%v", err)
+				continue
+			}
+			ni.Speed = sp
+		}
+		if len(ri.Addresses) == 0 {
+			p.fail(key+".addresses", "at least one address is needed")
+			continue
+		}
+		for j, a := range ri.Addresses {
+			ip, err := netip.ParseAddr(a)
+			if err != nil {
+				p.fail(fmt.Sprintf("%s.addresses[%d]", key, j), "%v", err)
+				continue
+			}
+			ni.Addresses = append(ni.Addresses, ip)
+		}
+		p.cfg.Interfaces = append(p.cfg.Interfaces, ni)
+	}
+}
+
+// parseLinkSpeed reads "10G", "2.5Gb", "100M", "1000000000" (bits per
+// second).
+func parseLinkSpeed(s string) (uint64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "bps"), "b")
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(t, "g"):
+		mult, t = 1e9, strings.TrimSuffix(t, "g")
+	case strings.HasSuffix(t, "m"):
+		mult, t = 1e6, strings.TrimSuffix(t, "m")
+	case strings.HasSuffix(t, "k"):
+		mult, t = 1e3, strings.TrimSuffix(t, "k")
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 || v*mult > 1e15 {
+		return 0, fmt.Errorf("%q is not a link speed (examples: 10G, 2.5G, 100M)", s)
+	}
+	return uint64(v * mult), nil
 }
 
 func (p *parser) client(c rawClient) {

@@ -55,13 +55,23 @@ func fatal(token, format string, args ...any) error {
 //     on) and read-only for handlers once NEGOTIATE has completed, which
 //     happens-before any handler starts (the handler is started by the
 //     reader after it).
-//   - c.mu guards the session table; session.mu guards a session's state,
-//     identity, signer and trees; treeConnect.mu its opens; the open
-//     table, async table, credit window and read budget have their own
-//     mutexes. Lock order (lockorder.go, checked on every Lock in tests):
-//     Server.mu, c.mu, session.mu, treeConnect.mu, Server.sessMu,
-//     nodeTable.mu, then the leaves; a session's teardown runs under c.mu
-//     and takes the others in that order.
+//   - Sessions, trees and opens are server-wide (session.go): a session
+//     is in Server.sessions and in the session table of each connection
+//     that is one of its channels; opens are in Server.files by a FileId
+//     unique server-wide. The connection owns its transport, credits,
+//     negotiated and preauth state, its handshakes and its pending
+//     requests. When it ends it leaves its sessions; a session ends with
+//     its last channel.
+//   - c.mu guards the connection's session table; session.mu guards a
+//     session's state, identity, signers, channels and trees;
+//     treeConnect.mu its opens; the async table, credit window and read
+//     budget have their own mutexes. Lock order (lockorder.go, checked on
+//     every Lock in tests): Server.mu, c.mu, session.mu, treeConnect.mu,
+//     nodeTable.mu, then the leaves; the server-wide tables
+//     (internal/state) lock only themselves. A session's teardown
+//     (endSession) holds no conn.mu: it marks the session expired under
+//     session.mu, then leaves each channel's table under that
+//     connection's mu, one at a time.
 //   - Frames leave only through the writer: responses through out
 //     (bounded: a client that does not read stalls its own handlers, then
 //     WriteTimeout closes it), unsolicited oplock breaks through the
@@ -103,12 +113,21 @@ type conn struct {
 	// credits guards the sequence window [MS-SMB2 3.3.1.1].
 	credits creditWindow
 
-	// mu guards the session table.
+	// handshakes holds the SESSION_SETUP exchanges in progress on this
+	// connection (new sessions, re-authentications and bindings) by
+	// SessionId. Owned by the reader: every compound holding a
+	// SESSION_SETUP runs there.
+	handshakes map[uint64]*handshake
+
+	// mu guards the session table: Connection.SessionTable, the sessions
+	// bound to this connection and those being set up on it. Sessions,
+	// their trees and opens are server-wide (Server.sessions,
+	// Server.files); the connection owns only transport, credits,
+	// negotiated and preauth state and its pending requests.
 	mu       orderedMutex[rankConn]
 	sessions map[uint64]*session
 
-	// opens and async are the connection's open and pending-request tables.
-	opens openTable
+	// async is the connection's pending-request table.
 	async asyncTable
 
 	// readBudget bounds the bytes of READ responses not yet written.
@@ -134,16 +153,17 @@ type outFrame struct {
 func newConn(s *Server, nc net.Conn, lim Limits) *conn {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := &conn{
-		srv:      s,
-		nc:       nc,
-		remote:   nc.RemoteAddr().String(),
-		addr:     hostOf(nc.RemoteAddr()),
-		ctx:      ctx,
-		cancel:   cancel,
-		lim:      lim,
-		sessions: map[uint64]*session{},
-		out:      make(chan outFrame, 16),
-		inflight: make(chan struct{}, s.opts.MaxInFlight),
+		srv:        s,
+		nc:         nc,
+		remote:     nc.RemoteAddr().String(),
+		addr:       hostOf(nc.RemoteAddr()),
+		ctx:        ctx,
+		cancel:     cancel,
+		lim:        lim,
+		sessions:   map[uint64]*session{},
+		handshakes: map[uint64]*handshake{},
+		out:        make(chan outFrame, 16),
+		inflight:   make(chan struct{}, s.opts.MaxInFlight),
 	}
 	c.log = s.log.With("client", c.remote)
 	c.credits.init(lim.MaxCredits)
@@ -238,13 +258,21 @@ func (c *conn) panicked(where string, p any) error {
 	return fatal("panic", "%s: %v", where, p)
 }
 
-// teardown releases every session of the connection.
+// teardown unbinds the connection from its sessions; a session whose
+// last channel this was ends (its trees and opens are released), one
+// with another channel lives on.
 func (c *conn) teardown() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, s := range c.sessions {
-		c.dropSessionLocked(id, s)
+	sessions := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		sessions = append(sessions, s)
 	}
+	clear(c.sessions)
+	c.mu.Unlock()
+	for _, s := range sessions {
+		s.dropChannel(c)
+	}
+	clear(c.handshakes)
 }
 
 // writeLoop is the only goroutine that writes to the socket.
@@ -417,9 +445,20 @@ func (c *conn) readHeader(hdr []byte) error {
 	}
 }
 
-// busy reports whether the connection holds opens or pending requests.
+// busy reports whether the connection has pending requests or a session
+// on it holds opens.
 func (c *conn) busy() bool {
-	return c.opens.count() > 0 || c.async.count() > 0
+	if c.async.count() > 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sessions {
+		if s.opens.Load() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pduLimit is the largest PDU accepted in the current state.

@@ -351,11 +351,9 @@ func (cc *createCall) open() (*open, error) {
 		o.deleteOnClose = true
 	}
 	cc.claimReservation(o)
-	if !r.tree.addOpen(o) {
-		o.release()
-		return nil, ntstatus.NetworkNameDeleted
+	if err := r.publishOpen(o); err != nil {
+		return nil, err
 	}
-	r.c.opens.add(o)
 	r.fileID = o.id
 	if !cc.exists {
 		r.c.srv.notifyChange(o, notifyAdded)
@@ -441,11 +439,9 @@ func (cc *createCall) openPipe(w *response) error {
 	}
 	o := &open{conn: r.c, tree: r.tree, sess: r.sess, pipe: p, access: mapGeneric(cc.req.DesiredAccess), share: cc.req.ShareAccess, path: name}
 	cc.claimReservation(o)
-	if !r.tree.addOpen(o) {
-		o.release()
-		return ntstatus.NetworkNameDeleted
+	if err := r.publishOpen(o); err != nil {
+		return err
 	}
-	r.c.opens.add(o)
 	r.fileID = o.id
 	w.buf = wire.AppendCreateResponse(w.buf, &wire.CreateResponse{
 		CreateAction: wire.FileOpened, FileAttributes: fscc.FileAttributeNormal, FileID: o.id,

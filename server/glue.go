@@ -116,11 +116,26 @@ func (b pipeBackend) Server() dcerpc.ServerInfo {
 }
 
 // closeOpen releases an open whose tree or session is going away; its
-// connection's FileId entry and pending requests go with it.
+// FileId and its pending requests, on whichever channel, go with it.
 func (s *Server) closeOpen(o *open) {
-	if c := o.conn; c != nil {
-		c.opens.remove(o.id)
-		c.cancelOpen(o)
-	}
+	s.forgetOpen(o)
+	cancelOpenEverywhere(o)
 	o.release()
+}
+
+// cancelOpenEverywhere ends the pending requests on o on every channel of
+// its session (a request may wait on any of them), and on the connection
+// that created it.
+func cancelOpenEverywhere(o *open) {
+	if o.conn != nil {
+		o.conn.cancelOpen(o)
+	}
+	if o.sess == nil {
+		return
+	}
+	for _, c := range o.sess.channelConns(o.conn) {
+		if c != o.conn {
+			c.cancelOpen(o)
+		}
+	}
 }

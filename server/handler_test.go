@@ -46,5 +46,5 @@ func openFile(t *testing.T, c *conn, s *session, tree *treeConnect, q *wire.Crea
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.opens.get(resp.FileID)
+	return c.srv.lookupOpen(resp.FileID)
 }

@@ -121,10 +121,11 @@ func TestReadBudget(t *testing.T) {
 // sequential, and never 0 or all-ones.
 func TestSessionIDsUnpredictable(t *testing.T) {
 	srv := newBareServer(t, Limits{})
-	prev, _ := srv.newSessionID()
+	newID := func() (uint64, error) { return srv.sessions.Insert(func(uint64) *session { return nil }) }
+	prev, _ := newID()
 	close := 0
 	for range 1000 {
-		id, err := srv.newSessionID()
+		id, err := newID()
 		if err != nil || id == 0 || id == ^uint64(0) {
 			t.Fatalf("id %x err %v", id, err)
 		}

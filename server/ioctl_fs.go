@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"sync"
 
 	"github.com/signetsmb/signet/internal/dcerpc"
@@ -91,32 +90,6 @@ func (r *request) pipeWait(req *wire.IoctlRequest, w *response) error {
 		return ntstatus.InvalidDeviceRequest
 	}
 	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, req.FileID, nil)
-	return nil
-}
-
-// networkInterfaces answers FSCTL_QUERY_NETWORK_INTERFACE_INFO with the
-// address the client reached us on [MS-SMB2 2.2.32.5].
-func (r *request) networkInterfaces(req *wire.IoctlRequest, w *response) error {
-	if req.FileID != wire.AllOnes {
-		return ntstatus.InvalidParameter
-	}
-	out := make([]byte, 152)
-	binary.LittleEndian.PutUint32(out[4:], 1)               // IfIndex
-	binary.LittleEndian.PutUint64(out[16:], 10_000_000_000) // LinkSpeed
-	sa := out[24:]
-	if a, ok := r.c.nc.LocalAddr().(*net.TCPAddr); ok {
-		if ip4 := a.IP.To4(); ip4 != nil {
-			binary.LittleEndian.PutUint16(sa, 0x2) // InterNetwork
-			copy(sa[4:], ip4)
-		} else {
-			binary.LittleEndian.PutUint16(sa, 0x17) // InterNetworkV6
-			copy(sa[8:], a.IP.To16())
-		}
-	}
-	if uint32(len(out)) > req.MaxOutputResponse {
-		return ntstatus.BufferTooSmall
-	}
-	w.buf = wire.AppendIoctlResponse(w.buf, req.CtlCode, req.FileID, out)
 	return nil
 }
 

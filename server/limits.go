@@ -18,6 +18,9 @@ type Limits struct {
 	// MaxSessionsPerConn caps sessions (established or authenticating)
 	// on one connection.
 	MaxSessionsPerConn int
+	// MaxChannelsPerSession caps the connections bound to one session
+	// (multichannel), its first included; Windows allows 32.
+	MaxChannelsPerSession int
 	// MaxOpensPerSession and MaxOpens cap opens (files, directories,
 	// named pipes) per session and server-wide.
 	MaxOpensPerSession int
@@ -78,6 +81,7 @@ func DefaultLimits() Limits {
 		// uses one connection (a few with multichannel).
 		MaxConnectionsPerAddr: 256,
 		MaxSessionsPerConn:    64,
+		MaxChannelsPerSession: 32,
 		// Samba's "max open files" is 16384 per client process.
 		MaxOpensPerSession: 16384,
 		MaxOpens:           65536,
@@ -126,6 +130,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.MaxConnections, d.MaxConnections)
 	fill(&l.MaxConnectionsPerAddr, d.MaxConnectionsPerAddr)
 	fill(&l.MaxSessionsPerConn, d.MaxSessionsPerConn)
+	fill(&l.MaxChannelsPerSession, d.MaxChannelsPerSession)
 	fill(&l.MaxOpensPerSession, d.MaxOpensPerSession)
 	fill(&l.MaxOpens, d.MaxOpens)
 	fill(&l.MaxAsyncPerConn, d.MaxAsyncPerConn)

@@ -15,7 +15,9 @@ import (
 //	conn.mu (session table)         2
 //	session.mu                      3
 //	treeConnect.mu                  4
-//	Server.sessMu (session ids)     5
+//	(rank 5 is free: the server-wide session and open tables of
+//	internal/state guard themselves and call nothing while locked, so
+//	they may be used under any of these)
 //	nodeTable.mu (opens per file)   6
 //	leaves: open table, async table, credit window, READ budget, break
 //	queue, each file's byte-range locks                           9
@@ -23,22 +25,20 @@ import (
 // Two mutexes of one rank are never held together (two sessions, two
 // trees, two leaves).
 type (
-	rankServer   struct{}
-	rankConn     struct{}
-	rankSession  struct{}
-	rankTree     struct{}
-	rankRegistry struct{}
-	rankNodes    struct{}
-	rankLeaf     struct{}
+	rankServer  struct{}
+	rankConn    struct{}
+	rankSession struct{}
+	rankTree    struct{}
+	rankNodes   struct{}
+	rankLeaf    struct{}
 )
 
-func (rankServer) rank() int   { return 1 }
-func (rankConn) rank() int     { return 2 }
-func (rankSession) rank() int  { return 3 }
-func (rankTree) rank() int     { return 4 }
-func (rankRegistry) rank() int { return 5 }
-func (rankNodes) rank() int    { return 6 }
-func (rankLeaf) rank() int     { return 9 }
+func (rankServer) rank() int  { return 1 }
+func (rankConn) rank() int    { return 2 }
+func (rankSession) rank() int { return 3 }
+func (rankTree) rank() int    { return 4 }
+func (rankNodes) rank() int   { return 6 }
+func (rankLeaf) rank() int    { return 9 }
 
 type lockRank interface{ rank() int }
 

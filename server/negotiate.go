@@ -96,6 +96,10 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 	default:
 		caps = wire.CapLargeMTU
 	}
+	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && c.srv.settings().Multichannel &&
+		c.clientCaps&wire.CapMultiChannel != 0 {
+		caps |= wire.CapMultiChannel
+	}
 	c.serverCaps = caps
 	return &wire.NegotiateResponse{
 		SecurityMode:    mode,

@@ -7,11 +7,11 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/signetsmb/signet/internal/dcerpc"
 	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/internal/wire"
 	"github.com/signetsmb/signet/vfs"
 )
@@ -219,50 +219,36 @@ func (t *nodeTable) others(o *open) bool {
 	return len(o.node.opens) > 1
 }
 
-// openTable maps volatile FileIds to opens on one connection.
-type openTable struct {
-	mu    orderedMutex[rankLeaf]
-	opens map[uint64]*open
-	next  atomic.Uint64
+// publishOpen gives a new open its FileId in the server-wide open table
+// (Server.files, unique server-wide, so that any channel of the session
+// can name it) and registers it on its tree. On failure the open is
+// released and the error is the status for the client.
+func (r *request) publishOpen(o *open) error {
+	srv := r.c.srv
+	if _, err := srv.files.Insert(func(id state.FileID) *open {
+		o.id = wire.FileID(id)
+		return o
+	}); err != nil {
+		o.release()
+		return ntstatus.InsufficientResources
+	}
+	if !r.tree.addOpen(o) {
+		srv.files.Delete(state.FileID(o.id))
+		o.release()
+		return ntstatus.NetworkNameDeleted
+	}
+	return nil
 }
 
-func (t *openTable) add(o *open) {
-	id := t.next.Add(1)
-	o.id = wire.FileID{Persistent: id, Volatile: id}
-	t.mu.Lock()
-	if t.opens == nil {
-		t.opens = map[uint64]*open{}
-	}
-	t.opens[id] = o
-	t.mu.Unlock()
-}
-
-func (t *openTable) get(id wire.FileID) *open {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	o := t.opens[id.Volatile]
-	if o == nil || o.id != id {
-		return nil
-	}
+// lookupOpen finds an open by its FileId, server-wide.
+func (s *Server) lookupOpen(id wire.FileID) *open {
+	o, _ := s.files.Get(state.FileID(id))
 	return o
 }
 
-func (t *openTable) remove(id wire.FileID) *open {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	o := t.opens[id.Volatile]
-	if o == nil || o.id != id {
-		return nil
-	}
-	delete(t.opens, id.Volatile)
-	return o
-}
-
-// count returns the number of opens on the connection.
-func (t *openTable) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.opens)
+// forgetOpen removes an open's FileId from the server-wide table.
+func (s *Server) forgetOpen(o *open) {
+	s.files.Delete(state.FileID(o.id))
 }
 
 // resolveFileID resolves the FileId at the command's offset to r.open:
@@ -277,7 +263,7 @@ func (r *request) resolveFileID(def command) error {
 	if id == wire.AllOnes {
 		id = r.fileID
 	}
-	o := r.c.opens.get(id)
+	o := r.c.srv.lookupOpen(id)
 	if o == nil || o.tree != r.tree || o.sess != r.sess {
 		if def.openOptional {
 			return nil
@@ -394,7 +380,7 @@ func (c *conn) holdOpens(reqs []*request) {
 		if id == wire.AllOnes {
 			continue
 		}
-		if o := c.opens.get(id); o != nil {
+		if o := c.srv.lookupOpen(id); o != nil {
 			o.hold()
 			r.held = o
 		}

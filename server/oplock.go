@@ -142,10 +142,11 @@ func (t *nodeTable) releaseOplock(o *open) {
 	o.op.level = wire.OplockNone
 }
 
-// sendBreak sends an unsolicited OPLOCK_BREAK notification to the holder's
-// connection: MessageId all-ones, never signed [MS-SMB2 2.2.23.1].
+// sendBreak sends an unsolicited OPLOCK_BREAK notification to a live
+// channel of the holder's session, the one the open was made on when it
+// still is: MessageId all-ones, never signed [MS-SMB2 2.2.23.1].
 func (o *open) sendBreak(level uint8) {
-	c := o.conn
+	c := o.breakChannel()
 	if c == nil {
 		return
 	}
@@ -165,6 +166,21 @@ func (o *open) sendBreak(level uint8) {
 	wire.PutFileID(b[8:], o.id)
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	c.breaks.push(frame) // never blocks the caller holding the node lock
+}
+
+// breakChannel picks the connection a break for o goes to: the one that
+// made the open while it is still one of the session's channels and not
+// closing, else another live channel; nil when none is left.
+func (o *open) breakChannel() *conn {
+	if o.sess == nil {
+		return o.conn
+	}
+	for _, c := range o.sess.channelConns(o.conn) {
+		if c.ctx.Err() == nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // oplockBreak handles the client's OPLOCK_BREAK acknowledgment

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -26,6 +27,13 @@ type request struct {
 	open *open
 	// signResponse forces signing the response (final SESSION_SETUP).
 	signResponse bool
+	// signKey, when set, signs the response instead of the channel's key:
+	// Session.SigningKey for a binding exchange's interim responses and
+	// refusals, the new channel's key for its final response.
+	signKey smbcrypto.Signer
+	// bindSess is the session a binding SESSION_SETUP names, found in
+	// the server-wide table (verified only when signed is set).
+	bindSess *session
 	// noResponse suppresses the response (CANCEL).
 	noResponse bool
 	// createErr is the status of a failed CREATE earlier in this related
@@ -371,9 +379,7 @@ func (r *request) resolveSession() error {
 	c := r.c
 	if r.hdr.Command == wire.CmdSessionSetup && len(r.msg) > wire.HeaderSize+2 &&
 		r.msg[wire.HeaderSize+2]&wire.SessionFlagBinding != 0 {
-		// A binding names a session of another connection; the handler
-		// refuses it (no multichannel) before any lookup [MS-SMB2 3.3.5.5].
-		return nil
+		return r.resolveBinding()
 	}
 	if r.sess == nil && r.hdr.SessionID != 0 {
 		r.sess = c.lookupSession(r.hdr.SessionID)
@@ -388,7 +394,7 @@ func (r *request) resolveSession() error {
 			}
 			return ntstatus.UserSessionDeleted
 		}
-		sg := r.sess.signer()
+		sg := r.sess.signerFor(c)
 		if sg == nil {
 			if cmd == wire.CmdSessionSetup {
 				return nil // still authenticating: no key yet (as Samba)
@@ -402,6 +408,34 @@ func (r *request) resolveSession() error {
 	case r.sess != nil && r.sess.mustSign():
 		return r.badSignature("unsigned request on a session that requires signing")
 	}
+	return nil
+}
+
+// resolveBinding finds the session a binding SESSION_SETUP names in the
+// server-wide table and verifies the request with Session.SigningKey
+// (whatever this connection negotiated: a binding from another dialect is
+// signed with the session's algorithm) [MS-SMB2 3.3.5.2.4]. A verified
+// binding's response, refusals included, is signed with that key, so the
+// client can trust the status; an unsigned one is refused by the handler.
+func (r *request) resolveBinding() error {
+	s, _ := r.c.srv.sessions.Get(r.hdr.SessionID)
+	r.bindSess = s
+	if r.hdr.Flags&wire.FlagSigned == 0 {
+		return nil
+	}
+	if s == nil {
+		return ntstatus.UserSessionDeleted
+	}
+	sg := s.sessionSigner()
+	if sg == nil {
+		return nil // no key (authenticating, guest): the handler refuses it
+	}
+	r.sess = s
+	r.signKey = sg
+	if !sg.Verify(r.msg) {
+		return r.badSignature("bad signature")
+	}
+	r.signed = true
 	return nil
 }
 
@@ -490,7 +524,10 @@ func (c *conn) signIfNeeded(r *request, elem []byte) {
 	if st == ntstatus.Pending {
 		return
 	}
-	sg := s.signer()
+	sg := r.signKey
+	if sg == nil {
+		sg = s.signerFor(c)
+	}
 	if sg == nil {
 		return
 	}

@@ -29,37 +29,24 @@ func (s *Server) lookupAccount(user string) (auth.Account, bool) {
 // reloading the users database to end sessions at once. It is safe to call
 // from any goroutine, concurrently with everything else.
 func (s *Server) Revalidate() int {
+	var all []*session
+	s.sessions.Range(func(_ uint64, sess *session) bool {
+		all = append(all, sess)
+		return true
+	})
 	ended := 0
-	for _, e := range s.establishedSessions() {
-		if s.revalidate(e.id, e.c) {
+	for _, sess := range all {
+		if s.revalidate(sess) {
 			ended++
 		}
 	}
 	return ended
 }
 
-type sessionRef struct {
-	id uint64
-	c  *conn
-}
-
-// establishedSessions snapshots the server-wide session registry, so that
-// no lock is held while sessions are looked up and torn down.
-func (s *Server) establishedSessions() []sessionRef {
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	out := make([]sessionRef, 0, len(s.sessions))
-	for id, c := range s.sessions {
-		out = append(out, sessionRef{id, c})
-	}
-	return out
-}
-
 // revalidate ends one session if its account is gone or disabled, and
 // reports whether it did.
-func (s *Server) revalidate(id uint64, c *conn) bool {
-	sess := c.lookupSession(id)
-	if sess == nil || !sess.valid() {
+func (s *Server) revalidate(sess *session) bool {
+	if !sess.valid() {
 		return false
 	}
 	who := sess.identityCopy()
@@ -76,23 +63,12 @@ func (s *Server) revalidate(id uint64, c *conn) bool {
 	default:
 		return false
 	}
-	if !c.revokeSession(id, sess) {
+	clients := sess.clients()
+	if !sess.endSession() {
 		return false // ended meanwhile (LOGOFF, another Revalidate)
 	}
-	c.log.Warn("session ended: "+reason, "user", who.User, "account", who.Account, "session_id", id)
-	return true
-}
-
-// revokeSession tears session id down as LOGOFF does (its trees and
-// opens close, which cancels the pending requests on those opens), unless
-// it is already gone or replaced. It reports whether it ended the session.
-func (c *conn) revokeSession(id uint64, s *session) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sessions[id] != s {
-		return false
-	}
-	c.dropSessionLocked(id, s)
+	s.log.Warn("session ended: "+reason, "user", who.User, "account", who.Account, "session_id", sess.id,
+		"client", clients)
 	return true
 }
 

@@ -35,7 +35,7 @@ func (r *request) closeFile(w *response) error {
 			resp.FileAttributes = info.EffectiveAttributes()
 		}
 	}
-	r.c.cancelOpen(o) // pending async requests end first
+	cancelOpenEverywhere(o) // pending async requests end first
 	own := 0
 	if r.held == o {
 		own = 1
@@ -43,7 +43,7 @@ func (r *request) closeFile(w *response) error {
 	if err := o.waitIdle(r.ctx(), own); err != nil {
 		return err // the connection is closing; teardown releases the open
 	}
-	r.c.opens.remove(o.id)
+	r.c.srv.forgetOpen(o)
 	r.tree.removeOpen(o)
 	o.release()
 	w.buf = wire.AppendCloseResponse(w.buf, resp)

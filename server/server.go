@@ -34,7 +34,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,6 +46,7 @@ import (
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/internal/smbcrypto"
+	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/vfs"
 )
 
@@ -66,6 +66,13 @@ type Settings struct {
 	// AllowAnonymous permits NTLM anonymous logons (never when signing is
 	// required: such sessions cannot sign).
 	AllowAnonymous bool
+	// Multichannel offers SMB2_GLOBAL_CAP_MULTI_CHANNEL on 3.x
+	// connections whose client asks for it, so that the client can bind
+	// further connections to a session (each signing with its own key).
+	Multichannel bool
+	// Interfaces, when set, is what FSCTL_QUERY_NETWORK_INTERFACE_INFO
+	// reports instead of the interfaces found on the machine.
+	Interfaces []NetInterface
 	// MaxSessions caps established sessions server-wide (0 = no cap).
 	MaxSessions int
 	// Kerberos, when set, accepts Kerberos logons (package auth/krb5).
@@ -175,15 +182,12 @@ type Server struct {
 	// server-wide (openlimit.go).
 	opens atomic.Int64
 
-	// sessMu guards sessions, every established session by id, so that a
-	// reconnecting client's PreviousSessionId can be found on its old
-	// connection [MS-SMB2 3.3.5.5.3] and Revalidate can visit them all.
-	// Lock order: conn.mu before sessMu (dropSessionLocked unregisters
-	// with conn.mu held); sessMu is never held while taking conn.mu
-	// (lockorder.go checks it in tests).
-	sessMu     orderedMutex[rankRegistry]
-	sessions   map[uint64]*conn
-	sessionIDs map[uint64]struct{} // every id in use, authenticating or not
+	// sessions is the GlobalSessionTable (every session, authenticating
+	// or established, by SessionId) and files the GlobalOpenTable (every
+	// open by FileId, unique server-wide) [MS-SMB2 3.3.1.1]. They guard
+	// themselves and are leaves of the lock order (internal/state).
+	sessions state.Sessions[*session]
+	files    state.Opens[*open]
 
 	// liveSessions counts established sessions; it is the control for
 	// MaxSessions (reserveSession), and Stats reports it.
@@ -227,7 +231,15 @@ func New(opts Options) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		perAddr:   map[string]int{},
+		files:     state.NewMemOpens[*open](),
 	}
+	sessions := state.NewMemSessions[*session]()
+	sessions.Rand = func(b []byte) {
+		if _, err := io.ReadFull(opts.Rand, b); err != nil {
+			clear(b) // 0 is never an id: the table draws again
+		}
+	}
+	s.sessions = sessions
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
@@ -388,78 +400,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// registerSession records an established session's connection.
-func (s *Server) registerSession(id uint64, c *conn) {
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	if s.sessions == nil {
-		s.sessions = map[uint64]*conn{}
-	}
-	s.sessions[id] = c
-}
-
-func (s *Server) unregisterSession(id uint64, c *conn) {
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	if s.sessions[id] == c {
-		delete(s.sessions, id)
-	}
-}
-
 // expirePrevious tears down the session a reconnecting client names in
 // PreviousSessionId, when it belongs to the same account (same
 // auth.Account.ID, never a case-insensitive match of typed names), on
 // another connection or on this one, so that its opens and locks are
 // released and its pending requests end [MS-SMB2 3.3.5.5.3].
-func (s *Server) expirePrevious(prev uint64, account string) {
-	s.sessMu.Lock()
-	c := s.sessions[prev]
-	s.sessMu.Unlock()
-	if c == nil || account == "" {
+func (s *Server) expirePrevious(prev uint64, account string, by *conn) {
+	old, ok := s.sessions.Get(prev)
+	if !ok || account == "" || !old.established() || old.account() != account {
 		return
 	}
-	old := c.lookupSession(prev)
-	if old == nil || old.account() != account {
-		return
+	if old.endSession() {
+		by.log.Info("previous session closed by the client's reconnect", "session_id", prev)
 	}
-	c.dropSession(prev)
-	c.log.Info("previous session closed by the client's reconnect", "session_id", prev)
-}
-
-// newSessionID returns a fresh, unpredictable session id, unique among
-// the server's sessions (established or authenticating) and never 0 or
-// all-ones. It is reserved until releaseSessionID: a client cannot guess
-// another client's session id from its own.
-func (s *Server) newSessionID() (uint64, error) {
-	var b [8]byte
-	for {
-		if _, err := io.ReadFull(s.opts.Rand, b[:]); err != nil {
-			return 0, err
-		}
-		id := binary.LittleEndian.Uint64(b[:])
-		if id == 0 || id == ^uint64(0) {
-			continue
-		}
-		s.sessMu.Lock()
-		_, used := s.sessionIDs[id]
-		if !used {
-			if s.sessionIDs == nil {
-				s.sessionIDs = map[uint64]struct{}{}
-			}
-			s.sessionIDs[id] = struct{}{}
-		}
-		s.sessMu.Unlock()
-		if !used {
-			return id, nil
-		}
-	}
-}
-
-// releaseSessionID frees an id taken by newSessionID.
-func (s *Server) releaseSessionID(id uint64) {
-	s.sessMu.Lock()
-	delete(s.sessionIDs, id)
-	s.sessMu.Unlock()
 }
 
 // reserveSession counts a newly established session against MaxSessions

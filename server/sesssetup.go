@@ -15,9 +15,22 @@ import (
 // maxAuthRounds bounds the SESSION_SETUP round trips of one exchange.
 const maxAuthRounds = 8
 
+// handshake is one SESSION_SETUP exchange in progress on a connection: a
+// new session's authentication, a re-authentication, or the binding of
+// this connection to an existing session (multichannel). Owned by the
+// connection's reader (conn.handshakes; every compound holding a
+// SESSION_SETUP runs there), so it needs no lock.
+type handshake struct {
+	sess    *session
+	binding bool
+	mech    auth.ServerMech
+	preauth smbcrypto.PreauthHash // 3.1.1: the exchange's hash [MS-SMB2 3.3.5.5]
+	rounds  int
+}
+
 // sessionSetup handles SESSION_SETUP [MS-SMB2 3.3.5.5]. It runs on the
 // reader goroutine (dispatch sends every compound holding one there), so
-// the per-session preauth hash and handshake state need no locking.
+// the connection's handshakes need no locking.
 func (r *request) sessionSetup(w *response) error {
 	c := r.c
 	c.reader.check()
@@ -26,69 +39,241 @@ func (r *request) sessionSetup(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	if req.Flags&wire.SessionFlagBinding != 0 {
-		// Multichannel is not offered (no CAP_MULTI_CHANNEL), so binding
-		// is not accepted [MS-SMB2 3.3.5.5].
-		return ntstatus.RequestNotAccepted
+		return r.bindSetup(req, w)
 	}
-	s, isNew, err := r.sessionForSetup()
+	hs, err := r.handshakeFor()
 	if err != nil {
 		return err
 	}
-	if s.mech == nil {
-		s.mech = c.newMech()
-		s.rounds = 0
-		if c.dialect == wire.Dialect311 && isNew {
-			s.preauth = c.preauth
-		}
-	}
+	s := hs.sess
 	reauth := s.valid()
 	if c.dialect == wire.Dialect311 && !reauth {
-		s.preauth = s.preauth.Update(r.msg)
+		hs.preauth = hs.preauth.Update(r.msg)
 	}
-	s.rounds++
-	out, done, err := s.mech.Accept(req.SecurityBuffer)
+	hs.rounds++
+	out, done, err := hs.mech.Accept(req.SecurityBuffer)
 	switch {
 	case err != nil:
-		return r.authFailed(s, err, out)
+		delete(c.handshakes, s.id)
+		return r.authFailed(s, err)
 	case !done:
-		if s.rounds >= maxAuthRounds {
-			return r.authFailed(s, errors.New("too many rounds"), nil)
+		if hs.rounds >= maxAuthRounds {
+			delete(c.handshakes, s.id)
+			return r.authFailed(s, errors.New("too many rounds"))
 		}
 		w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SecurityBuffer: out})
 		w.status = ntstatus.MoreProcessingRequired
 		if c.dialect == wire.Dialect311 && !reauth {
-			r.afterSend = func(elem []byte) { s.preauth = s.preauth.Update(elem) }
+			r.afterSend = func(elem []byte) { hs.preauth = hs.preauth.Update(elem) }
 		}
 		return nil
 	}
-	return r.authDone(s, req, out, reauth, w)
+	delete(c.handshakes, s.id)
+	return r.authDone(hs, req, out, reauth, w)
 }
 
-// sessionForSetup finds or creates the session named by the request.
-func (r *request) sessionForSetup() (s *session, isNew bool, err error) {
+// handshakeFor finds or starts the exchange the request continues: a new
+// session for SessionId 0, else the session of this connection it names
+// (a re-authentication when no exchange is in progress).
+func (r *request) handshakeFor() (*handshake, error) {
 	c := r.c
 	if r.hdr.SessionID == 0 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if exceeds(len(c.sessions), c.lim.MaxSessionsPerConn) {
-			c.log.Warn("session refused: limit reached", "limit", "max_sessions_per_conn", "sessions", len(c.sessions))
-			return nil, false, ntstatus.InsufficientResources
+		if n := len(c.sessions) + c.bindingsInProgress(); exceeds(n, c.lim.MaxSessionsPerConn) {
+			c.log.Warn("session refused: limit reached", "limit", "max_sessions_per_conn", "sessions", n)
+			return nil, ntstatus.InsufficientResources
 		}
-		id, err := c.srv.newSessionID()
+		s, err := c.newSession()
 		if err != nil {
-			return nil, false, err
+			c.log.Warn("session refused: no session id", "err", err)
+			return nil, ntstatus.InsufficientResources
 		}
-		s = &session{id: id}
-		c.sessions[s.id] = s
 		r.sess = s
 		r.respSessionID = s.id
-		return s, true, nil
+		hs := &handshake{sess: s, mech: c.newMech()}
+		if c.dialect == wire.Dialect311 {
+			hs.preauth = c.preauth
+		}
+		c.handshakes[s.id] = hs
+		return hs, nil
 	}
-	s = r.sess
+	s := r.sess
 	if s == nil || s.established() && !s.valid() {
-		return nil, false, ntstatus.UserSessionDeleted // unknown or logging off
+		return nil, ntstatus.UserSessionDeleted // unknown or logging off
 	}
-	return s, false, nil
+	hs := c.handshakes[s.id]
+	switch {
+	case hs == nil && !s.established():
+		return nil, ntstatus.UserSessionDeleted // its exchange failed meanwhile
+	case hs == nil:
+		hs = &handshake{sess: s, mech: c.newMech()} // re-authentication
+		c.handshakes[s.id] = hs
+	case hs.binding:
+		return nil, ntstatus.InvalidParameter
+	}
+	return hs, nil
+}
+
+// bindingsInProgress counts this connection's binding exchanges (they
+// count against MaxSessionsPerConn with its sessions). Reader only.
+func (c *conn) bindingsInProgress() int {
+	n := 0
+	for _, hs := range c.handshakes {
+		if hs.binding {
+			n++
+		}
+	}
+	return n
+}
+
+// bindSetup runs a binding exchange: this connection becomes a channel
+// of an existing session [MS-SMB2 3.3.5.5]. Every request of the exchange
+// is signed with Session.SigningKey (checked by resolveBinding), interim
+// responses are signed with it, and the final response with the new
+// channel's key.
+func (r *request) bindSetup(req *wire.SessionSetupRequest, w *response) error {
+	c := r.c
+	id := r.hdr.SessionID
+	hs := c.handshakes[id]
+	if hs == nil {
+		s, err := r.bindTarget()
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		n := len(c.sessions) + c.bindingsInProgress()
+		c.mu.Unlock()
+		if exceeds(n, c.lim.MaxSessionsPerConn) {
+			c.log.Warn("binding refused: limit reached", "limit", "max_sessions_per_conn", "sessions", n)
+			return ntstatus.InsufficientResources
+		}
+		hs = &handshake{sess: s, binding: true, mech: c.newMech()}
+		if c.dialect == wire.Dialect311 {
+			hs.preauth = c.preauth
+		}
+		c.handshakes[id] = hs
+	} else if !hs.binding {
+		return ntstatus.InvalidParameter // a binding flag in the middle of another exchange
+	} else if !r.signed {
+		delete(c.handshakes, id)
+		return ntstatus.InvalidParameter
+	}
+	s := hs.sess
+	if c.dialect == wire.Dialect311 {
+		hs.preauth = hs.preauth.Update(r.msg)
+	}
+	hs.rounds++
+	out, done, err := hs.mech.Accept(req.SecurityBuffer)
+	switch {
+	case err != nil:
+		delete(c.handshakes, id)
+		return r.bindFailed(s, err)
+	case !done:
+		if hs.rounds >= maxAuthRounds {
+			delete(c.handshakes, id)
+			return r.bindFailed(s, errors.New("too many rounds"))
+		}
+		w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SecurityBuffer: out})
+		w.status = ntstatus.MoreProcessingRequired
+		r.signResponse = true // with Session.SigningKey (r.signKey)
+		if c.dialect == wire.Dialect311 {
+			r.afterSend = func(elem []byte) { hs.preauth = hs.preauth.Update(elem) }
+		}
+		return nil
+	}
+	delete(c.handshakes, id)
+	return r.bindDone(hs, out, w)
+}
+
+// bindTarget checks a binding's first request against the session it
+// names, in MS-SMB2 3.3.5.5's order, and returns that session.
+func (r *request) bindTarget() (*session, error) {
+	c := r.c
+	s := r.bindSess
+	switch {
+	case c.dialect < wire.Dialect300 || c.serverCaps&wire.CapMultiChannel == 0:
+		// Binding needs 3.x and multichannel on this connection.
+		return nil, ntstatus.RequestNotAccepted
+	case s == nil:
+		return nil, ntstatus.UserSessionDeleted
+	case s.dialect != c.dialect:
+		return nil, ntstatus.InvalidParameter
+	case !r.signed:
+		return nil, ntstatus.InvalidParameter
+	case !s.established():
+		return nil, ntstatus.RequestNotAccepted
+	case !s.valid():
+		return nil, ntstatus.UserSessionDeleted
+	case s.clientGUID != c.clientGUID:
+		return nil, ntstatus.UserSessionDeleted
+	case s.isGuestOrAnonymous():
+		return nil, ntstatus.NotSupported
+	case s.hasChannel(c):
+		return nil, ntstatus.RequestNotAccepted
+	case exceeds(s.channelCount(), c.lim.MaxChannelsPerSession):
+		c.log.Warn("binding refused: limit reached", "limit", "max_channels_per_session", "session_id", s.id)
+		return nil, ntstatus.InsufficientResources
+	case c.dialect == wire.Dialect311 && s.signingAlg != c.signingAlg:
+		// The channel would sign with another algorithm than the
+		// session (Samba refuses it the same way).
+		return nil, ntstatus.RequestNotAccepted
+	}
+	return s, nil
+}
+
+// bindFailed ends a failed binding exchange: the session and its other
+// channels are not touched.
+func (r *request) bindFailed(s *session, err error) error {
+	c := r.c
+	if errors.Is(err, auth.ErrInvalidToken) {
+		c.log.Info("binding failed: malformed security token", "err", err, "session_id", s.id)
+		return ntstatus.InvalidParameter
+	}
+	c.srv.stats.logonFailures.Add(1)
+	c.log.Warn("binding refused: logon failure", "err", err, "session_id", s.id, "delay", max(c.lim.AuthFailureDelay, 0))
+	c.delayFailure()
+	return ntstatus.LogonFailure
+}
+
+// bindDone completes a binding: the same account must have
+// authenticated; the channel's signing key derives from the binding's
+// session key (3.1.1: and its preauth hash) [MS-SMB2 3.3.5.5.3].
+func (r *request) bindDone(hs *handshake, out []byte, w *response) error {
+	c := r.c
+	s := hs.sess
+	id := hs.mech.Identity()
+	key := hs.mech.SessionKey()
+	if id.Anonymous || id.Guest || id.Account != s.account() {
+		c.log.Warn("binding refused: a different user authenticated", "session_user", s.account(), "binding_user", id.Account, "session_id", s.id)
+		return ntstatus.AccessDenied
+	}
+	keys := smbcrypto.DeriveKeys(c.dialect, key, hs.preauth[:])
+	sg, err := smbcrypto.NewSigner(c.signingAlg, keys.Signing[:])
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	s.mu.Lock()
+	ok := s.state == sessValid && !s.loggingOff
+	if ok {
+		s.setChannelLocked(c, sg)
+		c.sessions[s.id] = s
+	}
+	nchan := len(s.channels)
+	s.mu.Unlock()
+	c.mu.Unlock()
+	if !ok {
+		return ntstatus.UserSessionDeleted
+	}
+	c.everAuth.Store(true)
+	r.sess = s
+	r.signKey = sg
+	r.signResponse = true
+	c.log.Info("channel bound to session", "user", id.User, "session_id", s.id, "dialect", wire.DialectName(c.dialect),
+		"signing", c.signingAlg.String(), "channels", nchan)
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SecurityBuffer: out})
+	return nil
 }
 
 // newMech builds a fresh SPNEGO acceptor for one exchange, offering the
@@ -135,10 +320,9 @@ func (c *conn) mechanisms(st *Settings) []auth.ServerMechanism {
 // authFailed ends a failed exchange: the session is deleted and the client
 // gets STATUS_LOGON_FAILURE (STATUS_ACCOUNT_DISABLED for a disabled
 // account with the right password, INVALID_PARAMETER for garbage).
-func (r *request) authFailed(s *session, err error, token []byte) error {
+func (r *request) authFailed(s *session, err error) error {
 	c := r.c
-	c.dropSession(s.id)
-	s.mech = nil
+	s.endSession()
 	if errors.Is(err, auth.ErrInvalidToken) {
 		c.log.Info("session setup failed: malformed security token", "err", err)
 		return ntstatus.InvalidParameter
@@ -180,22 +364,22 @@ func (c *conn) delayFailure() {
 
 // authDone completes an exchange: policy checks, keys, signing state
 // [MS-SMB2 3.3.5.5.3].
-func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte, reauth bool, w *response) error {
+func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []byte, reauth bool, w *response) error {
 	c := r.c
-	id := s.mech.Identity()
-	key := s.mech.SessionKey()
-	s.mech = nil
+	s := hs.sess
+	id := hs.mech.Identity()
+	key := hs.mech.SessionKey()
 	if id.Anonymous || id.Guest {
 		c.srv.stats.refusedAnonymous.Add(1)
 		if c.requireSigning || c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0 {
 			c.log.Warn("anonymous logon refused: signing is required and anonymous sessions cannot sign",
 				"server_requires", c.requireSigning, "client_requires", c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0)
-			c.dropSession(s.id)
+			s.endSession()
 			return ntstatus.AccessDenied
 		}
 		if !c.settings.AllowAnonymous {
 			c.log.Warn("anonymous logon refused: allow_anonymous is false")
-			c.dropSession(s.id)
+			s.endSession()
 			return ntstatus.LogonFailure
 		}
 		c.srv.stats.refusedAnonymous.Add(-1)
@@ -204,7 +388,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 		return r.reauthDone(s, id, out, w)
 	}
 	if !c.srv.reserveSession(c.settings.MaxSessions) {
-		c.dropSession(s.id)
+		s.endSession()
 		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
@@ -219,25 +403,25 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	case id.Guest:
 		flags = wire.SessionIsGuest
 	default:
-		keys := smbcrypto.DeriveKeys(c.dialect, key, s.preauth[:])
+		keys := smbcrypto.DeriveKeys(c.dialect, key, hs.preauth[:])
 		sg, err := smbcrypto.NewSigner(c.signingAlg, keys.Signing[:])
 		if err != nil {
 			s.mu.Unlock()
 			return err
 		}
+		// Session.SigningKey, and the first channel's key with it.
 		s.sign = sg
+		s.setChannelLocked(c, sg)
 		s.appKey = keys.Application
 		// Session.SigningRequired [MS-SMB2 3.3.5.5.3]: the client asked in
 		// SESSION_SETUP, or either side required it at NEGOTIATE.
 		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
 	}
 	signRequired := s.signRequired
-	s.preauth = smbcrypto.PreauthHash{}
 	s.mu.Unlock()
-	c.srv.registerSession(s.id, c)
 	c.everAuth.Store(true)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
-		c.srv.expirePrevious(req.PreviousSessionID, id.Account)
+		c.srv.expirePrevious(req.PreviousSessionID, id.Account, c)
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
@@ -251,7 +435,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 func (r *request) reauthDone(s *session, id auth.Identity, out []byte, w *response) error {
 	if prev := s.account(); prev != id.Account || id.Anonymous || id.Guest {
 		r.c.log.Warn("re-authentication as a different user refused", "was", prev, "now", id.Account)
-		r.c.dropSession(s.id)
+		s.endSession()
 		return ntstatus.AccessDenied
 	}
 	r.signResponse = true
@@ -278,7 +462,7 @@ func (r *request) logoff(w *response) error {
 		if prev != nil {
 			prev(elem)
 		}
-		r.c.dropSession(s.id)
+		s.endSession()
 	}
 	return nil
 }

@@ -150,8 +150,18 @@ type tester struct {
 	signAll    bool            // sign requests of sessions with a key
 	// prevSessionID is sent as PreviousSessionId by sessionSetup.
 	prevSessionID uint64
-	queue         []*resp // received, not yet consumed
-	asyncIDs      map[uint64]uint64
+	// extraCaps and clientGUID, when set, change the NEGOTIATE request
+	// (multichannel tests).
+	extraCaps  uint32
+	clientGUID *[16]byte
+	// bindingSID is the session whose binding is in progress: its final
+	// SESSION_SETUP response is verified by bind, with the channel key.
+	bindingSID uint64
+	// sessKeys holds Session.SigningKey of sessions this tester bound
+	// to (its signers hold the channel keys).
+	sessKeys map[uint64]smbcrypto.Signer
+	queue    []*resp // received, not yet consumed
+	asyncIDs map[uint64]uint64
 }
 
 // newTester starts a server with cfg (nil: defaults) and connects to it.
@@ -511,6 +521,9 @@ func (tc *tester) checkSignature(r *resp) error {
 	if sg == nil || r.isInterim() || r.isBreak() || r.status == ntstatus.UserSessionDeleted {
 		return nil
 	}
+	if r.hdr.SessionID == tc.bindingSID && r.hdr.Command == wire.CmdSessionSetup && r.status == ntstatus.Success {
+		return nil // signed with the new channel key: bind verifies it
+	}
 	if r.hdr.Flags&wire.FlagSigned == 0 {
 		if tc.mustSign[r.hdr.SessionID] {
 			return errors.New("unsigned response on a session that requires signing")
@@ -701,8 +714,11 @@ var testClientGUID = [16]byte{'s', 'i', 'g', 'n', 'e', 't', '-', 't', 'e', 's', 
 // 3.1.1 contexts (preauth SHA-512 with a salt, signing GMAC, CMAC, HMAC)
 // when 3.1.1 is among them.
 func (tc *tester) negotiateReq(dialects ...uint16) *req {
-	nr := &wire.NegotiateRequest{SecurityMode: wire.SigningEnabled, Capabilities: wire.CapLargeMTU,
+	nr := &wire.NegotiateRequest{SecurityMode: wire.SigningEnabled, Capabilities: wire.CapLargeMTU | tc.extraCaps,
 		ClientGUID: testClientGUID, Dialects: dialects}
+	if tc.clientGUID != nil {
+		nr.ClientGUID = *tc.clientGUID
+	}
 	if nr.Offers(wire.Dialect311) {
 		nr.Contexts = []wire.NegContext{wire.PreauthNegContext(bytes.Repeat([]byte{0x5A}, 32)),
 			wire.IDListNegContext(wire.CtxSigning, []uint16{uint16(smbcrypto.AESGMAC), uint16(smbcrypto.AESCMAC), uint16(smbcrypto.HMACSHA256)})}

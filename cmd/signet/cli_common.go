@@ -42,6 +42,7 @@ type clientFlags struct {
 	minDialect     string
 	maxDialect     string
 	timeout        time.Duration
+	channels       int
 	krb            kerberosFlags // cli_kerberos.go
 }
 
@@ -56,12 +57,16 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
+	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
 	c.krb.register(fs)
 }
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, Timeout: c.timeout}
+	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, Timeout: c.timeout, Channels: c.channels}
+	if c.channels < 1 || c.channels > client.MaxChannels {
+		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
+	}
 	var err error
 	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
 		return nil, err

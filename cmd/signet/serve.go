@@ -267,12 +267,17 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		Domain:         cfg.Domain,
 		AllowAnonymous: cfg.AllowAnonymous,
 		MaxSessions:    cfg.MaxSessions,
+		Multichannel:   cfg.Multichannel,
 		// Same fields, same order: the conversion stops compiling when
 		// one side gains a limit the other lacks.
 		Limits: server.Limits(cfg.Limits),
 	}
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
+	}
+	for _, ni := range cfg.Interfaces {
+		st.Interfaces = append(st.Interfaces, server.NetInterface{Index: ni.Index, RSS: ni.RSS, RDMA: ni.RDMA,
+			LinkSpeed: ni.Speed, Addrs: ni.Addresses})
 	}
 	if err := c.authSettings(cfg, st); err != nil {
 		return nil, err
