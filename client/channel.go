@@ -274,7 +274,7 @@ func (st *setup) finishBind(c *conn, neg *negotiation, resp *response) (*channel
 	if resp.hdr.Flags&wire.FlagSigned == 0 || !signer.Verify(resp.msg) {
 		return nil, fmt.Errorf("%w: final binding SESSION_SETUP response is not signed with the channel key", ErrBadSignature)
 	}
-	if len(r.SecurityBuffer) > 0 {
+	if len(r.SecurityBuffer) > 0 && !st.stepped { // Kerberos: stepped in run
 		if _, _, err := st.mech.Step(r.SecurityBuffer); err != nil {
 			return nil, err
 		}

@@ -411,6 +411,13 @@ func TestKerberosSignetClient(t *testing.T) {
 			t.Fatalf("%s: the file came back different", d)
 		}
 	}
+	// Two channels: the binding is a second Kerberos logon of the session.
+	dst2 := filepath.Join(t.TempDir(), "dst2")
+	cli(t, s.addr, signetSPN, "get", "//"+s.addr+"/share/c3.1.1", dst2, "--channels", "2")
+	if fileSum(t, dst2) != sum || !s.waitLog("channel bound to session", 5*time.Second) {
+		t.Fatalf("two channels with Kerberos:\n%s", s.Log())
+	}
+
 	// From a keytab instead of the ticket cache (which now names nothing).
 	userKT := filepath.Join(realm.dir, "alice.keytab")
 	realm.kadmin("ktadd -norandkey -k " + userKT + " " + testUser)
@@ -425,8 +432,8 @@ func TestKerberosSignetClient(t *testing.T) {
 		t.Fatalf("a missing ticket cache: want an error naming it, got %v\n%s", err, out)
 	}
 	realm.kinit()
-	if strings.Count(s.Log(), "domain="+krbRealm) != 5 {
-		t.Fatalf("want 5 Kerberos sessions in the log:\n%s", s.Log())
+	if strings.Count(s.Log(), "domain="+krbRealm) != 6 {
+		t.Fatalf("want 6 Kerberos sessions in the log:\n%s", s.Log())
 	}
 
 	t.Run("samba", func(t *testing.T) {
