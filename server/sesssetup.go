@@ -181,7 +181,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
-	var flags uint16
+	var flags, encFlags uint16
 	s.mu.Lock()
 	s.identity = id
 	s.state = sessValid
@@ -200,6 +200,11 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 		}
 		s.sign = sg
 		s.appKey = keys.Application
+		if encFlags, err = r.sessionEncryption(s, key, s.preauth[:]); err != nil {
+			s.mu.Unlock()
+			c.dropSession(s.id)
+			return err
+		}
 		// Session.SigningRequired [MS-SMB2 3.3.5.5.3]: the client asked in
 		// SESSION_SETUP, or either side required it at NEGOTIATE.
 		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
@@ -215,7 +220,7 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
 		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous)
-	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }
 
