@@ -56,6 +56,9 @@ type rawServer struct {
 	SigningAlgorithms       []string `toml:"signing_algorithms"`
 	AllowAnonymous          bool     `toml:"allow_anonymous"`
 	MaxSessions             int64    `toml:"max_sessions"`
+	EncryptData             bool     `toml:"encrypt_data"`
+	RejectUnencryptedAccess bool     `toml:"reject_unencrypted_access"`
+	Ciphers                 []string `toml:"ciphers"`
 }
 
 type rawClient struct {
@@ -69,6 +72,8 @@ type rawShare struct {
 	ReadOnly bool     `toml:"read_only"`
 	Comment  string   `toml:"comment"`
 	Users    []string `toml:"users"`
+	// EncryptData is SMB2_SHAREFLAG_ENCRYPT_DATA.
+	EncryptData bool `toml:"encrypt_data"`
 }
 
 // scalarKeys are the keys whose presence is recorded for Show.
@@ -79,6 +84,7 @@ func scalarKeys() []string {
 		"server.server_name", "server.domain", "server.min_dialect",
 		"server.max_dialect", "server.signing_algorithms",
 		"server.allow_anonymous", "server.max_sessions",
+		"server.encrypt_data", "server.reject_unencrypted_access", "server.ciphers",
 		"client.require_signing", "client.enable_security_signature",
 	}
 }
@@ -240,6 +246,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.algorithms(raw.Server.SigningAlgorithms)
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
+	p.encryption(raw.Server)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

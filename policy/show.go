@@ -35,9 +35,12 @@ func (c *Config) Show() []Setting {
 		c.scalar("server.signing_algorithms", joinAlgorithms(c.SigningAlgorithms), "SMB 3.1.1 preference order"),
 		c.scalar("server.allow_anonymous", strconv.FormatBool(c.AllowAnonymous), c.anonymousNote()),
 		c.scalar("server.max_sessions", strconv.Itoa(c.MaxSessions), maxSessionsNote(c.MaxSessions)),
+	}
+	out = append(out, c.encryptionSettings()...)
+	out = append(out, []Setting{
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
-	}
+	}...)
 	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)
@@ -97,6 +100,7 @@ func shareSettings(s Share) []Setting {
 		{Key: k + "read_only", Value: strconv.FormatBool(s.ReadOnly), Source: SourceExplicit},
 		{Key: k + "comment", Value: strconv.Quote(s.Comment), Source: SourceExplicit},
 		{Key: k + "users", Value: users, Source: SourceExplicit, Note: note},
+		{Key: k + "encrypt_data", Value: strconv.FormatBool(s.EncryptData), Source: SourceExplicit},
 	}
 }
 

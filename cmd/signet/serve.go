@@ -267,6 +267,11 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
 	}
+	st.EncryptData = cfg.EncryptData
+	st.AllowUnencryptedAccess = !cfg.RejectUnencryptedAccess
+	for _, ci := range cfg.Ciphers {
+		st.Ciphers = append(st.Ciphers, smbcrypto.Cipher(ci))
+	}
 	for _, sh := range cfg.Shares {
 		fs, err := c.open(sh.Path)
 		if err != nil {
@@ -274,6 +279,7 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		}
 		st.Shares = append(st.Shares, &server.Share{
 			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
+			EncryptData: sh.EncryptData,
 		})
 	}
 	return st, nil
