@@ -292,7 +292,9 @@ func (r *request) shareEncryption(sh *Share, t *treeConnect, resp *wire.TreeConn
 // in a session that encrypts everything, or on an encrypted tree, is
 // encrypted, except NEGOTIATE and SESSION_SETUP responses to unencrypted
 // requests (the client reads those in the clear; the final SESSION_SETUP
-// response is signed instead).
+// response is signed instead) and the TREE_CONNECT response that makes
+// a tree encrypted (the client learns from it that it must encrypt;
+// Samba answers it in the clear too).
 func sealFor(done []*request) *sessionCipher {
 	for _, r := range done {
 		if r.cipher != nil {
@@ -304,7 +306,7 @@ func sealFor(done []*request) *sessionCipher {
 		if r.sess == nil || cmd == wire.CmdNegotiate || cmd == wire.CmdSessionSetup {
 			continue
 		}
-		if sc := r.sess.enc.Load(); sc != nil && (sc.all || r.tree != nil && r.tree.encrypt) {
+		if sc := r.sess.enc.Load(); sc != nil && (sc.all || r.tree != nil && r.tree.encrypt && cmd != wire.CmdTreeConnect) {
 			return sc
 		}
 	}

@@ -397,10 +397,18 @@ func TestEncryptedShare(t *testing.T) {
 		enc := ts.dial()
 		enc.negotiateEncrypting(wire.Dialect302)
 		enc.mustSessionSetup("alice", "pw")
-		tcr, st := enc.treeConnect("secret") // unencrypted (signed) TREE_CONNECT
-		if st != ntstatus.Success || tcr.ShareFlags&wire.ShareFlagEncryptData == 0 {
-			t.Fatalf("TREE_CONNECT secret: %v %+v", st, tcr)
+		// An unencrypted (signed) TREE_CONNECT is answered in the clear
+		// with the share flag: the client learns from it to encrypt.
+		treq := enc.newReq(wire.CmdTreeConnect)
+		treq.hdr.TreeID = 0
+		treq.msg = wire.AppendTreeConnectRequest(treq.msg, `\\TEST\secret`)
+		tresp := enc.roundTrip(treq)
+		expectStatus(t, "TREE_CONNECT secret", tresp, ntstatus.Success)
+		tcr, _ := wire.ParseTreeConnectResponse(tresp.msg)
+		if tresp.encrypted || tcr.ShareFlags&wire.ShareFlagEncryptData == 0 {
+			t.Fatalf("TREE_CONNECT secret: encrypted=%v flags %#x", tresp.encrypted, tcr.ShareFlags)
 		}
+		enc.treeID = tresp.hdr.TreeID
 		plainReq := enc.newReq(wire.CmdCreate)
 		plainReq.msg = wire.AppendCreateRequest(plainReq.msg, &wire.CreateRequest{DesiredAccess: rwAccess, ShareAccess: shareAll,
 			CreateDisposition: wire.FileOpenIf, Name: "x"})
@@ -415,7 +423,7 @@ func TestEncryptedShare(t *testing.T) {
 		plain := ts.dial()
 		plain.negotiate(wire.Dialect311) // offers no cipher
 		plain.mustSessionSetup("alice", "pw")
-		_, st = plain.treeConnect("secret")
+		_, st := plain.treeConnect("secret")
 		if allow {
 			if st != ntstatus.Success {
 				t.Fatalf("allowed unencrypted client: %v", st)
