@@ -83,6 +83,20 @@ func (sc *sessionCipher) seal(buf []byte) error {
 	return nil
 }
 
+// encryptionName names the session's cipher for logs: "none" when the
+// session has no encryption keys, else the cipher and, with encrypt_data,
+// "/required".
+func (s *session) encryptionName() string {
+	sc := s.enc.Load()
+	switch {
+	case sc == nil:
+		return "none"
+	case sc.all:
+		return sc.cipher.String() + "/required"
+	}
+	return sc.cipher.String()
+}
+
 // defaultCiphers is the 3.1.1 preference when Settings.Ciphers is empty.
 var defaultCiphers = smbcrypto.DefaultCiphers
 

@@ -219,7 +219,8 @@ func (r *request) authDone(s *session, req *wire.SessionSetupRequest, out []byte
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
-		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous)
+		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
+		"encryption", s.encryptionName())
 	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }
