@@ -136,6 +136,12 @@ func (s *Session) check(req *request, x *exchange, resp *response) error {
 	}
 	signed := h.Flags&wire.FlagSigned != 0
 	switch {
+	case resp.encrypted:
+		// Authenticated by decryption; an encrypted message is not signed
+		// [MS-SMB2 3.2.5.1.1.1].
+		return nil
+	case req.sealed:
+		return s.badSignature(cmd, h, "unencrypted")
 	case ntstatus.Status(h.Status) == ntstatus.UserSessionDeleted && !x.mustVerify:
 		// The server no longer has the session, so it has no key to sign
 		// the refusal with (Windows, Samba and Signet set the flag without
