@@ -20,6 +20,9 @@
 //	signing_algorithms = ["AES-128-GMAC", "AES-128-CMAC", "HMAC-SHA256"]
 //	allow_anonymous = false          # refused anyway while signing is required
 //	max_sessions = 0                 # 0 = unlimited
+//	encrypt_data = false             # true: every session must encrypt (SMB2_SESSION_FLAG_ENCRYPT_DATA)
+//	reject_unencrypted_access = true # clients that cannot encrypt get ACCESS_DENIED where it is required
+//	ciphers = ["AES-128-GCM", "AES-128-CCM", "AES-256-GCM", "AES-256-CCM"]  # 3.1.1 preference
 //
 //	[client]
 //	require_signing = true
@@ -31,6 +34,7 @@
 //	read_only = false
 //	comment = ""
 //	users = []                       # allowed users; empty = every authenticated user
+//	encrypt_data = false             # true: SMB2_SHAREFLAG_ENCRYPT_DATA
 //
 //	[limits]                         # what a client can make the server hold
 //	max_connections = 4096           # TCP connections, server-wide
