@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/internal/smbtest/wiretap"
 )
 
 // Encryption interop (issue 10): peers we did not write encrypt against
@@ -308,4 +311,69 @@ func TestGoSMB2Encrypted(t *testing.T) {
 			t.Errorf("refusals in the server log:\n%s", s.Log())
 		}
 	}
+}
+
+// tapEncryptionVerdict checks a tap's record of encrypted sessions: on
+// every connection, every message after the final SESSION_SETUP response
+// is a transform that the tap, rebuilding the keys from the password,
+// decrypted and authenticated, and what it holds parses as SMB2. It
+// returns the number of transforms and of SMB2 messages inside them.
+func tapEncryptionVerdict(t *testing.T, msgs []wiretap.Message) (transforms, inner int) {
+	t.Helper()
+	setupDone := map[int]bool{}
+	for _, m := range msgs {
+		switch {
+		case m.Encrypted:
+			if m.Kind != wiretap.KindSMB2 {
+				t.Errorf("decrypted content is not SMB2: %s", &m)
+			}
+			inner++
+		case !setupDone[m.Conn]:
+			if m.Class == wiretap.ClassSetupFinal && m.Dir == wiretap.ServerToClient {
+				setupDone[m.Conn] = true
+			}
+		case m.Kind == wiretap.KindEncrypted && m.Decrypted:
+			transforms++
+		default:
+			t.Errorf("after the final SESSION_SETUP, not a decrypted transform: %s (%s)", &m, m.Note)
+		}
+	}
+	if len(setupDone) == 0 || transforms < 5 || inner < transforms {
+		t.Errorf("%d connections set up, %d transforms, %d messages inside", len(setupDone), transforms, inner)
+	}
+	return transforms, inner
+}
+
+// TestEncryptedWireTap: through the wiretap proxy, which rebuilds each
+// session's keys from the NTLM exchange and the password, every message
+// after the final SESSION_SETUP is a transform that decrypts and
+// authenticates to valid SMB2: smbclient (encryption required, 3.0 with
+// AES-128-CCM and 3.1.1 with AES-128-GCM) against Signet, and the Signet
+// client (RequireEncryption, 3.1.1) against Samba with encryption required.
+func TestEncryptedWireTap(t *testing.T) {
+	needTool(t, "smbclient", "smbclient")
+	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
+	src := filepath.Join(t.TempDir(), "src.bin")
+	writeRandom(t, src, 4<<20)
+	for _, d := range []string{"SMB3_00", "SMB3_11"} {
+		t.Run("smbclient-"+d, func(t *testing.T) {
+			tap := wiretap.Start(t, wiretap.Config{Target: s.addr, Password: testPassword, MaxRaw: 256})
+			out, err := smbclientEnc(t, tap.Port(), "share", d, []string{"--option=client smb encrypt=required"},
+				fmt.Sprintf("put %s tap.bin; get tap.bin %s; ls; rm tap.bin", src, filepath.Join(t.TempDir(), "b.bin")))
+			if err != nil || strings.Contains(out, "NT_STATUS_") {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			n, inner := tapEncryptionVerdict(t, tap.Messages())
+			t.Logf("%d transforms, %d SMB2 messages inside, all decrypted", n, inner)
+		})
+	}
+	t.Run("client-samba", func(t *testing.T) {
+		addr, _ := startSambaConf(t, "mandatory", "server smb encrypt = required\n")
+		tap := wiretap.Start(t, wiretap.Config{Target: addr, Password: testPassword, MaxRaw: 256})
+		d := &client.Dialer{User: testUser, Password: testPassword, RequireSigning: true, RequireEncryption: true,
+			MinDialect: client.Dialect311, MaxDialect: client.Dialect311}
+		clientEncRoundTrip(t, d, tap.Addr(), "share")
+		n, inner := tapEncryptionVerdict(t, tap.Messages())
+		t.Logf("%d transforms, %d SMB2 messages inside, all decrypted", n, inner)
+	})
 }
