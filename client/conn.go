@@ -349,7 +349,9 @@ func (c *conn) readFrame() ([]byte, error) {
 		if n > c.frameCap.Load() {
 			return nil, fmt.Errorf("%w: frame of %d bytes exceeds %d", ErrInvalidResponse, n, c.frameCap.Load())
 		}
-		frame := make([]byte, n)
+		// 16 spare bytes let an encrypted frame be opened in place (the
+		// AEAD wants its tag after the ciphertext).
+		frame := make([]byte, n, n+16)
 		if _, err := io.ReadFull(c.nc, frame); err != nil {
 			return nil, err
 		}
