@@ -368,9 +368,13 @@ func TestEncryptDataServerWide(t *testing.T) {
 	if !strings.Contains(tc.logs(), "the server requires encryption and the client cannot encrypt") {
 		t.Fatal("no log line for the refused client")
 	}
-	// The encrypting session is unaffected.
+	// The encrypting session is unaffected, and the refused ones are not
+	// counted.
 	if st := tc.echo(); st != ntstatus.Success {
 		t.Fatal(st)
+	}
+	if n := ts.srv.Stats().Sessions; n != 1 {
+		t.Fatalf("%d sessions counted, want 1", n)
 	}
 }
 

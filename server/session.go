@@ -30,17 +30,13 @@ type session struct {
 	rounds  int                   // SESSION_SETUP rounds in this exchange
 
 	// mu guards everything below.
-	mu         orderedMutex[rankSession]
-	state      sessionState
-	loggingOff bool // LOGOFF ran; torn down once its response is sent
-	counted    bool // established: counted in liveSessions and registered
-	identity   auth.Identity
-	sign       smbcrypto.Signer // nil for anonymous/guest or before keys
-	// enc is the session's encryption state (encrypt.go), set once by
-	// authDone when the connection negotiated a cipher; atomic, not
-	// under mu, so the send and receive paths read it without locking.
-	enc          atomic.Pointer[sessionCipher]
-	signRequired bool // Session.SigningRequired
+	mu           orderedMutex[rankSession]
+	state        sessionState
+	loggingOff   bool // LOGOFF ran; torn down once its response is sent
+	counted      bool // established: counted in liveSessions and registered
+	identity     auth.Identity
+	sign         smbcrypto.Signer // nil for anonymous/guest or before keys
+	signRequired bool             // Session.SigningRequired
 	appKey       [16]byte
 	trees        map[uint32]*treeConnect
 	nextTreeID   uint32
@@ -48,6 +44,12 @@ type session struct {
 	// opens counts the session's opens and CREATEs in progress that
 	// reserved one (openlimit.go).
 	opens atomic.Int64
+
+	// enc is the session's encryption state (encrypt.go), set once by
+	// authDone when the connection negotiated a cipher and never cleared;
+	// atomic, not under mu, so the send and receive paths read it without
+	// locking.
+	enc atomic.Pointer[sessionCipher]
 }
 
 // valid reports that the session is established and not logging off.
