@@ -113,7 +113,7 @@ func (r *request) read(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
-	if err := r.takeReadBudget(int64(bufClassSize(4 + dataAt + int(req.Length)))); err != nil {
+	if err := r.takeReadBudget(int64(bufClassSize(frameRoom + dataAt + int(req.Length) + tagRoom))); err != nil {
 		return err
 	}
 	w.reserve(dataAt + int(req.Length))
