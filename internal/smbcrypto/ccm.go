@@ -99,7 +99,20 @@ func (c *ccm) mac(nonce, plaintext, ad []byte) [16]byte {
 }
 
 // cbc chains data into the CBC-MAC state x, zero-padding the last block.
+// Long inputs go through the block cipher's CBC mode (assembly for AES)
+// in chunks, keeping only the last ciphertext block: CBC encryption with
+// IV x is exactly the CBC-MAC chain.
 func (c *ccm) cbc(x *[16]byte, data []byte) {
+	if full := len(data) &^ 15; full >= 64 {
+		enc := cipher.NewCBCEncrypter(c.b, x[:])
+		var scratch [4096]byte
+		for off := 0; off < full; off += len(scratch) {
+			n := min(len(scratch), full-off)
+			enc.CryptBlocks(scratch[:n], data[off:off+n])
+			copy(x[:], scratch[n-16:n])
+		}
+		data = data[full:]
+	}
 	for len(data) >= 16 {
 		subtle.XORBytes(x[:], x[:], data[:16])
 		c.b.Encrypt(x[:], x[:])
