@@ -475,3 +475,84 @@ func TestNonceNeverWraps(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedOplockBreak: an oplock holder whose session encrypts gets
+// its OPLOCK_BREAK notification encrypted (the tester decrypts it), and
+// acknowledges it encrypted; a holder that does not encrypt gets it in
+// the clear.
+func TestEncryptedOplockBreak(t *testing.T) {
+	for _, encrypting := range []bool{true, false} {
+		var holder *tester
+		if encrypting {
+			holder = encryptedSession(t, nil, wire.Dialect311)
+		} else {
+			holder = newTester(t, nil)
+			holder.negotiateEncrypting(wire.Dialect311) // keys, but never used
+			holder.mustSessionSetup("alice", "pw")
+			holder.mustTreeConnect("share")
+		}
+		cr := holder.parseCreate(holder.roundTrip(holder.createOplock("o", wire.OplockBatch)))
+		if cr == nil || cr.OplockLevel != wire.OplockBatch {
+			t.Fatalf("first open: %+v", cr)
+		}
+		other := holder.secondClient(wire.Dialect302)
+		second := other.createOplock("o", wire.OplockExclusive)
+		other.send(second)
+		var brk *resp
+		for brk == nil {
+			for k, r := range holder.queue {
+				if r.isBreak() {
+					brk = r
+					holder.queue = append(holder.queue[:k:k], holder.queue[k+1:]...)
+					break
+				}
+			}
+			if brk == nil {
+				holder.receive(holder.recvFrame())
+			}
+		}
+		if brk.encrypted != encrypting {
+			t.Fatalf("holder encrypting=%v: break encrypted=%v", encrypting, brk.encrypted)
+		}
+		ack := holder.roundTrip(holder.oplockAckReq(cr.FileID, wire.OplockLevelII))
+		expectStatus(t, "acknowledgment", ack, ntstatus.Success)
+		if ack.encrypted != encrypting {
+			t.Fatalf("acknowledgment response encrypted=%v", ack.encrypted)
+		}
+		if cr2 := other.parseCreate(other.wait(second)); cr2 == nil || cr2.OplockLevel != wire.OplockLevelII {
+			t.Fatalf("second open: %+v", cr2)
+		}
+	}
+}
+
+// TestTransformSessionMismatch: a request whose header names one session
+// but that arrived in another session's transform is refused with
+// ACCESS_DENIED (the transform's key authenticates only its own
+// session's requests) and logged.
+func TestTransformSessionMismatch(t *testing.T) {
+	tc := encryptedSession(t, nil, wire.Dialect311)
+	a := tc.sessionID
+	tc.enc.on = false
+	tc.mustSessionSetup("alice", "pw") // session B on the same connection
+	b := tc.sessionID
+	tc.enc.on = true
+	r := tc.simpleReq(wire.CmdEcho)
+	r.hdr.SessionID = b
+	frame := tc.frame(r)
+	buf := make([]byte, smbcrypto.TransformHeaderSize+len(frame), smbcrypto.TransformHeaderSize+len(frame)+16)
+	copy(buf[smbcrypto.TransformHeaderSize:], frame)
+	smbcrypto.SealTransform(tc.enc.sessions[a].enc, buf, []byte{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}, a)
+	tc.sendFrame(buf)
+	resp := tc.wait(r)
+	expectStatus(t, "ECHO of session B in session A's transform", resp, ntstatus.AccessDenied)
+	if !strings.Contains(tc.logs(), "encrypted under another session's key") {
+		t.Fatal("no log line")
+	}
+	// Each session's own encrypted requests still work.
+	for _, sid := range []uint64{a, b} {
+		tc.sessionID = sid
+		if st := tc.echo(); st != ntstatus.Success {
+			t.Fatalf("session 0x%x: %v", sid, st)
+		}
+	}
+}
