@@ -33,7 +33,7 @@ type encVectors struct {
 	}
 	CCMLarge struct {
 		Name, Key, Nonce, AAD, SealedSHA256, Tag string
-		Length                                  int
+		Length                                   int
 	}
 }
 
