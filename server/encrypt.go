@@ -106,8 +106,7 @@ var defaultCiphers = smbcrypto.DefaultCiphers
 // ENCRYPTION_CAPABILITIES instead (chooseCipher). Reader only.
 func (c *conn) offerEncryption(dialect uint16, st *Settings) uint32 {
 	c.cipher = 0
-	if st.DisableEncryption || (dialect != wire.Dialect300 && dialect != wire.Dialect302) ||
-		c.clientCaps&wire.CapEncryption == 0 {
+	if (dialect != wire.Dialect300 && dialect != wire.Dialect302) || c.clientCaps&wire.CapEncryption == 0 {
 		return 0
 	}
 	if prefs := st.Ciphers; len(prefs) > 0 && !slices.Contains(prefs, smbcrypto.AES128CCM) {
@@ -122,9 +121,6 @@ func (c *conn) offerEncryption(dialect uint16, st *Settings) uint32 {
 // leaves the connection without encryption and the context unanswered
 // (answering cipher 0 breaks clients such as go-smb2). Reader only.
 func (c *conn) chooseCipher(offered []uint16, st *Settings) (wire.NegContext, bool) {
-	if st.DisableEncryption {
-		return wire.NegContext{}, false
-	}
 	prefs := st.Ciphers
 	if len(prefs) == 0 {
 		prefs = defaultCiphers

@@ -72,9 +72,6 @@ type Settings struct {
 	// preferred first); 3.0/3.0.2 use AES-128-CCM if listed. Empty means
 	// AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
 	Ciphers []smbcrypto.Cipher
-	// DisableEncryption stops offering encryption at all (for tests of
-	// clients that must refuse such a server).
-	DisableEncryption bool
 	// ServerName and Domain are the NetBIOS names announced in NTLM.
 	ServerName, Domain string
 	// AllowAnonymous permits NTLM anonymous logons (never when signing is
