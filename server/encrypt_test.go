@@ -556,3 +556,33 @@ func TestTransformSessionMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestCipherPreference: without AES-128-CCM in Settings.Ciphers a 3.0.2
+// client gets no SMB2_GLOBAL_CAP_ENCRYPTION; a 3.1.1 client offering
+// nothing the server lists gets no encryption context; a 2.1 client never
+// gets the capability.
+func TestCipherPreference(t *testing.T) {
+	cfg := &testerConfig{Settings: func(st *Settings) { st.Ciphers = []smbcrypto.Cipher{smbcrypto.AES256GCM} }}
+	tc := newTester(t, cfg)
+	tc.negotiateEncrypting(wire.Dialect302)
+	if tc.neg.Capabilities&wire.CapEncryption != 0 || tc.enc.cipher != 0 {
+		t.Fatalf("3.0.2 without CCM listed: caps %#x", tc.neg.Capabilities)
+	}
+	tc = newTester(t, cfg)
+	tc.negotiateEncrypting(wire.Dialect311, smbcrypto.AES128GCM, smbcrypto.AES128CCM)
+	for _, c := range tc.neg.Contexts {
+		if c.Type == wire.CtxEncryption {
+			t.Fatalf("encryption context %x without a common cipher", c.Data)
+		}
+	}
+	tc = newTester(t, cfg)
+	tc.negotiateEncrypting(wire.Dialect311, smbcrypto.AES128GCM, smbcrypto.AES256GCM)
+	if tc.enc.cipher != smbcrypto.AES256GCM {
+		t.Fatalf("3.1.1: cipher %v", tc.enc.cipher)
+	}
+	tc = newTester(t, nil)
+	tc.negotiateEncrypting(wire.Dialect210)
+	if tc.neg.Capabilities&wire.CapEncryption != 0 {
+		t.Fatal("2.1 got CAP_ENCRYPTION")
+	}
+}
