@@ -239,6 +239,13 @@ func (s *Session) bind(ctx context.Context, hostport string) error {
 		var ch *channel
 		if ch, err = st.finishBind(c, neg, resp); err == nil {
 			s.chmu.Lock()
+			// The session's encryption keys and nonce counter are shared
+			// by its channels [MS-SMB2 3.2.5.3.3: binding does not change
+			// them].
+			if sc := s.conn.enc.Load(); sc != nil {
+				c.enc.Store(sc)
+				c.sealing.Store(s.conn.sealing.Load())
+			}
 			s.chans = append(s.chans, ch)
 			s.chmu.Unlock()
 			return nil

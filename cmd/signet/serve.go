@@ -279,6 +279,11 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		st.Interfaces = append(st.Interfaces, server.NetInterface{Index: ni.Index, RSS: ni.RSS, RDMA: ni.RDMA,
 			LinkSpeed: ni.Speed, Addrs: ni.Addresses})
 	}
+	st.EncryptData = cfg.EncryptData
+	st.AllowUnencryptedAccess = !cfg.RejectUnencryptedAccess
+	for _, ci := range cfg.Ciphers {
+		st.Ciphers = append(st.Ciphers, smbcrypto.Cipher(ci))
+	}
 	if err := c.authSettings(cfg, st); err != nil {
 		return nil, err
 	}
@@ -289,6 +294,7 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		}
 		st.Shares = append(st.Shares, &server.Share{
 			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
+			EncryptData: sh.EncryptData,
 		})
 	}
 	return st, nil
