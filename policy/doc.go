@@ -20,6 +20,11 @@
 //	signing_algorithms = ["AES-128-GMAC", "AES-128-CMAC", "HMAC-SHA256"]
 //	allow_anonymous = false          # refused anyway while signing is required
 //	max_sessions = 0                 # 0 = unlimited
+//	ntlm = true                      # false refuses NTLM logons (needs [kerberos])
+//	auth_order = ["kerberos", "ntlm"] # SPNEGO offer order; what is off is left out
+//	encrypt_data = false             # true: every session must encrypt (SMB2_SESSION_FLAG_ENCRYPT_DATA)
+//	reject_unencrypted_access = true # clients that cannot encrypt get ACCESS_DENIED where it is required
+//	ciphers = ["AES-128-GCM", "AES-128-CCM", "AES-256-GCM", "AES-256-CCM"]  # 3.1.1 preference
 //
 //	[client]
 //	require_signing = true
@@ -31,6 +36,16 @@
 //	read_only = false
 //	comment = ""
 //	users = []                       # allowed users; empty = every authenticated user
+//	encrypt_data = false             # true: SMB2_SHAREFLAG_ENCRYPT_DATA
+//
+//	[kerberos]                       # absent: Kerberos off
+//	keytab = "/etc/signet/krb5.keytab" # required; the service keys
+//	realm = "EXAMPLE.COM"            # required; name@realm maps to user name
+//	service = "cifs/files.example.com" # required; the service principal
+//	max_skew = "5m"                  # "1s" to "1h"
+//	replay_cache_entries = 65536     # 1 to 16777216
+//	unmapped = "refuse"              # or "strip": name@ANY.REALM -> name
+//	[kerberos.map]                   # explicit "name@REALM" = "user"
 //
 //	[limits]                         # what a client can make the server hold
 //	max_connections = 4096           # TCP connections, server-wide

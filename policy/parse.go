@@ -42,6 +42,8 @@ type rawConfig struct {
 	// Interface overrides the network interfaces reported to multichannel
 	// clients.
 	Interface []rawInterface `toml:"interface"`
+	// Kerberos is [kerberos]; see kerberos.go.
+	Kerberos rawKerberos `toml:"kerberos"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
 }
@@ -59,7 +61,12 @@ type rawServer struct {
 	SigningAlgorithms       []string `toml:"signing_algorithms"`
 	AllowAnonymous          bool     `toml:"allow_anonymous"`
 	MaxSessions             int64    `toml:"max_sessions"`
+	NTLM                    bool     `toml:"ntlm"`
+	AuthOrder               []string `toml:"auth_order"`
 	Multichannel            bool     `toml:"multichannel"`
+	EncryptData             bool     `toml:"encrypt_data"`
+	RejectUnencryptedAccess bool     `toml:"reject_unencrypted_access"`
+	Ciphers                 []string `toml:"ciphers"`
 }
 
 // rawInterface is one [[interface]] table: what
@@ -83,6 +90,8 @@ type rawShare struct {
 	ReadOnly bool     `toml:"read_only"`
 	Comment  string   `toml:"comment"`
 	Users    []string `toml:"users"`
+	// EncryptData is SMB2_SHAREFLAG_ENCRYPT_DATA.
+	EncryptData bool `toml:"encrypt_data"`
 }
 
 // scalarKeys are the keys whose presence is recorded for Show.
@@ -93,6 +102,7 @@ func scalarKeys() []string {
 		"server.server_name", "server.domain", "server.min_dialect",
 		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
+		"server.encrypt_data", "server.reject_unencrypted_access", "server.ciphers",
 		"client.require_signing", "client.enable_security_signature",
 	}
 }
@@ -238,7 +248,7 @@ func (p *parser) warn(key, format string, args ...any) {
 func (p *parser) set(key string) bool { return p.cfg.explicit[key] }
 
 func (p *parser) run(raw *rawConfig) {
-	for _, k := range scalarKeys() {
+	for _, k := range append(scalarKeys(), authKeys()...) {
 		if p.md.IsDefined(strings.Split(k, ".")...) {
 			p.cfg.explicit[k] = true
 		}
@@ -255,6 +265,8 @@ func (p *parser) run(raw *rawConfig) {
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
 	p.multichannel(raw.Server.Multichannel, raw.Interface)
+	p.auth(raw)
+	p.encryption(raw.Server)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

@@ -36,9 +36,12 @@ func (c *Config) Show() []Setting {
 		c.scalar("server.allow_anonymous", strconv.FormatBool(c.AllowAnonymous), c.anonymousNote()),
 		c.scalar("server.max_sessions", strconv.Itoa(c.MaxSessions), maxSessionsNote(c.MaxSessions)),
 		c.scalar("server.multichannel", strconv.FormatBool(c.Multichannel), "SMB 3 session binding; each channel signs with its own key"),
+	}
+	out = append(out, c.encryptionSettings()...)
+	out = append(out, []Setting{
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
-	}
+	}...)
 	for i, ni := range c.Interfaces {
 		addrs := make([]string, len(ni.Addresses))
 		for j, a := range ni.Addresses {
@@ -48,6 +51,7 @@ func (c *Config) Show() []Setting {
 			Value: fmt.Sprintf("index=%d speed=%d rss=%t rdma=%t addresses=%s", ni.Index, ni.Speed, ni.RSS, ni.RDMA, strings.Join(addrs, ",")),
 			Note:  "reported to multichannel clients instead of the machine's interfaces"})
 	}
+	out = append(out, c.authSettings()...)
 	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)
@@ -107,6 +111,7 @@ func shareSettings(s Share) []Setting {
 		{Key: k + "read_only", Value: strconv.FormatBool(s.ReadOnly), Source: SourceExplicit},
 		{Key: k + "comment", Value: strconv.Quote(s.Comment), Source: SourceExplicit},
 		{Key: k + "users", Value: users, Source: SourceExplicit, Note: note},
+		{Key: k + "encrypt_data", Value: strconv.FormatBool(s.EncryptData), Source: SourceExplicit},
 	}
 }
 

@@ -204,7 +204,7 @@ func (o *open) sendBreak(level uint8) {
 	if c == nil {
 		return
 	}
-	frame := getBuf(4 + wire.HeaderSize + 24)
+	var msg [wire.HeaderSize + 24]byte
 	h := wire.Header{
 		Command:   wire.CmdOplockBreak,
 		Flags:     wire.FlagServerToRedir,
@@ -212,14 +212,14 @@ func (o *open) sendBreak(level uint8) {
 		SessionID: o.sess.id,
 		TreeID:    o.tree.id,
 	}
-	h.Put(frame[4:])
-	b := frame[4+wire.HeaderSize:]
-	clear(b)
+	h.Put(msg[:])
+	b := msg[wire.HeaderSize:]
 	binary.LittleEndian.PutUint16(b, 24)
 	b[2] = level
 	wire.PutFileID(b[8:], o.id)
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	queueBreak(c, frame)
+	if frame := o.breakFrame(msg[:]); frame != nil {
+		queueBreak(c, frame)
+	}
 }
 
 // queueBreak hands an unsolicited break notification (oplock or lease) to

@@ -141,7 +141,10 @@ func (r *request) bindSetup(req *wire.SessionSetupRequest, w *response) error {
 		if err != nil {
 			return err
 		}
-		if n := len(c.sessions) + c.bindingsInProgress(); exceeds(n, c.lim.MaxSessionsPerConn) {
+		c.mu.Lock()
+		n := len(c.sessions) + c.bindingsInProgress()
+		c.mu.Unlock()
+		if exceeds(n, c.lim.MaxSessionsPerConn) {
 			c.log.Warn("binding refused: limit reached", "limit", "max_sessions_per_conn", "sessions", n)
 			return ntstatus.InsufficientResources
 		}
@@ -198,6 +201,11 @@ func (r *request) bindTarget() (*session, error) {
 		return nil, ntstatus.InvalidParameter
 	case !r.signed:
 		return nil, ntstatus.InvalidParameter
+	case s.cipherID() != c.cipher:
+		// Binding keeps the session's encryption keys, which belong to
+		// its cipher (Samba refuses it the same way, before the other
+		// checks).
+		return nil, ntstatus.InvalidParameter
 	case !s.established():
 		return nil, ntstatus.RequestNotAccepted
 	case !s.valid():
@@ -211,12 +219,28 @@ func (r *request) bindTarget() (*session, error) {
 	case exceeds(s.channelCount(), c.lim.MaxChannelsPerSession):
 		c.log.Warn("binding refused: limit reached", "limit", "max_channels_per_session", "session_id", s.id)
 		return nil, ntstatus.InsufficientResources
-	case c.dialect == wire.Dialect311 && s.signingAlg != c.signingAlg:
-		// The channel would sign with another algorithm than the
-		// session (Samba refuses it the same way).
-		return nil, ntstatus.RequestNotAccepted
 	}
 	return s, nil
+}
+
+// bindSigningAlgorithm refuses a binding whose connection signs with
+// another algorithm than the session when either of them is AES-GMAC, as
+// Samba does, before the request's signature is even checked (smbtorture's
+// bind_negative_smb3sign* tests): a GMAC session bound from a non-GMAC
+// connection gets STATUS_REQUEST_OUT_OF_SEQUENCE, a non-GMAC session
+// bound from a GMAC connection STATUS_NOT_SUPPORTED. HMAC-SHA256 and
+// AES-CMAC channels may mix; each channel signs with its connection's
+// algorithm.
+func (c *conn) bindSigningAlgorithm(s *session) error {
+	switch {
+	case s.signingAlg == c.signingAlg:
+		return nil
+	case s.signingAlg == smbcrypto.AESGMAC:
+		return ntstatus.RequestOutOfSequence
+	case c.signingAlg == smbcrypto.AESGMAC:
+		return ntstatus.NotSupported
+	}
+	return nil
 }
 
 // bindFailed ends a failed binding exchange: the session and its other
@@ -273,24 +297,45 @@ func (r *request) bindDone(hs *handshake, out []byte, w *response) error {
 	return nil
 }
 
-// newMech builds a fresh SPNEGO/NTLM acceptor for one exchange.
+// newMech builds a fresh SPNEGO acceptor for one exchange, offering the
+// mechanisms the connection's policy snapshot enables.
 func (c *conn) newMech() auth.ServerMech {
-	st := c.settings
-	cfg := &ntlm.ServerConfig{
-		NbComputerName:  st.ServerName,
-		NbDomainName:    st.Domain,
-		DnsComputerName: st.ServerName,
-		DnsDomainName:   st.Domain,
-		Rand:            c.srv.opts.Rand,
-		Now:             c.srv.opts.Now,
-		Lookup: func(user, domain string) (auth.Account, bool) {
-			return c.srv.lookupAccount(user)
-		},
-		// Anonymous is decided by policy in authDone, so that a refusal
-		// can say why.
-		AllowAnonymous: true,
+	return spnego.NewAcceptor(c.mechanisms(c.settings)...)
+}
+
+// mechanisms lists the authentication mechanisms st enables, in its
+// order (Settings.AuthOrder): NTLM unless DisableNTLM, Kerberos when an
+// acceptor is configured. The NEGOTIATE response advertises the same list.
+func (c *conn) mechanisms(st *Settings) []auth.ServerMechanism {
+	order := st.AuthOrder
+	if len(order) == 0 {
+		order = []string{"kerberos", "ntlm"}
 	}
-	return spnego.NewServer(ntlm.NewServer(cfg))
+	lookup := c.srv.lookupAccount
+	var out []auth.ServerMechanism
+	for _, name := range order {
+		switch {
+		case name == "ntlm" && !st.DisableNTLM:
+			cfg := &ntlm.ServerConfig{
+				NbComputerName:  st.ServerName,
+				NbDomainName:    st.Domain,
+				DnsComputerName: st.ServerName,
+				DnsDomainName:   st.Domain,
+				Rand:            c.srv.opts.Rand,
+				Now:             c.srv.opts.Now,
+				Lookup: func(user, domain string) (auth.Account, bool) {
+					return lookup(user)
+				},
+				// Anonymous is decided by policy in authDone, so that a refusal
+				// can say why.
+				AllowAnonymous: true,
+			}
+			out = append(out, spnego.NTLMMechanism(func() *ntlm.Server { return ntlm.NewServer(cfg) }))
+		case name == "kerberos" && st.Kerberos != nil:
+			out = append(out, st.Kerberos.Mechanism(lookup))
+		}
+	}
+	return out
 }
 
 // authFailed ends a failed exchange: the session is deleted and the client
@@ -305,8 +350,14 @@ func (r *request) authFailed(s *session, err error) error {
 	}
 	c.srv.stats.logonFailures.Add(1)
 	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
-	if errors.Is(err, auth.ErrAccountDisabled) {
+	var noMech *auth.NoMechanismError
+	switch {
+	case errors.Is(err, auth.ErrAccountDisabled):
 		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
+	case errors.As(err, &noMech) && noMech.Offers("NTLMSSP") && c.settings.DisableNTLM:
+		msg = "NTLM logon refused: NTLM is disabled by policy ([server] ntlm = false); use Kerberos"
+	case errors.As(err, &noMech):
+		msg = "logon refused: the client offers no enabled authentication mechanism"
 	}
 	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))
 	c.delayFailure()
@@ -362,7 +413,7 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
-	var flags uint16
+	var flags, encFlags uint16
 	s.mu.Lock()
 	s.identity = id
 	s.state = sessValid
@@ -383,6 +434,11 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		s.sign = sg
 		s.setChannelLocked(c, sg)
 		s.appKey = keys.Application
+		if encFlags, err = r.sessionEncryption(s, key, hs.preauth[:]); err != nil {
+			s.mu.Unlock()
+			s.endSession()
+			return err
+		}
 		// Session.SigningRequired [MS-SMB2 3.3.5.5.3]: the client asked in
 		// SESSION_SETUP, or either side required it at NEGOTIATE.
 		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
@@ -395,8 +451,9 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
-		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous)
-	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
+		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
+		"encryption", s.encryptionName())
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }
 

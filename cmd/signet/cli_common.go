@@ -38,10 +38,13 @@ type clientFlags struct {
 	user           string
 	domain         string
 	requireSigning bool
+	encrypt        bool
 	dialect        string
 	minDialect     string
 	maxDialect     string
 	timeout        time.Duration
+	channels       int
+	krb            kerberosFlags // cli_kerberos.go
 }
 
 // register adds the connection flags to fs.
@@ -51,20 +54,28 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.domain, "W", "", "domain or workgroup of the user")
 	fs.StringVar(&c.domain, "domain", "", "same as -W")
 	fs.BoolVar(&c.requireSigning, "require-signing", true, "refuse sessions that are not signed (--require-signing=false to allow)")
+	fs.BoolVar(&c.encrypt, "encrypt", false, "require SMB3 encryption: refuse servers that do not offer it, encrypt every request")
 	fs.StringVar(&c.dialect, "dialect", "", "use exactly this dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)")
 	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
+	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
+	c.krb.register(fs)
 }
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, Timeout: c.timeout}
+	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, RequireEncryption: c.encrypt,
+		Timeout: c.timeout, Channels: c.channels}
+	if c.channels < 1 || c.channels > client.MaxChannels {
+		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
+	}
 	var err error
 	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
 		return nil, err
 	}
-	if d.User != "" {
+	d.Kerberos = c.krb.options()
+	if d.User != "" && (d.Kerberos == nil || !d.Kerberos.NoNTLM) {
 		if d.Password, err = readPassword(d.User, host); err != nil {
 			return nil, err
 		}

@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/policy"
@@ -90,7 +92,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
-		"source", cfg.RequireSigningSource, "config", cfg.Name)
+		"source", cfg.RequireSigningSource, "auth", strings.Join(cfg.AuthMechanisms, ","), "config", cfg.Name)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
 	bg.Go(func() {
 		if err := store.Watch(ctx, log); err != nil {
@@ -127,7 +129,7 @@ func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (fu
 	store.Subscribe(func(_, next *policy.Config) {
 		st, err := shares.settings(next)
 		if err != nil {
-			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			log.Error("config rejected: opening shares or the Kerberos keytab failed; keeping the previous policy", "err", err)
 			return
 		}
 		current.Store(st)
@@ -221,6 +223,11 @@ func reloadOnSIGHUP(ctx context.Context, store *policy.Store, log *slog.Logger) 
 type shareCache struct {
 	mu  sync.Mutex
 	fss map[string]vfs.FS
+	// replay is the Kerberos replay cache shared by the acceptors of
+	// every snapshot (serve_kerberos.go), guarded by mu; replaySize is
+	// the size it was made with.
+	replay     *krb5.ReplayCache
+	replaySize int
 }
 
 func newShareCache() *shareCache { return &shareCache{fss: map[string]vfs.FS{}} }
@@ -272,6 +279,14 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		st.Interfaces = append(st.Interfaces, server.NetInterface{Index: ni.Index, RSS: ni.RSS, RDMA: ni.RDMA,
 			LinkSpeed: ni.Speed, Addrs: ni.Addresses})
 	}
+	st.EncryptData = cfg.EncryptData
+	st.AllowUnencryptedAccess = !cfg.RejectUnencryptedAccess
+	for _, ci := range cfg.Ciphers {
+		st.Ciphers = append(st.Ciphers, smbcrypto.Cipher(ci))
+	}
+	if err := c.authSettings(cfg, st); err != nil {
+		return nil, err
+	}
 	for _, sh := range cfg.Shares {
 		fs, err := c.open(sh.Path)
 		if err != nil {
@@ -279,6 +294,7 @@ func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 		}
 		st.Shares = append(st.Shares, &server.Share{
 			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
+			EncryptData: sh.EncryptData,
 		})
 	}
 	return st, nil

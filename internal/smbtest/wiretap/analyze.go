@@ -1,6 +1,7 @@
 package wiretap
 
 import (
+	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
 
@@ -43,13 +44,16 @@ type session struct {
 	challenge     [8]byte
 	haveChallenge bool
 	auth          *ntlmAuth
-	key           []byte // reconstructed ExportedSessionKey
+	krb           *krbContext // Kerberos exchange, when the tap has the keytab
+	key           []byte      // reconstructed ExportedSessionKey
 	keyErr        error
 
 	// signer uses this connection's Channel.SigningKey (2.x:
 	// Session.SessionKey); sessSigner uses Session.SigningKey, which
 	// differs from it only on a bound channel [MS-SMB2 3.3.4.1.1].
 	signer, sessSigner smbcrypto.Signer
+	// aead opens the session's transforms, by Direction (decrypt.go).
+	aead [2]cipher.AEAD
 }
 
 // sharedSession is a session established through the tap, kept tap-wide so
@@ -57,6 +61,7 @@ type session struct {
 type sharedSession struct {
 	dialect      uint16
 	signer       smbcrypto.Signer
+	aead         [2]cipher.AEAD
 	user, domain string
 }
 
@@ -68,6 +73,8 @@ type pendingSetup struct {
 	hash         smbcrypto.PreauthHash // chain value after this request
 	hashOK       bool
 	auth         *ntlmAuth
+	krb          *krbContext // from an AP-REQ in this request
+	krbErr       error       // why an AP-REQ could not be used
 	binding      bool
 	signRequired bool
 }
@@ -92,6 +99,7 @@ type connState struct {
 	algOK         bool
 	algNote       string
 	cipher        uint16
+	clientCaps    uint32
 	clientSecMode uint16
 	serverSecMode uint16
 	negReq        smbcrypto.PreauthHash // chain after the NEGOTIATE request
@@ -222,6 +230,15 @@ func (c *connState) analyze(dir Direction, frameNo int, units []unit) {
 			}
 		case u.kind == KindEncrypted:
 			m.SessionID = u.transSID
+			plain, why := c.decrypt(dir, u.msg, u.transSID)
+			if plain == nil {
+				m.Note = joinNote(m.Note, "not decrypted: "+why)
+				break
+			}
+			m.Decrypted = true
+			c.tap.msgs = append(c.tap.msgs, m)
+			c.analyzeDecrypted(dir, frameNo, plain)
+			continue
 		}
 		c.tap.msgs = append(c.tap.msgs, m)
 	}
@@ -334,6 +351,7 @@ func (c *connState) negotiateRequest(m *Message, msg []byte) {
 		return
 	}
 	c.clientSecMode = r.SecurityMode
+	c.clientCaps = r.Capabilities
 }
 
 // negotiateResponse records the dialect and signing algorithm and, for
@@ -357,6 +375,9 @@ func (c *connState) negotiateResponse(m *Message, h *wire.Header, msg []byte) {
 		c.alg = smbcrypto.HMACSHA256
 	case wire.Dialect300, wire.Dialect302:
 		c.alg = smbcrypto.AESCMAC
+		if r.Capabilities&wire.CapEncryption != 0 && c.clientCaps&wire.CapEncryption != 0 {
+			c.cipher = uint16(smbcrypto.AES128CCM)
+		}
 	case wire.Dialect311:
 		c.connHash, c.connHashOK = c.negReq.Update(msg), c.negReqOK
 		c.alg = smbcrypto.AESCMAC // no SIGNING_CAPABILITIES context [MS-SMB2 3.2.5.2]
@@ -465,6 +486,12 @@ func (c *connState) setupRequest(m *Message, h *wire.Header, sid uint64, msg []b
 			c.noteAuth(s, a)
 		}
 	}
+	switch k, err := c.tap.parseAPReq(buf); {
+	case err != nil:
+		p.krbErr = err
+	case k != nil:
+		p.krb = k
+	}
 	if len(c.pending) >= maxPending {
 		clear(c.pending)
 		c.errorf("more than %d SESSION_SETUP requests without a response", maxPending)
@@ -537,6 +564,9 @@ func (c *connState) setupResponse(m *Message, h *wire.Header, sid uint64, msg []
 			s.keyErr = errNoChallenge
 		}
 	}
+	if p.krb != nil || p.krbErr != nil {
+		c.noteKerberos(s, p, buf)
+	}
 	switch st {
 	case ntstatus.MoreProcessingRequired:
 		s.hash, s.hashOK = p.hash.Update(msg), p.hashOK
@@ -571,7 +601,7 @@ func (c *connState) establish(s *session, p *pendingSetup, flags uint16) {
 		note = "guest session: no session key"
 	case s.rep.Anonymous:
 		note = "anonymous session: no session key"
-	case s.auth == nil:
+	case s.auth == nil && s.krb == nil && s.keyErr == nil:
 		note = "no NTLM AUTHENTICATE seen (Kerberos or another mechanism): key not reconstructed"
 	case s.keyErr != nil:
 		note = s.keyErr.Error()
@@ -596,12 +626,13 @@ func (c *connState) establish(s *session, p *pendingSetup, flags uint16) {
 	}
 	s.signer = signer
 	s.rep.KeyKnown, s.rep.KeyNote = true, ""
+	c.installCiphers(s, p.hash[:])
 	if !s.rep.Binding {
 		s.sessSigner = signer
 		if len(c.tap.sessions) >= maxSessions {
 			clear(c.tap.sessions)
 		}
-		c.tap.sessions[s.id] = &sharedSession{dialect: c.dialect, signer: signer, user: s.rep.User, domain: s.rep.Domain}
+		c.tap.sessions[s.id] = &sharedSession{dialect: c.dialect, signer: signer, aead: s.aead, user: s.rep.User, domain: s.rep.Domain}
 	}
 }
 
