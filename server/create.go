@@ -83,6 +83,9 @@ func (r *request) create(w *response) error {
 		if errors.Is(err, errBreakPending) {
 			return cc.goAsync(w)
 		}
+		if errors.Is(err, errPurged) && attempt < 3 {
+			continue
+		}
 		if err != nil {
 			if attempt < 3 && cc.raced(err) {
 				continue
@@ -390,10 +393,21 @@ func (cc *createCall) open() (*open, error) {
 	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
-	if err == nil && cc.r.last && !cc.async {
-		// A break that must be acknowledged makes the CREATE wait: it goes
-		// asynchronous, as Windows does, so the client can go on.
-		if waits, purge := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite); len(waits) > 0 && len(purge) == 0 {
+	if err == nil && !cc.async {
+		waits, purge := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite)
+		if len(purge) > 0 {
+			// Disconnected durable opens that would need a break are
+			// closed; the file may be gone with them (delete on close),
+			// so the CREATE looks the name up again.
+			for _, id := range purge {
+				r.c.srv.purgeDurable(id)
+			}
+			f.Close()
+			return nil, errPurged
+		}
+		if len(waits) > 0 && cc.r.last {
+			// A break that must be acknowledged makes the CREATE wait: it
+			// goes asynchronous, as Windows does, so the client can go on.
 			return nil, errBreakPending
 		}
 	}
@@ -419,6 +433,10 @@ type pendingOpen struct {
 // errBreakPending: the CREATE waits for break acknowledgments
 // asynchronously.
 var errBreakPending = errors.New("create waits for a break acknowledgment")
+
+// errPurged: the CREATE closed parked durable opens of the file and
+// starts again from the lookup.
+var errPurged = errors.New("create closed parked durable opens")
 
 // finishOpen waits for the breaks the open causes, checks share modes and
 // registers the open.
