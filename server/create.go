@@ -390,6 +390,9 @@ func (cc *createCall) open() (*open, error) {
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
 		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
 	}
+	if r.c.dialect >= wire.Dialect300 {
+		o.csn = uint16(r.hdr.Status) // Open.ChannelSequence [MS-SMB2 3.3.5.9]
+	}
 	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)

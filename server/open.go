@@ -39,9 +39,11 @@ type open struct {
 	refsMu      sync.Mutex
 	refs        int
 	refsChanged chan struct{}
-	op          oplockState  // guarded by the server's nodeTable.mu
-	lease       *lease       // guarded by the server's nodeTable.mu
-	dur         durableState // guarded by the server's nodeTable.mu (durable.go)
+	op          oplockState // guarded by the server's nodeTable.mu
+	lease       *lease      // guarded by the server's nodeTable.mu
+	// csn is Open.ChannelSequence (replay.go), guarded by refsMu.
+	csn uint16
+	dur durableState // guarded by the server's nodeTable.mu (durable.go)
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its

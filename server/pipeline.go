@@ -353,6 +353,9 @@ func (r *request) process(w *response) error {
 		if err := r.resolveFileID(def); err != nil {
 			return err
 		}
+		if err := r.checkChannelSequence(); err != nil {
+			return err
+		}
 	}
 	return def.run(r, w)
 }

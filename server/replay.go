@@ -102,3 +102,29 @@ func (cc *createCall) replayCreate(w *response) (handled bool, err error) {
 	w.buf = wire.AppendCreateResponse(w.buf, resp)
 	return true, nil
 }
+
+// checkChannelSequence applies Open.ChannelSequence on 3.x
+// [MS-SMB2 3.3.5.2.10]: a WRITE, SET_INFO or IOCTL whose ChannelSequence
+// is older than the open's (a request from before a channel failover that
+// the client has since replayed or abandoned) fails with
+// STATUS_FILE_NOT_AVAILABLE; a newer one becomes the open's. Sequences
+// compare modulo 2^16.
+func (r *request) checkChannelSequence() error {
+	o := r.open
+	if o == nil || r.c.dialect < wire.Dialect300 || r.c.dialect == wire.DialectWildcard {
+		return nil
+	}
+	switch r.hdr.Command {
+	case wire.CmdWrite, wire.CmdSetInfo, wire.CmdIoctl:
+	default:
+		return nil
+	}
+	seq := uint16(r.hdr.Status)
+	o.refsMu.Lock()
+	defer o.refsMu.Unlock()
+	if int16(seq-o.csn) < 0 {
+		return ntstatus.FileNotAvailable
+	}
+	o.csn = seq
+	return nil
+}
