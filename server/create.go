@@ -364,7 +364,12 @@ func (cc *createCall) open() (*open, error) {
 		}
 	}
 	flag := os.O_RDONLY
-	if !isDir && cc.access&(wire.FileWriteData|wire.FileAppendData) != 0 {
+	overwrites := cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)
+	if !isDir && (cc.access&(wire.FileWriteData|wire.FileAppendData) != 0 || overwrites) {
+		// An overwrite truncates whatever access was asked for, as
+		// Windows does (smb2.oplock.exclusive5: attributes-only access
+		// with FILE_OVERWRITE_IF); the share's write permission was
+		// checked in checkAccess.
 		flag = os.O_RDWR
 	}
 	perm := fs.FileMode(0o644)

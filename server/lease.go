@@ -238,7 +238,7 @@ func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrit
 		if !seen {
 			lt.to = cur
 		}
-		if !leaseStatOpen(requester.access) {
+		if !leaseStatOpen(requester.access) || overwrite {
 			lt.to &^= wire.LeaseWrite
 			lt.wait = lt.wait || l.state&wire.LeaseWrite != 0
 		}

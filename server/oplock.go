@@ -117,11 +117,22 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 			waits = append(waits, h.op.acked)
 			continue
 		}
-		if (h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch) && !oplockStatOpen(requester.access) {
-			h.op.breaking, h.op.breakTo = true, wire.OplockLevelII
+		if (h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch) && (!oplockStatOpen(requester.access) || overwrite) {
+			// An exclusive oplock is not broken for an open that will be
+			// a sharing violation anyway (a batch one is: its holder may
+			// close the handle it keeps); an overwrite breaks to none
+			// [MS-FSA 2.1.5.17.2].
+			if h.op.level == wire.OplockExclusive && shareConflict(h.access, h.share, requester.access, requester.share) {
+				continue
+			}
+			to := wire.OplockLevelII
+			if overwrite {
+				to = wire.OplockNone
+			}
+			h.op.breaking, h.op.breakTo = true, to
 			h.op.acked = make(chan struct{})
 			waits = append(waits, h.op.acked)
-			h.sendBreak(wire.OplockLevelII)
+			h.sendBreak(to)
 		}
 	}
 	for l, lt := range leaseTargetsLocked(n, requester, lr, overwrite) {
@@ -167,7 +178,7 @@ func (op *oplockState) finishBreakLocked(level uint8) {
 	}
 }
 
-// breakLevelII breaks every level II oplock on the file except writer's to
+// breakLevelII breaks every level II oplock on the file (the writer's too) to
 // none; no acknowledgment is expected [MS-SMB2 3.3.4.6].
 func (s *Server) breakLevelII(writer *open) {
 	if writer.node == nil {
@@ -177,7 +188,9 @@ func (s *Server) breakLevelII(writer *open) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, h := range writer.node.opens {
-		if h != writer && h.lease == nil && h.op.level == wire.OplockLevelII && !h.op.breaking {
+		// The writer's own level II oplock breaks too (smb2.oplock.batch1),
+		// unlike its own lease.
+		if h.lease == nil && h.op.level == wire.OplockLevelII && !h.op.breaking {
 			h.op.level = wire.OplockNone
 			h.sendBreak(wire.OplockNone)
 		}
