@@ -53,6 +53,9 @@ func (r *request) create(w *response) error {
 	if cc.durable != nil && cc.durable.reconnect && !r.tree.ipc {
 		return cc.reconnectDurable(w) // the open already counts
 	}
+	if cc.replayOfPending() {
+		return ntstatus.FileNotAvailable // replay.go
+	}
 	if handled, err := cc.replayCreate(w); handled {
 		return err // replay.go
 	}
@@ -109,8 +112,10 @@ func (cc *createCall) dialect() uint16 {
 // caused are acknowledged (or time out); the open reservation goes with it.
 func (cc *createCall) goAsync(w *response) error {
 	cc.async = true
+	pending := cc.markPending()
 	err := cc.r.goAsync(w, nil, func(ctx context.Context, fw *response) error {
 		defer cc.giveBackReservation()
+		defer pending()
 		o, err := cc.finishOpen(ctx)
 		if err != nil {
 			return err
@@ -118,6 +123,7 @@ func (cc *createCall) goAsync(w *response) error {
 		return cc.respond(o, fw)
 	})
 	if err != nil {
+		pending()
 		cc.async = false
 		p := cc.pending
 		p.f.Close()

@@ -48,6 +48,7 @@ type durableState struct {
 	timeout      time.Duration
 	disconnected bool
 	action       uint32 // the CREATE's CreateAction, for a replay
+	replayable   bool   // made with a DH2Q: createGuid names it for a replay
 }
 
 func (d *durableState) on() bool { return d.v1 || d.v2 }
@@ -121,9 +122,12 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 	t := &cc.r.c.srv.nodes
 	t.mu.Lock()
 	ok := level == wire.OplockBatch || o.lease != nil && o.lease.state&wire.LeaseHandle != 0
+	// The CreateGuid identifies the open for a replay even when no
+	// durable handle was granted [MS-SMB2 3.3.5.9.10].
+	o.dur = durableState{createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID, owner: owner,
+		action: cc.action, replayable: d.v2}
 	if ok {
-		o.dur = durableState{v1: !d.v2, v2: d.v2, createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID,
-			owner: owner, timeout: d.timeout, action: cc.action}
+		o.dur.v1, o.dur.v2, o.dur.timeout = !d.v2, d.v2, d.timeout
 	}
 	t.mu.Unlock()
 	if !ok {

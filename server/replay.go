@@ -32,7 +32,7 @@ func (s *Server) findReplayed(sess *session, client, guid [16]byte) *open {
 			return true
 		}
 		t.mu.Lock()
-		ok := o.dur.v2 && !o.dur.disconnected && o.dur.createGuid == guid && o.dur.clientGUID == client
+		ok := o.dur.replayable && !o.dur.disconnected && o.dur.createGuid == guid && o.dur.clientGUID == client
 		t.mu.Unlock()
 		if ok {
 			found = o
@@ -127,4 +127,62 @@ func (r *request) checkChannelSequence() error {
 	}
 	o.csn = seq
 	return nil
+}
+
+// pendingCreates holds the (ClientGuid, CreateGuid) of the durable v2
+// CREATEs waiting asynchronously for a break, so that a replay of one of
+// them is answered STATUS_FILE_NOT_AVAILABLE instead of opening the file a
+// second time (MS-SMB2 3.3.5.9.10; smb2.replay.dhv2-pending*). A leaf of
+// the lock order; bounded by the asynchronous requests (max_async_per_conn).
+type pendingCreates struct {
+	mu orderedMutex[rankLeaf]
+	m  map[[32]byte]int
+}
+
+func replayKey(client, guid [16]byte) (k [32]byte) {
+	copy(k[:16], client[:])
+	copy(k[16:], guid[:])
+	return k
+}
+
+// markPending records the CREATE as pending; the returned function
+// forgets it (idempotent).
+func (cc *createCall) markPending() func() {
+	d := cc.durable
+	if d == nil || d.reconnect || !d.v2 {
+		return func() {}
+	}
+	p := &cc.r.c.srv.replays
+	k := replayKey(cc.r.c.clientGUID, d.createGuid)
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[[32]byte]int{}
+	}
+	p.m[k]++
+	p.mu.Unlock()
+	done := false
+	return func() {
+		if done {
+			return
+		}
+		done = true
+		p.mu.Lock()
+		if p.m[k]--; p.m[k] <= 0 {
+			delete(p.m, k)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// replayOfPending reports a replayed CREATE whose original is still
+// pending.
+func (cc *createCall) replayOfPending() bool {
+	d := cc.durable
+	if d == nil || d.reconnect || !d.v2 || cc.r.hdr.Flags&wire.FlagReplayOperation == 0 {
+		return false
+	}
+	p := &cc.r.c.srv.replays
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[replayKey(cc.r.c.clientGUID, d.createGuid)] > 0
 }

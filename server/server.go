@@ -216,6 +216,9 @@ type Server struct {
 	// reclaimed or scavenged (durable.go); scavKick wakes the scavenger,
 	// scavStop (guarded by mu) ends it.
 	durables state.Durables[*open]
+	// replays are the CreateGuids of durable v2 CREATEs waiting
+	// asynchronously (replay.go).
+	replays pendingCreates
 	scavKick chan struct{}
 	scavStop chan struct{}
 
