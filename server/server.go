@@ -218,7 +218,7 @@ type Server struct {
 	durables state.Durables[*open]
 	// replays are the CreateGuids of durable v2 CREATEs waiting
 	// asynchronously (replay.go).
-	replays pendingCreates
+	replays  pendingCreates
 	scavKick chan struct{}
 	scavStop chan struct{}
 
