@@ -437,6 +437,7 @@ func (r *request) setSize(o *open, class fscc.InfoClass, b []byte) error {
 			if al, ok := o.file.(vfs.Allocator); ok {
 				al.Allocate(0, size)
 			}
+			r.c.srv.breakLevelII(o) // a size change all the same (smb2.oplock.batch12)
 			return nil
 		}
 	}
