@@ -257,7 +257,11 @@ func (s *Server) parkDurable(o *open) bool {
 	}
 	t := &s.nodes
 	t.mu.Lock()
-	ok := o.dur.on() && !o.dur.disconnected
+	// An open with a break outstanding is closed, not kept: its holder
+	// can no longer acknowledge, and the open waiting for it proceeds
+	// (smb2.durable-open.oplock when the connection loss is noticed
+	// after the break was sent).
+	ok := o.dur.on() && !o.dur.disconnected && !o.op.breaking && (o.lease == nil || !o.lease.breaking)
 	if ok {
 		o.dur.disconnected = true
 	}
