@@ -16,8 +16,8 @@ import (
 // read (R), handle (H) and write (W) caching; a conflicting open, a write
 // by another open, a byte-range lock, an overwrite, a rename or a delete
 // breaks it down, and the holder acknowledges breaks that take H or W away
-// (within oplockBreakTimeout, 35 s as Windows, after which the server
-// takes the break as acknowledged).
+// (within oplockBreakTimeout, 35 s as Windows, after which the lease is
+// lost: its state becomes none).
 //
 // Ownership: every lease and every open's lease pointer are guarded by
 // the server's nodeTable.mu, together with the file's opens and their

@@ -171,7 +171,7 @@ func TestLeaseSharedKey(t *testing.T) {
 }
 
 // TestLeaseBreakTimeout: an unacknowledged break lets the waiting open
-// proceed after the timeout, the lease taken at its break state.
+// proceed after the timeout, and the lease is lost (state none).
 func TestLeaseBreakTimeout(t *testing.T) {
 	defer func(d time.Duration) { oplockBreakTimeout = d }(oplockBreakTimeout)
 	oplockBreakTimeout = 100 * time.Millisecond
@@ -190,4 +190,8 @@ func TestLeaseBreakTimeout(t *testing.T) {
 	}
 	holder.recvLeaseBreak()
 	expectStatus(t, "late acknowledgment", holder.roundTrip(holder.leaseAckReq(k1, wire.LeaseRead)), ntstatus.Unsuccessful)
+	again := holder.parseCreate(holder.roundTrip(holder.createLease("t", k1, 0, shareAll)))
+	if l := leaseOf(t, again); l.State != 0 {
+		t.Fatalf("lease after the timeout %+v, want none", l)
+	}
 }

@@ -152,8 +152,8 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 	return waits, purge
 }
 
-// expireBreaks drops oplocks whose holders never acknowledged, and takes
-// unacknowledged lease breaks as acknowledged.
+// expireBreaks drops the oplocks and leases whose holders never
+// acknowledged a break.
 func (s *Server) expireBreaks(key nodeKey) {
 	t := &s.nodes
 	t.mu.Lock()
@@ -164,7 +164,7 @@ func (s *Server) expireBreaks(key nodeKey) {
 				h.op.finishBreakLocked(wire.OplockNone)
 			}
 			if l := h.lease; l != nil && l.breaking {
-				l.finishBreakLocked(l.breakTo)
+				l.finishBreakLocked(0) // an unacknowledged lease is lost (smb2.lease.timeout)
 			}
 		}
 	}
