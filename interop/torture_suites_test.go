@@ -16,7 +16,8 @@ func TestSmbtortureSuites(t *testing.T) {
 	bin := needTool(t, "smbtorture", "samba-testsuite")
 	lists := loadTortureLists(t)
 	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
-	for _, suite := range []string{"smb2.session", "smb2.multichannel"} {
+	for _, suite := range []string{"smb2.session", "smb2.multichannel", "smb2.lease", "smb2.durable-open",
+		"smb2.durable-v2-open", "smb2.oplock", "smb2.replay"} {
 		t.Run(suite, func(t *testing.T) {
 			expect := map[string]string{} // subtest -> known-failure reason ("" = must pass)
 			for _, c := range lists {
