@@ -225,6 +225,17 @@ type leaseTarget struct {
 // unless the open is a stat open, H goes when the open would be a sharing
 // violation, R and W go when the open overwrites the file. t.mu held.
 func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrite bool) map[*lease]leaseTarget {
+	// An open that would be a sharing violation only takes H away from
+	// the leases of the opens it conflicts with (their holders may close
+	// their cached handles); it does not get far enough to take W or R
+	// (smb2.lease.break_twice: RWH is broken to RW).
+	violation := false
+	for _, h := range n.opens {
+		if h != requester && shareConflict(h.access, h.share, requester.access, requester.share) {
+			violation = true
+			break
+		}
+	}
 	var out map[*lease]leaseTarget
 	for _, h := range n.opens {
 		l := h.lease
@@ -238,6 +249,17 @@ func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrit
 		lt, seen := out[l]
 		if !seen {
 			lt.to = cur
+		}
+		if violation {
+			if shareConflict(h.access, h.share, requester.access, requester.share) && lt.to&wire.LeaseHandle != 0 {
+				lt.to &^= wire.LeaseHandle
+				lt.wait = lt.wait || l.state&wire.LeaseHandle != 0
+			}
+			if out == nil {
+				out = map[*lease]leaseTarget{}
+			}
+			out[l] = lt
+			continue
 		}
 		if !leaseStatOpen(requester.access) || overwrite {
 			lt.to &^= wire.LeaseWrite
