@@ -251,7 +251,7 @@ func leaseTargetsLocked(n *fileNode, requester *open, lr *leaseRequest, overwrit
 			lt.to = cur
 		}
 		if violation {
-			if shareConflict(h.access, h.share, requester.access, requester.share) && lt.to&wire.LeaseHandle != 0 {
+			if shareConflict(h.access, h.share, requester.access, requester.share) {
 				lt.to &^= wire.LeaseHandle
 				lt.wait = lt.wait || l.state&wire.LeaseHandle != 0
 			}
