@@ -44,6 +44,11 @@ type Config struct {
 	// communications (always)" (RequireSecuritySignature): the server
 	// requires signing on every non-guest, non-anonymous session.
 	RequireSigning bool
+	// AuditSigning is require_signing = "audit": signing is not required
+	// (RequireSigning is false), but every session that "true" would
+	// refuse is recorded once as an audit event, so that the clients that
+	// would break can be found before signing is required.
+	AuditSigning bool
 	// RequireSigningSource says where RequireSigning came from: SourceExplicit
 	// or "role default (<role>)".
 	RequireSigningSource string
@@ -78,6 +83,18 @@ type Config struct {
 	// Shares are the disk shares in file order.
 	Shares []Share
 
+	// AdminSocket is the absolute path of the local admin socket
+	// (server.admin_socket) through which `signet status`, `signet policy
+	// set`, `signet audit report` and `signet sessions close` reach the
+	// running server; "" disables it.
+	AdminSocket string
+	// MetricsListen is the HOST:PORT of the Prometheus endpoint
+	// (metrics.listen, path /metrics); "" disables it.
+	MetricsListen string
+	// LogFormat is "text" or "json" (log.format); LogLevel is "debug",
+	// "info", "warn" or "error" (log.level).
+	LogFormat, LogLevel string
+
 	// ServerEnableSecuritySignature and ClientEnableSecuritySignature
 	// record the SMBv1-only "Digitally sign communications (if client
 	// agrees / if server agrees)" settings. They are accepted for
@@ -88,6 +105,8 @@ type Config struct {
 	// explicit holds the keys ("server.role", ...) set in the file.
 	explicit map[string]bool
 	warnings []Warning
+	// allowUnknown: loaded with LoadAllowUnknown; reloads keep it.
+	allowUnknown bool
 }
 
 // Ignored is a setting that is accepted but has no effect.

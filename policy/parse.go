@@ -44,11 +44,15 @@ type rawConfig struct {
 	Interface []rawInterface `toml:"interface"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
+	// Metrics and Log are the operations tables (ops.go).
+	Metrics rawMetrics `toml:"metrics"`
+	Log     rawLog     `toml:"log"`
 }
 
 type rawServer struct {
 	Listen                  string   `toml:"listen"`
-	RequireSigning          bool     `toml:"require_signing"`
+	RequireSigning          signingValue `toml:"require_signing"`
+	AdminSocket             string   `toml:"admin_socket"`
 	Role                    string   `toml:"role"`
 	UsersFile               string   `toml:"users_file"`
 	EnableSecuritySignature bool     `toml:"enable_security_signature"`
@@ -94,6 +98,7 @@ func scalarKeys() []string {
 		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
 		"client.require_signing", "client.enable_security_signature",
+		"server.admin_socket", "metrics.listen", "log.format", "log.level",
 	}
 }
 
@@ -109,10 +114,18 @@ func osEnv() env { return env{hostname: os.Hostname, stat: os.Stat} }
 // inside it resolve against the file's folder. Warnings are returned even
 // when err is non-nil.
 func Load(path string) (*Config, []Warning, error) {
-	return loadFile(path, path, osEnv())
+	return loadFile(path, path, osEnv(), false)
 }
 
-func loadFile(path, name string, e env) (*Config, []Warning, error) {
+// LoadAllowUnknown is Load for a file that may carry keys this version
+// does not know (written for a newer Signet): they are warnings, not
+// errors (`signet serve --allow-unknown`). Reloads of the snapshot keep
+// allowing them.
+func LoadAllowUnknown(path string) (*Config, []Warning, error) {
+	return loadFile(path, path, osEnv(), true)
+}
+
+func loadFile(path, name string, e env, allowUnknown bool) (*Config, []Warning, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: err.Error()}
@@ -121,7 +134,7 @@ func loadFile(path, name string, e env) (*Config, []Warning, error) {
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: err.Error()}
 	}
-	c, warns, err := parse(data, filepath.Dir(abs), name, e)
+	c, warns, err := parse(data, filepath.Dir(abs), name, e, allowUnknown)
 	if c != nil {
 		c.Path = abs
 	}
@@ -167,10 +180,10 @@ func unwrapPathError(err error) error {
 // resolve against; name labels the source in errors and warnings. The
 // returned Config has an empty Path, so Store.Reload leaves it alone.
 func Parse(data []byte, dir string, name string) (*Config, []Warning, error) {
-	return parse(data, dir, name, osEnv())
+	return parse(data, dir, name, osEnv(), false)
 }
 
-func parse(data []byte, dir, name string, e env) (*Config, []Warning, error) {
+func parse(data []byte, dir, name string, e env, allowUnknown bool) (*Config, []Warning, error) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: fmt.Sprintf("config folder %q: %v", dir, err)}
@@ -180,8 +193,8 @@ func parse(data []byte, dir, name string, e env) (*Config, []Warning, error) {
 	if err != nil {
 		return nil, nil, decodeError(name, err)
 	}
-	p := &parser{name: name, dir: absDir, md: md, env: e,
-		cfg: &Config{Name: name, explicit: map[string]bool{}}}
+	p := &parser{name: name, dir: absDir, md: md, env: e, allowUnknown: allowUnknown,
+		cfg: &Config{Name: name, explicit: map[string]bool{}, allowUnknown: allowUnknown}}
 	p.run(&raw)
 	if len(p.errs) > 0 {
 		return nil, p.warns, joinErrors(p.errs)
@@ -220,7 +233,9 @@ type parser struct {
 	dir   string
 	md    toml.MetaData
 	env   env
-	cfg   *Config
+	// allowUnknown makes unknown keys warnings instead of errors.
+	allowUnknown bool
+	cfg          *Config
 	errs  []error
 	warns []Warning
 }
@@ -259,6 +274,9 @@ func (p *parser) run(raw *rawConfig) {
 	p.smb1Only(raw)
 	p.limits(raw.Limits)
 	p.shares(raw.Share)
+	p.adminSocket(raw.Server.AdminSocket)
+	p.metrics(raw.Metrics)
+	p.logging(raw.Log)
 }
 
 // unknownKeys warns once per unknown key, not for each key below it.
@@ -274,7 +292,7 @@ func (p *parser) unknownKeys() {
 			continue
 		}
 		reported[k.String()] = true
-		p.warn(k.String(), "unknown key, ignored")
+		p.unknownKey(k.String())
 	}
 }
 

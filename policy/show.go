@@ -24,7 +24,7 @@ func (c *Config) Show() []Setting {
 	out := []Setting{
 		c.scalar("server.listen", c.Listen, ""),
 		c.scalar("server.role", string(c.Role), ""),
-		{Key: "server.require_signing", Value: strconv.FormatBool(c.RequireSigning),
+		{Key: "server.require_signing", Value: c.requireSigningText(),
 			Source: c.RequireSigningSource, Note: serverAlways},
 		c.ignored("server.enable_security_signature", c.ServerEnableSecuritySignature, serverIfAgrees),
 		c.scalar("server.users_file", c.UsersFile, ""),
@@ -38,6 +38,10 @@ func (c *Config) Show() []Setting {
 		c.scalar("server.multichannel", strconv.FormatBool(c.Multichannel), "SMB 3 session binding; each channel signs with its own key"),
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
+		c.scalar("server.admin_socket", orDash(c.AdminSocket), "signet status / policy set / audit report / sessions close"),
+		c.scalar("metrics.listen", orDash(c.MetricsListen), "Prometheus endpoint, path /metrics"),
+		c.scalar("log.format", c.LogFormat, ""),
+		c.scalar("log.level", c.LogLevel, ""),
 	}
 	for i, ni := range c.Interfaces {
 		addrs := make([]string, len(ni.Addresses))
