@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
@@ -221,6 +222,7 @@ func newResponse() response {
 func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (response, ntstatus.Status, error) {
 	related := r.hdr.Flags&wire.FlagRelated != 0
 	w := newResponse()
+	start := time.Now()
 	var st ntstatus.Status
 	var err error
 	switch {
@@ -274,6 +276,7 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	if (failed || len(w.buf) == wire.HeaderSize) && !keepsBody(r.hdr.Command, st) {
 		w.buf = wire.AppendErrorResponse(w.buf[:wire.HeaderSize], nil)
 	}
+	c.observeRequest(r, uint32(st), start, len(w.buf)) // ops.go
 	return w, st, nil
 }
 
@@ -408,6 +411,7 @@ func (r *request) resolveSession() error {
 	case r.sess != nil && r.sess.mustSign():
 		return r.badSignature("unsigned request on a session that requires signing")
 	}
+	r.noteRequest() // ops.go: signed/unsigned counts, signing audit
 	return nil
 }
 
@@ -449,6 +453,13 @@ func (r *request) badSignature(why string) error {
 		total = c.srv.stats.unsignedRejected.Add(1)
 	} else {
 		total = c.srv.stats.badSignatures.Add(1)
+	}
+	if o := c.srv.opts.Observer; o != nil {
+		reason := "bad_signature"
+		if why[0] == 'u' {
+			reason = "unsigned"
+		}
+		o.SignatureRefused(reason)
 	}
 	n := atomicAdd(&c.badSigs)
 	c.log.Warn("request refused: "+why, "command", r.hdr.Command.String(), "message_id", r.hdr.MessageID,

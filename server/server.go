@@ -55,6 +55,11 @@ type Settings struct {
 	// RequireSigning is the server side of "Microsoft network server:
 	// Digitally sign communications (always)" (RequireSecuritySignature).
 	RequireSigning bool
+	// AuditSigning (require_signing = "audit") does not require signing
+	// but records, once per session, what RequireSigning would refuse
+	// (ops.go: AuditEvents, AuditReport). It is read on every request, so
+	// it applies to established sessions at once.
+	AuditSigning bool
 	// MinDialect and MaxDialect bound the dialects offered (wire values).
 	MinDialect, MaxDialect uint16
 	// SigningAlgorithms is the 3.1.1 preference order (most preferred
@@ -129,6 +134,9 @@ type Options struct {
 	Rand io.Reader
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Observer, when set, receives request, session, refusal and audit
+	// events (ops.go), for metrics.
+	Observer Observer
 	// MaxInFlight caps concurrently executing requests per connection.
 	// Defaults to 64.
 	MaxInFlight int
@@ -164,6 +172,7 @@ type Server struct {
 	guid      [16]byte
 	startTime time.Time
 	stats     counters
+	ops       opsState // ops.go
 
 	// Server-wide file state shared by every connection.
 	nodes   nodeTable

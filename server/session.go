@@ -65,6 +65,8 @@ type session struct {
 	// opens counts the session's opens and CREATEs in progress that
 	// reserved one (openlimit.go).
 	opens atomic.Int64
+	// ops holds request counts and audit state (ops.go).
+	ops sessionOps
 }
 
 // valid reports that the session is established and not logging off.
@@ -296,6 +298,7 @@ func (s *session) endSession() bool {
 		s.srv.liveSessions.Add(-1)
 	}
 	s.srv.sessions.Delete(s.id)
+	s.opsEnded(counted)
 	return true
 }
 
