@@ -79,9 +79,9 @@ func TestOpsKeys(t *testing.T) {
 		t.Errorf("disabled: %q %q", cfg.AdminSocket, cfg.MetricsListen)
 	}
 	for text, want := range map[string]string{
-		"[log]\nformat = \"xml\"\n":       `log.format: "xml" is not "text" or "json"`,
-		"[log]\nlevel = \"loud\"\n":       `log.level: "loud" is not`,
-		"[metrics]\nlisten = \"9445\"\n":  `metrics.listen: "9445" is not host:port`,
+		"[log]\nformat = \"xml\"\n":                                       `log.format: "xml" is not "text" or "json"`,
+		"[log]\nlevel = \"loud\"\n":                                       `log.level: "loud" is not`,
+		"[metrics]\nlisten = \"9445\"\n":                                  `metrics.listen: "9445" is not host:port`,
 		"[server]\nadmin_socket = \"" + strings.Repeat("x", 120) + "\"\n": "too long for a unix socket",
 	} {
 		if err := f.loadErr(t, text+shareData); !strings.Contains(err.Error(), want) {

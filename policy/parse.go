@@ -50,20 +50,20 @@ type rawConfig struct {
 }
 
 type rawServer struct {
-	Listen                  string   `toml:"listen"`
+	Listen                  string       `toml:"listen"`
 	RequireSigning          signingValue `toml:"require_signing"`
-	AdminSocket             string   `toml:"admin_socket"`
-	Role                    string   `toml:"role"`
-	UsersFile               string   `toml:"users_file"`
-	EnableSecuritySignature bool     `toml:"enable_security_signature"`
-	ServerName              string   `toml:"server_name"`
-	Domain                  string   `toml:"domain"`
-	MinDialect              string   `toml:"min_dialect"`
-	MaxDialect              string   `toml:"max_dialect"`
-	SigningAlgorithms       []string `toml:"signing_algorithms"`
-	AllowAnonymous          bool     `toml:"allow_anonymous"`
-	MaxSessions             int64    `toml:"max_sessions"`
-	Multichannel            bool     `toml:"multichannel"`
+	AdminSocket             string       `toml:"admin_socket"`
+	Role                    string       `toml:"role"`
+	UsersFile               string       `toml:"users_file"`
+	EnableSecuritySignature bool         `toml:"enable_security_signature"`
+	ServerName              string       `toml:"server_name"`
+	Domain                  string       `toml:"domain"`
+	MinDialect              string       `toml:"min_dialect"`
+	MaxDialect              string       `toml:"max_dialect"`
+	SigningAlgorithms       []string     `toml:"signing_algorithms"`
+	AllowAnonymous          bool         `toml:"allow_anonymous"`
+	MaxSessions             int64        `toml:"max_sessions"`
+	Multichannel            bool         `toml:"multichannel"`
 }
 
 // rawInterface is one [[interface]] table: what
@@ -229,15 +229,15 @@ func joinErrors(errs []error) error {
 
 // parser turns a decoded file into a Config, collecting every error.
 type parser struct {
-	name  string
-	dir   string
-	md    toml.MetaData
-	env   env
+	name string
+	dir  string
+	md   toml.MetaData
+	env  env
 	// allowUnknown makes unknown keys warnings instead of errors.
 	allowUnknown bool
 	cfg          *Config
-	errs  []error
-	warns []Warning
+	errs         []error
+	warns        []Warning
 }
 
 func (p *parser) Warnings() []Warning { return append([]Warning(nil), p.warns...) }

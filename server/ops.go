@@ -109,12 +109,12 @@ type opsState struct {
 // sessionOps is a session's part of this file (session.ops): request
 // counts and the audit reasons already recorded. Atomics only.
 type sessionOps struct {
-	established    atomic.Int64 // unix nanoseconds; 0 until established
-	signedReqs     atomic.Int64
-	unsignedReqs   atomic.Int64
-	audited        atomic.Uint32 // bit per auditReasons index
-	guestOrAnon    atomic.Uint32 // 1 guest, 2 anonymous
-	ended          atomic.Bool
+	established  atomic.Int64 // unix nanoseconds; 0 until established
+	signedReqs   atomic.Int64
+	unsignedReqs atomic.Int64
+	audited      atomic.Uint32 // bit per auditReasons index
+	guestOrAnon  atomic.Uint32 // 1 guest, 2 anonymous
+	ended        atomic.Bool
 }
 
 // Observer receives the server's events, for metrics. Methods are called

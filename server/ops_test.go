@@ -42,7 +42,11 @@ func (o *recordingObserver) SessionEstablished(SessionInfo) { o.mu.Lock(); o.est
 func (o *recordingObserver) SessionEnded(SessionInfo)       { o.mu.Lock(); o.end++; o.mu.Unlock() }
 func (o *recordingObserver) SessionRefused(r string)        { o.mu.Lock(); o.refused[r]++; o.mu.Unlock() }
 func (o *recordingObserver) SignatureRefused(r string)      { o.mu.Lock(); o.sigRefuse[r]++; o.mu.Unlock() }
-func (o *recordingObserver) Audit(ev AuditEvent)            { o.mu.Lock(); o.audits = append(o.audits, ev); o.mu.Unlock() }
+func (o *recordingObserver) Audit(ev AuditEvent) {
+	o.mu.Lock()
+	o.audits = append(o.audits, ev)
+	o.mu.Unlock()
+}
 
 // opsServer starts a server whose policy the test swaps (as signet serve
 // does on reload), with an observer.
