@@ -133,11 +133,12 @@ func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet returns a flag set whose usage names the command.
+// newFlagSet returns a flag set whose usage prints "usage: signet
+// SYNOPSIS"; the synopsis starts with the command's name.
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: signet %s %s\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "usage: signet %s\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -35,19 +37,21 @@ func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration file (TOML); the embedded default when omitted")
 	listen := fs.String("listen", "", "HOST:PORT to listen on, overriding server.listen")
-	verbose := fs.Bool("v", false, "log debug details")
-	if err := fs.Parse(args); err != nil {
+	verbose := fs.Bool("v", false, "log debug details (log.level = \"debug\")")
+	allowUnknown := fs.Bool("allow-unknown", false, "accept configuration keys this version does not know (warn instead of refusing to start)")
+	if err := parseFlags(fs, args, "serve [--config FILE] [--listen HOST:PORT] [--allow-unknown] [-v]"); err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
+	if err := serverSupported(); err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg, warns, err := loadConfig(*configPath, log)
+	var level slog.LevelVar
+	boot := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
+	cfg, warns, err := loadConfig(*configPath, *listen, *allowUnknown, boot)
 	if err != nil {
 		return err
 	}
+	log := newLogger(cfg, &level, *verbose)
 	for _, w := range warns {
 		log.Warn(w.String())
 	}
@@ -73,10 +77,12 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	obs := newObserver(cfg)
 	srv, err := server.New(server.Options{
 		Settings: settings,
 		Users:    users,
 		Logger:   log,
+		Observer: asObserver(obs),
 	})
 	if err != nil {
 		return err
@@ -89,8 +95,10 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
-		"source", cfg.RequireSigningSource, "config", cfg.Name)
+	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigningText(),
+		"source", cfg.RequireSigningSource, "config", cfg.Name, "version", versionString())
+	followRestartKeys(store, &level, *verbose, log)
+	startOps(ctx, &bg, cfg, store, srv, obs, log)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
 	bg.Go(func() {
 		if err := store.Watch(ctx, log); err != nil {
@@ -137,8 +145,11 @@ func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (fu
 
 // loadConfig loads the file, or the embedded default with its state
 // directory, creating the first user when there is none.
-func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning, error) {
+func loadConfig(path, listen string, allowUnknown bool, log *slog.Logger) (*policy.Config, []policy.Warning, error) {
 	if path != "" {
+		if allowUnknown {
+			return policy.LoadAllowUnknown(path)
+		}
 		return policy.Load(path)
 	}
 	dir, err := policy.DefaultStateDir()
@@ -161,8 +172,12 @@ func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning
 		if err := userdb.Add(cfg.UsersFile, defaultUser, pw); err != nil {
 			return nil, nil, err
 		}
-		port := cfg.Listen
-		if _, p, err := net.SplitHostPort(cfg.Listen); err == nil {
+		addr := cfg.Listen
+		if listen != "" {
+			addr = listen
+		}
+		port := addr
+		if _, p, err := net.SplitHostPort(addr); err == nil {
 			port = p
 		}
 		if generated {
@@ -254,6 +269,7 @@ func (c *shareCache) close() {
 func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 	st := &server.Settings{
 		RequireSigning: cfg.RequireSigning,
+		AuditSigning:   cfg.AuditSigning,
 		MinDialect:     uint16(cfg.MinDialect),
 		MaxDialect:     uint16(cfg.MaxDialect),
 		ServerName:     cfg.ServerName,
