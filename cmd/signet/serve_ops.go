@@ -178,7 +178,6 @@ func effectOf(key string, applied bool) string {
 	}
 }
 
-
 // serverObserver is the metrics adapter, nil when [metrics] is off.
 type serverObserver = *metrics.Metrics
 
