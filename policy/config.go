@@ -88,6 +88,9 @@ type Config struct {
 	// set`, `signet audit report` and `signet sessions close` reach the
 	// running server; "" disables it.
 	AdminSocket string
+	// WatchConfig reloads the file when it changes (server.watch_config,
+	// default true); without it only SIGHUP and `signet policy set` do.
+	WatchConfig bool
 	// MetricsListen is the HOST:PORT of the Prometheus endpoint
 	// (metrics.listen, path /metrics); "" disables it.
 	MetricsListen string

@@ -202,7 +202,7 @@ func editDistance(a, b string) int {
 // RestartKeys are the keys whose change takes effect only when the
 // server restarts: reloads and `policy set` report them as not applied.
 func RestartKeys() []string {
-	return []string{"server.listen", "server.users_file", "server.admin_socket", "metrics.listen", "log.format"}
+	return []string{"server.listen", "server.users_file", "server.admin_socket", "server.watch_config", "metrics.listen", "log.format"}
 }
 
 // NeedsRestart reports whether a change of key applies only after a restart.

@@ -53,6 +53,7 @@ type rawServer struct {
 	Listen                  string       `toml:"listen"`
 	RequireSigning          signingValue `toml:"require_signing"`
 	AdminSocket             string       `toml:"admin_socket"`
+	WatchConfig             bool         `toml:"watch_config"`
 	Role                    string       `toml:"role"`
 	UsersFile               string       `toml:"users_file"`
 	EnableSecuritySignature bool         `toml:"enable_security_signature"`
@@ -98,7 +99,7 @@ func scalarKeys() []string {
 		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
 		"client.require_signing", "client.enable_security_signature",
-		"server.admin_socket", "metrics.listen", "log.format", "log.level",
+		"server.admin_socket", "server.watch_config", "metrics.listen", "log.format", "log.level",
 	}
 }
 
@@ -275,6 +276,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.limits(raw.Limits)
 	p.shares(raw.Share)
 	p.adminSocket(raw.Server.AdminSocket)
+	p.cfg.WatchConfig = !p.set("server.watch_config") || raw.Server.WatchConfig
 	p.metrics(raw.Metrics)
 	p.logging(raw.Log)
 }

@@ -79,8 +79,8 @@ func TestBuiltinDefaults(t *testing.T) {
 		Multichannel:      true,
 		Limits:            DefaultLimits(),
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
-		AdminSocket:       filepath.Join(f.dir, "admin.sock"),
-		LogFormat:         "text", LogLevel: "info",
+		AdminSocket:       filepath.Join(f.dir, "admin.sock"), WatchConfig: true,
+		LogFormat: "text", LogLevel: "info",
 	}
 	cfg.explicit, cfg.warnings = nil, nil
 	if !reflect.DeepEqual(cfg, want) {

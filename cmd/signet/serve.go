@@ -100,11 +100,13 @@ func runServe(ctx context.Context, args []string) error {
 	followRestartKeys(store, &level, *verbose, log)
 	startOps(ctx, &bg, cfg, store, srv, obs, log)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
-	bg.Go(func() {
-		if err := store.Watch(ctx, log); err != nil {
-			log.Warn("config file not watched; use SIGHUP to reload", "err", err)
-		}
-	})
+	if cfg.WatchConfig {
+		bg.Go(func() {
+			if err := store.Watch(ctx, log); err != nil {
+				log.Warn("config file not watched; use SIGHUP to reload", "err", err)
+			}
+		})
+	}
 	followUsers(ctx, &bg, users, reloaded, srv, log)
 	errc := make(chan error, 1)
 	bg.Go(func() { errc <- srv.Serve(l) }) // returns after Shutdown
