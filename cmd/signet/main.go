@@ -73,7 +73,7 @@ func main() {
 		if errors.As(err, &ec) {
 			code = ec.ExitCode()
 		}
-		if msg := err.Error(); msg != "" {
+		if msg := explainError(os.Args[1], err); msg != "" {
 			fmt.Fprintf(os.Stderr, "signet %s: %s\n", os.Args[1], msg)
 		}
 		os.Exit(code)
