@@ -284,7 +284,13 @@ func TestBinUserPasswd(t *testing.T) {
 	if r := runBin(t, "new-pw\n", nil, "user", "passwd", "alice", "--password-stdin", "--config", s.config); r.code != 0 {
 		t.Fatalf("passwd: %s", r.stderr)
 	}
-	if r := runBin(t, "", alicePW, "ls", "-U", "alice", s.url("/")); r.code == 0 || !strings.Contains(r.stderr, "logon failed") {
+	// The running server sees the users file change within moments.
+	var r binResult
+	waitFor(t, func() bool {
+		r = runBin(t, "", alicePW, "ls", "-U", "alice", s.url("/"))
+		return r.code != 0
+	}, s.out.String)
+	if !strings.Contains(r.stderr, "logon failed") {
 		t.Errorf("old password: %d %s", r.code, r.stderr)
 	}
 	if r := runBin(t, "", []string{"SIGNET_PASSWORD=new-pw"}, "ls", "-U", "alice", s.url("/")); r.code != 0 {

@@ -60,4 +60,3 @@ func runCompletion(_ context.Context, args []string) error {
 	fmt.Print(b.String())
 	return nil
 }
-
