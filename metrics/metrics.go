@@ -16,7 +16,7 @@
 //	received_bytes_total{command}, sent_bytes_total{command}   SMB2 message bytes (READ/WRITE carry the file data)
 //	signature_failures_total{reason}               bad_signature, unsigned (refused requests)
 //	sessions_refused_total{reason}                 logon_failure, anonymous_signing_required, anonymous_not_allowed, max_sessions
-//	audit_events_total{reason}                     unsigned, guest, anonymous (require_signing = "audit")
+//	audit_events_total{reason}                     unsigned, guest, anonymous, dialect, signing_algorithm (require_signing = "audit")
 package metrics
 
 import (
@@ -79,7 +79,7 @@ func New() *Metrics {
 	for _, r := range []string{"logon_failure", "anonymous_signing_required", "anonymous_not_allowed", "max_sessions"} {
 		m.refused.WithLabelValues(r)
 	}
-	for _, r := range []string{server.AuditUnsigned, server.AuditGuest, server.AuditAnonymous} {
+	for _, r := range []string{server.AuditUnsigned, server.AuditGuest, server.AuditAnonymous, server.AuditDialect, server.AuditAlgorithm} {
 		m.audits.WithLabelValues(r)
 	}
 	return m

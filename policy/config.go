@@ -49,6 +49,12 @@ type Config struct {
 	// refuse is recorded once as an audit event, so that the clients that
 	// would break can be found before signing is required.
 	AuditSigning bool
+	// AuditMinDialect and AuditMinSigning are the floors checked under
+	// AuditSigning (server.audit_min_dialect,
+	// server.audit_min_signing_algorithm): a session below them is
+	// recorded. Zero AuditMinDialect and HMAC-SHA256 mean no floor.
+	AuditMinDialect Dialect
+	AuditMinSigning SigningAlgorithm
 	// RequireSigningSource says where RequireSigning came from: SourceExplicit
 	// or "role default (<role>)".
 	RequireSigningSource string

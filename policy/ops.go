@@ -77,6 +77,23 @@ func (p *parser) adminSocket(v string) {
 	}
 }
 
+func (p *parser) auditFloors(dialect, alg string) {
+	if p.set("server.audit_min_dialect") {
+		d, err := ParseDialect(dialect)
+		if err != nil {
+			p.fail("server.audit_min_dialect", "%v", err)
+		}
+		p.cfg.AuditMinDialect = d
+	}
+	if p.set("server.audit_min_signing_algorithm") {
+		a, err := ParseSigningAlgorithm(alg)
+		if err != nil {
+			p.fail("server.audit_min_signing_algorithm", "%v", err)
+		}
+		p.cfg.AuditMinSigning = a
+	}
+}
+
 func (p *parser) metrics(m rawMetrics) {
 	if !p.set("metrics.listen") || m.Listen == "" {
 		return
@@ -106,6 +123,13 @@ func (p *parser) logging(l rawLog) {
 			p.fail("log.level", "%q is not \"debug\", \"info\", \"warn\" or \"error\"", l.Level)
 		}
 	}
+}
+
+func dialectOrDash(d Dialect) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.String()
 }
 
 func orDash(s string) string {

@@ -153,3 +153,18 @@ func TestSetInFile(t *testing.T) {
 		t.Error("NeedsRestart")
 	}
 }
+
+func TestAuditFloorKeys(t *testing.T) {
+	f := newFixture(t)
+	cfg, _ := f.load(t, "[server]\nrequire_signing = \"audit\"\naudit_min_dialect = \"3.0\"\naudit_min_signing_algorithm = \"gmac\"\n"+shareData)
+	if cfg.AuditMinDialect != Dialect300 || cfg.AuditMinSigning != SigningAESGMAC {
+		t.Errorf("floors %v %v", cfg.AuditMinDialect, cfg.AuditMinSigning)
+	}
+	if err := f.loadErr(t, "[server]\naudit_min_dialect = \"1.0\"\n"+shareData); !strings.Contains(err.Error(), "server.audit_min_dialect") {
+		t.Errorf("bad floor: %v", err)
+	}
+	cfg, _ = f.load(t, shareData)
+	if cfg.AuditMinDialect != 0 || cfg.AuditMinSigning != SigningHMACSHA256 {
+		t.Errorf("default floors %v %v", cfg.AuditMinDialect, cfg.AuditMinSigning)
+	}
+}

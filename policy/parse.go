@@ -54,6 +54,8 @@ type rawServer struct {
 	RequireSigning          signingValue `toml:"require_signing"`
 	AdminSocket             string       `toml:"admin_socket"`
 	WatchConfig             bool         `toml:"watch_config"`
+	AuditMinDialect         string       `toml:"audit_min_dialect"`
+	AuditMinSigning         string       `toml:"audit_min_signing_algorithm"`
 	Role                    string       `toml:"role"`
 	UsersFile               string       `toml:"users_file"`
 	EnableSecuritySignature bool         `toml:"enable_security_signature"`
@@ -99,7 +101,7 @@ func scalarKeys() []string {
 		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
 		"client.require_signing", "client.enable_security_signature",
-		"server.admin_socket", "server.watch_config", "metrics.listen", "log.format", "log.level",
+		"server.admin_socket", "server.watch_config", "server.audit_min_dialect", "server.audit_min_signing_algorithm", "metrics.listen", "log.format", "log.level",
 	}
 }
 
@@ -277,6 +279,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.shares(raw.Share)
 	p.adminSocket(raw.Server.AdminSocket)
 	p.cfg.WatchConfig = !p.set("server.watch_config") || raw.Server.WatchConfig
+	p.auditFloors(raw.Server.AuditMinDialect, raw.Server.AuditMinSigning)
 	p.metrics(raw.Metrics)
 	p.logging(raw.Log)
 }

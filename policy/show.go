@@ -39,6 +39,8 @@ func (c *Config) Show() []Setting {
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
 		c.scalar("server.admin_socket", orDash(c.AdminSocket), "signet status / policy set / audit report / sessions close"),
+		c.scalar("server.audit_min_dialect", dialectOrDash(c.AuditMinDialect), "under require_signing = \"audit\": sessions below are recorded"),
+		c.scalar("server.audit_min_signing_algorithm", c.AuditMinSigning.String(), "under \"audit\": weaker algorithms are recorded"),
 		c.scalar("server.watch_config", strconv.FormatBool(c.WatchConfig), "reload when the file changes; SIGHUP and policy set always do"),
 		c.scalar("metrics.listen", orDash(c.MetricsListen), "Prometheus endpoint, path /metrics"),
 		c.scalar("log.format", c.LogFormat, ""),

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -32,11 +33,16 @@ const (
 	AuditGuest = "guest"
 	// AuditAnonymous: an anonymous (null) logon; refused when required.
 	AuditAnonymous = "anonymous"
+	// AuditDialect: the session's dialect is below Settings.AuditMinDialect.
+	AuditDialect = "dialect"
+	// AuditAlgorithm: the session signs with an algorithm weaker than
+	// Settings.AuditMinSigning.
+	AuditAlgorithm = "signing_algorithm"
 )
 
 // auditReasons lists the reasons in a fixed order (bit i of
 // sessionOps.audited is auditReasons[i]).
-var auditReasons = []string{AuditUnsigned, AuditGuest, AuditAnonymous}
+var auditReasons = []string{AuditUnsigned, AuditGuest, AuditAnonymous, AuditDialect, AuditAlgorithm}
 
 // AuditEvent is one session that signing-required would have refused,
 // recorded once per session and reason while Settings.AuditSigning is set.
@@ -73,7 +79,7 @@ type auditLog struct {
 	mu     orderedMutex[rankLeaf]
 	events []AuditEvent // ring, len <= maxAuditEvents
 	next   int          // ring position of the next write once full
-	counts [3]int64     // by auditReasons index
+	counts [5]int64     // by auditReasons index
 }
 
 func (l *auditLog) add(ev AuditEvent, reason int) {
@@ -372,9 +378,36 @@ func (s *session) opsEstablished(c *conn) {
 	info := s.infoLocked()
 	s.mu.Unlock()
 	s.auditKind(c)
+	s.auditFloors(c)
 	if o := c.srv.opts.Observer; o != nil {
 		o.SessionEstablished(info)
 	}
+}
+
+// auditFloors records a session below the configured dialect or signing
+// algorithm floor (guest and anonymous sessions have no algorithm).
+func (s *session) auditFloors(c *conn) {
+	st := c.srv.settings()
+	if !st.AuditSigning {
+		return
+	}
+	if st.AuditMinDialect != 0 && s.dialect < st.AuditMinDialect {
+		s.audit(c, 3)
+	}
+	if s.ops.guestOrAnon.Load() == 0 && algorithmRank(s.signingAlg) < algorithmRank(st.AuditMinSigning) {
+		s.audit(c, 4)
+	}
+}
+
+// algorithmRank orders signing algorithms by strength.
+func algorithmRank(a smbcrypto.Algorithm) int {
+	switch a {
+	case smbcrypto.AESGMAC:
+		return 2
+	case smbcrypto.AESCMAC:
+		return 1
+	}
+	return 0
 }
 
 // auditKind records a guest or anonymous session under audit.
@@ -399,6 +432,7 @@ func (r *request) noteRequest() {
 	}
 	if r.signed {
 		s.ops.signedReqs.Add(1)
+		s.auditFloors(r.c) // the policy may have changed to audit after logon
 		return
 	}
 	s.ops.unsignedReqs.Add(1)
@@ -410,9 +444,10 @@ func (r *request) noteRequest() {
 	}
 	if s.ops.guestOrAnon.Load() != 0 {
 		s.auditKind(r.c) // the policy changed to audit after logon
-		return
+	} else {
+		s.audit(r.c, 0)
 	}
-	s.audit(r.c, 0)
+	s.auditFloors(r.c)
 }
 
 // audit records reason (an auditReasons index) once per session, when

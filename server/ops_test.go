@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -115,7 +116,7 @@ func TestAuditSigning(t *testing.T) {
 		evs[1].SigningAlgorithm != "AES-128-CMAC" || evs[1].Client == "" {
 		t.Errorf("unsigned event %+v", evs[1])
 	}
-	if c := ts.srv.AuditCounts(); c[AuditUnsigned] != 1 || c[AuditAnonymous] != 1 || c[AuditGuest] != 0 {
+	if c := ts.srv.AuditCounts(); c[AuditUnsigned] != 1 || c[AuditAnonymous] != 1 || c[AuditGuest] != 0 || c[AuditDialect] != 0 {
 		t.Errorf("counts %v", c)
 	}
 	rep := ts.srv.AuditReport()
@@ -221,5 +222,31 @@ func TestObserverRefusals(t *testing.T) {
 	defer obs.mu.Unlock()
 	if obs.refused["logon_failure"] != 1 || obs.sigRefuse["unsigned"] != 1 {
 		t.Errorf("refused %v signature %v", obs.refused, obs.sigRefuse)
+	}
+}
+
+// Under audit, sessions below the configured dialect and signing
+// algorithm floors are recorded once each; signed sessions above them are
+// not.
+func TestAuditFloors(t *testing.T) {
+	ts, _, _ := opsServer(t, func(st *Settings) {
+		st.AuditSigning = true
+		st.AuditMinDialect = wire.Dialect300
+		st.AuditMinSigning = smbcrypto.AESGMAC
+	})
+	for _, d := range []uint16{wire.Dialect210, wire.Dialect302, wire.Dialect311} {
+		tc := ts.dial()
+		tc.negotiate(d)
+		tc.mustSessionSetup("alice", "pw")
+		tc.mustTreeConnect("share")
+		tc.mustTreeConnect("share")
+	}
+	got := map[string][]string{}
+	for _, ev := range ts.srv.AuditEvents() {
+		got[ev.Reason] = append(got[ev.Reason], ev.Dialect)
+	}
+	if !slices.Equal(got[AuditDialect], []string{"2.1"}) || !slices.Equal(got[AuditAlgorithm], []string{"3.0.2", "2.1"}) ||
+		len(got[AuditUnsigned]) != 0 {
+		t.Errorf("events by reason %v", got)
 	}
 }

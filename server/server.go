@@ -60,6 +60,13 @@ type Settings struct {
 	// (ops.go: AuditEvents, AuditReport). It is read on every request, so
 	// it applies to established sessions at once.
 	AuditSigning bool
+	// AuditMinDialect and AuditMinSigning are the floors an audit checks:
+	// under AuditSigning a session whose dialect is below AuditMinDialect
+	// (0: no floor) or whose signing algorithm is weaker than
+	// AuditMinSigning (HMAC-SHA256 < AES-CMAC < AES-GMAC; HMAC-SHA256 is no
+	// floor) is recorded ("dialect", "signing_algorithm").
+	AuditMinDialect uint16
+	AuditMinSigning smbcrypto.Algorithm
 	// MinDialect and MaxDialect bound the dialects offered (wire values).
 	MinDialect, MaxDialect uint16
 	// SigningAlgorithms is the 3.1.1 preference order (most preferred

@@ -270,15 +270,17 @@ func (c *shareCache) close() {
 // settings converts a policy snapshot into the server's.
 func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
 	st := &server.Settings{
-		RequireSigning: cfg.RequireSigning,
-		AuditSigning:   cfg.AuditSigning,
-		MinDialect:     uint16(cfg.MinDialect),
-		MaxDialect:     uint16(cfg.MaxDialect),
-		ServerName:     cfg.ServerName,
-		Domain:         cfg.Domain,
-		AllowAnonymous: cfg.AllowAnonymous,
-		MaxSessions:    cfg.MaxSessions,
-		Multichannel:   cfg.Multichannel,
+		RequireSigning:  cfg.RequireSigning,
+		AuditSigning:    cfg.AuditSigning,
+		AuditMinDialect: uint16(cfg.AuditMinDialect),
+		AuditMinSigning: smbcrypto.Algorithm(cfg.AuditMinSigning),
+		MinDialect:      uint16(cfg.MinDialect),
+		MaxDialect:      uint16(cfg.MaxDialect),
+		ServerName:      cfg.ServerName,
+		Domain:          cfg.Domain,
+		AllowAnonymous:  cfg.AllowAnonymous,
+		MaxSessions:     cfg.MaxSessions,
+		Multichannel:    cfg.Multichannel,
 		// Same fields, same order: the conversion stops compiling when
 		// one side gains a limit the other lacks.
 		Limits: server.Limits(cfg.Limits),
