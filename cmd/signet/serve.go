@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/auth/userdb"
-	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/policy"
 	"github.com/signetsmb/signet/server"
 	"github.com/signetsmb/signet/vfs"
@@ -267,39 +266,8 @@ func (c *shareCache) close() {
 	}
 }
 
-// settings converts a policy snapshot into the server's.
+// settings converts a policy snapshot into the server's
+// (server.SettingsFromPolicy), reusing open share backends.
 func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
-	st := &server.Settings{
-		RequireSigning:  cfg.RequireSigning,
-		AuditSigning:    cfg.AuditSigning,
-		AuditMinDialect: uint16(cfg.AuditMinDialect),
-		AuditMinSigning: smbcrypto.Algorithm(cfg.AuditMinSigning),
-		MinDialect:      uint16(cfg.MinDialect),
-		MaxDialect:      uint16(cfg.MaxDialect),
-		ServerName:      cfg.ServerName,
-		Domain:          cfg.Domain,
-		AllowAnonymous:  cfg.AllowAnonymous,
-		MaxSessions:     cfg.MaxSessions,
-		Multichannel:    cfg.Multichannel,
-		// Same fields, same order: the conversion stops compiling when
-		// one side gains a limit the other lacks.
-		Limits: server.Limits(cfg.Limits),
-	}
-	for _, a := range cfg.SigningAlgorithms {
-		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
-	}
-	for _, ni := range cfg.Interfaces {
-		st.Interfaces = append(st.Interfaces, server.NetInterface{Index: ni.Index, RSS: ni.RSS, RDMA: ni.RDMA,
-			LinkSpeed: ni.Speed, Addrs: ni.Addresses})
-	}
-	for _, sh := range cfg.Shares {
-		fs, err := c.open(sh.Path)
-		if err != nil {
-			return nil, fmt.Errorf("share %q: %w", sh.Name, err)
-		}
-		st.Shares = append(st.Shares, &server.Share{
-			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
-		})
-	}
-	return st, nil
+	return server.SettingsFromPolicy(cfg, c.open)
 }
