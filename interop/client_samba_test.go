@@ -37,8 +37,8 @@ func dialSamba(t *testing.T, addr string, dialect uint16, requireSigning bool) *
 	t.Helper()
 	d := &client.Dialer{
 		User: testUser, Password: testPassword,
-		RequireSigning: requireSigning,
-		MinDialect:     dialect, MaxDialect: dialect,
+		AllowUnsigned: !requireSigning,
+		MinDialect:    dialect, MaxDialect: dialect,
 		Timeout: 30 * time.Second,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -267,7 +267,7 @@ func TestClientSambaGuest(t *testing.T) {
 	if _, err := d.Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
 		t.Fatalf("guest logon with RequireSigning: %v, want ErrSigningRequired", err)
 	}
-	d.RequireSigning = false
+	d.AllowUnsigned = true
 	s, err := d.Dial(ctx, addr)
 	if err != nil {
 		t.Fatalf("guest logon without RequireSigning: %v", err)

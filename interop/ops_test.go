@@ -153,7 +153,7 @@ func TestPolicyDoors(t *testing.T) {
 			s, metricsAddr := opsServer(t, d.watch)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			dl := &client.Dialer{User: testUser, Password: testPassword, RequireSigning: false, MaxDialect: client.Dialect302}
+			dl := &client.Dialer{User: testUser, Password: testPassword, AllowUnsigned: true, MaxDialect: client.Dialect302}
 			sess, err := dl.Dial(ctx, s.addr)
 			if err != nil {
 				t.Fatal(err)

@@ -99,7 +99,7 @@ func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, Timeout: c.timeout}
+	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, Timeout: c.timeout}
 	var err error
 	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
 		return nil, err
