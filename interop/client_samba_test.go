@@ -263,14 +263,14 @@ func TestClientSambaGuest(t *testing.T) {
 	addr, _ := startSambaConf(t, "auto", "map to guest = bad user\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d := &client.Dialer{User: "nosuchuser", Password: "x", RequireSigning: true}
+	d := &client.Dialer{User: "nosuchuser", Password: "x"} // the zero policy requires signing
 	if _, err := d.Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
-		t.Fatalf("guest logon with RequireSigning: %v, want ErrSigningRequired", err)
+		t.Fatalf("guest logon with the default policy: %v, want ErrSigningRequired", err)
 	}
 	d.AllowUnsigned = true
 	s, err := d.Dial(ctx, addr)
 	if err != nil {
-		t.Fatalf("guest logon without RequireSigning: %v", err)
+		t.Fatalf("guest logon with AllowUnsigned: %v", err)
 	}
 	defer s.Close()
 	if !s.Guest() || s.Signed() {
