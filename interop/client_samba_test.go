@@ -281,7 +281,10 @@ func TestClientSambaGuest(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	// Anonymous (null session) share listing, like smbclient -L -N.
-	anon, err := (&client.Dialer{}).Dial(ctx, addr)
+	if _, err := (&client.Dialer{}).Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
+		t.Fatalf("anonymous with the zero Dialer: %v, want ErrSigningRequired", err)
+	}
+	anon, err := (&client.Dialer{AllowUnsigned: true}).Dial(ctx, addr)
 	if err != nil {
 		t.Fatalf("anonymous logon: %v", err)
 	}
