@@ -345,6 +345,9 @@ func TestBinClientConfig(t *testing.T) {
 	if r.code != 3 || !strings.Contains(r.stdout, "takes effect after a restart") {
 		t.Errorf("policy set listen: %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	if !strings.Contains(s.out.String(), "config change not applied: server.listen takes effect after a restart") {
+		t.Errorf("no restart line in the log:\n%s", s.out.String())
+	}
 	r = runBin(t, "", nil, "policy", "set", "--config", s.config, "server.require_signin=true")
 	if r.code == 0 || !strings.Contains(r.stderr, "did you mean") {
 		t.Errorf("policy set typo: %d %s", r.code, r.stderr)
@@ -356,5 +359,29 @@ func TestBinClientConfig(t *testing.T) {
 	r = runBin(t, "", nil, "status", "--config", filepath.Join(t.TempDir(), "none.toml"))
 	if r.code == 0 {
 		t.Errorf("status without a server: %d %s", r.code, r.stderr)
+	}
+}
+
+// [log] format = "json" gives one JSON object per line; level = "debug"
+// includes debug lines.
+func TestBinJSONLog(t *testing.T) {
+	s := startBinServer(t, "require_signing = true\n[log]\nformat = \"json\"\nlevel = \"debug\"\n")
+	if r := runBin(t, "", alicePW, "ls", "-U", "alice", s.url("/")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	waitFor(t, func() bool { return strings.Contains(s.out.String(), "session ended") }, s.out.String)
+	levels := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(s.out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		levels[fmt.Sprint(m["level"])] = true
+		if m["msg"] == "session established" && m["signed"] != true {
+			t.Errorf("session line %v", m)
+		}
+	}
+	if !levels["DEBUG"] || !levels["INFO"] {
+		t.Errorf("levels %v", levels)
 	}
 }
