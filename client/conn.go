@@ -42,7 +42,8 @@ type conn struct {
 	nc      net.Conn
 	credits *creditPool
 
-	// Set once by Dial, before the conn is shared; read-only afterwards.
+	// Set once by Dial or a channel binding, before the conn is shared;
+	// read-only afterwards.
 	largeMTU bool // multi-credit requests (2.1+ with CAP_LARGE_MTU)
 
 	frameCap atomic.Uint32 // cap on the size of received frames

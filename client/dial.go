@@ -23,6 +23,10 @@ const (
 	smallIOSize        = 64 << 10
 )
 
+// MaxChannels is the largest Dialer.Channels: the most channels a
+// Windows server allows per session.
+const MaxChannels = 32
+
 // A Dialer holds the options for connecting and logging on to an SMB2/3
 // server. The zero value is secure: it offers every dialect and requires
 // signing (the "Digitally sign communications (always)" client policy),
@@ -32,6 +36,9 @@ type Dialer struct {
 	// User, Password and Domain are the NTLM credentials. An empty User
 	// logs on anonymously, which never yields a signed session.
 	User, Password, Domain string
+
+	// Kerberos, when set, logs on with Kerberos (kerberos.go).
+	Kerberos *Kerberos
 
 	// RequireSigning is the client policy "Microsoft network client:
 	// Digitally sign communications (always)". When set, NEGOTIATE and
@@ -68,8 +75,24 @@ type Dialer struct {
 	IOSize int
 
 	// MaxInFlight is how many READ or WRITE requests one ReadAt, WriteAt,
-	// ReadFrom or WriteTo keeps outstanding; zero means 8.
+	// ReadFrom or WriteTo keeps outstanding per channel; zero means 8.
 	MaxInFlight int
+
+	// Channels is how many connections the session should use
+	// (multichannel, SMB 3.x); zero or one means one. With more, the
+	// NEGOTIATE request advertises SMB2_GLOBAL_CAP_MULTI_CHANNEL and, when
+	// the server offers it too, Dial binds Channels-1 further connections
+	// to the session (to the addresses the server's
+	// FSCTL_QUERY_NETWORK_INTERFACE_INFO lists, or else to the dialed
+	// address); a failed binding fails Dial. Large reads and writes are
+	// spread over the channels, and a request in flight on a channel that
+	// is lost is reissued on another. Without multichannel on the server
+	// (or on 2.x, or for a guest logon) the session has one connection.
+	Channels int
+
+	// DialContext, when set, opens the TCP connections of the session
+	// instead of a net.Dialer; network is "tcp".
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // dialects returns the dialects to offer, ascending.
@@ -139,18 +162,30 @@ func (d *Dialer) negotiateRequest() (*negotiateRequest, error) {
 			return nil, err
 		}
 	}
+	if dialects[len(dialects)-1] >= Dialect300 && d.Channels > 1 {
+		req.Capabilities |= wire.CapMultiChannel
+	}
 	if slices.Contains(dialects, Dialect311) {
 		algs, err := d.signingAlgorithms()
 		if err != nil {
 			return nil, err
 		}
-		salt := make([]byte, preauthSaltSize)
-		if _, err := rand.Read(salt); err != nil {
+		salt, err := newSalt()
+		if err != nil {
 			return nil, err
 		}
 		req.Contexts = []wire.NegContext{preauthContext(salt), signingContext(algs)}
 	}
 	return req, nil
+}
+
+// newSalt returns a random PREAUTH_INTEGRITY salt.
+func newSalt() ([]byte, error) {
+	salt := make([]byte, preauthSaltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	return salt, nil
 }
 
 // SplitAddr splits "host", "host:port", "[v6]:port" or a bare IPv6
@@ -194,18 +229,38 @@ func (d *Dialer) connect(ctx context.Context, addr string) (*conn, *negotiation,
 	if err != nil {
 		return nil, nil, "", err
 	}
-	var nd net.Dialer
-	nc, err := nd.DialContext(ctx, "tcp", hostport)
+	c, neg, err := d.open(ctx, hostport, req, 0)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	return c, neg, host, nil
+}
+
+// open dials hostport, within connectTimeout when it is not zero, and runs
+// NEGOTIATE with req.
+func (d *Dialer) open(ctx context.Context, hostport string, req *negotiateRequest, connectTimeout time.Duration) (*conn, *negotiation, error) {
+	dial := d.DialContext
+	if dial == nil {
+		var nd net.Dialer
+		dial = nd.DialContext
+	}
+	dctx := ctx
+	if connectTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+	}
+	nc, err := dial(dctx, "tcp", hostport)
+	if err != nil {
+		return nil, nil, err
 	}
 	c := newConn(nc)
 	neg, err := c.negotiate(ctx, req)
 	if err != nil {
 		c.close()
-		return nil, nil, "", fmt.Errorf("smb: negotiate with %s: %w", hostport, err)
+		return nil, nil, fmt.Errorf("smb: negotiate with %s: %w", hostport, err)
 	}
-	return c, neg, host, nil
+	return c, neg, nil
 }
 
 // Negotiate connects to addr, runs NEGOTIATE only (no logon) and reports
@@ -230,8 +285,11 @@ func (d *Dialer) Negotiate(ctx context.Context, addr string) (*NegotiateInfo, er
 // negotiates a dialect and logs on. The returned Session is safe for
 // concurrent use.
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
-	if d.signingRequired() && d.User == "" {
+	if d.signingRequired() && d.User == "" && d.Kerberos == nil {
 		return nil, fmt.Errorf("%w: anonymous logons are never signed", ErrSigningRequired)
+	}
+	if d.Channels < 0 || d.Channels > MaxChannels {
+		return nil, fmt.Errorf("smb: Channels %d out of range 0..%d", d.Channels, MaxChannels)
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
@@ -240,11 +298,18 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(d, c, neg, host)
+	_, s.hostport, _ = SplitAddr(addr)
 	err = s.logon(ctx)
-	s.cfg.Password = "" // only the logon needs it
 	if err != nil {
+		s.cfg.Password = ""
 		c.close()
 		return nil, fmt.Errorf("smb: logon to %s: %w", addr, err)
+	}
+	err = s.bindChannels(ctx)
+	s.cfg.Password = "" // only the logon and the bindings need it
+	if err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }

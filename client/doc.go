@@ -44,8 +44,35 @@
 // ceil(n/64 KiB) credits. ReadAt, WriteAt, ReadFrom and WriteTo split
 // transfers into Dialer.IOSize requests (1 MiB by default, capped by the
 // server's MaxRead/WriteSize and 8 MiB) and keep up to Dialer.MaxInFlight
-// (8) of them outstanding. Signing and verification run in the goroutines
+// (8) of them outstanding per channel. Signing and verification run in the goroutines
 // that issue the requests.
+//
+// # Multichannel
+//
+// With Dialer.Channels > 1 and a 3.x server offering
+// SMB2_GLOBAL_CAP_MULTI_CHANNEL, Dial binds further connections to the
+// session [MS-SMB2 3.2.4.2.3]: each NEGOTIATEs with the session's
+// ClientGuid, dialect and signing algorithm, then sends SESSION_SETUP with
+// SMB2_SESSION_FLAG_BINDING and the SessionId, signed with the session's
+// signing key, and re-authenticates the same user. Each channel signs and
+// verifies with its own key, derived from the binding's session key (and
+// on 3.1.1 from the new connection's preauth hash extended with the
+// binding exchange); the final binding response must verify with it. The
+// addresses come from FSCTL_QUERY_NETWORK_INTERFACE_INFO
+// (Session.NetworkInterfaces), else the dialed address is used again.
+//
+// READ and WRITE requests go to the live channels in turn, with
+// MaxInFlight outstanding per channel; any open is used on any channel.
+// Other requests use the first live channel. When a channel's connection
+// is lost, the READs and WRITEs in flight on it are sent again on another
+// channel (they are repeatable) and the channel is dropped; other requests
+// in flight on it fail. The session fails only when its last channel is
+// lost; Close sends one LOGOFF and closes every channel. Each lost channel
+// raises the ChannelSequence that 3.x requests carry, so that a server
+// refuses (STATUS_FILE_NOT_AVAILABLE, before running it) a WRITE from the
+// lost connection that would arrive after the reissued one [MS-SMB2
+// 3.3.5.2.10]; a request so refused because the sequence moved while it
+// was in flight is sent again.
 //
 // # Errors
 //
@@ -55,6 +82,8 @@
 // methods wrap errors in *fs.PathError.
 //
 // Not implemented: encryption (a server or share that demands it is
-// refused with ErrEncryptionRequired), Kerberos, compounding, multichannel,
-// durable handles, oplocks and leases, DFS.
+// refused with ErrEncryptionRequired), Kerberos, compounding, durable
+// handles, oplocks and leases, DFS; multichannel over RDMA, and the
+// REPLAY_OPERATION flag on reissued requests (they are sent as new
+// requests with the raised ChannelSequence).
 package client

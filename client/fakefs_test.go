@@ -100,7 +100,7 @@ func (c *fakeConn) createResponse(resp []byte, name string, n *fakeNode, action 
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.opens[id] = &fakeOpen{path: name}
+	c.opens[id] = &fakeOpen{path: name, seq: c.srv.opt.openSeq}
 	c.mu.Unlock()
 	ft := fscc.Filetime(n.mtime)
 	return wire.AppendCreateResponse(resp, &wire.CreateResponse{
@@ -220,9 +220,20 @@ func (c *fakeConn) writeOp(msg, resp []byte) (ntstatus.Status, []byte) {
 	}
 	c.srv.mu.Lock()
 	defer c.srv.mu.Unlock()
-	_, n := c.node(r.FileID)
+	o, n := c.node(r.FileID)
 	if n == nil {
 		return ntstatus.FileClosed, resp
+	}
+	// ChannelSequence [MS-SMB2 3.3.5.2.10]: an older one than the open
+	// has seen is refused before the write, a newer one is adopted.
+	if c.dialect >= Dialect300 {
+		seq := binary.LittleEndian.Uint16(msg[8:])
+		if d := int16(seq - o.seq); d < 0 {
+			c.srv.stats.staleWrites.Add(1)
+			return ntstatus.FileNotAvailable, resp
+		} else if d > 0 {
+			o.seq = seq
+		}
 	}
 	if end := int(r.Offset) + len(r.Data); end > len(n.data) {
 		n.data = append(n.data, make([]byte, end-len(n.data))...)

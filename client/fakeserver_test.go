@@ -47,6 +47,13 @@ type fakeOptions struct {
 	credits        uint16 // credits granted per response; 0 = what was asked
 	pending        map[wire.Command]bool
 	ioDelay        time.Duration // delay of READ and WRITE handling
+	multichannel   bool          // offer CAP_MULTI_CHANNEL and accept bindings
+	bindWrongKey   bool          // sign the final binding response with the session key
+	bindInterimBad bool          // sign the interim binding response with the channel's own NTLM key, not the session's
+	bindGuest      bool          // answer the binding with IS_GUEST
+	interfaces     []net.IP      // FSCTL_QUERY_NETWORK_INTERFACE_INFO answer; nil: not supported
+	openSeq        uint16        // ChannelSequence a new open starts with
+	crossSign      bool          // sign a bound channel's responses (but SESSION_SETUP) with the first channel's key
 	// tamper rewrites a response after it was signed; nil leaves it.
 	tamper func(cmd wire.Command, msg []byte) []byte
 }
@@ -67,6 +74,8 @@ type fakeStats struct {
 	inFlight           atomic.Int64
 	maxInFlight        atomic.Int64
 	cancels            atomic.Int64
+	logoffs            atomic.Int64
+	staleWrites        atomic.Int64 // WRITEs refused for an old ChannelSequence
 	offeredAlgs        atomic.Value // []uint16 of the last NEGOTIATE
 }
 
@@ -76,9 +85,11 @@ type fakeServer struct {
 	ln    net.Listener
 	stats fakeStats
 
-	mu    sync.Mutex
-	files map[string]*fakeNode // by lower-case wire path; "" is the root
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	files    map[string]*fakeNode // by lower-case wire path; "" is the root
+	sessions map[uint64]*fakeConn // established sessions, by the connection of their logon
+	conns    []*fakeConn          // in accept order
+	wg       sync.WaitGroup
 }
 
 func newFakeServer(t testing.TB, opt fakeOptions) *fakeServer {
@@ -113,6 +124,9 @@ func (s *fakeServer) accept() {
 			return
 		}
 		c := &fakeConn{srv: s, nc: nc, opens: map[uint64]*fakeOpen{}, trees: map[uint32]string{}}
+		s.mu.Lock()
+		s.conns = append(s.conns, c)
+		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); c.serve() }()
 	}
@@ -137,6 +151,40 @@ type fakeConn struct {
 	opens    map[uint64]*fakeOpen
 	nextID   uint64
 	nextTree uint32
+
+	// Multichannel: the channel's own signing key (the session's for the
+	// logon connection), the logon connection whose trees and opens a
+	// bound channel uses, and the binding in progress.
+	signer smbcrypto.Signer
+	owner  *fakeConn
+	bind   *fakeBinding
+
+	ioRequests atomic.Int64 // READ and WRITE requests received
+	ioInFlight atomic.Int64 // READ and WRITE requests being handled
+}
+
+// fakeBinding is a SESSION_SETUP BINDING exchange in progress.
+type fakeBinding struct {
+	mech    *spnego.Server
+	preauth smbcrypto.PreauthHash
+}
+
+// connByIndex returns the i-th accepted connection.
+func (s *fakeServer) connByIndex(i int) *fakeConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.conns) {
+		return nil
+	}
+	return s.conns[i]
+}
+
+// state returns the connection whose trees and opens serve c's requests.
+func (c *fakeConn) state() *fakeConn {
+	if c.owner != nil {
+		return c.owner
+	}
+	return c
 }
 
 type fakeSession struct {
@@ -149,6 +197,7 @@ type fakeSession struct {
 }
 
 type fakeOpen struct {
+	seq    uint16 // ChannelSequence; guarded by fakeServer.mu
 	path   string
 	listed bool
 	pipe   *dcerpc.Pipe
@@ -175,8 +224,10 @@ func (c *fakeConn) serve() {
 			c.srv.stats.maxCharge.Store(int64(h.CreditCharge))
 		}
 		if h.Command == wire.CmdRead || h.Command == wire.CmdWrite {
+			c.ioRequests.Add(1)
+			c.ioInFlight.Add(1)
 			c.hwg.Add(1)
-			go func() { defer c.hwg.Done(); c.handle(h, msg) }()
+			go func() { defer c.hwg.Done(); defer c.ioInFlight.Add(-1); c.handle(h, msg) }()
 			continue
 		}
 		c.handle(h, msg)
@@ -207,7 +258,7 @@ func (c *fakeConn) handle(h wire.Header, msg []byte) {
 // verify checks a request's signature against the session policy.
 func (c *fakeConn) verify(h wire.Header, msg []byte) ntstatus.Status {
 	c.mu.Lock()
-	sess := c.sess
+	sess, signer := c.sess, c.signer
 	c.mu.Unlock()
 	if sess == nil || !sess.established || h.SessionID == 0 {
 		return ntstatus.Success
@@ -220,7 +271,7 @@ func (c *fakeConn) verify(h wire.Header, msg []byte) ntstatus.Status {
 		return ntstatus.Success
 	}
 	c.srv.stats.signedRequests.Add(1)
-	if sess.signer == nil || !sess.signer.Verify(msg) {
+	if signer == nil || !signer.Verify(msg) {
 		c.srv.stats.badSignatures.Add(1)
 		return ntstatus.AccessDenied
 	}
@@ -261,10 +312,13 @@ func (c *fakeConn) finish(req wire.Header, status ntstatus.Status, resp []byte, 
 		resp = wire.AppendErrorResponse(resp, nil)
 	}
 	c.mu.Lock()
-	sess := c.sess
+	sess, signer := c.sess, c.signer
+	if c.srv.opt.crossSign && c.owner != nil && req.Command != wire.CmdSessionSetup {
+		signer = c.owner.signer
+	}
 	c.mu.Unlock()
-	if sign && sess != nil && sess.signer != nil && req.SessionID != 0 {
-		sess.signer.Sign(resp)
+	if sign && sess != nil && signer != nil && req.SessionID != 0 {
+		signer.Sign(resp)
 	}
 	if c.srv.opt.tamper != nil {
 		resp = c.srv.opt.tamper(req.Command, resp)
@@ -298,15 +352,19 @@ func (c *fakeConn) dispatch(h wire.Header, msg, resp []byte) (ntstatus.Status, [
 	}
 	sign := h.Flags&wire.FlagSigned != 0 || c.sess.signingRequired
 	var st ntstatus.Status
+	o := c.state()
 	switch h.Command {
-	case wire.CmdLogoff, wire.CmdTreeDisconnect, wire.CmdFlush, wire.CmdEcho:
+	case wire.CmdLogoff:
+		c.srv.stats.logoffs.Add(1)
+		st, resp = ntstatus.Success, wire.AppendSimple(resp)
+	case wire.CmdTreeDisconnect, wire.CmdFlush, wire.CmdEcho:
 		st, resp = ntstatus.Success, wire.AppendSimple(resp)
 	case wire.CmdTreeConnect:
-		st, resp = c.treeConnect(msg, resp)
+		st, resp = o.treeConnect(msg, resp)
 	case wire.CmdIoctl:
-		st, resp, sign = c.ioctl(h, msg, resp, sign)
+		st, resp, sign = o.ioctl(h, msg, resp, sign)
 	default:
-		st, resp = c.fileOp(h, msg, resp)
+		st, resp = o.fileOp(h, msg, resp)
 	}
 	return st, resp, sign
 }
@@ -331,6 +389,9 @@ func (c *fakeConn) negotiate(msg, resp []byte) (ntstatus.Status, []byte) {
 	}
 	if c.dialect >= Dialect210 && !c.srv.opt.noLargeMTU {
 		c.caps = wire.CapLargeMTU
+	}
+	if c.dialect >= Dialect300 && c.srv.opt.multichannel && r.Capabilities&wire.CapMultiChannel != 0 {
+		c.caps |= wire.CapMultiChannel
 	}
 	n := &wire.NegotiateResponse{
 		SecurityMode: c.secMode, Dialect: c.dialect, ServerGUID: fakeServerGUID, Capabilities: c.caps,
@@ -374,6 +435,9 @@ func (c *fakeConn) sessionSetup(h wire.Header, msg, resp []byte) (ntstatus.Statu
 	r, err := wire.ParseSessionSetupRequest(msg)
 	if err != nil {
 		return ntstatus.InvalidParameter, resp, false
+	}
+	if r.Flags&wire.SessionFlagBinding != 0 {
+		return c.bindSetup(h, msg, r, resp)
 	}
 	if c.sess == nil {
 		lookup := func(user, _ string) (auth.Account, bool) {
@@ -425,7 +489,13 @@ func (c *fakeConn) establish(sess *fakeSession, r *wire.SessionSetupRequest, out
 		c.srv.t.Errorf("fake server: NewSigner: %v", err)
 		return ntstatus.InternalError, resp, false
 	}
-	sess.signer = signer
+	sess.signer, c.signer = signer, signer
+	c.srv.mu.Lock()
+	if c.srv.sessions == nil {
+		c.srv.sessions = map[uint64]*fakeConn{}
+	}
+	c.srv.sessions[sess.id] = c
+	c.srv.mu.Unlock()
 	resp = wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
 	return ntstatus.Success, resp, !c.srv.opt.unsignedFinal
 }
@@ -464,6 +534,28 @@ func (c *fakeConn) ioctl(h wire.Header, msg, resp []byte, sign bool) (ntstatus.S
 			v.Dialect = Dialect202
 		}
 		return ntstatus.Success, wire.AppendIoctlResponse(resp, r.CtlCode, r.FileID, v.Append(nil)), sign && !c.srv.opt.validateNoSign
+	case wire.FsctlQueryNetworkInterfaceInfo:
+		if c.srv.opt.interfaces == nil {
+			break
+		}
+		var out []byte
+		for i, ip := range c.srv.opt.interfaces {
+			e := make([]byte, netifEntrySize)
+			if i < len(c.srv.opt.interfaces)-1 {
+				binary.LittleEndian.PutUint32(e, netifEntrySize)
+			}
+			binary.LittleEndian.PutUint32(e[4:], uint32(i+1))
+			binary.LittleEndian.PutUint64(e[16:], uint64(i+1)*1e9)
+			if ip4 := ip.To4(); ip4 != nil {
+				binary.LittleEndian.PutUint16(e[netifSockAddr:], afInet)
+				copy(e[netifSockAddr+4:], ip4)
+			} else {
+				binary.LittleEndian.PutUint16(e[netifSockAddr:], afInet6)
+				copy(e[netifSockAddr+8:], ip.To16())
+			}
+			out = append(out, e...)
+		}
+		return ntstatus.Success, wire.AppendIoctlResponse(resp, r.CtlCode, r.FileID, out), sign
 	case wire.FsctlPipeTransceive:
 		o := c.open(r.FileID)
 		if o == nil || o.pipe == nil {
@@ -486,4 +578,79 @@ func (c *fakeConn) open(id wire.FileID) *fakeOpen {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.opens[id.Volatile]
+}
+
+// bindSetup runs a SESSION_SETUP with the BINDING flag [MS-SMB2
+// 3.3.5.5.2]: the request must be signed with the session's key, the
+// interim responses are signed with it, and the final one with the new
+// channel key derived from the binding's session key and (3.1.1) the
+// binding's preauth hash on this connection.
+func (c *fakeConn) bindSetup(h wire.Header, msg []byte, r *wire.SessionSetupRequest, resp []byte) (ntstatus.Status, []byte, bool) {
+	s := c.srv
+	s.mu.Lock()
+	owner := s.sessions[h.SessionID]
+	s.mu.Unlock()
+	switch {
+	case owner == nil:
+		return ntstatus.UserSessionDeleted, resp, false
+	case !s.opt.multichannel || c.caps&wire.CapMultiChannel == 0:
+		return ntstatus.RequestNotAccepted, resp, false
+	case c.dialect != owner.dialect || c.alg != owner.alg:
+		return ntstatus.InvalidParameter, resp, false
+	case c.neg.ClientGUID != owner.neg.ClientGUID:
+		return ntstatus.UserSessionDeleted, resp, false
+	}
+	sess := owner.sess
+	if h.Flags&wire.FlagSigned == 0 || !sess.signer.Verify(msg) {
+		s.stats.badSignatures.Add(1)
+		return ntstatus.InvalidParameter, resp, false
+	}
+	if c.bind == nil {
+		lookup := func(user, _ string) (auth.Account, bool) {
+			return auth.Account{ID: auth.FoldName(user), NTHash: ntlm.NTHash(fakePassword)},
+				auth.FoldName(user) == auth.FoldName(fakeUser)
+		}
+		c.bind = &fakeBinding{preauth: c.preauth,
+			mech: spnego.NewServer(ntlm.NewServer(&ntlm.ServerConfig{NbComputerName: "FAKE", Lookup: lookup}))}
+	}
+	b := c.bind
+	if c.dialect == Dialect311 {
+		b.preauth = b.preauth.Update(msg)
+	}
+	binary.LittleEndian.PutUint64(resp[40:], sess.id)
+	out, done, err := b.mech.Accept(r.SecurityBuffer)
+	if err != nil {
+		return ntstatus.LogonFailure, resp, false
+	}
+	if !done {
+		resp = wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SecurityBuffer: out})
+		binary.LittleEndian.PutUint32(resp[8:], uint32(ntstatus.MoreProcessingRequired))
+		if s.opt.bindInterimBad {
+			wrong, _ := smbcrypto.NewSigner(c.alg, make([]byte, 16))
+			wrong.Sign(resp)
+		} else {
+			sess.signer.Sign(resp)
+		}
+		if c.dialect == Dialect311 {
+			b.preauth = b.preauth.Update(resp)
+		}
+		return ntstatus.MoreProcessingRequired, resp, false
+	}
+	keys := smbcrypto.DeriveKeys(c.dialect, b.mech.SessionKey(), b.preauth[:])
+	signer, err := smbcrypto.NewSigner(c.alg, keys.Signing[:])
+	if err != nil {
+		s.t.Errorf("fake server: NewSigner: %v", err)
+		return ntstatus.InternalError, resp, false
+	}
+	if s.opt.bindWrongKey {
+		signer = sess.signer
+	}
+	c.mu.Lock()
+	c.sess, c.signer, c.owner, c.bind = sess, signer, owner, nil
+	c.mu.Unlock()
+	flags := uint16(0)
+	if s.opt.bindGuest {
+		flags = wire.SessionIsGuest
+	}
+	return ntstatus.Success, wire.AppendSessionSetupResponse(resp, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}), true
 }

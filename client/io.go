@@ -18,7 +18,7 @@ func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) 
 	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
 		Length: uint32(len(p)), Offset: uint64(off), FileID: f.id,
 	})
-	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p)})
+	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
 	if err != nil {
 		return 0, err
 	}
@@ -45,7 +45,7 @@ func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error)
 	msg := wire.AppendWriteRequest(newMessage(wire.CmdWrite, 48+len(p)), &wire.WriteRequest{
 		Offset: uint64(off), FileID: f.id, Data: p,
 	})
-	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p)})
+	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +63,8 @@ func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error)
 type chunkFunc func(ctx context.Context, lo, hi int) (int, error)
 
 // parallel runs fn over [0,total) in chunks of the session's I/O size
-// with at most MaxInFlight chunks outstanding. It returns the length of
+// with at most MaxInFlight chunks per channel outstanding; the chunks are
+// spread over the session's channels. It returns the length of
 // the longest prefix moved completely, and the error of the first chunk
 // (by position) that failed; a short chunk ends the prefix with no error.
 // After a short chunk no further chunk is started; after an error the
@@ -81,7 +82,7 @@ func (f *File) parallel(total int, fn chunkFunc) (int, error) {
 	errs := make([]error, chunks)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.maxInFlight)
+	sem := make(chan struct{}, s.inFlight())
 	for i := range chunks {
 		if !acquireSlot(ctx, sem) || stop.Load() {
 			for j := i; j < chunks; j++ {
@@ -223,8 +224,9 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 	defer cancel()
 	var jobs []*job
 	var readErr error
-	free := make(chan []byte, s.maxInFlight)
-	for range s.maxInFlight {
+	inFlight := s.inFlight()
+	free := make(chan []byte, inFlight)
+	for range inFlight {
 		free <- nil
 	}
 	pos := off
@@ -304,8 +306,9 @@ func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
 	}
 	next, total := off, int64(0)
 	var spare []byte
+	inFlight := s.inFlight()
 	for {
-		for len(queue) < s.maxInFlight && (next < end || len(queue) == 0) {
+		for len(queue) < inFlight && (next < end || len(queue) == 0) {
 			size := s.ioSize
 			if next < end {
 				size = int(min(int64(size), end-next))

@@ -2,9 +2,11 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -12,12 +14,20 @@ import (
 	"github.com/signetsmb/signet/internal/wire"
 )
 
-// Session is an authenticated SMB2/3 session on its own connection
-// [MS-SMB2 3.2.1.3]. It is safe for concurrent use.
+// Session is an authenticated SMB2/3 session [MS-SMB2 3.2.1.3]: one
+// connection, or several channels bound to it (Dialer.Channels). It is
+// safe for concurrent use.
+//
+// Ownership: conn, neg and signer are the first channel's (the logon's
+// connection) and, with signer, Session.SigningKey; they are settled by
+// Dial. The channel list is guarded by chmu, which is held only to read or
+// edit the list and to ask channels' connections whether they failed
+// (conn.mu is taken under chmu, never the reverse).
 type Session struct {
-	conn *conn
-	neg  *negotiation
-	host string // server name for UNC paths
+	conn     *conn
+	neg      *negotiation
+	host     string // server name for UNC paths
+	hostport string // dialed address, for channels bound to the same one
 
 	// Settled by logon, read-only afterwards.
 	cfg             Dialer // copy of the Dialer's options
@@ -27,6 +37,15 @@ type Session struct {
 	guest           bool
 	ioSize          int
 	maxInFlight     int
+
+	chmu  sync.Mutex // guards chans
+	chans []*channel // live channels, the first one preferred
+	rr    atomic.Uint32
+	// chanSeq is the ChannelSequence of 3.x requests, raised each time a
+	// channel is lost [MS-SMB2 3.2.4.1.1, 3.3.5.2.10]: a server then
+	// refuses a WRITE still carrying the older value (from the lost
+	// connection) once it has seen the reissued one.
+	chanSeq atomic.Uint32
 
 	vmu       sync.Mutex // guards validated and validErr
 	validated bool       // VALIDATE_NEGOTIATE_INFO done (all but 3.1.1)
@@ -40,9 +59,15 @@ func newSession(d *Dialer, c *conn, neg *negotiation, host string) *Session {
 	s := &Session{conn: c, neg: neg, host: host, cfg: *d}
 	s.cfg.SigningAlgorithms = nil // not used after NEGOTIATE; do not alias
 	s.ioSize, s.maxInFlight = ioLimits(d, &neg.info)
+	s.adopt(c, neg)
+	return s
+}
+
+// adopt sets the transport limits of a connection of the session from its
+// NEGOTIATE outcome; it runs before c is shared.
+func (s *Session) adopt(c *conn, neg *negotiation) {
 	c.largeMTU = neg.info.Dialect >= Dialect210 && neg.info.Capabilities&wire.CapLargeMTU != 0
 	c.setFrameCap(max(s.ioSize, transactSize(&neg.info)))
-	return s
 }
 
 // ioLimits returns the payload of one READ/WRITE and the requests to keep
@@ -98,25 +123,75 @@ type exchange struct {
 	// mustVerify requires a signed response even when the session does
 	// not require signing (VALIDATE_NEGOTIATE_INFO).
 	mustVerify bool
+	// spread sends the request on the channels in turn (READ, WRITE)
+	// rather than on the first live one.
+	spread bool
+	// reissue allows sending the request again on another channel when
+	// its channel is lost before the response arrives: only for requests
+	// whose repetition has the same effect (READ, and WRITE of the same
+	// bytes at the same offset).
+	reissue bool
 }
 
-// exec sends x and returns its verified final response, whatever its
-// status.
+// exec sends x on a channel of the session and returns its verified final
+// response, whatever its status. When the channel is lost and x may be
+// reissued, it is sent again on a surviving channel, and the lost one is
+// dropped from the session.
 func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 	if s.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	req := &request{msg: x.msg, payload: x.payload, sessionID: s.id, treeID: x.treeID}
-	if s.signer != nil && (s.signingRequired || x.forceSign) {
-		req.signer = s.signer
+	for stale := 0; ; {
+		ch, err := s.pick(x.spread)
+		if err != nil {
+			return nil, err
+		}
+		seq := s.stampSequence(x.msg)
+		resp, err := s.execOn(ctx, ch, x)
+		if err == nil && resp.status() == ntstatus.FileNotAvailable && seq != s.sequence() && stale < maxStaleRetries {
+			// Refused before it ran because a channel was lost after
+			// it was stamped [MS-SMB2 3.3.5.2.10]: send it again.
+			stale++
+			continue
+		}
+		if err == nil || !x.reissue || !ch.lost(err) || ctx.Err() != nil || !s.drop(ch) {
+			return resp, err
+		}
 	}
-	resp, err := s.conn.roundTrip(ctx, req)
+}
+
+// maxStaleRetries bounds the resends of one request refused for a stale
+// ChannelSequence.
+const maxStaleRetries = 4
+
+// sequence returns the current ChannelSequence.
+func (s *Session) sequence() uint16 { return uint16(s.chanSeq.Load()) }
+
+// stampSequence writes the current ChannelSequence into a 3.x request's
+// header and returns it; 2.x requests keep the field zero.
+func (s *Session) stampSequence(msg []byte) uint16 {
+	if s.Dialect() < Dialect300 {
+		return 0
+	}
+	seq := s.sequence()
+	binary.LittleEndian.PutUint16(msg[8:], seq)
+	return seq
+}
+
+// execOn sends x on ch, signed with the channel's key, and checks the
+// response with the same key.
+func (s *Session) execOn(ctx context.Context, ch *channel, x *exchange) (*response, error) {
+	req := &request{msg: x.msg, payload: x.payload, sessionID: s.id, treeID: x.treeID}
+	if ch.signer != nil && (s.signingRequired || x.forceSign) {
+		req.signer = ch.signer
+	}
+	resp, err := ch.conn.roundTrip(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.check(req, x, resp); err != nil {
+	if err := s.check(ch, req, x, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -126,12 +201,12 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 // 3.2.5.1.3]. Every signed response is verified; an unsigned one is
 // refused when the session requires signing or the exchange demands it.
 // A failure closes the connection.
-func (s *Session) check(req *request, x *exchange, resp *response) error {
+func (s *Session) check(ch *channel, req *request, x *exchange, resp *response) error {
 	h := &resp.hdr
 	cmd := wire.Command(le16(req.msg[12:]))
 	if h.Command != cmd || h.SessionID != req.sessionID {
 		err := invalidResponse(cmd.String(), fmt.Errorf("response is %v for session 0x%x", h.Command, h.SessionID))
-		s.conn.fail(err)
+		ch.conn.fail(err)
 		return err
 	}
 	signed := h.Flags&wire.FlagSigned != 0
@@ -146,19 +221,19 @@ func (s *Session) check(req *request, x *exchange, resp *response) error {
 		// packets anyway.
 		return nil
 	case !signed && (x.mustVerify || s.Signed()):
-		return s.badSignature(cmd, h, "unsigned")
-	case signed && s.signer == nil:
+		return badSignature(ch, cmd, h, "unsigned")
+	case signed && ch.signer == nil:
 		return nil // guest: no key to verify with, nothing is trusted anyway
-	case signed && !s.signer.Verify(resp.msg):
-		return s.badSignature(cmd, h, "bad signature on")
+	case signed && !ch.signer.Verify(resp.msg):
+		return badSignature(ch, cmd, h, "bad signature on")
 	}
 	return nil
 }
 
-// badSignature discards a response and closes the connection.
-func (s *Session) badSignature(cmd wire.Command, h *wire.Header, what string) error {
+// badSignature discards a response and closes the channel's connection.
+func badSignature(ch *channel, cmd wire.Command, h *wire.Header, what string) error {
 	err := fmt.Errorf("%w: %s %v response (MessageId %d, %v)", ErrBadSignature, what, cmd, h.MessageID, ntstatus.Status(h.Status))
-	s.conn.fail(err)
+	ch.conn.fail(err)
 	return err
 }
 
@@ -175,19 +250,20 @@ func (s *Session) simple(ctx context.Context, x *exchange) (*response, error) {
 	return resp, nil
 }
 
-// Close logs off (LOGOFF) and closes the connection. Files and shares of
-// the session become unusable. Close is idempotent.
+// Close logs off (LOGOFF, once, on a live channel) and closes every
+// connection of the session. Files and shares of the session become
+// unusable. Close is idempotent.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if s.conn.failure() == nil {
+		if s.Channels() > 0 {
 			msg := wire.AppendSimple(newMessage(wire.CmdLogoff, 4))
 			if _, err := s.simple(ctx, &exchange{msg: msg}); err != nil && !errors.Is(err, ErrClosed) {
 				s.closeErr = err
 			}
 		}
-		s.conn.close()
+		s.closeChannels()
 	})
 	return s.closeErr
 }

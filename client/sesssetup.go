@@ -27,13 +27,44 @@ func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
 // thrown away when it completes.
 type setup struct {
 	s       *Session
+	c       *conn // the connection the exchange runs on
 	mech    auth.ClientMech
 	preauth smbcrypto.PreauthHash // Session.PreauthIntegrityHashValue (3.1.1)
 	is311   bool
+	// binding binds c to the established session as a new channel: the
+	// requests carry SMB2_SESSION_FLAG_BINDING and are signed with
+	// Session.SigningKey [MS-SMB2 3.2.4.2.3].
+	binding bool
+	stepped bool // the final response's token was consumed by stepFinal
 }
 
-// newMech returns the SPNEGO(NTLM) initiator for one logon.
+// stepFinal feeds the mechanism the token of a final response that came
+// before the mechanism was done (the Kerberos AP-REP): it must complete
+// the context. The token is authenticated by the mechanism itself (the
+// AP-REP is encrypted with the ticket's session key); the response's
+// signature is checked afterwards with the key it yields.
+func (st *setup) stepFinal(resp *response) error {
+	r, err := wire.ParseSessionSetupResponse(resp.msg)
+	if err != nil {
+		return invalidResponse("SESSION_SETUP", err)
+	}
+	_, done, err := st.mech.Step(r.SecurityBuffer)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return invalidResponse("SESSION_SETUP", errors.New("server accepted before authentication finished"))
+	}
+	st.stepped = true
+	return nil
+}
+
+// newMech returns the SPNEGO initiator for one logon: Kerberos when the
+// Dialer asks for it (kerberos.go), else NTLM.
 func (s *Session) newMech() auth.ClientMech {
+	if s.cfg.Kerberos != nil {
+		return s.kerberosMech()
+	}
 	return spnego.NewClient(ntlm.NewClient(&ntlm.ClientConfig{
 		User:      s.cfg.User,
 		Password:  s.cfg.Password,
@@ -45,50 +76,76 @@ func (s *Session) newMech() auth.ClientMech {
 // logon authenticates the session. The session's preauth hash starts from
 // the connection's, after NEGOTIATE [MS-SMB2 3.2.4.2.3].
 func (s *Session) logon(ctx context.Context) error {
-	st := &setup{s: s, mech: s.newMech(), preauth: s.neg.preauth, is311: s.Dialect() == Dialect311}
-	out, done, err := st.mech.Step(s.neg.resp.SecurityBuffer)
+	st := &setup{s: s, c: s.conn, mech: s.newMech(), preauth: s.neg.preauth, is311: s.Dialect() == Dialect311}
+	resp, err := st.run(ctx, s.neg.resp.SecurityBuffer)
 	if err != nil {
 		return err
+	}
+	if err := st.finish(resp); err != nil {
+		return err
+	}
+	s.chans = []*channel{{conn: s.conn, neg: s.neg, signer: s.signer}}
+	return nil
+}
+
+// run steps the mechanism from the server's NEGOTIATE token through the
+// SESSION_SETUP rounds and returns the final STATUS_SUCCESS response.
+func (st *setup) run(ctx context.Context, initial []byte) (*response, error) {
+	out, done, err := st.mech.Step(initial)
+	if err != nil {
+		return nil, err
 	}
 	for range maxSetupRounds {
 		resp, err := st.round(ctx, out)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch status := resp.status(); status {
 		case ntstatus.MoreProcessingRequired:
 			if out, done, err = st.more(resp, done); err != nil {
-				return err
+				return nil, err
 			}
 		case ntstatus.Success:
 			if !done {
-				return invalidResponse("SESSION_SETUP", errors.New("server accepted before authentication finished"))
+				// Kerberos: the AP-REP comes with the final response,
+				// and the session key with it.
+				if err := st.stepFinal(resp); err != nil {
+					return nil, err
+				}
 			}
-			return st.finish(resp)
+			return resp, nil
 		default:
-			return logonError(status)
+			return nil, logonError(status)
 		}
 	}
-	return invalidResponse("SESSION_SETUP", errors.New("too many rounds"))
+	return nil, invalidResponse("SESSION_SETUP", errors.New("too many rounds"))
 }
 
 // round sends one SESSION_SETUP request carrying token and hashes it.
-// Requests of a new session are never signed: there is no key yet.
+// Requests of a new session are never signed: there is no key yet; those
+// of a binding are signed with Session.SigningKey.
 func (st *setup) round(ctx context.Context, token []byte) (*response, error) {
 	msg := newMessage(wire.CmdSessionSetup, 24+len(token))
-	msg = wire.AppendSessionSetupRequest(msg, &wire.SessionSetupRequest{
+	r := &wire.SessionSetupRequest{
 		SecurityMode:   uint8(st.s.cfg.securityMode()),
 		SecurityBuffer: token,
-	})
+	}
+	if st.binding {
+		r.Flags = wire.SessionFlagBinding
+	}
+	msg = wire.AppendSessionSetupRequest(msg, r)
 	req := &request{msg: msg, sessionID: st.s.id}
-	cl, err := st.s.conn.send(ctx, req)
+	if st.binding {
+		req.signer = st.s.signer
+	}
+	cl, err := st.c.send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	if st.is311 {
 		st.preauth = st.preauth.Update(req.msg)
 	}
-	resp, err := st.s.conn.wait(ctx, cl, req)
+	resp, err := st.c.wait(ctx, cl, req)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +164,9 @@ func (st *setup) more(resp *response, done bool) ([]byte, bool, error) {
 	if err := st.adoptSessionID(resp.hdr.SessionID); err != nil {
 		return nil, false, err
 	}
+	if err := st.checkInterim(resp); err != nil {
+		return nil, false, err
+	}
 	if st.is311 {
 		st.preauth = st.preauth.Update(resp.msg)
 	}
@@ -115,6 +175,19 @@ func (st *setup) more(resp *response, done bool) ([]byte, bool, error) {
 		return nil, false, invalidResponse("SESSION_SETUP", err)
 	}
 	return st.mech.Step(r.SecurityBuffer)
+}
+
+// checkInterim verifies a STATUS_MORE_PROCESSING_REQUIRED response of a
+// binding, which the server signs with Session.SigningKey [MS-SMB2
+// 3.3.5.5.3]. A new session's interim responses have no key to check.
+func (st *setup) checkInterim(resp *response) error {
+	if !st.binding {
+		return nil
+	}
+	if resp.hdr.Flags&wire.FlagSigned == 0 || !st.s.signer.Verify(resp.msg) {
+		return fmt.Errorf("%w: binding SESSION_SETUP response not signed with the session key", ErrBadSignature)
+	}
+	return nil
 }
 
 // adoptSessionID records the server-assigned SessionId; it must be
@@ -161,7 +234,7 @@ func (st *setup) finish(resp *response) error {
 	if guest {
 		return st.acceptGuest(r.SessionFlags, noKey)
 	}
-	if len(r.SecurityBuffer) > 0 {
+	if len(r.SecurityBuffer) > 0 && !st.stepped {
 		if _, _, err := st.mech.Step(r.SecurityBuffer); err != nil {
 			return err
 		}

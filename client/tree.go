@@ -84,7 +84,7 @@ func (s *Session) validateOnce(ctx context.Context, t *tree) error {
 	}
 	s.validated, s.validErr = true, err
 	if err != nil {
-		s.conn.fail(err)
+		s.failAll(err)
 	}
 	return err
 }

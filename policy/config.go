@@ -103,6 +103,16 @@ type Config struct {
 	// LogFormat is "text" or "json" (log.format); LogLevel is "debug",
 	// "info", "warn" or "error" (log.level).
 	LogFormat, LogLevel string
+	// NTLM enables NTLM logons (server.ntlm, default true); false refuses
+	// them, like Windows' "Restrict NTLM: Incoming NTLM traffic".
+	NTLM bool
+	// AuthOrder is server.auth_order, the SPNEGO offer order.
+	AuthOrder []string
+	// AuthMechanisms are the mechanisms in effect, in AuthOrder: those
+	// listed that are enabled (Kerberos needs [kerberos], NTLM ntlm = true).
+	AuthMechanisms []string
+	// Kerberos is [kerberos]; nil when absent (Kerberos off).
+	Kerberos *Kerberos
 
 	// ServerEnableSecuritySignature and ClientEnableSecuritySignature
 	// record the SMBv1-only "Digitally sign communications (if client

@@ -20,6 +20,8 @@
 //	signing_algorithms = ["AES-128-GMAC", "AES-128-CMAC", "HMAC-SHA256"]
 //	allow_anonymous = false          # refused anyway while signing is required
 //	max_sessions = 0                 # 0 = unlimited
+//	ntlm = true                      # false refuses NTLM logons (needs [kerberos])
+//	auth_order = ["kerberos", "ntlm"] # SPNEGO offer order; what is off is left out
 //
 //	[client]
 //	require_signing = true
@@ -31,6 +33,15 @@
 //	read_only = false
 //	comment = ""
 //	users = []                       # allowed users; empty = every authenticated user
+//
+//	[kerberos]                       # absent: Kerberos off
+//	keytab = "/etc/signet/krb5.keytab" # required; the service keys
+//	realm = "EXAMPLE.COM"            # required; name@realm maps to user name
+//	service = "cifs/files.example.com" # required; the service principal
+//	max_skew = "5m"                  # "1s" to "1h"
+//	replay_cache_entries = 65536     # 1 to 16777216
+//	unmapped = "refuse"              # or "strip": name@ANY.REALM -> name
+//	[kerberos.map]                   # explicit "name@REALM" = "user"
 //
 //	[limits]                         # what a client can make the server hold
 //	max_connections = 4096           # TCP connections, server-wide

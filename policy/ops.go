@@ -174,6 +174,7 @@ func KnownKeys() []string {
 	add("interface.", rawInterface{})
 	add("metrics.", rawMetrics{})
 	add("log.", rawLog{})
+	add("kerberos.", rawKerberos{})
 	for _, s := range limitSpecs() {
 		out = append(out, "limits."+s.key)
 	}

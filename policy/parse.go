@@ -42,6 +42,8 @@ type rawConfig struct {
 	// Interface overrides the network interfaces reported to multichannel
 	// clients.
 	Interface []rawInterface `toml:"interface"`
+	// Kerberos is [kerberos]; see kerberos.go.
+	Kerberos rawKerberos `toml:"kerberos"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
 	// Metrics and Log are the operations tables (ops.go).
@@ -66,6 +68,8 @@ type rawServer struct {
 	SigningAlgorithms       []string     `toml:"signing_algorithms"`
 	AllowAnonymous          bool         `toml:"allow_anonymous"`
 	MaxSessions             int64        `toml:"max_sessions"`
+	NTLM                    bool         `toml:"ntlm"`
+	AuthOrder               []string     `toml:"auth_order"`
 	Multichannel            bool         `toml:"multichannel"`
 }
 
@@ -256,7 +260,7 @@ func (p *parser) warn(key, format string, args ...any) {
 func (p *parser) set(key string) bool { return p.cfg.explicit[key] }
 
 func (p *parser) run(raw *rawConfig) {
-	for _, k := range scalarKeys() {
+	for _, k := range append(scalarKeys(), authKeys()...) {
 		if p.md.IsDefined(strings.Split(k, ".")...) {
 			p.cfg.explicit[k] = true
 		}
@@ -273,6 +277,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.anonymous(raw.Server.AllowAnonymous)
 	p.maxSessions(raw.Server.MaxSessions)
 	p.multichannel(raw.Server.Multichannel, raw.Interface)
+	p.auth(raw)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

@@ -55,6 +55,7 @@ func (c *Config) Show() []Setting {
 			Value: fmt.Sprintf("index=%d speed=%d rss=%t rdma=%t addresses=%s", ni.Index, ni.Speed, ni.RSS, ni.RDMA, strings.Join(addrs, ",")),
 			Note:  "reported to multichannel clients instead of the machine's interfaces"})
 	}
+	out = append(out, c.authSettings()...)
 	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)

@@ -110,7 +110,7 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 		MaxReadSize:     maxIO,
 		MaxWriteSize:    maxIO,
 		SystemTime:      fscc.Filetime(c.srv.opts.Now()),
-		SecurityBuffer:  spnego.NegTokenInit2(),
+		SecurityBuffer:  spnego.NegTokenInit2(c.mechanisms(c.srv.settings())...),
 	}
 }
 

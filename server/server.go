@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/auth"
+	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/vfs"
@@ -86,6 +87,14 @@ type Settings struct {
 	Interfaces []NetInterface
 	// MaxSessions caps established sessions server-wide (0 = no cap).
 	MaxSessions int
+	// Kerberos, when set, accepts Kerberos logons (package auth/krb5).
+	Kerberos *krb5.Acceptor
+	// DisableNTLM refuses NTLM logons, in SPNEGO or raw, with a log line
+	// (Windows' "Restrict NTLM: Incoming NTLM traffic" = Deny all).
+	DisableNTLM bool
+	// AuthOrder is the SPNEGO offer order by name ("kerberos", "ntlm");
+	// empty means Kerberos first. Mechanisms that are off are skipped.
+	AuthOrder []string
 	// Shares are the disk shares; IPC$ is always added.
 	Shares []*Share
 	// Limits bound what clients can make the server hold; zero fields

@@ -276,24 +276,45 @@ func (r *request) bindDone(hs *handshake, out []byte, w *response) error {
 	return nil
 }
 
-// newMech builds a fresh SPNEGO/NTLM acceptor for one exchange.
+// newMech builds a fresh SPNEGO acceptor for one exchange, offering the
+// mechanisms the connection's policy snapshot enables.
 func (c *conn) newMech() auth.ServerMech {
-	st := c.settings
-	cfg := &ntlm.ServerConfig{
-		NbComputerName:  st.ServerName,
-		NbDomainName:    st.Domain,
-		DnsComputerName: st.ServerName,
-		DnsDomainName:   st.Domain,
-		Rand:            c.srv.opts.Rand,
-		Now:             c.srv.opts.Now,
-		Lookup: func(user, domain string) (auth.Account, bool) {
-			return c.srv.lookupAccount(user)
-		},
-		// Anonymous is decided by policy in authDone, so that a refusal
-		// can say why.
-		AllowAnonymous: true,
+	return spnego.NewAcceptor(c.mechanisms(c.settings)...)
+}
+
+// mechanisms lists the authentication mechanisms st enables, in its
+// order (Settings.AuthOrder): NTLM unless DisableNTLM, Kerberos when an
+// acceptor is configured. The NEGOTIATE response advertises the same list.
+func (c *conn) mechanisms(st *Settings) []auth.ServerMechanism {
+	order := st.AuthOrder
+	if len(order) == 0 {
+		order = []string{"kerberos", "ntlm"}
 	}
-	return spnego.NewServer(ntlm.NewServer(cfg))
+	lookup := c.srv.lookupAccount
+	var out []auth.ServerMechanism
+	for _, name := range order {
+		switch {
+		case name == "ntlm" && !st.DisableNTLM:
+			cfg := &ntlm.ServerConfig{
+				NbComputerName:  st.ServerName,
+				NbDomainName:    st.Domain,
+				DnsComputerName: st.ServerName,
+				DnsDomainName:   st.Domain,
+				Rand:            c.srv.opts.Rand,
+				Now:             c.srv.opts.Now,
+				Lookup: func(user, domain string) (auth.Account, bool) {
+					return lookup(user)
+				},
+				// Anonymous is decided by policy in authDone, so that a refusal
+				// can say why.
+				AllowAnonymous: true,
+			}
+			out = append(out, spnego.NTLMMechanism(func() *ntlm.Server { return ntlm.NewServer(cfg) }))
+		case name == "kerberos" && st.Kerberos != nil:
+			out = append(out, st.Kerberos.Mechanism(lookup))
+		}
+	}
+	return out
 }
 
 // authFailed ends a failed exchange: the session is deleted and the client
@@ -309,8 +330,14 @@ func (r *request) authFailed(s *session, err error) error {
 	c.srv.stats.logonFailures.Add(1)
 	c.srv.refused("logon_failure")
 	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
-	if errors.Is(err, auth.ErrAccountDisabled) {
+	var noMech *auth.NoMechanismError
+	switch {
+	case errors.Is(err, auth.ErrAccountDisabled):
 		status, msg = ntstatus.AccountDisabled, "logon refused: account disabled"
+	case errors.As(err, &noMech) && noMech.Offers("NTLMSSP") && c.settings.DisableNTLM:
+		msg = "NTLM logon refused: NTLM is disabled by policy ([server] ntlm = false); use Kerberos"
+	case errors.As(err, &noMech):
+		msg = "logon refused: the client offers no enabled authentication mechanism"
 	}
 	c.log.Warn(msg, "err", err, "delay", max(c.lim.AuthFailureDelay, 0))
 	c.delayFailure()

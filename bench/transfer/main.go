@@ -45,7 +45,8 @@ func main() {
 	out := flag.String("out", "", "also write the report to this file")
 	dialect := flag.String("dialect", "3.1.1", "dialect for the Signet client and smbclient")
 	flag.IntVar(&ioSize, "io", 0, "Signet client READ/WRITE size in bytes (0: the client's default)")
-	flag.IntVar(&inFlight, "inflight", 0, "Signet client requests in flight (0: the client's default)")
+	flag.IntVar(&inFlight, "inflight", 0, "Signet client requests in flight per channel (0: the client's default)")
+	flag.IntVar(&channels, "channels", 2, "also measure the Signet client with this many channels (multichannel, where the server offers it; 1: only one)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the clients) to the file")
 	flag.StringVar(&workRoot, "dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the measurement)")
 	flag.Parse()
@@ -93,8 +94,8 @@ func parseSize(s string) (int64, error) {
 }
 
 var (
-	ioSize, inFlight int
-	workRoot         string
+	ioSize, inFlight, channels int
+	workRoot                   string
 )
 
 // defaultWorkRoot prefers /dev/shm, so that disk write-back does not
@@ -163,12 +164,43 @@ func makeFile(path string, size int64) ([32]byte, error) {
 	return [32]byte(h.Sum(nil)), f.Sync()
 }
 
-// measure runs, against one server: Signet client upload, Signet client
-// download, smbclient download; each verified.
+// measure runs, against one server: Signet client upload and download
+// with one channel and with -channels channels, and smbclient download;
+// each verified.
 func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, work string) ([]result, error) {
+	rs, err := measureSignet(name, addr, src, sum, size, dialect, work, 1)
+	if err != nil {
+		return nil, err
+	}
+	if channels > 1 {
+		mc, err := measureSignet(name, addr, src, sum, size, dialect, work, channels)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, mc...)
+	}
+	sm, err := measureSmbclient(name, addr, sum, size, dialect, work)
+	if err != nil {
+		return nil, err
+	}
+	return append(rs, sm...), nil
+}
+
+// signetTool names the Signet client with the channels it really got
+// (one when the server does not offer multichannel).
+func signetTool(asked, got int) string {
+	if asked <= 1 {
+		return "Signet client"
+	}
+	return fmt.Sprintf("Signet client, %d channels asked, %d bound", asked, got)
+}
+
+// measureSignet uploads and downloads with the Signet client, best of
+// three each, with the session asking for nch channels.
+func measureSignet(name, addr, src string, sum [32]byte, size int64, dialect uint16, work string, nch int) ([]result, error) {
 	ctx := context.Background()
 	dl := &client.Dialer{User: user, Password: password, RequireSigning: true, MinDialect: dialect, MaxDialect: dialect,
-		IOSize: ioSize, MaxInFlight: inFlight}
+		IOSize: ioSize, MaxInFlight: inFlight, Channels: nch}
 	s, err := dl.Dial(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -177,6 +209,7 @@ func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, w
 	if !s.Signed() {
 		return nil, errors.New("session not signed")
 	}
+	tool := signetTool(nch, s.Channels())
 	sh, err := s.Mount(ctx, "share")
 	if err != nil {
 		return nil, err
@@ -204,7 +237,7 @@ func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, w
 		best = max(best, mbps(size, time.Since(t0)))
 		in.Close()
 	}
-	rs = append(rs, result{name, "Signet client", "write", best})
+	rs = append(rs, result{name, tool, "write", best})
 	// Download, best of three.
 	best = 0.0
 	local := filepath.Join(work, "signet-client.bin")
@@ -232,9 +265,30 @@ func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, w
 		best = max(best, mbps(size, el))
 	}
 	os.Remove(local)
-	rs = append(rs, result{name, "Signet client", "read", best})
-	// smbclient download to a file, checked, best of three.
-	best = 0
+	rs = append(rs, result{name, tool, "read", best})
+	return rs, sh.Remove("bench.bin")
+}
+
+// measureSmbclient downloads with smbclient to a file, checked, best of
+// three; the Signet client puts the file first.
+func measureSmbclient(name, addr string, sum [32]byte, size int64, dialect uint16, work string) ([]result, error) {
+	ctx := context.Background()
+	dl := &client.Dialer{User: user, Password: password, RequireSigning: true, MinDialect: dialect, MaxDialect: dialect}
+	s, err := dl.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	sh, err := s.Mount(ctx, "share")
+	if err != nil {
+		return nil, err
+	}
+	defer sh.Umount()
+	if err := putFile(sh, filepath.Join(work, "src.bin")); err != nil {
+		return nil, err
+	}
+	var rs []result
+	best := 0.0
 	dst := filepath.Join(work, "smbclient.bin")
 	m := map[uint16]string{0x0202: "SMB2_02", 0x0210: "SMB2_10", 0x0300: "SMB3_00", 0x0302: "SMB3_02", 0x0311: "SMB3_11"}[dialect]
 	_, port, _ := net.SplitHostPort(addr)
@@ -258,6 +312,23 @@ func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, w
 	return rs, sh.Remove("bench.bin")
 }
 
+func putFile(sh *client.Share, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := sh.Create("bench.bin")
+	if err != nil {
+		return err
+	}
+	if _, err := f.ReadFrom(in); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func fileSum(p string) ([32]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -274,7 +345,7 @@ func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 
 func render(rs []result, size int64, dialect uint16) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Transfer benchmark\n\n")
-	fmt.Fprintf(&b, "Produced by `go run ./bench/transfer -size %s -dialect %s -dir %s` on %s.\n\n", humanSize(size), client.DialectName(dialect), workRoot, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Produced by `go run ./bench/transfer -size %s -dialect %s -channels %d -dir %s` on %s.\n\n", humanSize(size), client.DialectName(dialect), channels, workRoot, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %s, Go %s. Loopback TCP; both servers require signing; SMB %s", cpuModel(), runtime.NumCPU(), kernel(), strings.TrimPrefix(runtime.Version(), "go"), client.DialectName(dialect))
 	if dialect == 0x0311 {
 		b.WriteString(" (AES-128-GMAC signing)")
@@ -293,6 +364,11 @@ func render(rs []result, size int64, dialect uint16) string {
 	fmt.Fprintf(&b, "- Signet client read: Signet server / Samba = %.2f\n", get["Signet/Signet client/read"]/get["Samba smbd 4.17/Signet client/read"])
 	fmt.Fprintf(&b, "- smbclient read: Signet server / Samba = %.2f\n", get["Signet/smbclient/read"]/get["Samba smbd 4.17/smbclient/read"])
 	fmt.Fprintf(&b, "- Signet client write: Signet server / Samba = %.2f\n", get["Signet/Signet client/write"]/get["Samba smbd 4.17/Signet client/write"])
+	for _, r := range rs {
+		if one := get[r.server+"/Signet client/"+r.op]; r.tool != "Signet client" && r.tool != "smbclient" && one > 0 {
+			fmt.Fprintf(&b, "- %s, %s: %s / one channel = %.2f\n", r.server, r.op, r.tool, r.mbps/one)
+		}
+	}
 	return b.String()
 }
 

@@ -51,6 +51,25 @@ func TestParseClientArgs(t *testing.T) {
 	}
 }
 
+func TestChannelsFlag(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parseClientArgs(fs, []string{"//h/s", "-U", "", "--channels", "4"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := cf.dialer("h")
+	if err != nil || d.Channels != 4 {
+		t.Fatalf("--channels 4: %+v, %v", d, err)
+	}
+	for _, bad := range []int{0, -1, client.MaxChannels + 1} {
+		cf.channels = bad
+		if _, err := cf.dialer("h"); err == nil {
+			t.Fatalf("--channels %d accepted", bad)
+		}
+	}
+}
+
 func TestDialectFlags(t *testing.T) {
 	cf := clientFlags{dialect: "3.0.2"}
 	if lo, hi, err := cf.dialectRange(); lo != client.Dialect302 || hi != client.Dialect302 || err != nil {

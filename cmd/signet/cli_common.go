@@ -45,6 +45,8 @@ type clientFlags struct {
 	timeout        time.Duration
 	config         string // [client] require_signing from this file
 	passwordStdin  bool
+	channels       int
+	krb            kerberosFlags // cli_kerberos.go
 }
 
 // register adds the connection flags to fs.
@@ -58,6 +60,8 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
+	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
+	c.krb.register(fs)
 	fs.StringVar(&c.config, "config", "", "configuration file whose [client] require_signing applies (--require-signing overrides it)")
 	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 }
@@ -99,12 +103,16 @@ func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, Timeout: c.timeout}
+	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, Timeout: c.timeout, Channels: c.channels}
+	if c.channels < 1 || c.channels > client.MaxChannels {
+		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
+	}
 	var err error
 	if d.MinDialect, d.MaxDialect, err = c.dialectRange(); err != nil {
 		return nil, err
 	}
-	if d.User != "" {
+	d.Kerberos = c.krb.options()
+	if d.User != "" && (d.Kerberos == nil || !d.Kerberos.NoNTLM) {
 		if d.Password, err = c.readPassword(d.User, host); err != nil {
 			return nil, err
 		}

@@ -12,11 +12,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/auth/userdb"
 	"github.com/signetsmb/signet/policy"
 	"github.com/signetsmb/signet/server"
@@ -95,7 +97,8 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigningText(),
-		"source", cfg.RequireSigningSource, "config", cfg.Name, "version", versionString())
+		"source", cfg.RequireSigningSource, "auth", strings.Join(cfg.AuthMechanisms, ","), "config", cfg.Name,
+		"version", versionString())
 	followRestartKeys(store, &level, *verbose, log)
 	startOps(ctx, &bg, cfg, store, srv, obs, log)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
@@ -136,7 +139,7 @@ func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (fu
 	store.Subscribe(func(_, next *policy.Config) {
 		st, err := shares.settings(next)
 		if err != nil {
-			log.Error("config rejected: opening shares failed; keeping the previous policy", "err", err)
+			log.Error("config rejected: opening shares or the Kerberos keytab failed; keeping the previous policy", "err", err)
 			return
 		}
 		current.Store(st)
@@ -237,6 +240,11 @@ func reloadOnSIGHUP(ctx context.Context, store *policy.Store, log *slog.Logger) 
 type shareCache struct {
 	mu  sync.Mutex
 	fss map[string]vfs.FS
+	// replay is the Kerberos replay cache shared by the acceptors of
+	// every snapshot (serve_kerberos.go), guarded by mu; replaySize is
+	// the size it was made with.
+	replay     *krb5.ReplayCache
+	replaySize int
 }
 
 func newShareCache() *shareCache { return &shareCache{fss: map[string]vfs.FS{}} }
@@ -269,5 +277,12 @@ func (c *shareCache) close() {
 // settings converts a policy snapshot into the server's
 // (server.SettingsFromPolicy), reusing open share backends.
 func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
-	return server.SettingsFromPolicy(cfg, c.open)
+	st, err := server.SettingsFromPolicy(cfg, c.open)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.authSettings(cfg, st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }

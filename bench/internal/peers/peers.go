@@ -122,6 +122,7 @@ interfaces = lo
 bind interfaces only = yes
 server role = standalone server
 server signing = mandatory
+server multi channel support = yes
 server min protocol = SMB2_02
 passdb backend = tdbsam:%[1]s/private/passdb.tdb
 private dir = %[1]s/private

@@ -69,9 +69,13 @@ func hijackAttempts(v victimState) []struct {
 	// fails with STATUS_USER_SESSION_DELETED; an unsigned one then fails
 	// the session lookup of 3.3.5.2.9 with the same status.
 	// [MS-SMB2 3.3.5.5]: SESSION_SETUP naming a SessionId that is not in
-	// Connection.SessionTable fails with STATUS_USER_SESSION_DELETED; with
-	// SMB2_SESSION_FLAG_BINDING on a server that is not multichannel
-	// capable it fails with STATUS_REQUEST_NOT_ACCEPTED before any lookup.
+	// Connection.SessionTable fails with STATUS_USER_SESSION_DELETED. A
+	// binding (SMB2_SESSION_FLAG_BINDING) is looked up in the
+	// GlobalSessionTable and a signed one verified with Session.SigningKey
+	// first [MS-SMB2 3.3.5.2.4], so a garbage signature is
+	// STATUS_ACCESS_DENIED; an unsigned one reaches the handler, which
+	// refuses binding on a connection without multichannel with
+	// STATUS_REQUEST_NOT_ACCEPTED.
 	return []struct {
 		name string
 		req  forged
@@ -86,7 +90,7 @@ func hijackAttempts(v victimState) []struct {
 		{"unsigned LOGOFF", forged{cmd: wire.CmdLogoff, sid: v.sid, body: wire.AppendSimple}, ntstatus.UserSessionDeleted},
 		{"SESSION_SETUP (re-authentication)", forged{cmd: wire.CmdSessionSetup, sid: v.sid, body: setup(0)}, ntstatus.UserSessionDeleted},
 		{"unsigned SESSION_SETUP binding", forged{cmd: wire.CmdSessionSetup, sid: v.sid, body: setup(wire.SessionFlagBinding)}, ntstatus.RequestNotAccepted},
-		{"garbage-signed SESSION_SETUP binding", forged{cmd: wire.CmdSessionSetup, sid: v.sid, sign: true, body: setup(wire.SessionFlagBinding)}, ntstatus.RequestNotAccepted},
+		{"garbage-signed SESSION_SETUP binding", forged{cmd: wire.CmdSessionSetup, sid: v.sid, sign: true, body: setup(wire.SessionFlagBinding)}, ntstatus.AccessDenied},
 	}
 }
 

@@ -43,7 +43,8 @@ type session struct {
 	challenge     [8]byte
 	haveChallenge bool
 	auth          *ntlmAuth
-	key           []byte // reconstructed ExportedSessionKey
+	krb           *krbContext // Kerberos exchange, when the tap has the keytab
+	key           []byte      // reconstructed ExportedSessionKey
 	keyErr        error
 
 	// signer uses this connection's Channel.SigningKey (2.x:
@@ -68,6 +69,8 @@ type pendingSetup struct {
 	hash         smbcrypto.PreauthHash // chain value after this request
 	hashOK       bool
 	auth         *ntlmAuth
+	krb          *krbContext // from an AP-REQ in this request
+	krbErr       error       // why an AP-REQ could not be used
 	binding      bool
 	signRequired bool
 }
@@ -465,6 +468,12 @@ func (c *connState) setupRequest(m *Message, h *wire.Header, sid uint64, msg []b
 			c.noteAuth(s, a)
 		}
 	}
+	switch k, err := c.tap.parseAPReq(buf); {
+	case err != nil:
+		p.krbErr = err
+	case k != nil:
+		p.krb = k
+	}
 	if len(c.pending) >= maxPending {
 		clear(c.pending)
 		c.errorf("more than %d SESSION_SETUP requests without a response", maxPending)
@@ -537,6 +546,9 @@ func (c *connState) setupResponse(m *Message, h *wire.Header, sid uint64, msg []
 			s.keyErr = errNoChallenge
 		}
 	}
+	if p.krb != nil || p.krbErr != nil {
+		c.noteKerberos(s, p, buf)
+	}
 	switch st {
 	case ntstatus.MoreProcessingRequired:
 		s.hash, s.hashOK = p.hash.Update(msg), p.hashOK
@@ -571,7 +583,7 @@ func (c *connState) establish(s *session, p *pendingSetup, flags uint16) {
 		note = "guest session: no session key"
 	case s.rep.Anonymous:
 		note = "anonymous session: no session key"
-	case s.auth == nil:
+	case s.auth == nil && s.krb == nil && s.keyErr == nil:
 		note = "no NTLM AUTHENTICATE seen (Kerberos or another mechanism): key not reconstructed"
 	case s.keyErr != nil:
 		note = s.keyErr.Error()

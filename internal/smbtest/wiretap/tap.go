@@ -1,6 +1,8 @@
 package wiretap
 
 import (
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -31,6 +33,10 @@ type Config struct {
 	// for sessions of several users; Password is tried after the user's
 	// entry.
 	Passwords map[string]string
+	// Keytab, when set, holds the service keys of a server accepting
+	// Kerberos: the tap decrypts the ticket of each AP-REQ and the AP-REP
+	// to reconstruct the session key (kerberos.go).
+	Keytab *keytab.Keytab
 	// Mutate, when set, sees every SMB2 message (each compound element on
 	// its own; not SMB1, encrypted or compressed frames) before it is
 	// forwarded, in both directions. msg is a copy the function may
