@@ -81,9 +81,9 @@ func TestBuiltinDefaults(t *testing.T) {
 		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
 		AdminSocket:       filepath.Join(f.dir, "admin.sock"), WatchConfig: true,
 		LogFormat: "text", LogLevel: "info",
-		NTLM:              true,
-		AuthOrder:         []string{MechKerberos, MechNTLM},
-		AuthMechanisms:    []string{MechNTLM},
+		NTLM:           true,
+		AuthOrder:      []string{MechKerberos, MechNTLM},
+		AuthMechanisms: []string{MechNTLM},
 	}
 	cfg.explicit, cfg.warnings = nil, nil
 	if !reflect.DeepEqual(cfg, want) {
