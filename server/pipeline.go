@@ -222,7 +222,10 @@ func newResponse() response {
 func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (response, ntstatus.Status, error) {
 	related := r.hdr.Flags&wire.FlagRelated != 0
 	w := newResponse()
-	start := time.Now()
+	var start time.Time
+	if c.srv.opts.Observer != nil {
+		start = time.Now()
+	}
 	var st ntstatus.Status
 	var err error
 	switch {
