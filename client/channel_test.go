@@ -432,7 +432,9 @@ func TestMultichannelAllLostMidTransfer(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "connection lost") {
+		// The read fails (it does not hang or retry forever); which
+		// closing connection reports first decides the wording.
+		if err == nil || !strings.Contains(err.Error(), "connection lost") && !strings.Contains(err.Error(), "context canceled") {
 			t.Fatalf("ReadAt with every channel lost: %v", err)
 		}
 	case <-time.After(5 * time.Second):

@@ -48,6 +48,11 @@ type conn struct {
 
 	frameCap atomic.Uint32 // cap on the size of received frames
 
+	// enc is the session's encryption state, set once by the logon;
+	// sealing turns encryption of requests on (encrypt.go).
+	enc     atomic.Pointer[sessionCipher]
+	sealing atomic.Bool
+
 	wmu sync.Mutex // serialises frame writes
 
 	mu      sync.Mutex       // guards the fields below
@@ -76,12 +81,14 @@ type request struct {
 	sessionID uint64
 	treeID    uint32
 	signer    smbcrypto.Signer // non-nil: sign the request with it
+	sealed    bool             // sent encrypted (set by send)
 }
 
 // response is a final response, header decoded.
 type response struct {
-	hdr wire.Header
-	msg []byte
+	hdr       wire.Header
+	msg       []byte
+	encrypted bool // arrived in a transform (not signed, authenticated)
 }
 
 // status returns the response's NTSTATUS.
@@ -166,7 +173,16 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 		return nil, c.connError(err)
 	}
 	c.putHeader(req, id, charge, ask)
-	if req.signer != nil {
+	wireMsg := req.msg
+	if sc := c.enc.Load(); sc != nil && c.sealing.Load() && req.sessionID == sc.id {
+		// An encrypted message is not signed [MS-SMB2 3.2.4.1.8].
+		if wireMsg, err = sc.seal(req.msg); err != nil {
+			c.credits.release(charge)
+			c.fail(err)
+			return nil, c.connError(err)
+		}
+		req.sealed = true
+	} else if req.signer != nil {
 		req.signer.Sign(req.msg)
 	}
 	cl := &call{id: id, charge: charge, ready: make(chan struct{})}
@@ -174,7 +190,7 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 		c.credits.release(charge)
 		return nil, err
 	}
-	if err := c.write(ctx, req.msg); err != nil {
+	if err := c.write(ctx, wireMsg); err != nil {
 		c.fail(fmt.Errorf("smb: write: %w", err))
 		return nil, c.connError(err)
 	}
@@ -259,7 +275,14 @@ func (c *conn) cancel(cl *call, req *request) {
 	}
 	h.Put(msg)
 	msg = wire.AppendSimple(msg)
-	if req.signer != nil {
+	if sc := c.enc.Load(); req.sealed && sc != nil {
+		sealed, err := sc.seal(msg)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		msg = sealed
+	} else if req.signer != nil {
 		req.signer.Sign(msg)
 	}
 	ctx, done := context.WithTimeout(context.Background(), time.Second)
@@ -327,7 +350,9 @@ func (c *conn) readFrame() ([]byte, error) {
 		if n > c.frameCap.Load() {
 			return nil, fmt.Errorf("%w: frame of %d bytes exceeds %d", ErrInvalidResponse, n, c.frameCap.Load())
 		}
-		frame := make([]byte, n)
+		// 16 spare bytes let an encrypted frame be opened in place (the
+		// AEAD wants its tag after the ciphertext).
+		frame := make([]byte, n, n+16)
 		if _, err := io.ReadFull(c.nc, frame); err != nil {
 			return nil, err
 		}
@@ -337,15 +362,19 @@ func (c *conn) readFrame() ([]byte, error) {
 
 // dispatch hands every message of a frame to its call.
 func (c *conn) dispatch(frame []byte) error {
-	if len(frame) >= 4 && [4]byte(frame[:4]) == wire.ProtocolTransform {
-		return fmt.Errorf("%w: encrypted message received", ErrEncryptionRequired)
+	encrypted := len(frame) >= 4 && [4]byte(frame[:4]) == wire.ProtocolTransform
+	if encrypted {
+		var err error
+		if frame, err = c.open(frame); err != nil {
+			return err
+		}
 	}
 	msgs, err := wire.SplitCompound(frame, 64)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidResponse, err)
 	}
 	for _, m := range msgs {
-		if err := c.deliver(m); err != nil {
+		if err := c.deliver(m, encrypted); err != nil {
 			return err
 		}
 	}
@@ -356,7 +385,7 @@ func (c *conn) dispatch(frame []byte) error {
 // record the AsyncId and their credits [MS-SMB2 3.2.5.1.5]; they are never
 // verified. Unsolicited messages (oplock and lease breaks) are ignored:
 // this client requests neither.
-func (c *conn) deliver(m []byte) error {
+func (c *conn) deliver(m []byte, encrypted bool) error {
 	h, err := wire.ParseHeader(m)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidResponse, err)
@@ -382,7 +411,7 @@ func (c *conn) deliver(m []byte) error {
 	delete(c.pending, h.MessageID)
 	c.mu.Unlock()
 	c.credits.grant(h.Credits, true, cl.charge)
-	cl.resp = &response{hdr: h, msg: m}
+	cl.resp = &response{hdr: h, msg: m, encrypted: encrypted}
 	close(cl.ready)
 	return nil
 }

@@ -93,6 +93,16 @@ type Dialer struct {
 	// DialContext, when set, opens the TCP connections of the session
 	// instead of a net.Dialer; network is "tcp".
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// RequireEncryption encrypts every request after SESSION_SETUP and
+	// refuses a server that does not negotiate a cipher (2.x, or 3.x
+	// without encryption) with ErrNoEncryption (encrypt.go). Without it
+	// the client still encrypts when the server or a share asks.
+	RequireEncryption bool
+
+	// Ciphers is the SMB 3.1.1 ENCRYPTION_CAPABILITIES offer, most
+	// preferred first; nil means DefaultCiphers().
+	Ciphers []uint16
 }
 
 // dialects returns the dialects to offer, ascending.
@@ -175,6 +185,9 @@ func (d *Dialer) negotiateRequest() (*negotiateRequest, error) {
 			return nil, err
 		}
 		req.Contexts = []wire.NegContext{preauthContext(salt), signingContext(algs)}
+	}
+	if err := d.offerEncryption(req); err != nil {
+		return nil, err
 	}
 	return req, nil
 }
@@ -296,6 +309,10 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 	c, neg, host, err := d.connect(ctx, addr)
 	if err != nil {
 		return nil, err
+	}
+	if d.RequireEncryption && neg.info.Cipher == 0 {
+		c.close()
+		return nil, fmt.Errorf("%w (%s, dialect %s)", ErrNoEncryption, addr, DialectName(neg.info.Dialect))
 	}
 	s := newSession(d, c, neg, host)
 	_, s.hostport, _ = SplitAddr(addr)

@@ -81,9 +81,18 @@
 // fs.ErrPermission, fs.ErrExist, fs.ErrInvalid or fs.ErrClosed. Share
 // methods wrap errors in *fs.PathError.
 //
-// Not implemented: encryption (a server or share that demands it is
-// refused with ErrEncryptionRequired), Kerberos, compounding, durable
-// handles, oplocks and leases, DFS; multichannel over RDMA, and the
-// REPLAY_OPERATION flag on reissued requests (they are sent as new
-// requests with the raised ChannelSequence).
+// # Encryption
+//
+// SMB 3.x encryption is offered on every connection (encrypt.go). With
+// Dialer.RequireEncryption every request after SESSION_SETUP is encrypted
+// and a server that negotiates no cipher is refused (ErrNoEncryption);
+// without it the client encrypts once the server sets
+// SMB2_SESSION_FLAG_ENCRYPT_DATA or a share SMB2_SHAREFLAG_ENCRYPT_DATA.
+// Responses to encrypted requests must arrive encrypted; a transform that
+// does not authenticate closes the connection.
+//
+// Not implemented: compounding, durable handles, oplocks and leases, DFS;
+// multichannel over RDMA, and the REPLAY_OPERATION flag on reissued
+// requests (they are sent as new requests with the raised
+// ChannelSequence).
 package client

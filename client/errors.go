@@ -31,8 +31,9 @@ var (
 	ErrValidateNegotiate = errors.New("smb: secure dialect negotiation failed")
 
 	// ErrEncryptionRequired means the server demands encryption for the
-	// session or share, which this client does not implement.
-	ErrEncryptionRequired = errors.New("smb: server requires encryption, which is not supported")
+	// session or share and this session cannot encrypt (no cipher was
+	// negotiated, or it is a guest or anonymous session).
+	ErrEncryptionRequired = errors.New("smb: server requires encryption, which this session cannot provide")
 
 	// ErrInvalidResponse means a response could not be decoded or broke
 	// the protocol (wrong command, out-of-range offsets, ...).

@@ -119,6 +119,11 @@ type NegotiateInfo struct {
 	MaxTransactSize            uint32
 	MaxReadSize                uint32
 	MaxWriteSize               uint32
+	// Cipher is the negotiated encryption cipher (CipherAES128CCM ...),
+	// 0 when the connection cannot encrypt: AES-128-CCM for 3.0/3.0.2
+	// servers with SMB2_GLOBAL_CAP_ENCRYPTION, the server's choice from
+	// the ENCRYPTION_CAPABILITIES context for 3.1.1.
+	Cipher uint16
 }
 
 // negotiation is the outcome of the NEGOTIATE exchange on one connection.
@@ -178,6 +183,7 @@ func (n *negotiation) check() error {
 		return n.checkContexts()
 	case r.Dialect >= Dialect300:
 		n.info.SigningAlgorithm = SigningAESCMAC
+		n.cipher30()
 	default:
 		n.info.SigningAlgorithm = SigningHMACSHA256
 	}
@@ -190,7 +196,7 @@ func (n *negotiation) check() error {
 // 3.1.1 signs with AES-CMAC [MS-SMB2 3.2.5.2].
 func (n *negotiation) checkContexts() error {
 	n.info.SigningAlgorithm = SigningAESCMAC
-	var preauth, signing int
+	var preauth, signing, encryption int
 	for _, c := range n.resp.Contexts {
 		var err error
 		switch c.Type {
@@ -200,7 +206,10 @@ func (n *negotiation) checkContexts() error {
 		case wire.CtxSigning:
 			signing++
 			err = n.checkSigningContext(c.Data)
-		case wire.CtxEncryption, wire.CtxCompression, wire.CtxRDMATransform, wire.CtxTransport:
+		case wire.CtxEncryption:
+			encryption++
+			err = n.checkEncryptionContext(c.Data)
+		case wire.CtxCompression, wire.CtxRDMATransform, wire.CtxTransport:
 			// Not offered; a server must not send them. Tolerate an
 			// empty selection, refuse anything else.
 			err = checkUnofferedContext(c)
@@ -209,8 +218,8 @@ func (n *negotiation) checkContexts() error {
 			return invalidResponse("NEGOTIATE", err)
 		}
 	}
-	if preauth != 1 || signing > 1 {
-		return invalidResponse("NEGOTIATE", fmt.Errorf("%d preauth and %d signing contexts", preauth, signing))
+	if preauth != 1 || signing > 1 || encryption > 1 {
+		return invalidResponse("NEGOTIATE", fmt.Errorf("%d preauth, %d signing and %d encryption contexts", preauth, signing, encryption))
 	}
 	return nil
 }

@@ -26,14 +26,15 @@ func TestNegotiateRequestEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(r.Dialects, allDialects) || r.SecurityMode != wire.SigningRequired ||
-		r.Capabilities != wire.CapLargeMTU || r.ClientGUID != req.ClientGUID || r.ClientGUID == [16]byte{} {
+		r.Capabilities != wire.CapLargeMTU|wire.CapEncryption || r.ClientGUID != req.ClientGUID || r.ClientGUID == [16]byte{} {
 		t.Fatalf("decoded %+v", r)
 	}
 	off := binary.LittleEndian.Uint32(msg[wire.HeaderSize+28:])
 	if want := uint32(wire.Pad8(wire.HeaderSize + 36 + 2*len(allDialects))); off != want {
 		t.Fatalf("NegotiateContextOffset %d, want %d", off, want)
 	}
-	if len(r.Contexts) != 2 || r.Contexts[0].Type != wire.CtxPreauthIntegrity || r.Contexts[1].Type != wire.CtxSigning {
+	if len(r.Contexts) != 3 || r.Contexts[0].Type != wire.CtxPreauthIntegrity || r.Contexts[1].Type != wire.CtxSigning ||
+		r.Contexts[2].Type != wire.CtxEncryption {
 		t.Fatalf("contexts %+v", r.Contexts)
 	}
 	pc, err := wire.ParsePreauthContext(r.Contexts[0].Data)
@@ -42,6 +43,9 @@ func TestNegotiateRequestEncoding(t *testing.T) {
 	}
 	if ids, _ := wire.ParseIDList(r.Contexts[1].Data, 0); !slices.Equal(ids, []uint16{SigningAESCMAC, SigningAESGMAC}) {
 		t.Fatalf("signing offer %v", ids)
+	}
+	if ids, _ := wire.ParseIDList(r.Contexts[2].Data, 0); !slices.Equal(ids, DefaultCiphers()) {
+		t.Fatalf("cipher offer %v", ids)
 	}
 }
 
@@ -68,6 +72,9 @@ func TestDialerValidation(t *testing.T) {
 		{SigningAlgorithms: []uint16{}},
 		{SigningAlgorithms: []uint16{SigningAESCMAC, SigningAESCMAC}},
 		{SigningAlgorithms: []uint16{7}},
+		{Ciphers: []uint16{}},
+		{Ciphers: []uint16{CipherAES128GCM, CipherAES128GCM}},
+		{Ciphers: []uint16{9}},
 	}
 	for _, d := range bad {
 		if _, err := d.negotiateRequest(); err == nil {
@@ -111,9 +118,13 @@ func TestNegotiateResponseValidation(t *testing.T) {
 		"two algorithms": func(r *wire.NegotiateResponse) {
 			r.Contexts[1] = signingContext([]uint16{SigningAESCMAC, SigningAESGMAC})
 		},
-		"preauth not SHA-512":    func(r *wire.NegotiateResponse) { r.Contexts[0].Data[4] = 2 },
-		"two signing contexts":   func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, r.Contexts[1]) },
-		"unsolicited encryption": func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, signingCtxOf(wire.CtxEncryption, 2)) },
+		"preauth not SHA-512":  func(r *wire.NegotiateResponse) { r.Contexts[0].Data[4] = 2 },
+		"two signing contexts": func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, r.Contexts[1]) },
+		"cipher not offered":   func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, signingCtxOf(wire.CtxEncryption, 7)) },
+		"two cipher contexts": func(r *wire.NegotiateResponse) {
+			r.Contexts = append(r.Contexts, signingCtxOf(wire.CtxEncryption, 2), signingCtxOf(wire.CtxEncryption, 2))
+		},
+		"unsolicited compression": func(r *wire.NegotiateResponse) { r.Contexts = append(r.Contexts, signingCtxOf(wire.CtxCompression, 1)) },
 	}
 	for name, mutate := range cases {
 		r := good()

@@ -211,6 +211,12 @@ func (s *Session) check(ch *channel, req *request, x *exchange, resp *response) 
 	}
 	signed := h.Flags&wire.FlagSigned != 0
 	switch {
+	case resp.encrypted:
+		// Authenticated by decryption; an encrypted message is not signed
+		// [MS-SMB2 3.2.5.1.1.1].
+		return nil
+	case req.sealed:
+		return badSignature(ch, cmd, h, "unencrypted")
 	case ntstatus.Status(h.Status) == ntstatus.UserSessionDeleted && !x.mustVerify:
 		// The server no longer has the session, so it has no key to sign
 		// the refusal with (Windows, Samba and Signet set the flag without

@@ -228,8 +228,15 @@ func (st *setup) finish(resp *response) error {
 			return err
 		}
 	}
-	if r.SessionFlags&wire.SessionEncryptData != 0 {
-		return ErrEncryptionRequired
+	if !noKey && !guest {
+		if err := st.installCipher(st.mech.SessionKey()); err != nil {
+			return err
+		}
+	}
+	if r.SessionFlags&wire.SessionEncryptData != 0 || s.cfg.RequireEncryption {
+		if err := s.startEncryption("session"); err != nil {
+			return err
+		}
 	}
 	if guest {
 		return st.acceptGuest(r.SessionFlags, noKey)

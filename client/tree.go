@@ -44,8 +44,10 @@ func (s *Session) treeConnect(ctx context.Context, share string) (*tree, error) 
 	}
 	t := &tree{s: s, id: resp.hdr.TreeID, name: share, shareType: r.ShareType}
 	if r.ShareFlags&shareFlagEncryptData != 0 {
-		t.disconnect(ctx)
-		return nil, fmt.Errorf("%w (share %s)", ErrEncryptionRequired, share)
+		if err := s.startEncryption("share " + share); err != nil {
+			t.disconnect(ctx)
+			return nil, err
+		}
 	}
 	if s.Dialect() != Dialect311 {
 		// Not only 3.0 and 3.0.2: a man in the middle who removes every

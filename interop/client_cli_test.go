@@ -47,7 +47,8 @@ func TestCLIProbeSamba(t *testing.T) {
 	p := startSambaPair(t)
 	out, errOut, code := signetCLI(t, "probe", p.mandatory)
 	want := p.mandatory + ": dialects 2.0.2 2.1 3.0 3.0.2 3.1.1; signing enabled and required; " +
-		"3.1.1 signing: AES-128-GMAC (accepts AES-128-GMAC, AES-128-CMAC, HMAC-SHA256)\n"
+		"3.1.1 signing: AES-128-GMAC (accepts AES-128-GMAC, AES-128-CMAC, HMAC-SHA256); " +
+		"encryption: 3.0/3.0.2 AES-128-CCM; 3.1.1 AES-128-GCM (accepts AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)\n"
 	if out != want || code != 0 {
 		t.Fatalf("probe mandatory: exit %d\n%s%s\nwant\n%s", code, out, errOut, want)
 	}

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ func TestSmbtortureSuites(t *testing.T) {
 				if rest, ok := strings.CutPrefix(c.name, suite+"."); ok {
 					expect[tortureSubtest(rest)] = c.knownFailure
 				}
+			}
+			if len(expect) == 0 && os.Getenv("SIGNET_TORTURE_LIST") != "" {
+				t.Skipf("SIGNET_TORTURE_LIST leaves out %s", suite)
 			}
 			if len(expect) < 3 {
 				t.Fatalf("only %d %s tests listed", len(expect), suite)

@@ -84,6 +84,14 @@ type Config struct {
 	// Interfaces, when set ([[interface]]), replace the interfaces the
 	// server finds on the machine in FSCTL_QUERY_NETWORK_INTERFACE_INFO.
 	Interfaces []Interface
+	// EncryptData encrypts every session that can encrypt
+	// (server.encrypt_data).
+	EncryptData bool
+	// RejectUnencryptedAccess refuses clients that cannot encrypt on
+	// encrypted shares with ACCESS_DENIED (default true, as Windows).
+	RejectUnencryptedAccess bool
+	// Ciphers is the SMB 3.1.1 encryption preference order.
+	Ciphers []Cipher
 	// Limits bound what clients can make the server hold ([limits]).
 	Limits Limits
 	// Shares are the disk shares in file order.
@@ -144,6 +152,9 @@ type Share struct {
 	// user. Names denote accounts of the users file: they compare under
 	// auth.FoldName (see AllowsUser).
 	Users []string
+	// EncryptData requires encryption on the share
+	// (SMB2_SHAREFLAG_ENCRYPT_DATA).
+	EncryptData bool
 }
 
 // AllowsUser reports whether the account named user (a name as typed, or

@@ -22,6 +22,9 @@
 //	max_sessions = 0                 # 0 = unlimited
 //	ntlm = true                      # false refuses NTLM logons (needs [kerberos])
 //	auth_order = ["kerberos", "ntlm"] # SPNEGO offer order; what is off is left out
+//	encrypt_data = false             # true: every session must encrypt (SMB2_SESSION_FLAG_ENCRYPT_DATA)
+//	reject_unencrypted_access = true # clients that cannot encrypt get ACCESS_DENIED where it is required
+//	ciphers = ["AES-128-GCM", "AES-128-CCM", "AES-256-GCM", "AES-256-CCM"]  # 3.1.1 preference
 //
 //	[client]
 //	require_signing = true
@@ -33,6 +36,7 @@
 //	read_only = false
 //	comment = ""
 //	users = []                       # allowed users; empty = every authenticated user
+//	encrypt_data = false             # true: SMB2_SHAREFLAG_ENCRYPT_DATA
 //
 //	[kerberos]                       # absent: Kerberos off
 //	keytab = "/etc/signet/krb5.keytab" # required; the service keys

@@ -71,6 +71,9 @@ type rawServer struct {
 	NTLM                    bool         `toml:"ntlm"`
 	AuthOrder               []string     `toml:"auth_order"`
 	Multichannel            bool         `toml:"multichannel"`
+	EncryptData             bool         `toml:"encrypt_data"`
+	RejectUnencryptedAccess bool         `toml:"reject_unencrypted_access"`
+	Ciphers                 []string     `toml:"ciphers"`
 }
 
 // rawInterface is one [[interface]] table: what
@@ -94,6 +97,8 @@ type rawShare struct {
 	ReadOnly bool     `toml:"read_only"`
 	Comment  string   `toml:"comment"`
 	Users    []string `toml:"users"`
+	// EncryptData is SMB2_SHAREFLAG_ENCRYPT_DATA.
+	EncryptData bool `toml:"encrypt_data"`
 }
 
 // scalarKeys are the keys whose presence is recorded for Show.
@@ -104,6 +109,7 @@ func scalarKeys() []string {
 		"server.server_name", "server.domain", "server.min_dialect",
 		"server.max_dialect", "server.signing_algorithms", "server.multichannel",
 		"server.allow_anonymous", "server.max_sessions",
+		"server.encrypt_data", "server.reject_unencrypted_access", "server.ciphers",
 		"client.require_signing", "client.enable_security_signature",
 		"server.admin_socket", "server.watch_config", "server.audit_min_dialect", "server.audit_min_signing_algorithm", "metrics.listen", "log.format", "log.level",
 	}
@@ -278,6 +284,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.maxSessions(raw.Server.MaxSessions)
 	p.multichannel(raw.Server.Multichannel, raw.Interface)
 	p.auth(raw)
+	p.encryption(raw.Server)
 	p.client(raw.Client)
 	p.smb1Only(raw)
 	p.limits(raw.Limits)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,15 +76,17 @@ func TestBuiltinDefaults(t *testing.T) {
 		UsersFile:            filepath.Join(f.dir, "users"),
 		ServerName:           "FILESERVER", Domain: "WORKGROUP",
 		MinDialect: Dialect202, MaxDialect: Dialect311,
-		SigningAlgorithms: []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
-		Multichannel:      true,
-		Limits:            DefaultLimits(),
-		Shares:            []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
-		AdminSocket:       filepath.Join(f.dir, "admin.sock"), WatchConfig: true,
+		SigningAlgorithms:       []SigningAlgorithm{SigningAESGMAC, SigningAESCMAC, SigningHMACSHA256},
+		Multichannel:            true,
+		RejectUnencryptedAccess: true,
+		Ciphers:                 []Cipher{CipherAES128GCM, CipherAES128CCM, CipherAES256GCM, CipherAES256CCM},
+		Limits:                  DefaultLimits(),
+		Shares:                  []Share{{Name: "data", Path: filepath.Join(f.dir, "data")}},
+		NTLM:                    true,
+		AuthOrder:               []string{MechKerberos, MechNTLM},
+		AuthMechanisms:          []string{MechNTLM},
+		AdminSocket:             filepath.Join(f.dir, "admin.sock"), WatchConfig: true,
 		LogFormat: "text", LogLevel: "info",
-		NTLM:           true,
-		AuthOrder:      []string{MechKerberos, MechNTLM},
-		AuthMechanisms: []string{MechNTLM},
 	}
 	cfg.explicit, cfg.warnings = nil, nil
 	if !reflect.DeepEqual(cfg, want) {
@@ -490,5 +493,35 @@ index = 7
 	f.write(t, shareData+"[[interface]]\naddresses = [\"192.0.2.1\"]\nspeed = \"fast\"\n")
 	if _, _, err := loadFile(f.path, f.path, e, false); err == nil {
 		t.Fatal("a bad link speed was accepted")
+	}
+}
+
+func TestEncryptionKeys(t *testing.T) {
+	f := newFixture(t)
+	cfg, warns := f.load(t, "[server]\nencrypt_data = true\nreject_unencrypted_access = false\nciphers = [\"aes-256-gcm\", \"AES128GCM\"]\n"+
+		shareData+"encrypt_data = true\n")
+	if !cfg.EncryptData || cfg.RejectUnencryptedAccess || !reflect.DeepEqual(cfg.Ciphers, []Cipher{CipherAES256GCM, CipherAES128GCM}) {
+		t.Fatalf("got encrypt %v reject %v ciphers %v", cfg.EncryptData, cfg.RejectUnencryptedAccess, cfg.Ciphers)
+	}
+	if !cfg.Shares[0].EncryptData {
+		t.Fatal("share encrypt_data not read")
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0].Message, "AES-128-CCM") {
+		t.Fatalf("warnings %v, want one about 3.0 clients", warns)
+	}
+	var shown []string
+	for _, s := range cfg.Show() {
+		shown = append(shown, s.Key+"="+s.Value)
+	}
+	for _, want := range []string{"server.encrypt_data=true", "server.reject_unencrypted_access=false",
+		"server.ciphers=AES-256-GCM,AES-128-GCM", "share.data.encrypt_data=true"} {
+		if !slices.Contains(shown, want) {
+			t.Errorf("policy show lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"ciphers = []", "ciphers = [\"rc4\"]", "ciphers = [\"AES-128-GCM\", \"aes-128-gcm\"]"} {
+		if _, _, err := parse([]byte("[server]\n"+bad+"\n"+shareData), f.dir, "t", osEnv(), false); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

@@ -36,6 +36,9 @@ func (c *Config) Show() []Setting {
 		c.scalar("server.allow_anonymous", strconv.FormatBool(c.AllowAnonymous), c.anonymousNote()),
 		c.scalar("server.max_sessions", strconv.Itoa(c.MaxSessions), maxSessionsNote(c.MaxSessions)),
 		c.scalar("server.multichannel", strconv.FormatBool(c.Multichannel), "SMB 3 session binding; each channel signs with its own key"),
+	}
+	out = append(out, c.encryptionSettings()...)
+	out = append(out, []Setting{
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
 		c.scalar("server.admin_socket", orDash(c.AdminSocket), "signet status / policy set / audit report / sessions close"),
@@ -45,7 +48,7 @@ func (c *Config) Show() []Setting {
 		c.scalar("metrics.listen", orDash(c.MetricsListen), "Prometheus endpoint, path /metrics"),
 		c.scalar("log.format", c.LogFormat, ""),
 		c.scalar("log.level", c.LogLevel, ""),
-	}
+	}...)
 	for i, ni := range c.Interfaces {
 		addrs := make([]string, len(ni.Addresses))
 		for j, a := range ni.Addresses {
@@ -115,6 +118,7 @@ func shareSettings(s Share) []Setting {
 		{Key: k + "read_only", Value: strconv.FormatBool(s.ReadOnly), Source: SourceExplicit},
 		{Key: k + "comment", Value: strconv.Quote(s.Comment), Source: SourceExplicit},
 		{Key: k + "users", Value: users, Source: SourceExplicit, Note: note},
+		{Key: k + "encrypt_data", Value: strconv.FormatBool(s.EncryptData), Source: SourceExplicit},
 	}
 }
 

@@ -120,10 +120,12 @@ func TestDiff(t *testing.T) {
 		"share.other.read_only (none) -> false",
 		`share.other.comment (none) -> ""`,
 		"share.other.users (none) -> -",
+		"share.other.encrypt_data (none) -> false",
 		"share.data.path " + old.Shares[0].Path + " -> (none)",
 		"share.data.read_only false -> (none)",
 		`share.data.comment "" -> (none)`,
 		"share.data.users - -> (none)",
+		"share.data.encrypt_data false -> (none)",
 	}
 	var gotS []string
 	for _, c := range got {

@@ -347,7 +347,7 @@ func (p *parser) share(key string, r rawShare) (Share, bool) {
 		}
 	}
 	s := Share{Name: r.Name, Path: path, ReadOnly: r.ReadOnly, Comment: r.Comment,
-		Users: append([]string(nil), r.Users...)}
+		Users: append([]string(nil), r.Users...), EncryptData: r.EncryptData}
 	return s, ok
 }
 

@@ -101,6 +101,7 @@ type conn struct {
 	shouldSign     bool // client set SIGNING_REQUIRED in NEGOTIATE
 	requireSigning bool // server policy at NEGOTIATE time
 	signingAlg     smbcrypto.Algorithm
+	cipher         smbcrypto.Cipher // 0: the client cannot encrypt (encrypt.go)
 	maxIO          uint32
 	preauth        smbcrypto.PreauthHash // 3.1.1 connection hash
 	settings       *Settings             // snapshot taken at NEGOTIATE
@@ -143,10 +144,12 @@ type conn struct {
 	once     sync.Once
 }
 
-// outFrame is one transport frame for the writer; readBytes is the READ
-// budget it holds until written.
+// outFrame is one transport frame for the writer: buf[off:] (buf is the
+// pooled buffer, returned whole); readBytes is the READ budget it holds
+// until written.
 type outFrame struct {
 	buf       []byte
+	off       int
 	readBytes int64
 }
 
@@ -304,7 +307,7 @@ const writeChunk = 1 << 20
 // client stops taking it off the socket.
 func (c *conn) write(f outFrame) bool {
 	var err error
-	for b := f.buf; len(b) > 0 && err == nil; {
+	for b := f.buf[f.off:]; len(b) > 0 && err == nil; {
 		n := min(len(b), writeChunk)
 		c.nc.SetWriteDeadline(c.writeDeadline())
 		_, err = c.nc.Write(b[:n])
@@ -314,7 +317,7 @@ func (c *conn) write(f outFrame) bool {
 	c.readBudget.release(f.readBytes)
 	if err != nil {
 		if isTimeout(err) {
-			err = fatal("write_timeout", "client did not read a %d-byte response in time", len(f.buf))
+			err = fatal("write_timeout", "client did not read a %d-byte response in time", len(f.buf)-f.off)
 		}
 		c.close(err)
 		return false
@@ -486,17 +489,25 @@ func pduCap(limit int) int {
 // NEGOTIATE and SESSION_SETUP run here, in order; everything else runs on a
 // handler goroutine.
 func (c *conn) dispatch(buf []byte) error {
+	msg := buf // the SMB2 message; buf is the pooled buffer to release
+	var sealedBy *sessionCipher
 	switch [4]byte(buf[0:4]) {
 	case wire.ProtocolSMB1:
 		defer putBuf(buf)
 		return c.smb1Negotiate(buf)
 	case wire.ProtocolSMB2:
 	case wire.ProtocolTransform:
-		return fatal("encryption_not_negotiated", "transform header on a connection without encryption")
+		// Decrypted and authenticated before anything else runs.
+		m, sc, err := c.openTransform(buf)
+		if err != nil {
+			putBuf(buf)
+			return err
+		}
+		msg, sealedBy = m, sc
 	default:
 		return fatal("bad_protocol_id", "% x", buf[0:4])
 	}
-	elems, err := wire.SplitCompound(buf, maxCompound)
+	elems, err := wire.SplitCompound(msg, maxCompound)
 	if err != nil {
 		return fatal("bad_compound", "%v", err)
 	}
@@ -509,7 +520,7 @@ func (c *conn) dispatch(buf []byte) error {
 		if h.IsResponse() {
 			return fatal("response_from_client", "%v", h.Command)
 		}
-		reqs[i] = &request{c: c, msg: e, hdr: h, last: i == len(elems)-1}
+		reqs[i] = &request{c: c, msg: e, hdr: h, last: i == len(elems)-1, cipher: sealedBy}
 	}
 	first := reqs[0].hdr.Command
 	if !c.negotiated && first != wire.CmdNegotiate {

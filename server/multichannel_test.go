@@ -211,9 +211,11 @@ func TestBindRefusals(t *testing.T) {
 		sign  bool
 		want  ntstatus.Status
 	}{
-		{"2.1 connection", func() *tester { return newChannel(ts, wire.Dialect210) }, true, ntstatus.RequestNotAccepted},
+		// The session signs with AES-GMAC (3.1.1): a connection signing
+		// otherwise is refused before anything else (Samba's order).
+		{"2.1 connection (HMAC)", func() *tester { return newChannel(ts, wire.Dialect210) }, true, ntstatus.RequestOutOfSequence},
+		{"3.0.2 connection (CMAC)", func() *tester { return newChannel(ts, wire.Dialect302) }, true, ntstatus.RequestOutOfSequence},
 		{"no CAP_MULTI_CHANNEL", func() *tester { tc := ts.dial(); tc.negotiate(wire.Dialect311); return tc }, true, ntstatus.RequestNotAccepted},
-		{"other dialect", func() *tester { return newChannel(ts, wire.Dialect302) }, true, ntstatus.InvalidParameter},
 		{"unsigned", func() *tester { return newChannel(ts, wire.Dialect311) }, false, ntstatus.InvalidParameter},
 		{"other ClientGuid", func() *tester {
 			tc := ts.dial()
@@ -250,14 +252,50 @@ func TestBindRefusals(t *testing.T) {
 	if st := b.bind(a, "alice", "pw"); st != ntstatus.Success {
 		t.Fatalf("bind: %v", st)
 	}
+	// Once bound, the connection's requests verify with its channel key,
+	// a repeated binding too (Samba): signed with it, the binding is
+	// refused as such; signed with the session's key, as a bad signature.
 	r = bindReq(b, false)
-	b.signers[a.sessionID] = a.signers[a.sessionID]
 	r.hdr.Flags |= wire.FlagSigned
 	if resp := b.roundTrip(r); resp.status != ntstatus.RequestNotAccepted {
 		t.Errorf("second binding on one connection: %v, want REQUEST_NOT_ACCEPTED", resp.status)
 	}
+	channelKey := b.signers[a.sessionID]
+	r = bindReq(b, true) // signed with Session.SigningKey
+	frame := b.frame(r)
+	b.signers[a.sessionID] = channelKey // the refusal is signed with the channel's key
+	b.sendFrame(frame)
+	resp := b.wait(r)
+	if resp.status != ntstatus.AccessDenied {
+		t.Errorf("second binding signed with the session key: %v, want ACCESS_DENIED", resp.status)
+	}
 	if _, st := a.write(f, 0, []byte("x")); st != ntstatus.Success {
 		t.Fatalf("session broken by refused bindings: %v", st)
+	}
+}
+
+// TestBindRefusalsCMAC: a session signing with AES-CMAC (3.0.2) refuses a
+// binding from a 2.1 connection (REQUEST_NOT_ACCEPTED), from another 3.x
+// dialect (INVALID_PARAMETER) and from an AES-GMAC connection
+// (NOT_SUPPORTED).
+func TestBindRefusalsCMAC(t *testing.T) {
+	ts := startTestServer(t, multichannelConfig())
+	a := newChannel(ts, wire.Dialect302)
+	a.mustSessionSetup("alice", "pw")
+	for _, c := range []struct {
+		dialect uint16
+		want    ntstatus.Status
+	}{
+		{wire.Dialect210, ntstatus.RequestNotAccepted},
+		{wire.Dialect300, ntstatus.InvalidParameter},
+		{wire.Dialect311, ntstatus.NotSupported},
+	} {
+		if st := newChannel(ts, c.dialect).bind(a, "alice", "pw"); st != c.want {
+			t.Errorf("binding from %s: %v, want %v", wire.DialectName(c.dialect), st, c.want)
+		}
+	}
+	if st := newChannel(ts, wire.Dialect302).bind(a, "alice", "pw"); st != ntstatus.Success {
+		t.Fatalf("binding from 3.0.2: %v", st)
 	}
 }
 

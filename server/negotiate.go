@@ -52,6 +52,7 @@ func (r *request) negotiate(w *response) error {
 	c.shouldSign = req.SecurityMode&wire.SigningRequired != 0
 	c.requireSigning = st.RequireSigning
 	c.signingAlg = smbcrypto.AESCMAC
+	c.cipher = 0
 	if dialect < wire.Dialect300 {
 		c.signingAlg = smbcrypto.HMACSHA256
 	}
@@ -94,7 +95,7 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 		caps = wire.CapLargeMTU
 		maxIO = maxIOSize202
 	default:
-		caps = wire.CapLargeMTU
+		caps = wire.CapLargeMTU | c.offerEncryption(dialect, c.srv.settings())
 	}
 	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && c.srv.settings().Multichannel &&
 		c.clientCaps&wire.CapMultiChannel != 0 {
@@ -162,13 +163,13 @@ func (c *conn) negotiateContexts(req *wire.NegotiateRequest, st *Settings) ([]wi
 			d = binary.LittleEndian.AppendUint16(d, wire.HashSHA512)
 			out = append(out, wire.NegContext{Type: wire.CtxPreauthIntegrity, Data: append(d, salt...)})
 		case wire.CtxEncryption:
-			if _, err := wire.ParseIDList(ctx.Data, 0); err != nil {
+			ids, err := wire.ParseIDList(ctx.Data, 0)
+			if err != nil {
 				return nil, ntstatus.InvalidParameter
 			}
-			// Encryption is not implemented (IsEncryptionSupported is
-			// FALSE), so the context is validated but not answered and no
-			// cipher is claimed [MS-SMB2 3.3.5.4]. (Answering cipher 0, which
-			// the spec also allows, breaks clients such as go-smb2.)
+			if ec, ok := c.chooseCipher(ids, st); ok {
+				out = append(out, ec)
+			}
 		case wire.CtxSigning:
 			ids, err := wire.ParseIDList(ctx.Data, 0)
 			if err != nil {

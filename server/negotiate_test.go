@@ -58,7 +58,8 @@ func TestNegotiateMalformed(t *testing.T) {
 // TestNegotiateContexts: 3.1.1 requires exactly one preauth integrity
 // context offering SHA-512; the signing context selects the server's most
 // preferred offered algorithm, and is not answered when none is known;
-// encryption, netname and unknown contexts are tolerated and not answered
+// the encryption context is answered with the preferred common cipher;
+// netname and unknown contexts are tolerated and not answered
 // [MS-SMB2 3.3.5.4].
 func TestNegotiateContexts(t *testing.T) {
 	salt := bytes.Repeat([]byte{1}, 32)
@@ -94,8 +95,13 @@ func TestNegotiateContexts(t *testing.T) {
 	resp := tc.roundTrip(r)
 	expectStatus(t, "full 3.1.1 NEGOTIATE", resp, ntstatus.Success)
 	tc.negotiated(r, resp)
-	if tc.signingAlg != smbcrypto.HMACSHA256 || len(tc.neg.Contexts) != 2 {
+	if tc.signingAlg != smbcrypto.HMACSHA256 || len(tc.neg.Contexts) != 3 {
 		t.Fatalf("signing %v, %d contexts answered", tc.signingAlg, len(tc.neg.Contexts))
+	}
+	for _, ctx := range tc.neg.Contexts {
+		if ctx.Type == wire.CtxEncryption && !bytes.Equal(ctx.Data, []byte{1, 0, 2, 0}) {
+			t.Fatalf("encryption context %x, want AES-128-GCM (GCM preferred)", ctx.Data)
+		}
 	}
 	tc.mustSessionSetup("alice", "pw")
 	tc.mustTreeConnect("share")

@@ -150,7 +150,7 @@ func (o *open) sendBreak(level uint8) {
 	if c == nil {
 		return
 	}
-	frame := getBuf(4 + wire.HeaderSize + 24)
+	var msg [wire.HeaderSize + 24]byte
 	h := wire.Header{
 		Command:   wire.CmdOplockBreak,
 		Flags:     wire.FlagServerToRedir,
@@ -158,14 +158,14 @@ func (o *open) sendBreak(level uint8) {
 		SessionID: o.sess.id,
 		TreeID:    o.tree.id,
 	}
-	h.Put(frame[4:])
-	b := frame[4+wire.HeaderSize:]
-	clear(b)
+	h.Put(msg[:])
+	b := msg[wire.HeaderSize:]
 	binary.LittleEndian.PutUint16(b, 24)
 	b[2] = level
 	wire.PutFileID(b[8:], o.id)
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	c.breaks.push(frame) // never blocks the caller holding the node lock
+	if frame := o.breakFrame(msg[:]); frame != nil {
+		c.breaks.push(frame) // never blocks the caller holding the node lock
+	}
 }
 
 // breakChannel picks the connection a break for o goes to: the one that

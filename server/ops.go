@@ -178,8 +178,9 @@ type SessionInfo struct {
 	UnsignedRequests int64 `json:"unsigned_requests"`
 	Guest            bool  `json:"guest,omitempty"`
 	Anonymous        bool  `json:"anonymous,omitempty"`
-	// Encryption is the cipher of an encrypting session, "" when the
-	// session does not encrypt.
+	// Encryption is the session's cipher ("AES-128-GCM"; with
+	// "/required" when every message must be encrypted), "none" when the
+	// session has no encryption keys.
 	Encryption  string    `json:"encryption"`
 	Trees       []string  `json:"trees"` // share names, IPC$ included
 	Opens       int64     `json:"open_files"`
@@ -359,10 +360,6 @@ func (s *session) infoLocked() SessionInfo {
 	return info
 }
 
-// encryptionName is the session's cipher for SessionInfo; "" until
-// SMB 3 encryption lands in session (it is filled from the session's
-// cipher then).
-func (s *session) encryptionName() string { return "" }
 
 // established runs once a session is valid (authDone): it records the
 // time, audits guest and anonymous logons, and tells the observer.

@@ -19,8 +19,15 @@ type request struct {
 	hdr  wire.Header
 	sess *session
 	tree *treeConnect
-	// signed reports that the request arrived signed and verified.
+	// signed reports that the request arrived signed and verified (or
+	// encrypted under its session's key).
 	signed bool
+	// cipher is the session cipher that decrypted the request, nil when
+	// it arrived in the clear (encrypt.go).
+	cipher *sessionCipher
+	// sealed reports that the response goes out encrypted, so it is not
+	// signed (set by emit).
+	sealed bool
 	// fileID is the resolved FileID for related compound elements.
 	fileID wire.FileID
 	// open is the open the request's FileId names, resolved by the
@@ -107,7 +114,7 @@ var registerFileCommands = func() {}
 
 // response accumulates one element's response: buf holds the 64-byte
 // header and the body; raw, when set, is the pooled buffer buf lives in,
-// 4 bytes in (room for the transport header).
+// frameRoom bytes in (room for the transport and transform headers).
 type response struct {
 	raw    []byte
 	buf    []byte
@@ -197,13 +204,13 @@ func (c *conn) finish(r *request, elem []byte) {
 // frame returns the transport frame holding w: w.raw itself when w.buf
 // still lives in it, else a copy.
 func (w *response) frame() []byte {
-	if w.raw != nil && len(w.buf) > 0 && cap(w.raw) >= 4+len(w.buf) && &w.raw[4] == &w.buf[0] {
-		f := w.raw[:4+len(w.buf)]
+	if w.raw != nil && len(w.buf) > 0 && cap(w.raw) >= frameRoom+len(w.buf)+tagRoom && &w.raw[frameRoom] == &w.buf[0] {
+		f := w.raw[:frameRoom+len(w.buf)]
 		w.raw = nil
 		return f
 	}
-	f := getBuf(4 + len(w.buf))
-	copy(f[4:], w.buf)
+	f := getBuf(frameRoom + len(w.buf) + tagRoom)[:frameRoom+len(w.buf)]
+	copy(f[frameRoom:], w.buf)
 	if w.raw != nil {
 		putBuf(w.raw)
 		w.raw = nil
@@ -212,10 +219,10 @@ func (w *response) frame() []byte {
 }
 
 // newResponse returns a response whose buffer has room for the transport
-// header in front.
+// and transform headers in front.
 func newResponse() response {
 	raw := getBuf(1 << 10)
-	return response{raw: raw, buf: raw[4 : 4+wire.HeaderSize]}
+	return response{raw: raw, buf: raw[frameRoom : frameRoom+wire.HeaderSize]}
 }
 
 // execute processes one element and returns its response body.
@@ -393,6 +400,11 @@ func (r *request) resolveSession() error {
 	signed := r.hdr.Flags&wire.FlagSigned != 0
 	cmd := r.hdr.Command
 	switch {
+	case r.cipher != nil:
+		// Encrypted, hence not signed: decryption authenticated it.
+		if err := r.checkSealed(); err != nil {
+			return err
+		}
 	case signed:
 		if r.sess == nil {
 			if cmd == wire.CmdCancel {
@@ -414,6 +426,9 @@ func (r *request) resolveSession() error {
 	case r.sess != nil && r.sess.mustSign():
 		return r.badSignature("unsigned request on a session that requires signing")
 	}
+	if err := r.refuseUnencrypted(); err != nil {
+		return err
+	}
 	r.noteRequest() // ops.go: signed/unsigned counts, signing audit
 	return nil
 }
@@ -433,7 +448,17 @@ func (r *request) resolveBinding() error {
 	if s == nil {
 		return ntstatus.UserSessionDeleted
 	}
+	if err := r.c.bindSigningAlgorithm(s); err != nil {
+		return err
+	}
 	sg := s.sessionSigner()
+	if ch := s.signerFor(r.c); ch != nil {
+		// This connection is already a channel of the session: its
+		// requests, a repeated binding included, are verified with the
+		// channel's key (as Samba does; the handler then refuses the
+		// binding).
+		sg = ch
+	}
 	if sg == nil {
 		return nil // no key (authenticating, guest): the handler refuses it
 	}
@@ -492,7 +517,7 @@ func (r *request) resolveTree() error {
 		return ntstatus.NetworkNameDeleted
 	}
 	r.tree = t
-	return nil
+	return r.refuseUnencryptedTree(t)
 }
 
 // finishHeader fills the response header of r into w.buf[0:64].
@@ -531,7 +556,7 @@ func (c *conn) finishHeader(r *request, w *response, st ntstatus.Status) {
 // (and this server's policy) requires it.
 func (c *conn) signIfNeeded(r *request, elem []byte) {
 	s := r.sess
-	if s == nil || binary.LittleEndian.Uint64(elem[40:]) == 0 {
+	if s == nil || r.sealed || binary.LittleEndian.Uint64(elem[40:]) == 0 {
 		return
 	}
 	st := ntstatus.Status(binary.LittleEndian.Uint32(elem[8:]))

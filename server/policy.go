@@ -41,6 +41,11 @@ func SettingsFromPolicy(cfg *policy.Config, open func(path string) (vfs.FS, erro
 		// one side gains a limit the other lacks.
 		Limits: Limits(cfg.Limits),
 	}
+	st.EncryptData = cfg.EncryptData
+	st.AllowUnencryptedAccess = !cfg.RejectUnencryptedAccess
+	for _, ci := range cfg.Ciphers {
+		st.Ciphers = append(st.Ciphers, smbcrypto.Cipher(ci))
+	}
 	for _, a := range cfg.SigningAlgorithms {
 		st.SigningAlgorithms = append(st.SigningAlgorithms, SigningAlgorithm(a))
 	}
@@ -53,7 +58,8 @@ func SettingsFromPolicy(cfg *policy.Config, open func(path string) (vfs.FS, erro
 		if err != nil {
 			return nil, fmt.Errorf("share %q: %w", sh.Name, err)
 		}
-		st.Shares = append(st.Shares, &Share{Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs})
+		st.Shares = append(st.Shares, &Share{Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
+			EncryptData: sh.EncryptData})
 	}
 	return st, nil
 }

@@ -113,7 +113,7 @@ func (r *request) read(w *response) error {
 		return ntstatus.InvalidParameter
 	}
 	const dataAt = wire.HeaderSize + wire.ReadResponseHeaderSize
-	if err := r.takeReadBudget(int64(bufClassSize(4 + dataAt + int(req.Length)))); err != nil {
+	if err := r.takeReadBudget(int64(bufClassSize(frameRoom + dataAt + int(req.Length) + tagRoom))); err != nil {
 		return err
 	}
 	w.reserve(dataAt + int(req.Length))
@@ -251,18 +251,19 @@ func validRange(off, length, limit uint64) bool {
 }
 
 // reserve makes w.buf large enough for n bytes (keeping what it holds) and
-// leaves room in front for the transport header, so that a single response
-// can be sent without copying it into a frame.
+// leaves room in front for the transport and transform headers (and
+// behind for an encryption tag), so that a single response can be sent,
+// encrypted or not, without copying it into a frame.
 func (w *response) reserve(n int) {
-	if w.raw != nil && cap(w.raw)-4 >= n {
-		w.buf = w.raw[4 : 4+n]
+	if w.raw != nil && cap(w.raw)-frameRoom-tagRoom >= n {
+		w.buf = w.raw[frameRoom : frameRoom+n]
 		return
 	}
-	raw := getBuf(4 + n)
-	copy(raw[4:], w.buf)
+	raw := getBuf(frameRoom + n + tagRoom)
+	copy(raw[frameRoom:], w.buf)
 	if w.raw != nil {
 		putBuf(w.raw)
 	}
 	w.raw = raw
-	w.buf = raw[4 : 4+n]
+	w.buf = raw[frameRoom : frameRoom+n]
 }

@@ -73,6 +73,18 @@ type Settings struct {
 	// SigningAlgorithms is the 3.1.1 preference order (most preferred
 	// first). Empty means GMAC, CMAC, HMAC-SHA256.
 	SigningAlgorithms []smbcrypto.Algorithm
+	// EncryptData encrypts every session that can encrypt (SMB 3.x with a
+	// cipher): SMB2_SESSION_FLAG_ENCRYPT_DATA, every share encrypted.
+	EncryptData bool
+	// AllowUnencryptedAccess lets a client that cannot encrypt use an
+	// encrypted share or server unencrypted (the inverse of Windows'
+	// RejectUnencryptedAccess, which is on by default); also accepts
+	// unencrypted requests on encrypted sessions and trees.
+	AllowUnencryptedAccess bool
+	// Ciphers is the encryption preference order for 3.1.1 (most
+	// preferred first); 3.0/3.0.2 use AES-128-CCM if listed. Empty means
+	// AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
+	Ciphers []smbcrypto.Cipher
 	// ServerName and Domain are the NetBIOS names announced in NTLM.
 	ServerName, Domain string
 	// AllowAnonymous permits NTLM anonymous logons (never when signing is
@@ -107,6 +119,10 @@ type Share struct {
 	Name     string
 	Comment  string
 	ReadOnly bool
+	// EncryptData is SMB2_SHAREFLAG_ENCRYPT_DATA: requests on the share
+	// must be encrypted; a client that cannot encrypt is refused unless
+	// Settings.AllowUnencryptedAccess.
+	EncryptData bool
 	// Users allowed to connect, by account name; empty allows every
 	// authenticated user. Names match accounts under auth.FoldName.
 	Users []string
@@ -173,12 +189,20 @@ type Stats struct {
 	RefusedAnonymous int64
 	RefusedConns     int64 // connections refused by a connection limit
 	Panics           int64 // recovered panics (each closed one connection)
+	// BadTransforms counts encrypted messages refused (unknown session,
+	// bad tag, malformed header); each closed its connection.
+	BadTransforms int64
+	// RefusedUnencrypted counts sessions, tree connects and requests
+	// refused because they were not (or could not be) encrypted.
+	RefusedUnencrypted int64
+	EncryptedResponses int64
 }
 
 type counters struct {
 	connections, open, logonFailures, badSignatures,
 	unsignedRejected, protocolErrors, signedResponses, refusedSMB1,
-	refusedAnonymous, refusedConns, panics atomic.Int64
+	refusedAnonymous, refusedConns, panics,
+	badTransforms, refusedUnencrypted, encryptedResponses atomic.Int64
 }
 
 // Server is an SMB2/SMB3 server.
@@ -279,6 +303,10 @@ func (s *Server) Stats() Stats {
 		RefusedAnonymous: c.refusedAnonymous.Load(),
 		RefusedConns:     c.refusedConns.Load(),
 		Panics:           c.panics.Load(),
+
+		BadTransforms:      c.badTransforms.Load(),
+		RefusedUnencrypted: c.refusedUnencrypted.Load(),
+		EncryptedResponses: c.encryptedResponses.Load(),
 	}
 }
 

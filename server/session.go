@@ -67,6 +67,12 @@ type session struct {
 	opens atomic.Int64
 	// ops holds request counts and audit state (ops.go).
 	ops sessionOps
+
+	// enc is the session's encryption state (encrypt.go), set once by
+	// authDone when the connection negotiated a cipher and never cleared;
+	// atomic, not under mu, so the send and receive paths read it without
+	// locking.
+	enc atomic.Pointer[sessionCipher]
 }
 
 // valid reports that the session is established and not logging off.
@@ -166,6 +172,14 @@ func (s *session) clients() []string {
 		out = append(out, c.remote)
 	}
 	return out
+}
+
+// cipherID is the cipher the session encrypts with, 0 when it cannot.
+func (s *session) cipherID() smbcrypto.Cipher {
+	if sc := s.enc.Load(); sc != nil {
+		return sc.cipher
+	}
+	return 0
 }
 
 // isGuestOrAnonymous reports a session without a real user.

@@ -201,6 +201,11 @@ func (r *request) bindTarget() (*session, error) {
 		return nil, ntstatus.InvalidParameter
 	case !r.signed:
 		return nil, ntstatus.InvalidParameter
+	case s.cipherID() != c.cipher:
+		// Binding keeps the session's encryption keys, which belong to
+		// its cipher (Samba refuses it the same way, before the other
+		// checks).
+		return nil, ntstatus.InvalidParameter
 	case !s.established():
 		return nil, ntstatus.RequestNotAccepted
 	case !s.valid():
@@ -214,12 +219,28 @@ func (r *request) bindTarget() (*session, error) {
 	case exceeds(s.channelCount(), c.lim.MaxChannelsPerSession):
 		c.log.Warn("binding refused: limit reached", "limit", "max_channels_per_session", "session_id", s.id)
 		return nil, ntstatus.InsufficientResources
-	case c.dialect == wire.Dialect311 && s.signingAlg != c.signingAlg:
-		// The channel would sign with another algorithm than the
-		// session (Samba refuses it the same way).
-		return nil, ntstatus.RequestNotAccepted
 	}
 	return s, nil
+}
+
+// bindSigningAlgorithm refuses a binding whose connection signs with
+// another algorithm than the session when either of them is AES-GMAC, as
+// Samba does, before the request's signature is even checked (smbtorture's
+// bind_negative_smb3sign* tests): a GMAC session bound from a non-GMAC
+// connection gets STATUS_REQUEST_OUT_OF_SEQUENCE, a non-GMAC session
+// bound from a GMAC connection STATUS_NOT_SUPPORTED. HMAC-SHA256 and
+// AES-CMAC channels may mix; each channel signs with its connection's
+// algorithm.
+func (c *conn) bindSigningAlgorithm(s *session) error {
+	switch {
+	case s.signingAlg == c.signingAlg:
+		return nil
+	case s.signingAlg == smbcrypto.AESGMAC:
+		return ntstatus.RequestOutOfSequence
+	case c.signingAlg == smbcrypto.AESGMAC:
+		return ntstatus.NotSupported
+	}
+	return nil
 }
 
 // bindFailed ends a failed binding exchange: the session and its other
@@ -396,7 +417,7 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
-	var flags uint16
+	var flags, encFlags uint16
 	s.mu.Lock()
 	s.identity = id
 	s.state = sessValid
@@ -417,6 +438,11 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		s.sign = sg
 		s.setChannelLocked(c, sg)
 		s.appKey = keys.Application
+		if encFlags, err = r.sessionEncryption(s, key, hs.preauth[:]); err != nil {
+			s.mu.Unlock()
+			s.endSession()
+			return err
+		}
 		// Session.SigningRequired [MS-SMB2 3.3.5.5.3]: the client asked in
 		// SESSION_SETUP, or either side required it at NEGOTIATE.
 		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
@@ -432,8 +458,8 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
 		"signed", signed, "signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
-		"guest", id.Guest)
-	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out})
+		"guest", id.Guest, "encryption", s.encryptionName())
+	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }
 

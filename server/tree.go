@@ -25,6 +25,9 @@ type treeConnect struct {
 	ipc   bool
 	// readOnly is the share's setting when connected.
 	readOnly bool
+	// encrypt reports SMB2_SHAREFLAG_ENCRYPT_DATA: every request on the
+	// tree must arrive encrypted (encrypt.go).
+	encrypt bool
 
 	mu     orderedMutex[rankTree]
 	opens  map[*open]struct{}
@@ -90,6 +93,9 @@ func (r *request) treeConnect(w *response) error {
 		if id.Anonymous || !sh.allows(id.Account) {
 			c.log.Info("tree connect refused: user not allowed on share", "user", id.User, "account", id.Account, "share", sh.Name)
 			return ntstatus.AccessDenied
+		}
+		if err := r.shareEncryption(sh, t, resp); err != nil {
+			return err
 		}
 		t.share = sh
 		t.readOnly = sh.ReadOnly

@@ -47,6 +47,7 @@ func main() {
 	flag.IntVar(&ioSize, "io", 0, "Signet client READ/WRITE size in bytes (0: the client's default)")
 	flag.IntVar(&inFlight, "inflight", 0, "Signet client requests in flight per channel (0: the client's default)")
 	flag.IntVar(&channels, "channels", 2, "also measure the Signet client with this many channels (multichannel, where the server offers it; 1: only one)")
+	flag.BoolVar(&encrypt, "encrypt", false, "require SMB3 encryption (both clients; AES-128-GCM on 3.1.1) and add smbclient writes")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the clients) to the file")
 	flag.StringVar(&workRoot, "dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the measurement)")
 	flag.Parse()
@@ -95,6 +96,7 @@ func parseSize(s string) (int64, error) {
 
 var (
 	ioSize, inFlight, channels int
+	encrypt                    bool
 	workRoot                   string
 )
 
@@ -179,7 +181,7 @@ func measure(name, addr, src string, sum [32]byte, size int64, dialect uint16, w
 		}
 		rs = append(rs, mc...)
 	}
-	sm, err := measureSmbclient(name, addr, sum, size, dialect, work)
+	sm, err := measureSmbclient(name, addr, src, sum, size, dialect, work)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func signetTool(asked, got int) string {
 func measureSignet(name, addr, src string, sum [32]byte, size int64, dialect uint16, work string, nch int) ([]result, error) {
 	ctx := context.Background()
 	dl := &client.Dialer{User: user, Password: password, RequireSigning: true, MinDialect: dialect, MaxDialect: dialect,
-		IOSize: ioSize, MaxInFlight: inFlight, Channels: nch}
+		IOSize: ioSize, MaxInFlight: inFlight, Channels: nch, RequireEncryption: encrypt}
 	s, err := dl.Dial(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -210,6 +212,9 @@ func measureSignet(name, addr, src string, sum [32]byte, size int64, dialect uin
 		return nil, errors.New("session not signed")
 	}
 	tool := signetTool(nch, s.Channels())
+	if encrypt && !s.Encrypted() {
+		return nil, errors.New("session not encrypted")
+	}
 	sh, err := s.Mount(ctx, "share")
 	if err != nil {
 		return nil, err
@@ -271,7 +276,7 @@ func measureSignet(name, addr, src string, sum [32]byte, size int64, dialect uin
 
 // measureSmbclient downloads with smbclient to a file, checked, best of
 // three; the Signet client puts the file first.
-func measureSmbclient(name, addr string, sum [32]byte, size int64, dialect uint16, work string) ([]result, error) {
+func measureSmbclient(name, addr, src string, sum [32]byte, size int64, dialect uint16, work string) ([]result, error) {
 	ctx := context.Background()
 	dl := &client.Dialer{User: user, Password: password, RequireSigning: true, MinDialect: dialect, MaxDialect: dialect}
 	s, err := dl.Dial(ctx, addr)
@@ -292,11 +297,36 @@ func measureSmbclient(name, addr string, sum [32]byte, size int64, dialect uint1
 	dst := filepath.Join(work, "smbclient.bin")
 	m := map[uint16]string{0x0202: "SMB2_02", 0x0210: "SMB2_10", 0x0300: "SMB3_00", 0x0302: "SMB3_02", 0x0311: "SMB3_11"}[dialect]
 	_, port, _ := net.SplitHostPort(addr)
+	smbclient := func(cmd string) ([]byte, error) {
+		args := []string{"//127.0.0.1/share", "-p", port, "-U", user + "%" + password,
+			"-m", m, "--option=client signing=required", "-c", cmd}
+		if encrypt {
+			args = append(args, "--option=client smb encrypt=required")
+		}
+		return exec.Command("smbclient", args...).CombinedOutput()
+	}
+	if encrypt {
+		// smbclient upload, best of three (encrypted runs only, as the
+		// encryption issue asks for both directions).
+		best = 0
+		for i := 0; i < 3; i++ {
+			t0 := time.Now()
+			out, err := smbclient("put " + src + " smbclient-up.bin")
+			el := time.Since(t0)
+			if err != nil {
+				return nil, fmt.Errorf("smbclient put: %v\n%s", err, out)
+			}
+			best = max(best, mbps(size, el))
+		}
+		rs = append(rs, result{name, "smbclient", "write", best})
+		if err := sh.Remove("smbclient-up.bin"); err != nil {
+			return nil, err
+		}
+	}
 	for i := 0; i < 3; i++ {
 		os.Remove(dst)
 		t0 := time.Now()
-		out, err := exec.Command("smbclient", "//127.0.0.1/share", "-p", port, "-U", user+"%"+password,
-			"-m", m, "--option=client signing=required", "-c", "get bench.bin "+dst).CombinedOutput()
+		out, err := smbclient("get bench.bin " + dst)
 		el := time.Since(t0)
 		if err != nil {
 			return nil, fmt.Errorf("smbclient: %v\n%s", err, out)
@@ -345,10 +375,17 @@ func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 
 func render(rs []result, size int64, dialect uint16) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Transfer benchmark\n\n")
-	fmt.Fprintf(&b, "Produced by `go run ./bench/transfer -size %s -dialect %s -channels %d -dir %s` on %s.\n\n", humanSize(size), client.DialectName(dialect), channels, workRoot, time.Now().UTC().Format("2006-01-02"))
+	flagEnc := ""
+	if encrypt {
+		flagEnc = " -encrypt"
+	}
+	fmt.Fprintf(&b, "Produced by `go run ./bench/transfer -size %s -dialect %s -channels %d -dir %s%s` on %s.\n\n", humanSize(size), client.DialectName(dialect), channels, workRoot, flagEnc, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %s, Go %s. Loopback TCP; both servers require signing; SMB %s", cpuModel(), runtime.NumCPU(), kernel(), strings.TrimPrefix(runtime.Version(), "go"), client.DialectName(dialect))
 	if dialect == 0x0311 {
 		b.WriteString(" (AES-128-GMAC signing)")
+	}
+	if encrypt {
+		b.WriteString("; every session encrypted (both clients require it; AES-128-GCM on 3.1.1, AES-128-CCM on 3.0/3.0.2)")
 	}
 	fmt.Fprintf(&b, ". File: %s of random bytes, every transfer verified by SHA-256. Each server runs as its own process; every figure is the best of three; shares and local files live in %s, and every downloaded file is checked afterwards.\n\n", humanSize(size), workRoot)
 	b.WriteString("| server | client | operation | MB/s |\n|---|---|---|---|\n")
@@ -368,6 +405,9 @@ func render(rs []result, size int64, dialect uint16) string {
 		if one := get[r.server+"/Signet client/"+r.op]; r.tool != "Signet client" && r.tool != "smbclient" && one > 0 {
 			fmt.Fprintf(&b, "- %s, %s: %s / one channel = %.2f\n", r.server, r.op, r.tool, r.mbps/one)
 		}
+	}
+	if encrypt {
+		fmt.Fprintf(&b, "- smbclient write: Signet server / Samba = %.2f\n", get["Signet/smbclient/write"]/get["Samba smbd 4.17/smbclient/write"])
 	}
 	return b.String()
 }

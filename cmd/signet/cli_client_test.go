@@ -86,26 +86,29 @@ func TestDialectFlags(t *testing.T) {
 }
 
 func TestPrintProbe(t *testing.T) {
-	gmac := "AES-128-GMAC"
+	gmac, gcm := "AES-128-GMAC", "AES-128-GCM"
 	r := &probeResult{Host: "127.0.0.1:4445", Dialects: []string{"2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"},
 		SigningEnabled: true, SigningRequired: true,
-		SigningAlgorithms: []string{"AES-128-GMAC", "AES-128-CMAC", "HMAC-SHA256"}, PreferredAlgorithm: &gmac}
+		SigningAlgorithms: []string{"AES-128-GMAC", "AES-128-CMAC", "HMAC-SHA256"}, PreferredAlgorithm: &gmac,
+		Encryption: true, Cipher30: "AES-128-CCM", Ciphers: []string{"AES-128-GCM", "AES-128-CCM"}, PreferredCipher: &gcm}
 	var b bytes.Buffer
 	printProbe(&b, r, false)
 	want := "127.0.0.1:4445: dialects 2.0.2 2.1 3.0 3.0.2 3.1.1; signing enabled and required; " +
-		"3.1.1 signing: AES-128-GMAC (accepts AES-128-GMAC, AES-128-CMAC, HMAC-SHA256)\n"
+		"3.1.1 signing: AES-128-GMAC (accepts AES-128-GMAC, AES-128-CMAC, HMAC-SHA256); " +
+		"encryption: 3.0/3.0.2 AES-128-CCM; 3.1.1 AES-128-GCM (accepts AES-128-GCM, AES-128-CCM)\n"
 	if b.String() != want {
 		t.Fatalf("text:\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
 	r.SigningRequired, r.PreferredAlgorithm, r.Dialects = false, nil, r.Dialects[:2]
+	r.Encryption, r.Cipher30, r.Ciphers, r.PreferredCipher = false, "", nil, nil
 	printProbe(&b, r, false)
-	if got := b.String(); got != "127.0.0.1:4445: dialects 2.0.2 2.1; signing enabled but not required\n" {
+	if got := b.String(); got != "127.0.0.1:4445: dialects 2.0.2 2.1; signing enabled but not required; encryption not offered\n" {
 		t.Fatalf("text without 3.1.1: %q", got)
 	}
 	b.Reset()
-	printProbe(&b, &probeResult{Host: "h:445", Dialects: []string{}, SigningAlgorithms: []string{}, Error: "refused"}, true)
-	if got := strings.TrimSpace(b.String()); got != `{"host":"h:445","dialects":[],"signing_enabled":false,"signing_required":false,"signing_algorithms":[],"preferred_signing_algorithm":null,"error":"refused"}` {
+	printProbe(&b, &probeResult{Host: "h:445", Dialects: []string{}, SigningAlgorithms: []string{}, Ciphers: []string{}, Error: "refused"}, true)
+	if got := strings.TrimSpace(b.String()); got != `{"host":"h:445","dialects":[],"signing_enabled":false,"signing_required":false,"signing_algorithms":[],"preferred_signing_algorithm":null,"encryption":false,"ciphers":[],"preferred_cipher":null,"error":"refused"}` {
 		t.Fatalf("json: %s", got)
 	}
 }

@@ -39,6 +39,7 @@ type clientFlags struct {
 	user           string
 	domain         string
 	requireSigning bool
+	encrypt        bool
 	dialect        string
 	minDialect     string
 	maxDialect     string
@@ -56,6 +57,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.domain, "W", "", "domain or workgroup of the user")
 	fs.StringVar(&c.domain, "domain", "", "same as -W")
 	fs.BoolVar(&c.requireSigning, "require-signing", true, "refuse sessions that are not signed (--require-signing=false to allow)")
+	fs.BoolVar(&c.encrypt, "encrypt", false, "require SMB3 encryption: refuse servers that do not offer it, encrypt every request")
 	fs.StringVar(&c.dialect, "dialect", "", "use exactly this dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)")
 	fs.StringVar(&c.minDialect, "min-dialect", "", "lowest dialect to offer")
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
@@ -103,7 +105,8 @@ func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, Timeout: c.timeout, Channels: c.channels}
+	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, RequireEncryption: c.encrypt,
+		Timeout: c.timeout, Channels: c.channels}
 	if c.channels < 1 || c.channels > client.MaxChannels {
 		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
 	}

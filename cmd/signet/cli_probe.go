@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	registerCommand("probe", "report dialects and signing policy (NEGOTIATE only): probe [--json] host[:port] ...", clientProbe)
+	registerCommand("probe", "report dialects, signing policy and encryption (NEGOTIATE only): probe [--json] host[:port] ...", clientProbe)
 }
 
 // probeResult is what probe learnt about one host; it is also the JSON
@@ -27,7 +27,14 @@ type probeResult struct {
 	SigningRequired    bool     `json:"signing_required"`
 	SigningAlgorithms  []string `json:"signing_algorithms"`
 	PreferredAlgorithm *string  `json:"preferred_signing_algorithm"`
-	Error              string   `json:"error,omitempty"`
+	// Encryption: the server negotiates a cipher in some dialect;
+	// Cipher30 is the 3.0/3.0.2 one, Ciphers the 3.1.1 ones it accepts
+	// offered alone, PreferredCipher its pick (cli_probe_enc.go).
+	Encryption      bool     `json:"encryption"`
+	Cipher30        string   `json:"cipher_30,omitempty"`
+	Ciphers         []string `json:"ciphers"`
+	PreferredCipher *string  `json:"preferred_cipher"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // clientProbe runs NEGOTIATE against each host, like nmap's smb-protocols
@@ -74,7 +81,7 @@ func clientProbe(ctx context.Context, args []string) error {
 
 // probeHost probes one host.
 func probeHost(ctx context.Context, host string, timeout time.Duration) *probeResult {
-	r := &probeResult{Host: host, Dialects: []string{}, SigningAlgorithms: []string{}}
+	r := &probeResult{Host: host, Dialects: []string{}, SigningAlgorithms: []string{}, Ciphers: []string{}}
 	if _, hostport, err := client.SplitAddr(host); err == nil {
 		r.Host = hostport
 	}
@@ -91,10 +98,12 @@ func probeHost(ctx context.Context, host string, timeout time.Duration) *probeRe
 	for _, d := range []uint16{client.Dialect202, client.Dialect210, client.Dialect300, client.Dialect302, client.Dialect311} {
 		if info, err := negotiate(client.Dialer{MinDialect: d, MaxDialect: d, AllowUnsigned: true}); err == nil && info.Dialect == d {
 			r.Dialects = append(r.Dialects, client.DialectName(d))
+			noteCipher30(r, info)
 		}
 	}
 	if len(r.Dialects) > 0 && r.Dialects[len(r.Dialects)-1] == client.DialectName(client.Dialect311) {
 		probeSigningAlgorithms(r, negotiate)
+		probeCiphers(r, negotiate)
 	}
 	return r
 }
@@ -138,6 +147,7 @@ func printProbe(w io.Writer, r *probeResult, asJSON bool) error {
 		}
 		line += fmt.Sprintf("; 3.1.1 signing: %s (%s)", *r.PreferredAlgorithm, accepts)
 	}
+	line += "; " + encryptionPhrase(r)
 	_, err := fmt.Fprintln(w, line)
 	return err
 }

@@ -10,6 +10,7 @@ const (
 
 	ShareFlagManualCaching uint32 = 0x00000000
 	ShareFlagNoCaching     uint32 = 0x00000030
+	ShareFlagEncryptData   uint32 = 0x00008000
 
 	ShareCapDFS uint32 = 0x00000008
 )

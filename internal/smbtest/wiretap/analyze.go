@@ -1,6 +1,7 @@
 package wiretap
 
 import (
+	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
 
@@ -51,6 +52,8 @@ type session struct {
 	// Session.SessionKey); sessSigner uses Session.SigningKey, which
 	// differs from it only on a bound channel [MS-SMB2 3.3.4.1.1].
 	signer, sessSigner smbcrypto.Signer
+	// aead opens the session's transforms, by Direction (decrypt.go).
+	aead [2]cipher.AEAD
 }
 
 // sharedSession is a session established through the tap, kept tap-wide so
@@ -58,6 +61,7 @@ type session struct {
 type sharedSession struct {
 	dialect      uint16
 	signer       smbcrypto.Signer
+	aead         [2]cipher.AEAD
 	user, domain string
 }
 
@@ -95,6 +99,7 @@ type connState struct {
 	algOK         bool
 	algNote       string
 	cipher        uint16
+	clientCaps    uint32
 	clientSecMode uint16
 	serverSecMode uint16
 	negReq        smbcrypto.PreauthHash // chain after the NEGOTIATE request
@@ -225,6 +230,15 @@ func (c *connState) analyze(dir Direction, frameNo int, units []unit) {
 			}
 		case u.kind == KindEncrypted:
 			m.SessionID = u.transSID
+			plain, why := c.decrypt(dir, u.msg, u.transSID)
+			if plain == nil {
+				m.Note = joinNote(m.Note, "not decrypted: "+why)
+				break
+			}
+			m.Decrypted = true
+			c.tap.msgs = append(c.tap.msgs, m)
+			c.analyzeDecrypted(dir, frameNo, plain)
+			continue
 		}
 		c.tap.msgs = append(c.tap.msgs, m)
 	}
@@ -337,6 +351,7 @@ func (c *connState) negotiateRequest(m *Message, msg []byte) {
 		return
 	}
 	c.clientSecMode = r.SecurityMode
+	c.clientCaps = r.Capabilities
 }
 
 // negotiateResponse records the dialect and signing algorithm and, for
@@ -360,6 +375,9 @@ func (c *connState) negotiateResponse(m *Message, h *wire.Header, msg []byte) {
 		c.alg = smbcrypto.HMACSHA256
 	case wire.Dialect300, wire.Dialect302:
 		c.alg = smbcrypto.AESCMAC
+		if r.Capabilities&wire.CapEncryption != 0 && c.clientCaps&wire.CapEncryption != 0 {
+			c.cipher = uint16(smbcrypto.AES128CCM)
+		}
 	case wire.Dialect311:
 		c.connHash, c.connHashOK = c.negReq.Update(msg), c.negReqOK
 		c.alg = smbcrypto.AESCMAC // no SIGNING_CAPABILITIES context [MS-SMB2 3.2.5.2]
@@ -608,12 +626,13 @@ func (c *connState) establish(s *session, p *pendingSetup, flags uint16) {
 	}
 	s.signer = signer
 	s.rep.KeyKnown, s.rep.KeyNote = true, ""
+	c.installCiphers(s, p.hash[:])
 	if !s.rep.Binding {
 		s.sessSigner = signer
 		if len(c.tap.sessions) >= maxSessions {
 			clear(c.tap.sessions)
 		}
-		c.tap.sessions[s.id] = &sharedSession{dialect: c.dialect, signer: signer, user: s.rep.User, domain: s.rep.Domain}
+		c.tap.sessions[s.id] = &sharedSession{dialect: c.dialect, signer: signer, aead: s.aead, user: s.rep.User, domain: s.rep.Domain}
 	}
 }
 

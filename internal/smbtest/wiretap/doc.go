@@ -2,7 +2,11 @@
 // between a client and a server on loopback, it records every message in
 // both directions and, knowing the user's password, reconstructs each
 // session's signing key from the NTLM exchange (as Wireshark does when given
-// an NT password) and checks every signature. Tests use it to prove from the
+// an NT password) and checks every signature. For SMB 3.x sessions that
+// negotiated a cipher it also derives the encryption keys and decrypts every
+// TRANSFORM_HEADER frame (decrypt.go): the transform is recorded with
+// Decrypted set when it authenticated, followed by the SMB2 messages inside
+// it, marked Encrypted. Tests use it to prove from the
 // wire that sessions between peers we did not write (smbclient, impacket,
 // Samba, go-smb2) and our own are signed, and that the signatures are valid.
 //

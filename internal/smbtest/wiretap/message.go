@@ -206,6 +206,13 @@ type Message struct {
 	Mutated  bool
 	Original []byte
 
+	// Decrypted (KindEncrypted): the tap opened the transform with the
+	// session's reconstructed key and it authenticated; the SMB2 messages
+	// inside follow it, each with Encrypted set.
+	Decrypted bool
+	// Encrypted (KindSMB2): the message arrived inside a transform.
+	Encrypted bool
+
 	// Note explains anything unusual (parse errors, SMB1 command, dropped).
 	Note string
 }

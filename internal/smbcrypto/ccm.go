@@ -1,0 +1,187 @@
+package smbcrypto
+
+import (
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+)
+
+// CCM (Counter with CBC-MAC, NIST SP 800-38C, RFC 3610) is written here
+// because neither the standard library nor golang.org/x/crypto offers it.
+// SMB 3.x uses AES-CCM with an 11-byte nonce and a 16-byte tag
+// [MS-SMB2 3.1.4.3]; the implementation takes any nonce of 7..13 bytes and
+// any even tag of 4..16 bytes so that it can be checked against the
+// published RFC 3610 vectors.
+
+// ccm is a cipher.AEAD. It holds only the block cipher and sizes, so one
+// value is safe for concurrent use when the block cipher is (AES is).
+type ccm struct {
+	b         cipher.Block
+	nonceSize int
+	tagSize   int
+}
+
+var errCCMOpen = errors.New("smbcrypto: CCM message authentication failed")
+
+// NewCCM returns AES-CCM over b (which must have a 16-byte block) with the
+// given nonce and tag sizes.
+func NewCCM(b cipher.Block, nonceSize, tagSize int) (cipher.AEAD, error) {
+	if b.BlockSize() != 16 {
+		return nil, errors.New("smbcrypto: CCM needs a 128-bit block cipher")
+	}
+	if nonceSize < 7 || nonceSize > 13 {
+		return nil, errors.New("smbcrypto: CCM nonce must be 7..13 bytes")
+	}
+	if tagSize < 4 || tagSize > 16 || tagSize%2 != 0 {
+		return nil, errors.New("smbcrypto: CCM tag must be an even size of 4..16 bytes")
+	}
+	return &ccm{b: b, nonceSize: nonceSize, tagSize: tagSize}, nil
+}
+
+func (c *ccm) NonceSize() int { return c.nonceSize }
+func (c *ccm) Overhead() int  { return c.tagSize }
+
+// maxLen is the largest message the length field L = 15-nonceSize holds.
+func (c *ccm) maxLen() uint64 {
+	l := 15 - c.nonceSize
+	if l >= 8 {
+		return ^uint64(0)
+	}
+	return 1<<(8*l) - 1
+}
+
+// counter fills the CTR block A_i with counter 0 (RFC 3610 2.3).
+func (c *ccm) counter(nonce []byte) [16]byte {
+	var a [16]byte
+	a[0] = byte(15 - c.nonceSize - 1)
+	copy(a[1:], nonce)
+	return a
+}
+
+// mac computes the CBC-MAC T over B_0, the encoded AAD and the plaintext
+// (RFC 3610 2.2).
+func (c *ccm) mac(nonce, plaintext, ad []byte) [16]byte {
+	var x [16]byte
+	flags := byte((c.tagSize-2)/2)<<3 | byte(15-c.nonceSize-1)
+	if len(ad) > 0 {
+		flags |= 0x40
+	}
+	x[0] = flags
+	copy(x[1:], nonce)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(plaintext)))
+	copy(x[1+c.nonceSize:], n[8-(15-c.nonceSize):])
+	c.b.Encrypt(x[:], x[:])
+	if len(ad) > 0 {
+		var blk [16]byte
+		var hl int
+		switch {
+		case len(ad) < 0xFF00:
+			binary.BigEndian.PutUint16(blk[:], uint16(len(ad)))
+			hl = 2
+		case uint64(len(ad)) <= 0xFFFFFFFF:
+			blk[0], blk[1] = 0xFF, 0xFE
+			binary.BigEndian.PutUint32(blk[2:], uint32(len(ad)))
+			hl = 6
+		default:
+			blk[0], blk[1] = 0xFF, 0xFF
+			binary.BigEndian.PutUint64(blk[2:], uint64(len(ad)))
+			hl = 10
+		}
+		k := copy(blk[hl:], ad)
+		subtle.XORBytes(x[:], x[:], blk[:])
+		c.b.Encrypt(x[:], x[:])
+		c.cbc(&x, ad[k:])
+	}
+	c.cbc(&x, plaintext)
+	return x
+}
+
+// cbc chains data into the CBC-MAC state x, zero-padding the last block.
+// Long inputs go through the block cipher's CBC mode (assembly for AES)
+// in chunks, keeping only the last ciphertext block: CBC encryption with
+// IV x is exactly the CBC-MAC chain.
+func (c *ccm) cbc(x *[16]byte, data []byte) {
+	if full := len(data) &^ 15; full >= 64 {
+		enc := cipher.NewCBCEncrypter(c.b, x[:])
+		var scratch [4096]byte
+		for off := 0; off < full; off += len(scratch) {
+			n := min(len(scratch), full-off)
+			enc.CryptBlocks(scratch[:n], data[off:off+n])
+			copy(x[:], scratch[n-16:n])
+		}
+		data = data[full:]
+	}
+	for len(data) >= 16 {
+		subtle.XORBytes(x[:], x[:], data[:16])
+		c.b.Encrypt(x[:], x[:])
+		data = data[16:]
+	}
+	if len(data) > 0 {
+		subtle.XORBytes(x[:len(data)], x[:len(data)], data)
+		c.b.Encrypt(x[:], x[:])
+	}
+}
+
+// Seal encrypts and authenticates plaintext; dst may be plaintext[:0].
+func (c *ccm) Seal(dst, nonce, plaintext, ad []byte) []byte {
+	if len(nonce) != c.nonceSize {
+		panic("smbcrypto: CCM nonce of the wrong size")
+	}
+	if uint64(len(plaintext)) > c.maxLen() {
+		panic("smbcrypto: CCM message too long for the nonce size")
+	}
+	t := c.mac(nonce, plaintext, ad)
+	ret, out := sliceForAppend(dst, len(plaintext)+c.tagSize)
+	a := c.counter(nonce)
+	var s0 [16]byte
+	c.b.Encrypt(s0[:], a[:])
+	a[15] = 1
+	cipher.NewCTR(c.b, a[:]).XORKeyStream(out[:len(plaintext)], plaintext)
+	subtle.XORBytes(out[len(plaintext):], t[:c.tagSize], s0[:c.tagSize])
+	return ret
+}
+
+// Open authenticates and decrypts ciphertext; dst may be ciphertext[:0].
+// On failure the output is zeroed and an error returned.
+func (c *ccm) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
+	if len(nonce) != c.nonceSize {
+		panic("smbcrypto: CCM nonce of the wrong size")
+	}
+	if len(ciphertext) < c.tagSize {
+		return nil, errCCMOpen
+	}
+	n := len(ciphertext) - c.tagSize
+	if uint64(n) > c.maxLen() {
+		return nil, errCCMOpen
+	}
+	var tag [16]byte
+	copy(tag[:], ciphertext[n:])
+	ret, out := sliceForAppend(dst, n)
+	a := c.counter(nonce)
+	var s0 [16]byte
+	c.b.Encrypt(s0[:], a[:])
+	a[15] = 1
+	cipher.NewCTR(c.b, a[:]).XORKeyStream(out, ciphertext[:n])
+	t := c.mac(nonce, out, ad)
+	subtle.XORBytes(t[:c.tagSize], t[:c.tagSize], s0[:c.tagSize])
+	if subtle.ConstantTimeCompare(t[:c.tagSize], tag[:c.tagSize]) != 1 {
+		clear(out)
+		return nil, errCCMOpen
+	}
+	return ret, nil
+}
+
+// sliceForAppend extends in by n bytes, returning the whole slice and the
+// new tail (crypto/cipher's helper).
+func sliceForAppend(in []byte, n int) (head, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		head = in[:total]
+	} else {
+		head = make([]byte, total)
+		copy(head, in)
+	}
+	tail = head[len(in):]
+	return
+}
