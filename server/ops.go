@@ -360,7 +360,6 @@ func (s *session) infoLocked() SessionInfo {
 	return info
 }
 
-
 // established runs once a session is valid (authDone): it records the
 // time, audits guest and anonymous logons, and tells the observer.
 func (s *session) opsEstablished(c *conn) {
