@@ -457,8 +457,8 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 	}
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
-		"signed", signed, "signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
-		"guest", id.Guest, "encryption", s.encryptionName())
+		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
+		"encryption", s.encryptionName(), "signed", signed, "guest", id.Guest)
 	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }
