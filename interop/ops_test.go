@@ -211,7 +211,7 @@ func TestPolicyDoors(t *testing.T) {
 					t.Errorf("%s=%s: metrics sessions %v, status %d", d.name, v, n, len(st.Sessions))
 				}
 			}
-			if !strings.Contains(s.Log(), "config reloaded: server.require_signing true -> false") {
+			if !s.waitLog("config reloaded: server.require_signing true -> false", 5*time.Second) {
 				t.Errorf("%s: no reload line:\n%s", d.name, s.Log())
 			}
 		})
