@@ -183,12 +183,17 @@ func (s *Session) bindNegotiateRequest() (*negotiateRequest, error) {
 			return nil, err
 		}
 		req.Contexts = []wire.NegContext{preauthContext(salt), signingContext([]uint16{s.SigningAlgorithm()})}
+		if c := s.neg.info.Cipher; c != 0 {
+			// Only the session's cipher: its encryption keys are shared by
+			// every channel, and the server refuses another cipher.
+			req.Contexts = append(req.Contexts, wire.IDListNegContext(wire.CtxEncryption, []uint16{c}))
+		}
 	}
 	return req, nil
 }
 
 // checkBindNegotiation refuses a new connection that reached another
-// server, dialect or signing algorithm, or lost multichannel.
+// server, dialect, signing algorithm or cipher, or lost multichannel.
 func (s *Session) checkBindNegotiation(neg *negotiation) error {
 	first, now := &s.neg.info, &neg.info
 	switch {
@@ -199,6 +204,8 @@ func (s *Session) checkBindNegotiation(neg *negotiation) error {
 	case now.SigningAlgorithm != first.SigningAlgorithm:
 		return invalidResponse("NEGOTIATE", fmt.Errorf("signing algorithm %s on the new connection, session has %s",
 			SigningAlgorithmName(now.SigningAlgorithm), SigningAlgorithmName(first.SigningAlgorithm)))
+	case now.Cipher != first.Cipher:
+		return invalidResponse("NEGOTIATE", fmt.Errorf("cipher %d on the new connection, session has %d", now.Cipher, first.Cipher))
 	case now.Capabilities&wire.CapMultiChannel == 0:
 		return errors.New("smb: the server does not offer multichannel on the new connection")
 	}

@@ -28,10 +28,10 @@ const (
 const MaxChannels = 32
 
 // A Dialer holds the options for connecting and logging on to an SMB2/3
-// server. The zero value offers every dialect, NTLM-authenticates as the
-// anonymous user and does not require signing; set RequireSigning to
-// enforce the "Digitally sign communications (always)" policy, which
-// callers should default to true.
+// server. The zero value is secure: it offers every dialect and requires
+// signing (the "Digitally sign communications (always)" client policy),
+// so it refuses guest, anonymous and unsigned sessions; set AllowUnsigned
+// to turn the policy off.
 type Dialer struct {
 	// User, Password and Domain are the NTLM credentials. An empty User
 	// logs on anonymously, which never yields a signed session.
@@ -46,7 +46,15 @@ type Dialer struct {
 	// not be signed (guest, anonymous, unsigned final SESSION_SETUP
 	// response) is refused with ErrSigningRequired. Whether or not it is
 	// set, a server that requires signing gets a signed session.
+	//
+	// The policy is on unless AllowUnsigned is set; RequireSigning = true
+	// keeps it on even then (for callers written before AllowUnsigned).
 	RequireSigning bool
+
+	// AllowUnsigned turns the client signing policy off: the session is
+	// signed only when the server requires it, and guest and anonymous
+	// logons are possible.
+	AllowUnsigned bool
 
 	// MinDialect and MaxDialect bound the dialects offered (Dialect202 ..
 	// Dialect311); zero means no bound.
@@ -142,11 +150,14 @@ func (d *Dialer) signingAlgorithms() ([]uint16, error) {
 // securityMode is the NEGOTIATE SecurityMode of the client policy
 // [MS-SMB2 3.2.4.2.2.2].
 func (d *Dialer) securityMode() uint16 {
-	if d.RequireSigning {
+	if d.signingRequired() {
 		return wire.SigningRequired
 	}
 	return wire.SigningEnabled
 }
+
+// signingRequired is the effective client policy.
+func (d *Dialer) signingRequired() bool { return d.RequireSigning || !d.AllowUnsigned }
 
 // negotiateRequest builds the NEGOTIATE request of this Dialer.
 func (d *Dialer) negotiateRequest() (*negotiateRequest, error) {
@@ -287,7 +298,7 @@ func (d *Dialer) Negotiate(ctx context.Context, addr string) (*NegotiateInfo, er
 // negotiates a dialect and logs on. The returned Session is safe for
 // concurrent use.
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
-	if d.RequireSigning && d.User == "" && d.Kerberos == nil {
+	if d.signingRequired() && d.User == "" && d.Kerberos == nil {
 		return nil, fmt.Errorf("%w: anonymous logons are never signed", ErrSigningRequired)
 	}
 	if d.Channels < 0 || d.Channels > MaxChannels {

@@ -2,7 +2,7 @@
 // NTLMv2 inside SPNEGO, message signing (HMAC-SHA256, AES-128-CMAC,
 // AES-128-GMAC), and an io/fs view of a share.
 //
-//	d := &client.Dialer{User: "alice", Password: pw, RequireSigning: true}
+//	d := &client.Dialer{User: "alice", Password: pw} // requires signing
 //	s, err := d.Dial(ctx, "server:445")
 //	...
 //	defer s.Close()
@@ -14,8 +14,8 @@
 //
 // # Signing
 //
-// Dialer.RequireSigning is the client policy "Digitally sign
-// communications (always)"; callers should set it. A session is signed
+// The client policy "Digitally sign communications (always)" is on unless
+// Dialer.AllowUnsigned is set. A session is signed
 // (Session.Signed) when the client or the server requires signing
 // [MS-SMB2 3.2.5.3.1]: every request is signed and every response must
 // carry a valid signature, except STATUS_PENDING interim responses and

@@ -50,7 +50,10 @@ func TestNegotiateRequestEncoding(t *testing.T) {
 }
 
 func TestNegotiateRequestWithout311(t *testing.T) {
-	d := &Dialer{MaxDialect: Dialect202}
+	if zero := (&Dialer{}).securityMode(); zero != wire.SigningRequired {
+		t.Errorf("zero Dialer SecurityMode %d, want SIGNING_REQUIRED", zero)
+	}
+	d := &Dialer{MaxDialect: Dialect202, AllowUnsigned: true}
 	req, err := d.negotiateRequest()
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 )
 
 func testDialer() *Dialer {
-	return &Dialer{User: fakeUser, Password: fakePassword, RequireSigning: true, Timeout: 10 * time.Second}
+	return &Dialer{User: fakeUser, Password: fakePassword, Timeout: 10 * time.Second}
 }
 
 func dialFake(t testing.TB, srv *fakeServer, d *Dialer) *Session {
@@ -86,7 +86,7 @@ func TestSigningPolicyMatrix(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					srv := newFakeServer(t, fakeOptions{maxDialect: dialect, requireSigning: server})
 					d := testDialer()
-					d.RequireSigning = client
+					d.AllowUnsigned = !client
 					s := dialFake(t, srv, d)
 					if s.Signed() != (client || server) {
 						t.Fatalf("Signed() = %v", s.Signed())
@@ -181,7 +181,7 @@ func TestUnsignedResponseRejected(t *testing.T) {
 func TestVerifiesSignedResponsesWhenNotRequired(t *testing.T) {
 	srv := newFakeServer(t, fakeOptions{maxDialect: Dialect311, tamper: flipByte(wire.CmdTreeConnect, wire.HeaderSize+4)})
 	d := testDialer()
-	d.RequireSigning = false
+	d.AllowUnsigned = true
 	s := dialFake(t, srv, d)
 	if s.Signed() {
 		t.Fatal("session signed although nobody requires it")
@@ -212,7 +212,7 @@ func TestFinalSessionSetupSignature(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newFakeServer(t, c.opt)
 			d := testDialer()
-			d.RequireSigning = c.require
+			d.AllowUnsigned = !c.require
 			s, err := d.Dial(context.Background(), srv.addr())
 			if c.want == nil {
 				if err != nil {
@@ -258,7 +258,7 @@ func TestGuestSessions(t *testing.T) {
 		t.Fatalf("guest with RequireSigning: %v, want ErrSigningRequired", err)
 	}
 	d := testDialer()
-	d.RequireSigning = false
+	d.AllowUnsigned = true
 	s := dialFake(t, srv, d)
 	if !s.Guest() || s.Signed() {
 		t.Fatalf("Guest %v Signed %v", s.Guest(), s.Signed())
@@ -273,7 +273,7 @@ func TestGuestSessions(t *testing.T) {
 // when nobody requires signing, refused when the server requires it.
 func TestAnonymousSessions(t *testing.T) {
 	srv := newFakeServer(t, fakeOptions{anonymous: true})
-	s := dialFake(t, srv, &Dialer{})
+	s := dialFake(t, srv, &Dialer{AllowUnsigned: true})
 	if !s.Guest() || s.Signed() {
 		t.Fatalf("Guest %v Signed %v", s.Guest(), s.Signed())
 	}
@@ -281,16 +281,18 @@ func TestAnonymousSessions(t *testing.T) {
 		t.Fatalf("anonymous Shares: %v", err)
 	}
 	srvReq := newFakeServer(t, fakeOptions{anonymous: true, requireSigning: true})
-	if _, err := (&Dialer{}).Dial(context.Background(), srvReq.addr()); !errors.Is(err, ErrSigningRequired) {
+	if _, err := (&Dialer{AllowUnsigned: true}).Dial(context.Background(), srvReq.addr()); !errors.Is(err, ErrSigningRequired) {
 		t.Fatalf("anonymous on a server requiring signing: %v, want ErrSigningRequired", err)
 	}
 }
 
-// TestAnonymousRefusedWhenSigningRequired: no connection is even made.
+// TestAnonymousRefusedWhenSigningRequired: no connection is even made,
+// with the zero Dialer (secure by default) as with RequireSigning.
 func TestAnonymousRefusedWhenSigningRequired(t *testing.T) {
-	d := &Dialer{RequireSigning: true}
-	if _, err := d.Dial(context.Background(), "127.0.0.1:1"); !errors.Is(err, ErrSigningRequired) {
-		t.Fatalf("anonymous Dial: %v, want ErrSigningRequired", err)
+	for _, d := range []*Dialer{{}, {RequireSigning: true}, {RequireSigning: true, AllowUnsigned: true}} {
+		if _, err := d.Dial(context.Background(), "127.0.0.1:1"); !errors.Is(err, ErrSigningRequired) {
+			t.Fatalf("anonymous Dial %+v: %v, want ErrSigningRequired", d, err)
+		}
 	}
 }
 
@@ -325,7 +327,7 @@ func TestValidateNegotiate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newFakeServer(t, c.opt)
 			d := testDialer()
-			d.RequireSigning = i < 3
+			d.AllowUnsigned = i >= 3
 			s := dialFake(t, srv, d)
 			_, err := s.Mount(context.Background(), "share")
 			if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {

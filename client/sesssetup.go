@@ -214,7 +214,7 @@ func (st *setup) finish(resp *response) error {
 	if err != nil {
 		return invalidResponse("SESSION_SETUP", err)
 	}
-	s.signingRequired = s.cfg.RequireSigning || s.neg.info.SigningRequired
+	s.signingRequired = s.cfg.signingRequired() || s.neg.info.SigningRequired
 	signed := resp.hdr.Flags&wire.FlagSigned != 0
 	// An anonymous NTLM logon has no key, whatever flags the server sets
 	// (Samba 4.17 sets neither IS_NULL nor IS_GUEST for it).

@@ -129,7 +129,7 @@ func TestCLIFileCommandsSamba(t *testing.T) {
 		t.Fatalf("rm -r left %v", err)
 	}
 	_, errOut, code := signetCLI(t, append([]string{"stat", base + "/missing"}, u...)...)
-	if code != 1 || !strings.Contains(errOut, "file does not exist") {
+	if code != 1 || !strings.Contains(errOut, "no such file or directory (STATUS_OBJECT_NAME_NOT_FOUND)") {
 		t.Fatalf("stat of a missing file: exit %d, %s", code, errOut)
 	}
 	_, errOut, code = signetCLI(t, "ls", base, "-U", testUser, "--dialect", "9.9")

@@ -37,8 +37,8 @@ func dialSamba(t *testing.T, addr string, dialect uint16, requireSigning bool) *
 	t.Helper()
 	d := &client.Dialer{
 		User: testUser, Password: testPassword,
-		RequireSigning: requireSigning,
-		MinDialect:     dialect, MaxDialect: dialect,
+		AllowUnsigned: !requireSigning,
+		MinDialect:    dialect, MaxDialect: dialect,
 		Timeout: 30 * time.Second,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -263,14 +263,14 @@ func TestClientSambaGuest(t *testing.T) {
 	addr, _ := startSambaConf(t, "auto", "map to guest = bad user\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d := &client.Dialer{User: "nosuchuser", Password: "x", RequireSigning: true}
+	d := &client.Dialer{User: "nosuchuser", Password: "x"} // the zero policy requires signing
 	if _, err := d.Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
-		t.Fatalf("guest logon with RequireSigning: %v, want ErrSigningRequired", err)
+		t.Fatalf("guest logon with the default policy: %v, want ErrSigningRequired", err)
 	}
-	d.RequireSigning = false
+	d.AllowUnsigned = true
 	s, err := d.Dial(ctx, addr)
 	if err != nil {
-		t.Fatalf("guest logon without RequireSigning: %v", err)
+		t.Fatalf("guest logon with AllowUnsigned: %v", err)
 	}
 	defer s.Close()
 	if !s.Guest() || s.Signed() {
@@ -281,7 +281,10 @@ func TestClientSambaGuest(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	// Anonymous (null session) share listing, like smbclient -L -N.
-	anon, err := (&client.Dialer{}).Dial(ctx, addr)
+	if _, err := (&client.Dialer{}).Dial(ctx, addr); !errors.Is(err, client.ErrSigningRequired) {
+		t.Fatalf("anonymous with the zero Dialer: %v, want ErrSigningRequired", err)
+	}
+	anon, err := (&client.Dialer{AllowUnsigned: true}).Dial(ctx, addr)
 	if err != nil {
 		t.Fatalf("anonymous logon: %v", err)
 	}

@@ -92,7 +92,7 @@ func TestSmbclientEveryCipher(t *testing.T) {
 			if got := fileSHA(t, dst); got != want {
 				t.Fatal("file came back different")
 			}
-			if !strings.Contains(s.Log(), "encryption="+c) {
+			if !s.waitLog("encryption="+c, 5*time.Second) {
 				t.Fatalf("server log does not show %s:\n%s", c, s.Log())
 			}
 		})
@@ -117,7 +117,7 @@ func TestEncryptedShareRefusesPlainClient(t *testing.T) {
 	if !strings.Contains(out, "NT_STATUS_ACCESS_DENIED") {
 		t.Fatalf("2.1 client on the encrypted share:\n%s", out)
 	}
-	if !strings.Contains(s.Log(), "tree connect refused: the share requires encryption and the client cannot encrypt") {
+	if !s.waitLog("tree connect refused: the share requires encryption and the client cannot encrypt", 5*time.Second) {
 		t.Fatalf("no log line for the refused client:\n%s", s.Log())
 	}
 	if out, err := smbclientEnc(t, s.port, "share", "SMB2_10", nil, "ls"); err != nil || !strings.Contains(out, "blocks available") {
@@ -140,7 +140,7 @@ func TestEncryptDataServerWide(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", d, err, out)
 		}
 	}
-	if !strings.Contains(s.Log(), "encryption=AES-128-GCM/required") {
+	if !s.waitLog("encryption=AES-128-GCM/required", 5*time.Second) {
 		t.Errorf("log does not show a required-encryption session:\n%s", s.Log())
 	}
 	out, _ := smbclientEnc(t, s.port, "share", "SMB2_10", nil, "ls")

@@ -25,7 +25,9 @@ func TestGoSMB2RequireSigning(t *testing.T) {
 	}
 }
 
-func goSMB2RoundTrip(t *testing.T, addr string, dialect uint16) {
+// goSMB2Mount logs on to addr with go-smb2 (signing required, one
+// dialect) and mounts share; both are undone when the test ends.
+func goSMB2Mount(t *testing.T, addr string, dialect uint16, share string) *smb2.Share {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -41,12 +43,18 @@ func goSMB2RoundTrip(t *testing.T, addr string, dialect uint16) {
 	if err != nil {
 		t.Fatalf("dialect %#x: dial: %v", dialect, err)
 	}
-	defer sess.Logoff()
-	fs, err := sess.Mount("share")
+	t.Cleanup(func() { sess.Logoff() })
+	fs, err := sess.Mount(share)
 	if err != nil {
 		t.Fatalf("dialect %#x: mount: %v", dialect, err)
 	}
-	defer fs.Umount()
+	t.Cleanup(func() { fs.Umount() })
+	return fs
+}
+
+func goSMB2RoundTrip(t *testing.T, addr string, dialect uint16) {
+	t.Helper()
+	fs := goSMB2Mount(t, addr, dialect, "share")
 	data := make([]byte, 64<<20)
 	rand.Read(data)
 	if err := fs.Mkdir("gosmb2", 0o755); err != nil {
@@ -83,26 +91,7 @@ func goSMB2RoundTrip(t *testing.T, addr string, dialect uint16) {
 // go-smb2 and moves 16 MiB both ways.
 func goSMB2EncryptedRoundTrip(t *testing.T, addr string, dialect uint16) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &smb2.Dialer{
-		Initiator:  &smb2.NTLMInitiator{User: testUser, Password: testPassword},
-		Negotiator: smb2.Negotiator{RequireMessageSigning: true, SpecifiedDialect: dialect},
-	}
-	sess, err := d.DialConn(ctx, conn, addr)
-	if err != nil {
-		t.Fatalf("dialect %#x: dial: %v", dialect, err)
-	}
-	defer sess.Logoff()
-	fs, err := sess.Mount("secret")
-	if err != nil {
-		t.Fatalf("dialect %#x: mount: %v", dialect, err)
-	}
-	defer fs.Umount()
+	fs := goSMB2Mount(t, addr, dialect, "secret")
 	data := make([]byte, 16<<20)
 	rand.Read(data)
 	if err := fs.WriteFile("enc.bin", data, 0o644); err != nil {

@@ -271,7 +271,7 @@ func TestKerberosSmbclient(t *testing.T) {
 		})
 	}
 	for _, want := range []string{"dialect=2.1", "dialect=3.0.2", "dialect=3.1.1"} {
-		if !strings.Contains(s.Log(), "domain="+krbRealm+" "+want) {
+		if !s.waitLog("domain="+krbRealm+" "+want, 5*time.Second) {
 			t.Errorf("no Kerberos session with %s in the log:\n%s", want, s.Log())
 		}
 	}

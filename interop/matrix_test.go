@@ -141,7 +141,7 @@ func TestSigningMatrix(t *testing.T) {
 func signetClientWork(t *testing.T, addr string, requires bool, dialect uint16) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d := &client.Dialer{User: testUser, Password: testPassword, RequireSigning: requires,
+	d := &client.Dialer{User: testUser, Password: testPassword, AllowUnsigned: !requires,
 		MinDialect: dialect, MaxDialect: dialect}
 	s, err := d.Dial(ctx, addr)
 	if err != nil {

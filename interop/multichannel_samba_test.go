@@ -296,20 +296,26 @@ func TestClientSambaMultichannelWire(t *testing.T) {
 	multichannelWire(t, addr)
 }
 
+// tapChannelsDialer is a signing Signet client asking for two channels,
+// each connection made through the wiretap proxy.
+func tapChannelsDialer(tap *wiretap.Tap, dialect uint16, ioSize int) *client.Dialer {
+	return &client.Dialer{
+		User: testUser, Password: testPassword, RequireSigning: true,
+		MinDialect: dialect, MaxDialect: dialect, Timeout: 30 * time.Second, Channels: 2, IOSize: ioSize,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var nd net.Dialer
+			return nd.DialContext(ctx, network, tap.Addr())
+		},
+	}
+}
+
 // multichannelWire runs a two-channel session through the wiretap proxy
 // on 3.0.2 and 3.1.1 and checks every message of both connections.
 func multichannelWire(t *testing.T, addr string) {
 	for _, dialect := range []uint16{client.Dialect302, client.Dialect311} {
 		t.Run(client.DialectName(dialect), func(t *testing.T) {
 			tap := wiretap.Start(t, wiretap.Config{Target: addr, Password: testPassword, MaxRaw: 256})
-			d := &client.Dialer{
-				User: testUser, Password: testPassword, RequireSigning: true,
-				MinDialect: dialect, MaxDialect: dialect, Timeout: 30 * time.Second, Channels: 2, IOSize: 1 << 20,
-				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-					var nd net.Dialer
-					return nd.DialContext(ctx, network, tap.Addr())
-				},
-			}
+			d := tapChannelsDialer(tap, dialect, 1<<20)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			s, err := d.Dial(ctx, tap.Addr())

@@ -7,7 +7,6 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -138,14 +137,7 @@ func TestClientSignetMultichannelWire(t *testing.T) {
 func TestSignetMultichannelReplayAcrossChannels(t *testing.T) {
 	srv := startSignet(t, serverOpts{requireSigning: boolp(true)})
 	tap := wiretap.Start(t, wiretap.Config{Target: srv.addr, Password: testPassword})
-	d := &client.Dialer{
-		User: testUser, Password: testPassword, RequireSigning: true,
-		MinDialect: client.Dialect311, MaxDialect: client.Dialect311, Timeout: 30 * time.Second, Channels: 2, IOSize: 256 << 10,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var nd net.Dialer
-			return nd.DialContext(ctx, network, tap.Addr())
-		},
-	}
+	d := tapChannelsDialer(tap, client.Dialect311, 256<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := d.Dial(ctx, tap.Addr())

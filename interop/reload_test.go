@@ -18,7 +18,7 @@ func TestReloadKeepsEstablishedSessions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	oldTap := wiretap.Start(t, wiretap.Config{Target: s.addr, Password: testPassword})
-	d := &client.Dialer{User: testUser, Password: testPassword, RequireSigning: false}
+	d := &client.Dialer{User: testUser, Password: testPassword, AllowUnsigned: true}
 	old, err := d.Dial(ctx, oldTap.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,17 @@ type Config struct {
 	// communications (always)" (RequireSecuritySignature): the server
 	// requires signing on every non-guest, non-anonymous session.
 	RequireSigning bool
+	// AuditSigning is require_signing = "audit": signing is not required
+	// (RequireSigning is false), but every session that "true" would
+	// refuse is recorded once as an audit event, so that the clients that
+	// would break can be found before signing is required.
+	AuditSigning bool
+	// AuditMinDialect and AuditMinSigning are the floors checked under
+	// AuditSigning (server.audit_min_dialect,
+	// server.audit_min_signing_algorithm): a session below them is
+	// recorded. Zero AuditMinDialect and HMAC-SHA256 mean no floor.
+	AuditMinDialect Dialect
+	AuditMinSigning SigningAlgorithm
 	// RequireSigningSource says where RequireSigning came from: SourceExplicit
 	// or "role default (<role>)".
 	RequireSigningSource string
@@ -86,6 +97,20 @@ type Config struct {
 	// Shares are the disk shares in file order.
 	Shares []Share
 
+	// AdminSocket is the absolute path of the local admin socket
+	// (server.admin_socket) through which `signet status`, `signet policy
+	// set`, `signet audit report` and `signet sessions close` reach the
+	// running server; "" disables it.
+	AdminSocket string
+	// WatchConfig reloads the file when it changes (server.watch_config,
+	// default true); without it only SIGHUP and `signet policy set` do.
+	WatchConfig bool
+	// MetricsListen is the HOST:PORT of the Prometheus endpoint
+	// (metrics.listen, path /metrics); "" disables it.
+	MetricsListen string
+	// LogFormat is "text" or "json" (log.format); LogLevel is "debug",
+	// "info", "warn" or "error" (log.level).
+	LogFormat, LogLevel string
 	// NTLM enables NTLM logons (server.ntlm, default true); false refuses
 	// them, like Windows' "Restrict NTLM: Incoming NTLM traffic".
 	NTLM bool
@@ -107,6 +132,8 @@ type Config struct {
 	// explicit holds the keys ("server.role", ...) set in the file.
 	explicit map[string]bool
 	warnings []Warning
+	// allowUnknown: loaded with LoadAllowUnknown; reloads keep it.
+	allowUnknown bool
 }
 
 // Ignored is a setting that is accepted but has no effect.

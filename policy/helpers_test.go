@@ -54,6 +54,17 @@ func (f fixture) load(t *testing.T, text string) (*Config, []Warning) {
 	return c, warns
 }
 
+// loadAllowUnknown is load with LoadAllowUnknown.
+func (f fixture) loadAllowUnknown(t *testing.T, text string) (*Config, []Warning) {
+	t.Helper()
+	f.write(t, text)
+	c, warns, err := LoadAllowUnknown(f.path)
+	if err != nil {
+		t.Fatalf("LoadAllowUnknown: %v\n%s", err, text)
+	}
+	return c, warns
+}
+
 // loadErr loads text that must be rejected and returns the error.
 func (f fixture) loadErr(t *testing.T, text string) error {
 	t.Helper()

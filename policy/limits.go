@@ -201,7 +201,7 @@ func (p *parser) limits(raw map[string]any) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		p.warn("limits."+k, "unknown key, ignored")
+		p.unknownKey("limits." + k)
 	}
 }
 

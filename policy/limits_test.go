@@ -140,12 +140,12 @@ func TestLimitsNotATable(t *testing.T) {
 // so that a file written for a newer Signet still loads.
 func TestLimitsUnknownKeys(t *testing.T) {
 	f := newFixture(t)
-	cfg, warns := f.load(t, "[limits]\nmax_conections = 10\nmax_opens = 5\n[limits.extra]\na = 1\n"+shareData)
+	cfg, warns := f.loadAllowUnknown(t, "[limits]\nmax_conections = 10\nmax_opens = 5\n[limits.extra]\na = 1\n"+shareData)
 	if got, want := warningKeys(warns), []string{"limits.extra", "limits.max_conections"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings %v, want %v", got, want)
 	}
 	w, _ := findWarning(warns, "limits.max_conections")
-	if w.Message != "unknown key, ignored" {
+	if w.Message != `unknown key, ignored (did you mean "limits.max_connections"?)` {
 		t.Errorf("warning %q", w)
 	}
 	if cfg.Limits.MaxOpens != 5 || cfg.Limits.MaxConnections != DefaultLimits().MaxConnections {

@@ -46,27 +46,34 @@ type rawConfig struct {
 	Kerberos rawKerberos `toml:"kerberos"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
+	// Metrics and Log are the operations tables (ops.go).
+	Metrics rawMetrics `toml:"metrics"`
+	Log     rawLog     `toml:"log"`
 }
 
 type rawServer struct {
-	Listen                  string   `toml:"listen"`
-	RequireSigning          bool     `toml:"require_signing"`
-	Role                    string   `toml:"role"`
-	UsersFile               string   `toml:"users_file"`
-	EnableSecuritySignature bool     `toml:"enable_security_signature"`
-	ServerName              string   `toml:"server_name"`
-	Domain                  string   `toml:"domain"`
-	MinDialect              string   `toml:"min_dialect"`
-	MaxDialect              string   `toml:"max_dialect"`
-	SigningAlgorithms       []string `toml:"signing_algorithms"`
-	AllowAnonymous          bool     `toml:"allow_anonymous"`
-	MaxSessions             int64    `toml:"max_sessions"`
-	NTLM                    bool     `toml:"ntlm"`
-	AuthOrder               []string `toml:"auth_order"`
-	Multichannel            bool     `toml:"multichannel"`
-	EncryptData             bool     `toml:"encrypt_data"`
-	RejectUnencryptedAccess bool     `toml:"reject_unencrypted_access"`
-	Ciphers                 []string `toml:"ciphers"`
+	Listen                  string       `toml:"listen"`
+	RequireSigning          signingValue `toml:"require_signing"`
+	AdminSocket             string       `toml:"admin_socket"`
+	WatchConfig             bool         `toml:"watch_config"`
+	AuditMinDialect         string       `toml:"audit_min_dialect"`
+	AuditMinSigning         string       `toml:"audit_min_signing_algorithm"`
+	Role                    string       `toml:"role"`
+	UsersFile               string       `toml:"users_file"`
+	EnableSecuritySignature bool         `toml:"enable_security_signature"`
+	ServerName              string       `toml:"server_name"`
+	Domain                  string       `toml:"domain"`
+	MinDialect              string       `toml:"min_dialect"`
+	MaxDialect              string       `toml:"max_dialect"`
+	SigningAlgorithms       []string     `toml:"signing_algorithms"`
+	AllowAnonymous          bool         `toml:"allow_anonymous"`
+	MaxSessions             int64        `toml:"max_sessions"`
+	NTLM                    bool         `toml:"ntlm"`
+	AuthOrder               []string     `toml:"auth_order"`
+	Multichannel            bool         `toml:"multichannel"`
+	EncryptData             bool         `toml:"encrypt_data"`
+	RejectUnencryptedAccess bool         `toml:"reject_unencrypted_access"`
+	Ciphers                 []string     `toml:"ciphers"`
 }
 
 // rawInterface is one [[interface]] table: what
@@ -104,6 +111,7 @@ func scalarKeys() []string {
 		"server.allow_anonymous", "server.max_sessions",
 		"server.encrypt_data", "server.reject_unencrypted_access", "server.ciphers",
 		"client.require_signing", "client.enable_security_signature",
+		"server.admin_socket", "server.watch_config", "server.audit_min_dialect", "server.audit_min_signing_algorithm", "metrics.listen", "log.format", "log.level",
 	}
 }
 
@@ -119,10 +127,18 @@ func osEnv() env { return env{hostname: os.Hostname, stat: os.Stat} }
 // inside it resolve against the file's folder. Warnings are returned even
 // when err is non-nil.
 func Load(path string) (*Config, []Warning, error) {
-	return loadFile(path, path, osEnv())
+	return loadFile(path, path, osEnv(), false)
 }
 
-func loadFile(path, name string, e env) (*Config, []Warning, error) {
+// LoadAllowUnknown is Load for a file that may carry keys this version
+// does not know (written for a newer Signet): they are warnings, not
+// errors (`signet serve --allow-unknown`). Reloads of the snapshot keep
+// allowing them.
+func LoadAllowUnknown(path string) (*Config, []Warning, error) {
+	return loadFile(path, path, osEnv(), true)
+}
+
+func loadFile(path, name string, e env, allowUnknown bool) (*Config, []Warning, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: err.Error()}
@@ -131,7 +147,7 @@ func loadFile(path, name string, e env) (*Config, []Warning, error) {
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: err.Error()}
 	}
-	c, warns, err := parse(data, filepath.Dir(abs), name, e)
+	c, warns, err := parse(data, filepath.Dir(abs), name, e, allowUnknown)
 	if c != nil {
 		c.Path = abs
 	}
@@ -177,10 +193,10 @@ func unwrapPathError(err error) error {
 // resolve against; name labels the source in errors and warnings. The
 // returned Config has an empty Path, so Store.Reload leaves it alone.
 func Parse(data []byte, dir string, name string) (*Config, []Warning, error) {
-	return parse(data, dir, name, osEnv())
+	return parse(data, dir, name, osEnv(), false)
 }
 
-func parse(data []byte, dir, name string, e env) (*Config, []Warning, error) {
+func parse(data []byte, dir, name string, e env, allowUnknown bool) (*Config, []Warning, error) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, &FieldError{File: name, Message: fmt.Sprintf("config folder %q: %v", dir, err)}
@@ -190,8 +206,8 @@ func parse(data []byte, dir, name string, e env) (*Config, []Warning, error) {
 	if err != nil {
 		return nil, nil, decodeError(name, err)
 	}
-	p := &parser{name: name, dir: absDir, md: md, env: e,
-		cfg: &Config{Name: name, explicit: map[string]bool{}}}
+	p := &parser{name: name, dir: absDir, md: md, env: e, allowUnknown: allowUnknown,
+		cfg: &Config{Name: name, explicit: map[string]bool{}, allowUnknown: allowUnknown}}
 	p.run(&raw)
 	if len(p.errs) > 0 {
 		return nil, p.warns, joinErrors(p.errs)
@@ -226,13 +242,15 @@ func joinErrors(errs []error) error {
 
 // parser turns a decoded file into a Config, collecting every error.
 type parser struct {
-	name  string
-	dir   string
-	md    toml.MetaData
-	env   env
-	cfg   *Config
-	errs  []error
-	warns []Warning
+	name string
+	dir  string
+	md   toml.MetaData
+	env  env
+	// allowUnknown makes unknown keys warnings instead of errors.
+	allowUnknown bool
+	cfg          *Config
+	errs         []error
+	warns        []Warning
 }
 
 func (p *parser) Warnings() []Warning { return append([]Warning(nil), p.warns...) }
@@ -271,6 +289,11 @@ func (p *parser) run(raw *rawConfig) {
 	p.smb1Only(raw)
 	p.limits(raw.Limits)
 	p.shares(raw.Share)
+	p.adminSocket(raw.Server.AdminSocket)
+	p.cfg.WatchConfig = !p.set("server.watch_config") || raw.Server.WatchConfig
+	p.auditFloors(raw.Server.AuditMinDialect, raw.Server.AuditMinSigning)
+	p.metrics(raw.Metrics)
+	p.logging(raw.Log)
 }
 
 // unknownKeys warns once per unknown key, not for each key below it.
@@ -286,7 +309,7 @@ func (p *parser) unknownKeys() {
 			continue
 		}
 		reported[k.String()] = true
-		p.warn(k.String(), "unknown key, ignored")
+		p.unknownKey(k.String())
 	}
 }
 

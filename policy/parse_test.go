@@ -61,7 +61,7 @@ func TestBuiltinDefaults(t *testing.T) {
 	f := newFixture(t)
 	f.write(t, shareData)
 	e := env{hostname: func() (string, error) { return "fileserver.example.org", nil }, stat: os.Stat}
-	cfg, warns, err := loadFile(f.path, f.path, e)
+	cfg, warns, err := loadFile(f.path, f.path, e, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +85,8 @@ func TestBuiltinDefaults(t *testing.T) {
 		NTLM:                    true,
 		AuthOrder:               []string{MechKerberos, MechNTLM},
 		AuthMechanisms:          []string{MechNTLM},
+		AdminSocket:             filepath.Join(f.dir, "admin.sock"), WatchConfig: true,
+		LogFormat: "text", LogLevel: "info",
 	}
 	cfg.explicit, cfg.warnings = nil, nil
 	if !reflect.DeepEqual(cfg, want) {
@@ -217,7 +219,7 @@ path = %q
 
 func TestWarnings(t *testing.T) {
 	f := newFixture(t)
-	_, warns := f.load(t, `
+	_, warns := f.loadAllowUnknown(t, `
 [server]
 require_signing = true
 enable_security_signature = true
@@ -316,7 +318,7 @@ func TestValidationErrors(t *testing.T) {
 		{"share path missing", "[[share]]\nname = \"x\"\npath = \"nope\"\n", "share[0].path", "no such file or directory"},
 		{"share path is file", "[[share]]\nname = \"x\"\npath = \"signet.toml\"\n", "share[0].path", "is not a directory"},
 		{"share empty user", "[[share]]\nname = \"x\"\npath = \"data\"\nusers = [\"a\", \" \"]\n", "share[0].users[1]", "invalid user name"},
-		{"type mismatch", "[server]\nrequire_signing = \"yes\"" + shareData, "server.require_signing", "incompatible types"},
+		{"type mismatch", "[server]\nrequire_signing = \"yes\"" + shareData, "server.require_signing", `"yes" is not true, false or "audit"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -402,7 +404,7 @@ func TestParseUsesDirAndName(t *testing.T) {
 // than "not found" is reported with the share's name.
 func TestShareStatError(t *testing.T) {
 	e := env{hostname: os.Hostname, stat: func(string) (fs.FileInfo, error) { return nil, fs.ErrPermission }}
-	_, _, err := parse([]byte(shareData), t.TempDir(), "x.toml", e)
+	_, _, err := parse([]byte(shareData), t.TempDir(), "x.toml", e, false)
 	if err == nil || !strings.Contains(err.Error(), `share[0].path: share "data"`) || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("err = %v", err)
 	}
@@ -472,7 +474,7 @@ addresses = ["192.0.2.11"]
 index = 7
 `)
 	e := env{hostname: func() (string, error) { return "h", nil }, stat: os.Stat}
-	cfg, _, err := loadFile(f.path, f.path, e)
+	cfg, _, err := loadFile(f.path, f.path, e, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,11 +487,11 @@ index = 7
 		t.Fatalf("interfaces %+v", cfg.Interfaces)
 	}
 	f.write(t, shareData+"[[interface]]\naddresses = [\"not-an-ip\"]\n")
-	if _, _, err := loadFile(f.path, f.path, e); err == nil {
+	if _, _, err := loadFile(f.path, f.path, e, false); err == nil {
 		t.Fatal("a bad interface address was accepted")
 	}
 	f.write(t, shareData+"[[interface]]\naddresses = [\"192.0.2.1\"]\nspeed = \"fast\"\n")
-	if _, _, err := loadFile(f.path, f.path, e); err == nil {
+	if _, _, err := loadFile(f.path, f.path, e, false); err == nil {
 		t.Fatal("a bad link speed was accepted")
 	}
 }
@@ -518,7 +520,7 @@ func TestEncryptionKeys(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ciphers = []", "ciphers = [\"rc4\"]", "ciphers = [\"AES-128-GCM\", \"aes-128-gcm\"]"} {
-		if _, _, err := parse([]byte("[server]\n"+bad+"\n"+shareData), f.dir, "t", osEnv()); err == nil {
+		if _, _, err := parse([]byte("[server]\n"+bad+"\n"+shareData), f.dir, "t", osEnv(), false); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

@@ -24,7 +24,7 @@ func (c *Config) Show() []Setting {
 	out := []Setting{
 		c.scalar("server.listen", c.Listen, ""),
 		c.scalar("server.role", string(c.Role), ""),
-		{Key: "server.require_signing", Value: strconv.FormatBool(c.RequireSigning),
+		{Key: "server.require_signing", Value: c.requireSigningText(),
 			Source: c.RequireSigningSource, Note: serverAlways},
 		c.ignored("server.enable_security_signature", c.ServerEnableSecuritySignature, serverIfAgrees),
 		c.scalar("server.users_file", c.UsersFile, ""),
@@ -41,6 +41,13 @@ func (c *Config) Show() []Setting {
 	out = append(out, []Setting{
 		c.scalar("client.require_signing", strconv.FormatBool(c.ClientRequireSigning), clientAlways),
 		c.ignored("client.enable_security_signature", c.ClientEnableSecuritySignature, clientIfAgrees),
+		c.scalar("server.admin_socket", orDash(c.AdminSocket), "signet status / policy set / audit report / sessions close"),
+		c.scalar("server.audit_min_dialect", dialectOrDash(c.AuditMinDialect), "under require_signing = \"audit\": sessions below are recorded"),
+		c.scalar("server.audit_min_signing_algorithm", c.AuditMinSigning.String(), "under \"audit\": weaker algorithms are recorded"),
+		c.scalar("server.watch_config", strconv.FormatBool(c.WatchConfig), "reload when the file changes; SIGHUP and policy set always do"),
+		c.scalar("metrics.listen", orDash(c.MetricsListen), "Prometheus endpoint, path /metrics"),
+		c.scalar("log.format", c.LogFormat, ""),
+		c.scalar("log.level", c.LogLevel, ""),
 	}...)
 	for i, ni := range c.Interfaces {
 		addrs := make([]string, len(ni.Addresses))

@@ -93,7 +93,7 @@ func (s *Store) reload() (old, next *Config, err error) {
 	if old.Path == "" {
 		return old, nil, nil
 	}
-	next, _, err = loadFile(old.Path, old.Name, osEnv())
+	next, _, err = loadFile(old.Path, old.Name, osEnv(), old.allowUnknown)
 	if err != nil {
 		return old, nil, err
 	}

@@ -63,9 +63,13 @@ func (p *parser) role(v string) {
 
 // requireSigning applies the explicit value or the role default. It runs
 // after role; with an invalid role the source names the fallback.
-func (p *parser) requireSigning(v bool) {
+func (p *parser) requireSigning(v signingValue) {
 	if p.set("server.require_signing") {
-		p.cfg.RequireSigning, p.cfg.RequireSigningSource = v, SourceExplicit
+		if v.err != nil {
+			p.fail("server.require_signing", "%v", v.err)
+			return
+		}
+		p.cfg.RequireSigning, p.cfg.AuditSigning, p.cfg.RequireSigningSource = v.required, v.audit, SourceExplicit
 		return
 	}
 	r := p.cfg.Role

@@ -327,6 +327,16 @@ func (r *request) lock(w *response) error {
 	if o.file == nil || o.isDir {
 		return ntstatus.InvalidParameter
 	}
+	bucket, num, checkSeq := r.lockSequenceBucket(req.LockSequence)
+	if checkSeq && o.lockSeq.replayed(bucket, num) {
+		w.buf = wire.AppendLockResponse(w.buf) // applied before: a resend [MS-SMB2 3.3.5.14]
+		return nil
+	}
+	granted := func() {
+		if checkSeq {
+			o.lockSeq.record(bucket, num)
+		}
+	}
 	els := req.Locks
 	blocking := false
 	switch els[0].Flags {
@@ -334,6 +344,7 @@ func (r *request) lock(w *response) error {
 		if err := r.unlockAll(o, els); err != nil {
 			return err
 		}
+		granted()
 		w.buf = wire.AppendLockResponse(w.buf)
 		return nil
 	case lockShared, lockExclusive:
@@ -362,6 +373,7 @@ func (r *request) lock(w *response) error {
 	lim := r.c.srv.limits()
 	err = locks.tryLock(o, els, lim)
 	if err == nil {
+		granted()
 		w.buf = wire.AppendLockResponse(w.buf)
 		return nil
 	}
@@ -377,6 +389,7 @@ func (r *request) lock(w *response) error {
 				return ntstatus.RangeNotLocked
 			}
 			if err := locks.tryLock(o, els, r.c.srv.limits()); err == nil {
+				granted()
 				fw.buf = wire.AppendLockResponse(fw.buf)
 				return nil
 			} else if err != ntstatus.LockNotGranted {

@@ -460,3 +460,45 @@ func TestNetworkInterfacesConfigured(t *testing.T) {
 		t.Fatalf("entries\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestLockSequenceReplay: on a multichannel connection a LOCK that repeats
+// the sequence number of the last successful LOCK in its bucket was
+// applied already (a resend after a lost channel) and succeeds without
+// being applied again; bucket 0 is not checked, and a new number in the
+// bucket is applied [MS-SMB2 3.3.5.14]. Without multichannel nothing is
+// checked.
+func TestLockSequenceReplay(t *testing.T) {
+	lockSeq := func(tc *tester, id wire.FileID, seq uint32, e wire.LockElement) ntstatus.Status {
+		r := tc.newReq(wire.CmdLock)
+		r.msg = wire.AppendLockRequest(r.msg, &wire.LockRequest{FileID: id, LockSequence: seq, Locks: []wire.LockElement{e}})
+		return tc.roundTrip(r).status
+	}
+	excl := func(off uint64) wire.LockElement {
+		return wire.LockElement{Offset: off, Length: 1, Flags: wire.LockFlagExclusive | wire.LockFlagFailImmediately}
+	}
+	ts := startTestServer(t, multichannelConfig())
+	tc := newChannel(ts, wire.Dialect311)
+	tc.mustSessionSetup("alice", "pw")
+	tc.mustTreeConnect("share")
+	f := tc.mustCreate("l")
+	seq := func(bucket, num uint32) uint32 { return bucket<<4 | num }
+	expect := func(what string, got, want ntstatus.Status) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+	expect("first lock, bucket 1", lockSeq(tc, f, seq(1, 1), excl(0)), ntstatus.Success)
+	expect("resent lock, bucket 1", lockSeq(tc, f, seq(1, 1), excl(0)), ntstatus.Success)
+	expect("same range, next number", lockSeq(tc, f, seq(1, 2), excl(0)), ntstatus.LockNotGranted)
+	expect("the refused one resent", lockSeq(tc, f, seq(1, 2), excl(0)), ntstatus.LockNotGranted)
+	expect("bucket 0 is not checked", lockSeq(tc, f, seq(0, 3), excl(0)), ntstatus.LockNotGranted)
+	expect("bucket 64", lockSeq(tc, f, seq(64, 5), excl(10)), ntstatus.Success)
+	expect("bucket 64 resent", lockSeq(tc, f, seq(64, 5), excl(10)), ntstatus.Success)
+	expect("bucket 65 is not checked", lockSeq(tc, f, seq(65, 5), excl(10)), ntstatus.LockNotGranted)
+
+	plain := newSessionTester(t, nil, wire.Dialect311) // no multichannel
+	g := plain.mustCreate("m")
+	expect("no multichannel: first", lockSeq(plain, g, seq(1, 1), excl(0)), ntstatus.Success)
+	expect("no multichannel: resent is applied", lockSeq(plain, g, seq(1, 1), excl(0)), ntstatus.LockNotGranted)
+}

@@ -50,6 +50,8 @@ type open struct {
 	// close (it may take no more); both guarded by its node's fileLocks.mu.
 	lockCount     int
 	locksReleased bool
+	// lockSeq is Open.LockSequenceArray (lockseq.go).
+	lockSeq lockSequences
 	// resumeKey is the open's server-side-copy resume key, if it was asked
 	// for one; guarded by the server's resumeKeys.mu.
 	resumeKey *[24]byte

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
@@ -228,6 +229,10 @@ func newResponse() response {
 func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (response, ntstatus.Status, error) {
 	related := r.hdr.Flags&wire.FlagRelated != 0
 	w := newResponse()
+	var start time.Time
+	if c.srv.opts.Observer != nil {
+		start = time.Now()
+	}
 	var st ntstatus.Status
 	var err error
 	switch {
@@ -281,6 +286,7 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	if (failed || len(w.buf) == wire.HeaderSize) && !keepsBody(r.hdr.Command, st) {
 		w.buf = wire.AppendErrorResponse(w.buf[:wire.HeaderSize], nil)
 	}
+	c.observeRequest(r, uint32(st), start, len(w.buf)) // ops.go
 	return w, st, nil
 }
 
@@ -427,7 +433,11 @@ func (r *request) resolveSession() error {
 	case r.sess != nil && r.sess.mustSign():
 		return r.badSignature("unsigned request on a session that requires signing")
 	}
-	return r.refuseUnencrypted()
+	if err := r.refuseUnencrypted(); err != nil {
+		return err
+	}
+	r.noteRequest() // ops.go: signed/unsigned counts, signing audit
+	return nil
 }
 
 // resolveBinding finds the session a binding SESSION_SETUP names in the
@@ -478,6 +488,13 @@ func (r *request) badSignature(why string) error {
 		total = c.srv.stats.unsignedRejected.Add(1)
 	} else {
 		total = c.srv.stats.badSignatures.Add(1)
+	}
+	if o := c.srv.opts.Observer; o != nil {
+		reason := "bad_signature"
+		if why[0] == 'u' {
+			reason = "unsigned"
+		}
+		o.SignatureRefused(reason)
 	}
 	n := atomicAdd(&c.badSigs)
 	c.log.Warn("request refused: "+why, "command", r.hdr.Command.String(), "message_id", r.hdr.MessageID,

@@ -56,6 +56,18 @@ type Settings struct {
 	// RequireSigning is the server side of "Microsoft network server:
 	// Digitally sign communications (always)" (RequireSecuritySignature).
 	RequireSigning bool
+	// AuditSigning (require_signing = "audit") does not require signing
+	// but records, once per session, what RequireSigning would refuse
+	// (ops.go: AuditEvents, AuditReport). It is read on every request, so
+	// it applies to established sessions at once.
+	AuditSigning bool
+	// AuditMinDialect and AuditMinSigning are the floors an audit checks:
+	// under AuditSigning a session whose dialect is below AuditMinDialect
+	// (0: no floor) or whose signing algorithm is weaker than
+	// AuditMinSigning (HMAC-SHA256 < AES-CMAC < AES-GMAC; HMAC-SHA256 is no
+	// floor) is recorded ("dialect", "signing_algorithm").
+	AuditMinDialect uint16
+	AuditMinSigning smbcrypto.Algorithm
 	// MinDialect and MaxDialect bound the dialects offered (wire values).
 	MinDialect, MaxDialect uint16
 	// SigningAlgorithms is the 3.1.1 preference order (most preferred
@@ -154,6 +166,9 @@ type Options struct {
 	Rand io.Reader
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Observer, when set, receives request, session, refusal and audit
+	// events (ops.go), for metrics.
+	Observer Observer
 	// MaxInFlight caps concurrently executing requests per connection.
 	// Defaults to 64.
 	MaxInFlight int
@@ -197,6 +212,7 @@ type Server struct {
 	guid      [16]byte
 	startTime time.Time
 	stats     counters
+	ops       opsState // ops.go
 
 	// Server-wide file state shared by every connection.
 	nodes   nodeTable

@@ -65,6 +65,8 @@ type session struct {
 	// opens counts the session's opens and CREATEs in progress that
 	// reserved one (openlimit.go).
 	opens atomic.Int64
+	// ops holds request counts and audit state (ops.go).
+	ops sessionOps
 
 	// enc is the session's encryption state (encrypt.go), set once by
 	// authDone when the connection negotiated a cipher and never cleared;
@@ -318,6 +320,7 @@ func (s *session) end(keepDurable bool) bool {
 		s.srv.liveSessions.Add(-1)
 	}
 	s.srv.sessions.Delete(s.id)
+	s.opsEnded(counted)
 	return true
 }
 

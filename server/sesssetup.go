@@ -349,6 +349,7 @@ func (r *request) authFailed(s *session, err error) error {
 		return ntstatus.InvalidParameter
 	}
 	c.srv.stats.logonFailures.Add(1)
+	c.srv.refused("logon_failure")
 	status, msg := ntstatus.LogonFailure, "logon failure: unknown user or wrong password (guest access is not offered)"
 	var noMech *auth.NoMechanismError
 	switch {
@@ -395,11 +396,13 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		if c.requireSigning || c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0 {
 			c.log.Warn("anonymous logon refused: signing is required and anonymous sessions cannot sign",
 				"server_requires", c.requireSigning, "client_requires", c.shouldSign || req.SecurityMode&uint8(wire.SigningRequired) != 0)
+			c.srv.refused("anonymous_signing_required")
 			s.endSession()
 			return ntstatus.AccessDenied
 		}
 		if !c.settings.AllowAnonymous {
 			c.log.Warn("anonymous logon refused: allow_anonymous is false")
+			c.srv.refused("anonymous_not_allowed")
 			s.endSession()
 			return ntstatus.LogonFailure
 		}
@@ -410,6 +413,7 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 	}
 	if !c.srv.reserveSession(c.settings.MaxSessions) {
 		s.endSession()
+		c.srv.refused("max_sessions")
 		c.log.Warn("session refused: limit reached", "limit", "max_sessions", "max_sessions", c.settings.MaxSessions)
 		return ntstatus.RequestNotAccepted
 	}
@@ -444,7 +448,9 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		s.signRequired = req.SecurityMode&uint8(wire.SigningRequired) != 0 || c.shouldSign || c.requireSigning
 	}
 	signRequired := s.signRequired
+	signed := signRequired && s.sign != nil
 	s.mu.Unlock()
+	s.opsEstablished(c)
 	c.everAuth.Store(true)
 	if req.PreviousSessionID != 0 && req.PreviousSessionID != s.id && flags == 0 {
 		c.srv.expirePrevious(req.PreviousSessionID, id.Account, c)
@@ -452,7 +458,7 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 	r.signResponse = flags == 0 // always sign the final response of a real user
 	c.log.Info("session established", "user", id.User, "domain", id.Domain, "dialect", wire.DialectName(c.dialect),
 		"signing_required", signRequired, "signing", c.signingAlg.String(), "anonymous", id.Anonymous,
-		"encryption", s.encryptionName())
+		"encryption", s.encryptionName(), "signed", signed, "guest", id.Guest)
 	w.buf = wire.AppendSessionSetupResponse(w.buf, &wire.SessionSetupResponse{SessionFlags: flags | encFlags, SecurityBuffer: out})
 	return nil
 }

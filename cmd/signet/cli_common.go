@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/signetsmb/signet/client"
+	"github.com/signetsmb/signet/policy"
 )
 
 // Shared plumbing of the client subcommands (ls, get, put, rm, mkdir, mv,
@@ -43,6 +44,8 @@ type clientFlags struct {
 	minDialect     string
 	maxDialect     string
 	timeout        time.Duration
+	config         string // [client] require_signing from this file
+	passwordStdin  bool
 	channels       int
 	krb            kerberosFlags // cli_kerberos.go
 }
@@ -61,11 +64,48 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
 	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
 	c.krb.register(fs)
+	fs.StringVar(&c.config, "config", "", "configuration file whose [client] require_signing applies (--require-signing overrides it)")
+	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+}
+
+// finish applies what depends on several flags and on the targets, after
+// parsing: [client] require_signing from --config unless
+// --require-signing was given, and the user of smb://user@host URLs
+// unless -U was given.
+func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.config != "" && !set["require-signing"] {
+		cfg, _, err := policy.LoadAllowUnknown(c.config)
+		if err != nil {
+			return err
+		}
+		c.requireSigning = cfg.ClientRequireSigning
+	}
+	if !set["U"] && !set["user"] {
+		for _, p := range pos {
+			if u := targetUser(p); u != "" {
+				c.user = u
+				if d, name, ok := strings.Cut(u, ";"); ok {
+					c.domain, c.user = d, name
+				}
+				break
+			}
+		}
+	}
+	if c.passwordStdin {
+		for _, p := range pos {
+			if p == "-" {
+				return errors.New("--password-stdin and - (standard input as data) exclude each other; use $" + passwordEnv)
+			}
+		}
+	}
+	return nil
 }
 
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
-	d := &client.Dialer{User: c.user, Domain: c.domain, RequireSigning: c.requireSigning, RequireEncryption: c.encrypt,
+	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, RequireEncryption: c.encrypt,
 		Timeout: c.timeout, Channels: c.channels}
 	if c.channels < 1 || c.channels > client.MaxChannels {
 		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
@@ -76,7 +116,7 @@ func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
 	}
 	d.Kerberos = c.krb.options()
 	if d.User != "" && (d.Kerberos == nil || !d.Kerberos.NoNTLM) {
-		if d.Password, err = readPassword(d.User, host); err != nil {
+		if d.Password, err = c.readPassword(d.User, host); err != nil {
 			return nil, err
 		}
 	}
@@ -99,17 +139,25 @@ func (c *clientFlags) dialectRange() (lo, hi uint16, err error) {
 		return d, d, err
 	}
 	if lo, err = parse(c.minDialect); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("--min-dialect: %w", err)
 	}
-	hi, err = parse(c.maxDialect)
-	return lo, hi, err
+	if hi, err = parse(c.maxDialect); err != nil {
+		return 0, 0, fmt.Errorf("--max-dialect: %w", err)
+	}
+	if lo != 0 && hi != 0 && lo > hi {
+		return 0, 0, fmt.Errorf("--min-dialect %s is above --max-dialect %s", c.minDialect, c.maxDialect)
+	}
+	return lo, hi, nil
 }
 
-// readPassword takes the password from $SIGNET_PASSWORD, else prompts on
-// the terminal without echo.
-func readPassword(user, host string) (string, error) {
+// readPassword takes the password from $SIGNET_PASSWORD, standard input
+// (--password-stdin), else prompts on the terminal without echo.
+func (c *clientFlags) readPassword(user, host string) (string, error) {
 	if pw, ok := os.LookupEnv(passwordEnv); ok {
 		return pw, nil
+	}
+	if c.passwordStdin {
+		return readPasswordLine(os.Stdin)
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
@@ -144,11 +192,12 @@ func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet returns a flag set whose usage names the command.
+// newFlagSet returns a flag set whose usage prints "usage: signet
+// SYNOPSIS"; the synopsis starts with the command's name.
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: signet %s %s\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "usage: signet %s\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -169,9 +218,16 @@ func parseTarget(s string) (smbTarget, error) {
 	s = strings.TrimPrefix(s, "smb:")
 	s = strings.ReplaceAll(s, `\`, "/")
 	if !strings.HasPrefix(s, "//") {
-		return smbTarget{}, fmt.Errorf("%q is not of the form //host[:port]/share/path", orig)
+		return smbTarget{}, fmt.Errorf("%q is not of the form //host[:port]/share/path or smb://[user@]host/share/path", orig)
 	}
 	s = s[2:]
+	if host, _, _ := strings.Cut(s, "/"); strings.Contains(host, "@") {
+		user := host[:strings.LastIndexByte(host, '@')]
+		if strings.Contains(user, ":") {
+			return smbTarget{}, fmt.Errorf("%q: a password in the URL would be seen by every user of this machine; use $%s or --password-stdin", orig, passwordEnv)
+		}
+		s = s[len(user)+1:]
+	}
 	var t smbTarget
 	t.dir = strings.HasSuffix(s, "/")
 	parts := strings.SplitN(s, "/", 3)
@@ -190,6 +246,22 @@ func parseTarget(s string) (smbTarget, error) {
 		}
 	}
 	return t, nil
+}
+
+// targetUser returns the user of an smb://user@host/... argument ("" if
+// none); "DOMAIN;user" keeps the domain with the name, as smbclient does.
+func targetUser(arg string) string {
+	s := strings.TrimPrefix(arg, "smb:")
+	s = strings.ReplaceAll(s, `\`, "/")
+	if !strings.HasPrefix(s, "//") {
+		return ""
+	}
+	host, _, _ := strings.Cut(s[2:], "/")
+	i := strings.LastIndexByte(host, '@')
+	if i < 0 {
+		return ""
+	}
+	return host[:i]
 }
 
 // needShare parses a target that must name a share.

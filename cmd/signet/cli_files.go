@@ -45,6 +45,9 @@ func clientCommand(ctx context.Context, name, synopsis string, args []string, ex
 		}
 		return &exitError{code: 2, msg: err.Error()}
 	}
+	if err := cf.finish(fs, pos); err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
 	c := newConnections(&cf)
 	defer c.close()
 	return fn(ctx, c, pos)
@@ -119,8 +122,10 @@ func printEntry(w io.Writer, fi fs.FileInfo) {
 }
 
 func clientGet(ctx context.Context, args []string) error {
-	const syn = "get //host[:port]/share/path [LOCAL|-]"
-	return clientCommand(ctx, "get", syn, args, nil, func(ctx context.Context, c *connections, pos []string) error {
+	const syn = "get [-r] //host[:port]/share/path [LOCAL|-]"
+	var recursive bool
+	extra := func(fs *flag.FlagSet) { fs.BoolVar(&recursive, "r", false, "download a directory and its contents") }
+	return clientCommand(ctx, "get", syn, args, extra, func(ctx context.Context, c *connections, pos []string) error {
 		if len(pos) < 1 || len(pos) > 2 {
 			return usageError(syn)
 		}
@@ -136,8 +141,43 @@ func clientGet(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if isRemoteDir(sh, t.path) {
+			if !recursive {
+				return fmt.Errorf("%s is a directory (use -r)", pos[0])
+			}
+			if local == "-" {
+				return errors.New("a directory cannot go to standard output")
+			}
+			if st, err := os.Stat(local); err == nil && st.IsDir() && len(pos) == 2 {
+				local = filepath.Join(local, path.Base(t.path))
+			}
+			return downloadTree(sh, t.path, local)
+		}
 		return download(sh, t.path, local)
 	})
+}
+
+// downloadTree copies the remote directory remote into local (created).
+func downloadTree(sh *client.Share, remote, local string) error {
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		return err
+	}
+	entries, err := sh.ReadDir(remote)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		r, l := path.Join(remote, e.Name()), filepath.Join(local, e.Name())
+		if e.IsDir() {
+			err = downloadTree(sh, r, l)
+		} else {
+			err = download(sh, r, l)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // download copies remote to local ("-" is standard output; a directory
@@ -178,8 +218,10 @@ func download(sh *client.Share, remote, local string) error {
 }
 
 func clientPut(ctx context.Context, args []string) error {
-	const syn = "put LOCAL|- //host[:port]/share/path"
-	return clientCommand(ctx, "put", syn, args, nil, func(ctx context.Context, c *connections, pos []string) error {
+	const syn = "put [-r] LOCAL|- //host[:port]/share/path"
+	var recursive bool
+	extra := func(fs *flag.FlagSet) { fs.BoolVar(&recursive, "r", false, "upload a directory and its contents") }
+	return clientCommand(ctx, "put", syn, args, extra, func(ctx context.Context, c *connections, pos []string) error {
 		if len(pos) != 2 {
 			return usageError(syn)
 		}
@@ -187,9 +229,26 @@ func clientPut(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		localDir := false
+		if pos[0] != "-" {
+			st, err := os.Stat(pos[0])
+			if err != nil {
+				return err
+			}
+			if localDir = st.IsDir(); localDir && !recursive {
+				return fmt.Errorf("%s is a directory (use -r)", pos[0])
+			}
+		}
 		sh, err := c.share(ctx, t)
 		if err != nil {
 			return err
+		}
+		if localDir {
+			remote := t.path
+			if t.dir || t.path == "." || isRemoteDir(sh, t.path) {
+				remote = path.Join(t.path, filepath.Base(filepath.Clean(pos[0])))
+			}
+			return uploadTree(sh, pos[0], remote)
 		}
 		remote := t.path
 		if t.dir || t.path == "." || isRemoteDir(sh, t.path) {
@@ -232,7 +291,33 @@ func upload(sh *client.Share, local, remote string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err != nil {
+		sh.Remove(remote) // no partial file left behind
+	}
 	return err
+}
+
+// uploadTree copies the local directory local to remote (created).
+func uploadTree(sh *client.Share, local, remote string) error {
+	return filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(local, p)
+		if err != nil {
+			return err
+		}
+		r := path.Join(remote, filepath.ToSlash(rel))
+		switch {
+		case d.IsDir():
+			return sh.MkdirAll(r, 0o755)
+		case d.Type().IsRegular():
+			return upload(sh, p, r)
+		default:
+			fmt.Fprintf(os.Stderr, "signet put: skipping %s: not a regular file\n", p)
+			return nil
+		}
+	})
 }
 
 func clientRm(ctx context.Context, args []string) error {

@@ -89,14 +89,14 @@ func probeHost(ctx context.Context, host string, timeout time.Duration) *probeRe
 		d.Timeout = timeout
 		return d.Negotiate(ctx, host)
 	}
-	base, err := negotiate(client.Dialer{})
+	base, err := negotiate(client.Dialer{AllowUnsigned: true})
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
 	r.SigningEnabled, r.SigningRequired = base.SigningEnabled, base.SigningRequired
 	for _, d := range []uint16{client.Dialect202, client.Dialect210, client.Dialect300, client.Dialect302, client.Dialect311} {
-		if info, err := negotiate(client.Dialer{MinDialect: d, MaxDialect: d}); err == nil && info.Dialect == d {
+		if info, err := negotiate(client.Dialer{MinDialect: d, MaxDialect: d, AllowUnsigned: true}); err == nil && info.Dialect == d {
 			r.Dialects = append(r.Dialects, client.DialectName(d))
 			noteCipher30(r, info)
 		}
@@ -111,7 +111,7 @@ func probeHost(ctx context.Context, host string, timeout time.Duration) *probeRe
 // probeSigningAlgorithms fills the 3.1.1 signing algorithms the server
 // accepts when offered alone, and the one it picks from the default offer.
 func probeSigningAlgorithms(r *probeResult, negotiate func(client.Dialer) (*client.NegotiateInfo, error)) {
-	only311 := client.Dialer{MinDialect: client.Dialect311, MaxDialect: client.Dialect311}
+	only311 := client.Dialer{MinDialect: client.Dialect311, MaxDialect: client.Dialect311, AllowUnsigned: true}
 	for _, alg := range client.DefaultSigningAlgorithms() {
 		d := only311
 		d.SigningAlgorithms = []uint16{alg}

@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -39,10 +40,14 @@ func usage() {
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, registry[n].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nRun 'signet <command> --help' for the flags of a command.")
+	fmt.Fprintln(os.Stderr, "\nRun 'signet <command> --help' for the flags of a command, 'signet --version' for the version.")
 }
 
 func main() {
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "version") {
+		fmt.Println("signet", versionString())
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage()
 		if len(os.Args) < 2 {
@@ -59,13 +64,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cmd.run(ctx, os.Args[2:])
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // the usage was printed on request
+	}
 	if err != nil {
 		var ec interface{ ExitCode() int }
 		code := 1
 		if errors.As(err, &ec) {
 			code = ec.ExitCode()
 		}
-		if msg := err.Error(); msg != "" {
+		if msg := explainError(os.Args[1], err); msg != "" {
 			fmt.Fprintf(os.Stderr, "signet %s: %s\n", os.Args[1], msg)
 		}
 		os.Exit(code)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -18,7 +20,6 @@ import (
 
 	"github.com/signetsmb/signet/auth/krb5"
 	"github.com/signetsmb/signet/auth/userdb"
-	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/policy"
 	"github.com/signetsmb/signet/server"
 	"github.com/signetsmb/signet/vfs"
@@ -37,19 +38,21 @@ func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration file (TOML); the embedded default when omitted")
 	listen := fs.String("listen", "", "HOST:PORT to listen on, overriding server.listen")
-	verbose := fs.Bool("v", false, "log debug details")
-	if err := fs.Parse(args); err != nil {
+	verbose := fs.Bool("v", false, "log debug details (log.level = \"debug\")")
+	allowUnknown := fs.Bool("allow-unknown", false, "accept configuration keys this version does not know (warn instead of refusing to start)")
+	if err := parseFlags(fs, args, "serve [--config FILE] [--listen HOST:PORT] [--allow-unknown] [-v]"); err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
+	if err := serverSupported(); err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg, warns, err := loadConfig(*configPath, log)
+	var level slog.LevelVar
+	boot := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
+	cfg, warns, err := loadConfig(*configPath, *listen, *allowUnknown, boot)
 	if err != nil {
 		return err
 	}
+	log := newLogger(cfg, &level, *verbose)
 	for _, w := range warns {
 		log.Warn(w.String())
 	}
@@ -75,10 +78,12 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	obs := newObserver(cfg)
 	srv, err := server.New(server.Options{
 		Settings: settings,
 		Users:    users,
 		Logger:   log,
+		Observer: asObserver(obs),
 	})
 	if err != nil {
 		return err
@@ -91,14 +96,19 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigning,
-		"source", cfg.RequireSigningSource, "auth", strings.Join(cfg.AuthMechanisms, ","), "config", cfg.Name)
+	log.Info("signet listening", "addr", l.Addr().String(), "require_signing", cfg.RequireSigningText(),
+		"source", cfg.RequireSigningSource, "auth", strings.Join(cfg.AuthMechanisms, ","), "config", cfg.Name,
+		"version", versionString())
+	followRestartKeys(store, &level, *verbose, log)
+	startOps(ctx, &bg, cfg, store, srv, obs, log)
 	bg.Go(func() { reloadOnSIGHUP(ctx, store, log) })
-	bg.Go(func() {
-		if err := store.Watch(ctx, log); err != nil {
-			log.Warn("config file not watched; use SIGHUP to reload", "err", err)
-		}
-	})
+	if cfg.WatchConfig {
+		bg.Go(func() {
+			if err := store.Watch(ctx, log); err != nil {
+				log.Warn("config file not watched; use SIGHUP to reload", "err", err)
+			}
+		})
+	}
 	followUsers(ctx, &bg, users, reloaded, srv, log)
 	errc := make(chan error, 1)
 	bg.Go(func() { errc <- srv.Serve(l) }) // returns after Shutdown
@@ -139,8 +149,11 @@ func liveSettings(store *policy.Store, shares *shareCache, log *slog.Logger) (fu
 
 // loadConfig loads the file, or the embedded default with its state
 // directory, creating the first user when there is none.
-func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning, error) {
+func loadConfig(path, listen string, allowUnknown bool, log *slog.Logger) (*policy.Config, []policy.Warning, error) {
 	if path != "" {
+		if allowUnknown {
+			return policy.LoadAllowUnknown(path)
+		}
 		return policy.Load(path)
 	}
 	dir, err := policy.DefaultStateDir()
@@ -163,8 +176,12 @@ func loadConfig(path string, log *slog.Logger) (*policy.Config, []policy.Warning
 		if err := userdb.Add(cfg.UsersFile, defaultUser, pw); err != nil {
 			return nil, nil, err
 		}
-		port := cfg.Listen
-		if _, p, err := net.SplitHostPort(cfg.Listen); err == nil {
+		addr := cfg.Listen
+		if listen != "" {
+			addr = listen
+		}
+		port := addr
+		if _, p, err := net.SplitHostPort(addr); err == nil {
 			port = p
 		}
 		if generated {
@@ -257,45 +274,15 @@ func (c *shareCache) close() {
 	}
 }
 
-// settings converts a policy snapshot into the server's.
+// settings converts a policy snapshot into the server's
+// (server.SettingsFromPolicy), reusing open share backends.
 func (c *shareCache) settings(cfg *policy.Config) (*server.Settings, error) {
-	st := &server.Settings{
-		RequireSigning: cfg.RequireSigning,
-		MinDialect:     uint16(cfg.MinDialect),
-		MaxDialect:     uint16(cfg.MaxDialect),
-		ServerName:     cfg.ServerName,
-		Domain:         cfg.Domain,
-		AllowAnonymous: cfg.AllowAnonymous,
-		MaxSessions:    cfg.MaxSessions,
-		Multichannel:   cfg.Multichannel,
-		// Same fields, same order: the conversion stops compiling when
-		// one side gains a limit the other lacks.
-		Limits: server.Limits(cfg.Limits),
-	}
-	for _, a := range cfg.SigningAlgorithms {
-		st.SigningAlgorithms = append(st.SigningAlgorithms, smbcrypto.Algorithm(a))
-	}
-	for _, ni := range cfg.Interfaces {
-		st.Interfaces = append(st.Interfaces, server.NetInterface{Index: ni.Index, RSS: ni.RSS, RDMA: ni.RDMA,
-			LinkSpeed: ni.Speed, Addrs: ni.Addresses})
-	}
-	st.EncryptData = cfg.EncryptData
-	st.AllowUnencryptedAccess = !cfg.RejectUnencryptedAccess
-	for _, ci := range cfg.Ciphers {
-		st.Ciphers = append(st.Ciphers, smbcrypto.Cipher(ci))
+	st, err := server.SettingsFromPolicy(cfg, c.open)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.authSettings(cfg, st); err != nil {
 		return nil, err
-	}
-	for _, sh := range cfg.Shares {
-		fs, err := c.open(sh.Path)
-		if err != nil {
-			return nil, fmt.Errorf("share %q: %w", sh.Name, err)
-		}
-		st.Shares = append(st.Shares, &server.Share{
-			Name: sh.Name, Comment: sh.Comment, ReadOnly: sh.ReadOnly, Users: sh.Users, FS: fs,
-			EncryptData: sh.EncryptData,
-		})
 	}
 	return st, nil
 }
