@@ -19,6 +19,10 @@ func TestSmbtortureSuites(t *testing.T) {
 	for _, suite := range []string{"smb2.session", "smb2.multichannel", "smb2.lease", "smb2.durable-open",
 		"smb2.durable-v2-open", "smb2.oplock", "smb2.replay"} {
 		t.Run(suite, func(t *testing.T) {
+			if slowSuites[suite] && os.Getenv("SIGNET_TORTURE_SLOW") != "1" {
+				// Their subtests run one by one in TestSmbtorture too.
+				t.Skipf("%s as one suite takes minutes (break timeouts); SIGNET_TORTURE_SLOW=1 runs it", suite)
+			}
 			expect := map[string]string{} // subtest -> known-failure reason ("" = must pass)
 			for _, c := range lists {
 				if rest, ok := strings.CutPrefix(c.name, suite+"."); ok {
@@ -57,6 +61,12 @@ func TestSmbtortureSuites(t *testing.T) {
 		})
 	}
 }
+
+// slowSuites spend minutes waiting out break timeouts when run whole
+// (lease 3 min, oplock and replay about 2 min each on a 2-core machine);
+// CI runs their subtests one by one (TestSmbtorture) and these suites
+// whole only with SIGNET_TORTURE_SLOW=1, to stay within its time budget.
+var slowSuites = map[string]bool{"smb2.lease": true, "smb2.oplock": true, "smb2.replay": true}
 
 // tortureSubtest maps a list entry below its suite to the name smbtorture
 // reports: "bind1.bind1" (a test listed with its single subtest) is
