@@ -553,18 +553,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	} else {
 		level = cc.r.c.srv.nodes.grantOplock(o, cc.req.RequestedOplockLevel)
 	}
-	resp := &wire.CreateResponse{
-		OplockLevel:    level,
-		CreateAction:   cc.action,
-		CreationTime:   fscc.Filetime(info.CreationTime),
-		LastAccessTime: fscc.Filetime(info.LastAccessTime),
-		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
-		ChangeTime:     fscc.Filetime(info.ChangeTime),
-		AllocationSize: uint64(info.AllocationSize),
-		EndOfFile:      uint64(info.EndOfFile),
-		FileAttributes: info.EffectiveAttributes(),
-		FileID:         o.id,
-	}
+	resp := newCreateResponse(level, cc.action, &info, o.id)
 	if _, ok := cc.ctxs[wire.CtxNameMxAc]; ok {
 		d := make([]byte, 8) // QueryStatus SUCCESS, MaximalAccess
 		binary.LittleEndian.PutUint32(d[4:], cc.r.tree.maximalAccess())
@@ -607,6 +596,23 @@ func (cc *createCall) openPipe(w *response) error {
 		CreateAction: wire.FileOpened, FileAttributes: fscc.FileAttributeNormal, FileID: o.id,
 	})
 	return nil
+}
+
+// newCreateResponse is a CREATE response carrying the open's file
+// information [MS-SMB2 2.2.14]; the caller adds the create contexts.
+func newCreateResponse(level uint8, action uint32, info *fscc.FileInfo, id wire.FileID) *wire.CreateResponse {
+	return &wire.CreateResponse{
+		OplockLevel:    level,
+		CreateAction:   action,
+		CreationTime:   fscc.Filetime(info.CreationTime),
+		LastAccessTime: fscc.Filetime(info.LastAccessTime),
+		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
+		ChangeTime:     fscc.Filetime(info.ChangeTime),
+		AllocationSize: uint64(info.AllocationSize),
+		EndOfFile:      uint64(info.EndOfFile),
+		FileAttributes: info.EffectiveAttributes(),
+		FileID:         id,
+	}
 }
 
 // fileInfoOf converts backend metadata to the FSCC view.

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/internal/wire"
@@ -228,18 +227,7 @@ func (cc *createCall) respondReconnect(o *open, w *response) error {
 		lease = o.lease.responseLocked()
 	}
 	t.mu.Unlock()
-	resp := &wire.CreateResponse{
-		OplockLevel:    level,
-		CreateAction:   wire.FileOpened,
-		CreationTime:   fscc.Filetime(info.CreationTime),
-		LastAccessTime: fscc.Filetime(info.LastAccessTime),
-		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
-		ChangeTime:     fscc.Filetime(info.ChangeTime),
-		AllocationSize: uint64(info.AllocationSize),
-		EndOfFile:      uint64(info.EndOfFile),
-		FileAttributes: info.EffectiveAttributes(),
-		FileID:         o.id,
-	}
+	resp := newCreateResponse(level, wire.FileOpened, &info, o.id)
 	if lease != nil {
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"time"
 
-	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/internal/wire"
@@ -78,18 +77,7 @@ func (cc *createCall) replayCreate(w *response) (handled bool, err error) {
 		return true, statusOf(err)
 	}
 	info := fileInfoOf(&fi, o)
-	resp := &wire.CreateResponse{
-		OplockLevel:    level,
-		CreateAction:   action,
-		CreationTime:   fscc.Filetime(info.CreationTime),
-		LastAccessTime: fscc.Filetime(info.LastAccessTime),
-		LastWriteTime:  fscc.Filetime(info.LastWriteTime),
-		ChangeTime:     fscc.Filetime(info.ChangeTime),
-		AllocationSize: uint64(info.AllocationSize),
-		EndOfFile:      uint64(info.EndOfFile),
-		FileAttributes: info.EffectiveAttributes(),
-		FileID:         o.id,
-	}
+	resp := newCreateResponse(level, action, &info, o.id)
 	if lease != nil {
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameRqLs, Data: lease.Marshal()})
 	}
