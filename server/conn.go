@@ -104,7 +104,10 @@ type conn struct {
 	cipher         smbcrypto.Cipher // 0: the client cannot encrypt (encrypt.go)
 	maxIO          uint32
 	preauth        smbcrypto.PreauthHash // 3.1.1 connection hash
-	settings       *Settings             // snapshot taken at NEGOTIATE
+	// shownDialect is the negotiated dialect for other goroutines (status
+	// listings), which may not read the reader-owned fields above.
+	shownDialect atomic.Uint32
+	settings     *Settings // snapshot taken at NEGOTIATE
 
 	// preAuthDeadline bounds the time, reads and writes together, from
 	// accept until a session is established (everAuth).

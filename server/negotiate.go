@@ -66,6 +66,7 @@ func (r *request) negotiate(w *response) error {
 	}
 	w.buf = wire.AppendNegotiateResponse(w.buf, resp)
 	c.negotiated = true
+	c.shownDialect.Store(uint32(dialect))
 	c.maxIO = resp.MaxReadSize
 	if dialect == wire.Dialect311 {
 		// H = SHA512(H || request); the response is hashed once its header
@@ -258,6 +259,7 @@ func (c *conn) smb1Negotiate(buf []byte) error {
 		c.signingAlg = smbcrypto.HMACSHA256
 		c.maxIO = maxIOSize202
 		c.negotiated = true
+		c.shownDialect.Store(uint32(dialect))
 	} else {
 		c.wildcardSent = true
 	}

@@ -224,8 +224,8 @@ func (s *Server) Connections() []ConnInfo {
 	for _, c := range conns {
 		c.mu.Lock()
 		ci := ConnInfo{Client: c.remote, Sessions: []uint64{}}
-		if c.negotiated && c.dialect != wire.DialectWildcard {
-			ci.Dialect = wire.DialectName(c.dialect)
+		if d := uint16(c.shownDialect.Load()); d != 0 && d != wire.DialectWildcard {
+			ci.Dialect = wire.DialectName(d)
 		}
 		for id := range c.sessions {
 			ci.Sessions = append(ci.Sessions, id)
