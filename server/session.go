@@ -346,11 +346,4 @@ func (s *session) dropChannel(c *conn) {
 	}
 }
 
-// endSessionID ends the session with that id if it is in c's table.
-func (c *conn) endSessionID(id uint64) {
-	if s := c.lookupSession(id); s != nil {
-		s.endSession()
-	}
-}
-
 func atomicAdd(p *int32) int32 { return atomic.AddInt32(p, 1) }
