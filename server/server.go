@@ -203,6 +203,7 @@ type counters struct {
 	unsignedRejected, protocolErrors, signedResponses, refusedSMB1,
 	refusedAnonymous, refusedConns, panics,
 	badTransforms, refusedUnencrypted, encryptedResponses atomic.Int64
+	decrypts decryptCounters // decrypt.go
 }
 
 // Server is an SMB2/SMB3 server.
