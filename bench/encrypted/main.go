@@ -61,7 +61,7 @@ func fatal(err error) {
 type server struct {
 	name string
 	srv  *peers.Server
-	cpu0 float64
+	cpu  map[string]float64   // "put"/"get" -> server CPU seconds
 	runs map[string][]float64 // "put"/"get" -> MB/s
 }
 
@@ -90,7 +90,7 @@ func run(size int64, rounds int, protocol, root string) error {
 	servers := []*server{{name: "Signet", srv: signet}, {name: "Samba", srv: samba}}
 	for _, s := range servers {
 		s.runs = map[string][]float64{}
-		s.cpu0 = cpuSeconds(s.srv.PIDs()[0])
+		s.cpu = map[string]float64{}
 	}
 	dst := filepath.Join(work, "got.bin")
 	for r := range rounds {
@@ -105,7 +105,10 @@ func run(size int64, rounds int, protocol, root string) error {
 					os.Remove(dst)
 					cmd = "get bench.bin " + dst
 				}
+				cpu0 := cpuSeconds(s.srv.PIDs()[0])
 				el, err := smbclient(s.srv.Addr, protocol, cmd)
+				time.Sleep(300 * time.Millisecond) // smbd reaps its connection's child
+				s.cpu[op] += cpuSeconds(s.srv.PIDs()[0]) - cpu0
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", s.name, op, err)
 				}
@@ -122,13 +125,13 @@ func run(size int64, rounds int, protocol, root string) error {
 	}
 	fmt.Printf("\n%s, %d MiB, %d rounds, smbclient -m %s, client smb encrypt = required (AES-128-GCM), signing required; %d CPUs, load average %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), size>>20, rounds, protocol, runtime.NumCPU(), loadAvg())
-	fmt.Println("| server | put median MB/s (min-max) | get median MB/s (min-max) | server CPU s per GiB |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| server | put median MB/s (min-max) | get median MB/s (min-max) | server CPU s/GiB put | get |")
+	fmt.Println("|---|---|---|---|---|")
 	med := map[string]float64{}
 	for _, s := range servers {
-		gib := float64(2*rounds) * float64(size) / (1 << 30)
-		cpu := (cpuSeconds(s.srv.PIDs()[0]) - s.cpu0) / gib
-		fmt.Printf("| %s | %s | %s | %.2f |\n", s.name, spread(s.runs["put"]), spread(s.runs["get"]), cpu)
+		gib := float64(rounds) * float64(size) / (1 << 30)
+		fmt.Printf("| %s | %s | %s | %.2f | %.2f |\n", s.name, spread(s.runs["put"]), spread(s.runs["get"]),
+			s.cpu["put"]/gib, s.cpu["get"]/gib)
 		med[s.name+"put"], med[s.name+"get"] = median(s.runs["put"]), median(s.runs["get"])
 	}
 	fmt.Printf("\nSignet/Samba (medians): put %.2f, get %.2f\n", med["Signetput"]/med["Sambaput"], med["Signetget"]/med["Sambaget"])
