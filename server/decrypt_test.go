@@ -2,11 +2,16 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io/fs"
 	"testing"
+	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
+	"github.com/signetsmb/signet/vfs/memfs"
 )
 
 // TestLargeSealedFramesDecryptedOnHandlers holds the rule of decrypt.go:
@@ -142,5 +147,79 @@ func TestDeferredSessionSetup(t *testing.T) {
 	}
 	if p := tc.ts.log.panics(); p != "" {
 		t.Fatalf("panic: %s", p)
+	}
+}
+
+// gatedFS holds every WriteAt until release is closed, counting the
+// writes that started.
+type gatedFS struct {
+	vfs.FS
+	started chan struct{}
+	release chan struct{}
+}
+
+type gatedFile struct {
+	vfs.File
+	fs *gatedFS
+}
+
+func (g *gatedFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (vfs.File, error) {
+	f, err := g.FS.OpenFile(ctx, name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &gatedFile{File: f, fs: g}, nil
+}
+
+func (f *gatedFile) WriteAt(p []byte, off int64) (int, error) {
+	f.fs.started <- struct{}{}
+	<-f.fs.release
+	return f.File.WriteAt(p, off)
+}
+
+// TestSealedFramesHoldInFlightSlots: a large sealed frame takes an
+// in-flight slot (Options.MaxInFlight) when the reader hands it over, so
+// sealed frames waiting to be decrypted or admitted are bounded with the
+// running requests: with two slots held by blocked WRITEs, the reader
+// takes one more frame and then stops reading the socket; once the
+// WRITEs finish, everything completes in order.
+func TestSealedFramesHoldInFlightSlots(t *testing.T) {
+	g := &gatedFS{FS: memfs.New(memfs.Options{}), started: make(chan struct{}, 8), release: make(chan struct{})}
+	tc := encryptedSession(t, &testerConfig{FS: g, Options: func(o *Options) { o.MaxInFlight = 2 }}, wire.Dialect311)
+	id := tc.mustCreate("f")
+	data := bytes.Repeat([]byte("slot"), 8<<10)
+	var writes []*req
+	for i := range 3 {
+		w := tc.writeReq(id, uint64(i*len(data)), data)
+		tc.send(w)
+		writes = append(writes, w)
+	}
+	for range 2 {
+		select {
+		case <-g.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first two WRITEs did not start")
+		}
+	}
+	// The third frame was read and waits for a slot; the reader reads no
+	// further.
+	fourth := tc.writeReq(id, uint64(3*len(data)), data)
+	sealed := tc.enc.seal(tc, []*req{fourth}, tc.frame(fourth))
+	tc.timeout = 300 * time.Millisecond
+	if err := tc.trySendFrame(sealed); err == nil {
+		t.Fatal("the server read a fourth frame while its two slots and its reader were taken")
+	}
+	tc.timeout = 10 * time.Second
+	select {
+	case <-g.started:
+		t.Fatal("a third WRITE ran with MaxInFlight 2")
+	default:
+	}
+	close(g.release)
+	if err := tc.trySendFrame(sealed); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range append(writes, fourth) {
+		expectStatus(t, "WRITE", tc.wait(w), ntstatus.Success)
 	}
 }
