@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 
+	"github.com/signetsmb/signet/internal/dcerpc"
 	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
@@ -312,4 +314,82 @@ func (s *Server) setMachineSID(str string) error {
 	}
 	s.msid = sid
 	return nil
+}
+
+// Names for lsarpc (dcerpc.Names): the users of the users database, under
+// the server's name as their domain, and the machine's own groups.
+
+var _ dcerpc.Names = pipeBackend{}
+
+// userLister is the part of a UserDB that lists accounts (userdb.Store).
+type userLister interface {
+	Users() []string
+}
+
+func (b pipeBackend) domain() (string, fscc.SID) {
+	name := b.srv.settings().ServerName
+	if name == "" {
+		name = "SIGNET"
+	}
+	return strings.ToUpper(name), b.srv.machineSID()
+}
+
+// LookupSID implements dcerpc.Names.
+func (b pipeBackend) LookupSID(sid fscc.SID) (dcerpc.Account, bool) {
+	dom, msid := b.domain()
+	acct := dcerpc.Account{SID: sid, Domain: dom, DomainSID: msid}
+	if sid == msid {
+		acct.Name, acct.Use = dom, dcerpc.SidTypeDomain
+		return acct, true
+	}
+	switch sid {
+	case domainSID(msid, ridNone):
+		acct.Name, acct.Use = "None", dcerpc.SidTypeGroup
+		return acct, true
+	case domainSID(msid, ridGuest):
+		acct.Name, acct.Use = "Guest", dcerpc.SidTypeUser
+		return acct, true
+	case domainSID(msid, ridGuestGroup):
+		acct.Name, acct.Use = "Domain Guests", dcerpc.SidTypeGroup
+		return acct, true
+	}
+	ul, ok := b.srv.opts.Users.(userLister)
+	if !ok {
+		return dcerpc.Account{}, false
+	}
+	for _, u := range ul.Users() {
+		a, ok := b.srv.opts.Users.Lookup(u)
+		if ok && domainSID(msid, userRID(a.ID)) == sid {
+			acct.Name, acct.Use = a.Name, dcerpc.SidTypeUser
+			return acct, true
+		}
+	}
+	return dcerpc.Account{}, false
+}
+
+// LookupName implements dcerpc.Names: "user", "DOMAIN\user" with the
+// server's name, or "None" and "Guest".
+func (b pipeBackend) LookupName(name string) (dcerpc.Account, bool) {
+	dom, msid := b.domain()
+	if d, n, ok := strings.Cut(name, `\`); ok {
+		if !strings.EqualFold(d, dom) {
+			return dcerpc.Account{}, false
+		}
+		name = n
+	}
+	acct := dcerpc.Account{Domain: dom, DomainSID: msid}
+	switch strings.ToLower(name) {
+	case "none":
+		acct.SID, acct.Name, acct.Use = domainSID(msid, ridNone), "None", dcerpc.SidTypeGroup
+		return acct, true
+	case "guest":
+		acct.SID, acct.Name, acct.Use = domainSID(msid, ridGuest), "Guest", dcerpc.SidTypeUser
+		return acct, true
+	}
+	a, ok := b.srv.opts.Users.Lookup(name)
+	if !ok || a.ID == "" {
+		return dcerpc.Account{}, false
+	}
+	acct.SID, acct.Name, acct.Use = domainSID(msid, userRID(a.ID)), a.Name, dcerpc.SidTypeUser
+	return acct, true
 }
