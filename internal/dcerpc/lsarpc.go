@@ -178,6 +178,9 @@ func lsarLookupSids(b Backend, stub []byte, ex bool) ([]byte, error) {
 		if max := r.uint32(); max != n || n > maxLookups {
 			r.fail("SID array of %d (conformance %d)", n, max)
 		}
+		if r.err != nil {
+			return nil, r.err
+		}
 		present := make([]bool, 0, n)
 		for i := uint32(0); i < n && r.err == nil; i++ {
 			present = append(present, r.pointer() != 0)
@@ -256,6 +259,9 @@ func lsarLookupNames(b Backend, stub []byte, ex bool) ([]byte, error) {
 	n := r.uint32()
 	if max := r.uint32(); max != n || n > 1000 {
 		r.fail("name array of %d (conformance %d)", n, max)
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 	present := make([]bool, 0, n)
 	for i := uint32(0); i < n && r.err == nil; i++ {
