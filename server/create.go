@@ -263,10 +263,13 @@ func (cc *createCall) checkAccess() error {
 	}
 	want := mapGeneric(q.DesiredAccess)
 	if want&wire.MaximumAllowed != 0 {
+		// The other bits asked for are still checked (smb2.acls.MXAC-NOT-GRANTED).
+		extra := want &^ wire.MaximumAllowed
 		want = max
 		if cc.exists && readOnly(&cc.fi) {
 			want &^= writeIntent
 		}
+		want |= extra
 	}
 	want &^= wire.MaximumAllowed
 	if want&^max != 0 || want == 0 && q.DesiredAccess&wire.MaximumAllowed != 0 && cc.exists {

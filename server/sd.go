@@ -173,7 +173,8 @@ func accessCheck(sd *fscc.SecurityDescriptor, tok *token) uint32 {
 //     parent's inheritable ACEs are inherited: OBJECT_INHERIT ones by files,
 //     CONTAINER_INHERIT ones by directories (OBJECT_INHERIT only ones by
 //     directories as inherit-only, to pass them on), NO_PROPAGATE_INHERIT
-//     stops after one level, and every inherited ACE carries INHERITED_ACE;
+//     stops after one level, and inherited ACEs carry INHERITED_ACE when
+//     the parent's DACL is auto-inherited (SE_DACL_AUTO_INHERITED);
 //   - CREATOR OWNER and CREATOR GROUP become the creator's SIDs, and
 //     generic rights are mapped; on a directory an ACE that must stay
 //     inheritable is split into an effective copy and the original,
@@ -199,8 +200,9 @@ func inheritSD(parent, given *fscc.SecurityDescriptor, tok *token, isDir bool) *
 	sd.Control |= fscc.SEDACLPresent
 	var aces []fscc.ACE
 	if parent != nil && parent.DACL != nil {
-		aces = inheritACEs(parent.DACL.ACEs, owner, group, isDir)
-		if parent.Control&fscc.SEDACLAutoInherited != 0 {
+		auto := parent.Control&fscc.SEDACLAutoInherited != 0
+		aces = inheritACEs(parent.DACL.ACEs, owner, group, isDir, auto)
+		if auto {
 			sd.Control |= fscc.SEDACLAutoInherited
 		}
 	}
@@ -220,9 +222,16 @@ func inheritSD(parent, given *fscc.SecurityDescriptor, tok *token, isDir bool) *
 
 // inheritACEs returns the ACEs a child inherits from a parent DACL; nil
 // when none.
-func inheritACEs(parent []fscc.ACE, owner, group fscc.SID, isDir bool) []fscc.ACE {
+func inheritACEs(parent []fscc.ACE, owner, group fscc.SID, isDir, auto bool) []fscc.ACE {
 	const inheritFlags = fscc.ObjectInheritACE | fscc.ContainerInheritACE | fscc.NoPropagateInheritACE | fscc.InheritOnlyACE
 	var out []fscc.ACE
+	defer func() {
+		if !auto { // INHERITED_ACE marks auto-inheritance only [MS-DTYP 2.5.3.4.2]
+			for i := range out {
+				out[i].Flags &^= fscc.InheritedACE
+			}
+		}
+	}()
 	for _, a := range parent {
 		if a.Data != nil { // object and callback ACEs: not inherited
 			continue
@@ -365,7 +374,9 @@ func defaultSD(shareAccess uint32, isDir bool) *fscc.SecurityDescriptor {
 		aces = append(aces, fscc.ACE{Type: fscc.ACETypeAccessAllowed, Flags: inherit | fscc.InheritOnlyACE,
 			Mask: fscc.GenericAll, SID: sidCreatorOwner})
 	}
-	return &fscc.SecurityDescriptor{Control: fscc.SESelfRelative | fscc.SEDACLPresent, Owner: &owner, Group: &group,
+	// Auto-inherited, as a Windows volume root: children's inherited ACEs
+	// are marked INHERITED_ACE, so Explorer shows where they come from.
+	return &fscc.SecurityDescriptor{Control: fscc.SESelfRelative | fscc.SEDACLPresent | fscc.SEDACLAutoInherited, Owner: &owner, Group: &group,
 		DACL: &fscc.ACL{ACEs: aces}}
 }
 

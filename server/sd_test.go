@@ -101,6 +101,12 @@ func TestInherit(t *testing.T) {
 		allow(sidAdministrator, fscc.FileAllAccess, 0),       // not inheritable
 		deny(sidAnonymous, fscc.FileWriteData, oi|ci|io|inh), // already inherited
 	)
+	parent.Control |= fscc.SEDACLAutoInherited
+	plain := *parent
+	plain.Control &^= fscc.SEDACLAutoInherited
+	if got := inheritSD(&plain, nil, alice, false); got.DACL.ACEs[0].Flags != 0 || got.Control&fscc.SEDACLAutoInherited != 0 {
+		t.Errorf("without auto-inheritance: %+v", got)
+	}
 	file := inheritSD(parent, nil, alice, false)
 	wantFile := []fscc.ACE{
 		allow(sidEveryone, fscc.FileGenericRead, inh),

@@ -31,6 +31,9 @@ import (
 type createSecurity struct {
 	given  *fscc.SecurityDescriptor // SecD create context
 	parent *fscc.SecurityDescriptor // of the parent directory (new files)
+	// parentDerived: the parent's descriptor follows from the share
+	// default, so a new file without a given one stores a compact record.
+	parentDerived bool
 	// max is the maximal access of the file (MxAc), computed from its
 	// descriptor, or from the new descriptor for a created file.
 	max uint32
@@ -60,32 +63,68 @@ func securityFS(fsys vfs.FS) vfs.SecurityFS {
 }
 
 // loadSD returns the descriptor of the named file: the stored one, or the
-// share default (defaultSD) when none is stored. nil without an error
-// means the backend keeps no descriptors.
-func loadSD(ctx context.Context, fsys vfs.FS, name string, isDir bool, shareMax uint32) (*fscc.SecurityDescriptor, error) {
+// share default (defaultSD) when none is stored; derived reports that it
+// follows from the share default (none stored, or a compact record). nil
+// without an error means the backend keeps no descriptors.
+func loadSD(ctx context.Context, fsys vfs.FS, name string, isDir bool, shareMax uint32) (sd *fscc.SecurityDescriptor, derived bool, err error) {
 	sfs := securityFS(fsys)
 	if sfs == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	b, err := sfs.Security(ctx, openName(name))
 	if errors.Is(err, vfs.ErrNotSupported) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return decodeStored(b, isDir, shareMax), nil
+	sd, derived = decodeStored(b, isDir, shareMax)
+	return sd, derived, nil
 }
 
-// decodeStored decodes a stored descriptor; none, or one that does not
-// parse (written by something else), is the share default.
-func decodeStored(b []byte, isDir bool, shareMax uint32) *fscc.SecurityDescriptor {
-	if len(b) > 0 {
-		if sd, err := fscc.ParseSecurityDescriptor(b); err == nil {
-			return &sd
+// compactTag starts a compact record: the descriptor a file gets by
+// inheritance from the share default (defaultSD) when it was created by
+// the owner that follows (a binary SID), with no descriptor given. Most
+// files on a share have such a descriptor, and 30 octets fit in the inode
+// (ext4 keeps about 60 octets of attribute values there), where a full
+// descriptor would take a block of its own and show in the file's
+// allocation size. A full descriptor starts with its revision, 1.
+const compactTag = 0xA1
+
+// compactRecord is the compact record of a file created by owner.
+func compactRecord(owner fscc.SID) []byte {
+	return owner.Append([]byte{compactTag})
+}
+
+// decodeStored decodes a stored record; none, or one that does not parse
+// (written by something else), is the share default.
+func decodeStored(b []byte, isDir bool, shareMax uint32) (*fscc.SecurityDescriptor, bool) {
+	if len(b) > 1 && b[0] == compactTag {
+		if owner, n, err := fscc.DecodeSID(b[1:]); err == nil && n == len(b)-1 {
+			return derivedSD(owner, isDir, shareMax), true
 		}
 	}
-	return defaultSD(shareMax, isDir)
+	if len(b) > 0 {
+		if sd, err := fscc.ParseSecurityDescriptor(b); err == nil {
+			return &sd, false
+		}
+	}
+	return defaultSD(shareMax, isDir), true
+}
+
+// derivedSD is what a file created by owner inherits from the share
+// default; inheriting it again one level down gives the same result, so a
+// whole tree made through Signet without explicit descriptors keeps only
+// owners. The group is the owner's domain's "None" for the server's users,
+// else the owner.
+func derivedSD(owner fscc.SID, isDir bool, shareMax uint32) *fscc.SecurityDescriptor {
+	group := owner
+	if subs := owner.SubAuthorities(); len(subs) == 5 && subs[0] == 21 {
+		if dom, err := fscc.NewSID(owner.Authority(), subs[:4]...); err == nil {
+			group = domainSID(dom, ridNone)
+		}
+	}
+	return inheritSD(defaultSD(shareMax, true), nil, &token{user: owner, group: group}, isDir)
 }
 
 // parentDir is the share-relative parent of p ("" for the root's
@@ -126,7 +165,7 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 	var parent *fscc.SecurityDescriptor
 	if len(cc.parts) > 0 && (cc.exists || creating) {
 		var err error
-		parent, err = loadSD(ctx, fsys, parentDir(cc.path), true, shareMax)
+		parent, sec.parentDerived, err = loadSD(ctx, fsys, parentDir(cc.path), true, shareMax)
 		if err != nil {
 			return 0, statusOf(err)
 		}
@@ -151,7 +190,7 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 	if !cc.exists {
 		return shareMax, nil // FILE_OPEN of a missing name fails later
 	}
-	sd, err := loadSD(ctx, fsys, cc.path, cc.fi.IsDir(), shareMax)
+	sd, _, err := loadSD(ctx, fsys, cc.path, cc.fi.IsDir(), shareMax)
 	if err != nil {
 		return 0, statusOf(err)
 	}
@@ -190,10 +229,16 @@ func (cc *createCall) storeNewSD(f vfs.File, isDir bool) error {
 	if !ok {
 		return nil
 	}
-	sd := inheritSD(cc.sec.parent, cc.sec.given, cc.r.token(), isDir)
-	b, err := encodeSD(sd)
-	if err != nil {
-		return statusInvalidSD
+	tok := cc.r.token()
+	var b []byte
+	if cc.sec.given == nil && cc.sec.parentDerived {
+		b = compactRecord(tok.user)
+	} else {
+		var err error
+		b, err = encodeSD(inheritSD(cc.sec.parent, cc.sec.given, tok, isDir))
+		if err != nil {
+			return statusInvalidSD
+		}
 	}
 	if err := sf.SetSecurity(b); err != nil && !errors.Is(err, vfs.ErrNotSupported) {
 		return statusOf(err)
@@ -215,7 +260,8 @@ func (o *open) openSD(shareMax uint32) (*fscc.SecurityDescriptor, vfs.SecurityFi
 	if err != nil {
 		return nil, nil, err
 	}
-	return decodeStored(b, o.isDir, shareMax), sf, nil
+	sd, _ := decodeStored(b, o.isDir, shareMax)
+	return sd, sf, nil
 }
 
 // querySecurity answers QUERY_INFO SMB2_0_INFO_SECURITY with the parts
