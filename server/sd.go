@@ -52,10 +52,8 @@ const (
 // userRID is the RID of an account: stable, derived from the account ID
 // (FNV-1a), so that it needs no storage and is the same on every server
 // that shares the users file and machine SID. Two accounts could collide
-// (about 1 in 2^30 per pair); sidToken refuses nothing then, the two
-// accounts simply share their descriptors' entries, which is why
-// docs/security.md asks administrators to check `signet user list --sids`
-// when they give rights to individual users.
+// (about 1 in 2^30 per pair); the two accounts would then share their
+// descriptors' entries (docs/security.md says so).
 func userRID(accountID string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(accountID))
@@ -77,8 +75,6 @@ type token struct {
 	user   fscc.SID
 	group  fscc.SID // primary group
 	groups []fscc.SID
-	// admin: the user may make BUILTIN\Administrators the owner.
-	admin bool
 }
 
 // newToken builds the token of an account (accountID "" with guest or
@@ -113,9 +109,10 @@ func (t *token) has(sid fscc.SID) bool {
 }
 
 // mayOwn reports whether the token may make sid an owner without
-// SeRestorePrivilege [MS-DTYP 2.5.3.4.1 (owner checks)].
+// SeRestorePrivilege: its user or one of its groups, as Samba allows
+// (Windows asks groups for SE_GROUP_OWNER, which Administrators have).
 func (t *token) mayOwn(sid fscc.SID) bool {
-	return sid == t.user || t.admin && sid == sidAdministrator
+	return t.has(sid)
 }
 
 // Generic mapping for files and directories [MS-SMB2 2.2.13.1.1].
@@ -340,8 +337,15 @@ func mergeSD(cur *fscc.SecurityDescriptor, in *fscc.SecurityDescriptor, secInfo 
 		out.Group = &g
 	}
 	if secInfo&secInfoDACL != 0 {
+		// PROTECTED is kept as given; AUTO_INHERITED only with
+		// AUTO_INHERIT_REQ, and the request bit itself is never stored
+		// (smb2.acls.INHERITFLAGS, as Windows).
 		const daclBits = fscc.SEDACLPresent | fscc.SEDACLProtected | fscc.SEDACLAutoInherited | fscc.SEDACLDefaulted | fscc.SEDACLAutoInheritReq
-		out.Control = out.Control&^daclBits | in.Control&daclBits&^fscc.SEDACLAutoInheritReq
+		const auto = fscc.SEDACLAutoInherited | fscc.SEDACLAutoInheritReq
+		out.Control = out.Control&^daclBits | in.Control&(fscc.SEDACLPresent|fscc.SEDACLProtected|fscc.SEDACLDefaulted)
+		if in.Control&auto == auto {
+			out.Control |= fscc.SEDACLAutoInherited
+		}
 		out.DACL = nil
 		if in.Control&fscc.SEDACLPresent == 0 {
 			// No DACL given with DACL selected: Windows stores a NULL DACL.

@@ -187,8 +187,11 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 		// own to set [MS-FSA 2.1.5.1.1].
 		return shareMax, nil
 	}
-	if !cc.exists {
-		return shareMax, nil // FILE_OPEN of a missing name fails later
+	if !cc.exists || cc.req.CreateDisposition == wire.FileCreate {
+		// FILE_OPEN of a missing name, FILE_CREATE of an existing one:
+		// the disposition fails first (OBJECT_NAME_NOT_FOUND,
+		// OBJECT_NAME_COLLISION), as on Windows.
+		return shareMax, nil
 	}
 	sd, _, err := loadSD(ctx, fsys, cc.path, cc.fi.IsDir(), shareMax)
 	if err != nil {
@@ -208,6 +211,17 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 		granted |= fscc.Synchronize
 	}
 	sec.max = shareMax & granted
+	// Replacing the file's contents needs the right to write it, whatever
+	// access was asked for: FILE_SUPERSEDE and FILE_OVERWRITE(_IF) need
+	// FILE_WRITE_DATA (smb2.acls.OVERWRITE_READ_ONLY_FILE: a DACL granting
+	// only FILE_READ_DATA refuses them with ACCESS_DENIED, even though
+	// DELETE comes from the parent).
+	switch cc.req.CreateDisposition {
+	case wire.FileSupersede, wire.FileOverwrite, wire.FileOverwriteIf:
+		if sec.max&fscc.FileWriteData == 0 {
+			return 0, ntstatus.AccessDenied
+		}
+	}
 	return sec.max, nil
 }
 
