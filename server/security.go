@@ -161,6 +161,16 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 	}
 	ctx := cc.r.ctx()
 	tok := cc.r.token()
+	if g := sec.given; g != nil {
+		// A SACL needs SeSecurityPrivilege; an owner must be one the
+		// caller may set, as for SET_INFO [MS-FSA 2.1.5.1.1].
+		if g.SACL != nil {
+			return 0, ntstatus.PrivilegeNotHeld
+		}
+		if g.Owner != nil && !tok.mayOwn(*g.Owner) {
+			return 0, statusInvalidOwner
+		}
+	}
 	creating := !cc.exists && cc.req.CreateDisposition != wire.FileOpen && cc.req.CreateDisposition != wire.FileOverwrite
 	var parent *fscc.SecurityDescriptor
 	if len(cc.parts) > 0 && (cc.exists || creating) {
