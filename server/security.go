@@ -173,7 +173,7 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 	}
 	creating := !cc.exists && cc.req.CreateDisposition != wire.FileOpen && cc.req.CreateDisposition != wire.FileOverwrite
 	var parent *fscc.SecurityDescriptor
-	if len(cc.parts) > 0 && (cc.exists || creating) {
+	if len(cc.parts) > 0 && creating {
 		var err error
 		parent, sec.parentDerived, err = loadSD(ctx, fsys, parentDir(cc.path), true, shareMax)
 		if err != nil {
@@ -208,6 +208,19 @@ func (cc *createCall) checkSecurity(shareMax uint32) (uint32, error) {
 		return 0, statusOf(err)
 	}
 	granted := accessCheck(sd, tok)
+	// The parent is read only when it can matter: for DELETE or
+	// FILE_READ_ATTRIBUTES the file's DACL does not grant, asked for
+	// explicitly, through MAXIMUM_ALLOWED or in an MxAc query.
+	_, mxac := cc.ctxs[wire.CtxNameMxAc]
+	asked := mapGeneric(cc.req.DesiredAccess)
+	fromParent := (fscc.Delete | fscc.FileReadAttributes) &^ granted
+	if len(cc.parts) > 0 && fromParent != 0 && (asked&(fromParent|fscc.MaximumAllowed) != 0 || mxac) {
+		var err error
+		parent, _, err = loadSD(ctx, fsys, parentDir(cc.path), true, shareMax)
+		if err != nil {
+			return 0, statusOf(err)
+		}
+	}
 	if parent != nil {
 		p := accessCheck(parent, tok)
 		if p&fscc.FileDeleteChild != 0 {
