@@ -123,3 +123,34 @@ func TestSmbcaclsSignet(t *testing.T) {
 		t.Fatalf("bob reads after the ACE is removed: %v\n%s", err, out)
 	}
 }
+
+// TestRpcclientLsarpc: Samba's rpcclient turns names into SIDs and back
+// over Signet's lsarpc pipe, and reads the policy's domain information.
+func TestRpcclientLsarpc(t *testing.T) {
+	rpc := needTool(t, "rpcclient", "smbclient")
+	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
+	out, err := run(t, time.Minute, rpc, "-p", s.port, "-U", testUser+"%"+testPassword, "127.0.0.1",
+		"-c", "lsaquery; lookupnames "+testUser+"; lookupsids S-1-1-0 S-1-5-32-544 S-1-5-18")
+	if err != nil {
+		t.Fatalf("rpcclient: %v\n%s", err, out)
+	}
+	sid, ok := "", false
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == testUser && strings.HasPrefix(f[1], "S-1-5-21-") {
+			sid, ok = f[1], strings.Contains(line, "(User: 1)")
+		}
+	}
+	if !ok {
+		t.Fatalf("lookupnames %s: no user SID in\n%s", testUser, out)
+	}
+	for _, want := range []string{`S-1-1-0 \Everyone (5)`, `S-1-5-32-544 BUILTIN\Administrators (4)`, `S-1-5-18 NT AUTHORITY\SYSTEM (5)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lookupsids: %q missing in\n%s", want, out)
+		}
+	}
+	// And back: the user's SID names the user, under the server's name.
+	out, err = run(t, time.Minute, rpc, "-p", s.port, "-U", testUser+"%"+testPassword, "127.0.0.1", "-c", "lookupsids "+sid)
+	if err != nil || !strings.Contains(out, sid+` SIGNETTEST\`+testUser+" (1)") {
+		t.Fatalf("lookupsids %s: %v\n%s", sid, err, out)
+	}
+}

@@ -476,3 +476,6 @@ func (b pipeBackend) LookupName(name string) (dcerpc.Account, bool) {
 	acct.SID, acct.Name, acct.Use = domainSID(msid, userRID(a.ID)), a.Name, dcerpc.SidTypeUser
 	return acct, true
 }
+
+// AccountDomain implements dcerpc.Names.
+func (b pipeBackend) AccountDomain() (string, fscc.SID) { return b.domain() }

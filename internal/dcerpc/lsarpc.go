@@ -19,13 +19,15 @@ const syntaxLsarpc = "\x78\x57\x34\x12\x34\x12\xcd\xab\xef\x00\x01\x23\x45\x67\x
 
 // lsarpc operation numbers (MS-LSAT 3.1.4, MS-LSAD 3.1.4).
 const (
-	opLsarClose        = 0
-	opLsarOpenPolicy   = 6
-	opLsarLookupNames  = 14
-	opLsarLookupSids   = 15
-	opLsarOpenPolicy2  = 44
-	opLsarLookupSids2  = 57
-	opLsarLookupNames2 = 58
+	opLsarClose                   = 0
+	opLsarOpenPolicy              = 6
+	opLsarQueryInformationPolicy  = 7
+	opLsarQueryInformationPolicy2 = 46
+	opLsarLookupNames             = 14
+	opLsarLookupSids              = 15
+	opLsarOpenPolicy2             = 44
+	opLsarLookupSids2             = 57
+	opLsarLookupNames2            = 58
 )
 
 // NTSTATUS values lsarpc returns (MS-ERREF 2.3.1).
@@ -68,6 +70,9 @@ type Names interface {
 	// LookupName returns the account named name ("user" or
 	// "DOMAIN\user").
 	LookupName(name string) (Account, bool)
+	// AccountDomain is the domain of the server's own accounts: its name
+	// and the machine SID.
+	AccountDomain() (string, fscc.SID)
 }
 
 func lsarpcService() service {
@@ -84,8 +89,65 @@ func lsarpcDispatch(b Backend, _ string, opnum uint16, stub []byte) ([]byte, err
 		return lsarLookupSids(b, stub, opnum == opLsarLookupSids2)
 	case opLsarLookupNames, opLsarLookupNames2:
 		return lsarLookupNames(b, stub, opnum == opLsarLookupNames2)
+	case opLsarQueryInformationPolicy, opLsarQueryInformationPolicy2:
+		return lsarQueryInformationPolicy(b, stub)
 	}
 	return nil, errOpRange
+}
+
+// Policy information classes answered (MS-LSAD 2.2.4.1).
+const (
+	policyPrimaryDomainInformation = 3
+	policyAccountDomainInformation = 5
+)
+
+// lsarQueryInformationPolicy answers LsarQueryInformationPolicy (opnum 7)
+// and LsarQueryInformationPolicy2 (opnum 46) (MS-LSAD 3.1.4.4.3-4) for
+// the primary domain (the workgroup of a stand-alone server, no SID) and
+// the account domain (the server's name and machine SID):
+//
+//	[in] LSAPR_HANDLE PolicyHandle,
+//	[in] POLICY_INFORMATION_CLASS InformationClass,
+//	[out, switch_is(InformationClass)] PLSAPR_POLICY_INFORMATION* PolicyInformation
+//
+// Other classes are STATUS_INVALID_PARAMETER with a NULL pointer.
+func lsarQueryInformationPolicy(b Backend, stub []byte) ([]byte, error) {
+	r := newNDRReader(stub)
+	r.raw(20)
+	class := r.uint16()
+	if r.err != nil {
+		return nil, r.err
+	}
+	var name string
+	var sid *fscc.SID
+	switch class {
+	case policyPrimaryDomainInformation:
+		name = b.Server().withDefaults().Domain
+	case policyAccountDomainInformation:
+		n, ok := b.(Names)
+		if !ok {
+			name = b.Server().withDefaults().Name
+			break
+		}
+		dn, ds := n.AccountDomain()
+		name, sid = dn, &ds
+	default:
+		w := newNDRWriter(8)
+		w.pointer(false)
+		w.uint32(statusInvalidParam)
+		return w.bytes(), nil
+	}
+	w := newNDRWriter(128)
+	w.pointer(true)
+	w.uint16(class) // union discriminant
+	w.unicodeStringHdr(name)
+	w.pointer(sid != nil)
+	w.unicodeStringBody(name)
+	if sid != nil {
+		w.sid(*sid)
+	}
+	w.uint32(statusSuccess)
+	return w.bytes(), nil
 }
 
 // policyHandle is the one context handle lsarpc hands out: a non-zero

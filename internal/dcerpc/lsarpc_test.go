@@ -276,3 +276,55 @@ func FuzzLsarpc(f *testing.F) {
 		}
 	})
 }
+
+func (namesBackend) AccountDomain() (string, fscc.SID) { return "SIGNET", testDomainSID }
+
+// TestLsarQueryInformationPolicy: the account domain is the server's name
+// and machine SID; the primary domain the workgroup, without a SID; other
+// classes are STATUS_INVALID_PARAMETER.
+func TestLsarQueryInformationPolicy(t *testing.T) {
+	query := func(op uint16, class uint16) (name string, sid *fscc.SID, status uint32) {
+		t.Helper()
+		w := newNDRWriter(32)
+		w.raw(policyHandle[:])
+		w.uint16(class)
+		out, err := lsarpcDispatch(namesBackend{testBackend()}, "", op, w.bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newNDRReader(out)
+		if r.pointer() != 0 {
+			if got := r.uint16(); got != class {
+				t.Fatalf("union arm %d, want %d", got, class)
+			}
+			r.align(4)
+			r.uint16()
+			r.uint16()
+			namePtr := r.pointer() != 0
+			sidPtr := r.pointer() != 0
+			if namePtr {
+				name = r.varyingString()
+			}
+			if sidPtr {
+				s := r.sid()
+				sid = &s
+			}
+		}
+		status = r.uint32()
+		if r.err != nil || r.off != len(out) {
+			t.Fatalf("response: %v, %d of %d octets", r.err, r.off, len(out))
+		}
+		return
+	}
+	for _, op := range []uint16{opLsarQueryInformationPolicy, opLsarQueryInformationPolicy2} {
+		if name, sid, st := query(op, policyAccountDomainInformation); name != "SIGNET" || sid == nil || *sid != testDomainSID || st != 0 {
+			t.Errorf("op %d account domain: %q %v %#x", op, name, sid, st)
+		}
+		if name, sid, st := query(op, policyPrimaryDomainInformation); name != "WORKGROUP" || sid != nil || st != 0 {
+			t.Errorf("op %d primary domain: %q %v %#x", op, name, sid, st)
+		}
+		if _, _, st := query(op, 12); st != statusInvalidParam {
+			t.Errorf("op %d class 12: %#x", op, st)
+		}
+	}
+}
