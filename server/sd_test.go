@@ -251,3 +251,45 @@ func FuzzSecurityDescriptor(f *testing.F) {
 		}
 	})
 }
+
+// TestCompactRecord: a file created under the share default stores only
+// its owner, and what that record decodes to is what full inheritance
+// gives, one and two levels down (so a tree of such files never needs a
+// full descriptor).
+func TestCompactRecord(t *testing.T) {
+	alice := newToken(testMachine, "ALICE", false, false)
+	bob := newToken(testMachine, "BOB", false, false)
+	root := defaultSD(accessFull, true)
+	for _, isDir := range []bool{false, true} {
+		rec := compactRecord(alice.user)
+		if len(rec) > 30 {
+			t.Fatalf("compact record of %d octets", len(rec))
+		}
+		got, derived := decodeStored(rec, isDir, accessFull)
+		want := inheritSD(root, nil, alice, isDir)
+		if !derived || !sameSD(got, want) {
+			t.Errorf("dir %v: compact %+v, full %+v", isDir, got, want)
+		}
+		// One level down, under a directory that has a compact record.
+		parent, _ := decodeStored(compactRecord(alice.user), true, accessFull)
+		if !sameSD(inheritSD(parent, nil, bob, isDir), derivedSD(bob.user, isDir, accessFull)) {
+			t.Errorf("dir %v: inheriting from a derived directory differs from the derived form", isDir)
+		}
+	}
+	if _, derived := decodeStored(nil, false, accessFull); !derived {
+		t.Error("nothing stored is not the share default")
+	}
+	full, _ := encodeSD(sdWith(alice.user, allow(sidEveryone, fscc.FileReadData, 0)))
+	if sd, derived := decodeStored(full, false, accessFull); derived || len(sd.DACL.ACEs) != 1 {
+		t.Errorf("full descriptor decoded as %+v (derived %v)", sd, derived)
+	}
+	if sd, derived := decodeStored([]byte{compactTag, 1, 2}, false, accessFull); !derived || *sd.Owner != sidAdministrator {
+		t.Errorf("truncated compact record: %+v", sd)
+	}
+}
+
+func sameSD(a, b *fscc.SecurityDescriptor) bool {
+	x, err1 := encodeSD(a)
+	y, err2 := encodeSD(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
