@@ -28,6 +28,20 @@ const (
 	opLsarOpenPolicy2             = 44
 	opLsarLookupSids2             = 57
 	opLsarLookupNames2            = 58
+	opLsarLookupNames3            = 68
+	opLsarLookupSids3             = 76
+	opLsarLookupNames4            = 77
+)
+
+// statusAccessDenied answers LsarLookupSids3 and LsarLookupNames4, which
+// Windows serves only over TCP with a Netlogon secure channel.
+const statusAccessDenied = 0xC0000022
+
+// Forms of the translated SIDs of a name lookup.
+const (
+	namesPlain = iota // LSA_TRANSLATED_SID (opnum 14)
+	namesEx           // LSAPR_TRANSLATED_SID_EX (58)
+	namesEx2          // LSAPR_TRANSLATED_SID_EX2, with the whole SID (68)
 )
 
 // NTSTATUS values lsarpc returns (MS-ERREF 2.3.1).
@@ -87,8 +101,22 @@ func lsarpcDispatch(b Backend, _ string, opnum uint16, stub []byte) ([]byte, err
 		return lsarOpenPolicy(stub)
 	case opLsarLookupSids, opLsarLookupSids2:
 		return lsarLookupSids(b, stub, opnum == opLsarLookupSids2)
-	case opLsarLookupNames, opLsarLookupNames2:
-		return lsarLookupNames(b, stub, opnum == opLsarLookupNames2)
+	case opLsarLookupNames:
+		return lsarLookupNames(b, stub, namesPlain)
+	case opLsarLookupNames2:
+		return lsarLookupNames(b, stub, namesEx)
+	case opLsarLookupNames3:
+		return lsarLookupNames(b, stub, namesEx2)
+	case opLsarLookupSids3, opLsarLookupNames4:
+		// Refused over a named pipe, as Windows does (MS-LSAT 3.1.4.9,
+		// 3.1.4.5): no referenced domains, no translations.
+		w := newNDRWriter(20)
+		w.pointer(false)
+		w.uint32(0)
+		w.pointer(false)
+		w.uint32(0)
+		w.uint32(statusAccessDenied)
+		return w.bytes(), nil
 	case opLsarQueryInformationPolicy, opLsarQueryInformationPolicy2:
 		return lsarQueryInformationPolicy(b, stub)
 	}
@@ -313,9 +341,12 @@ func lsarLookupSids(b Backend, stub []byte, ex bool) ([]byte, error) {
 //	[in, out] PLSAPR_TRANSLATED_SIDS(_EX) TranslatedSids,
 //	...
 //
-// The answers are LSA_TRANSLATED_SID (RID and domain index) for opnum 14
-// and LSAPR_TRANSLATED_SID_EX (RID, domain index, flags) for 58.
-func lsarLookupNames(b Backend, stub []byte, ex bool) ([]byte, error) {
+// The answers are LSA_TRANSLATED_SID (RID and domain index) for opnum 14,
+// LSAPR_TRANSLATED_SID_EX (RID, domain index, flags) for 58 and
+// LSAPR_TRANSLATED_SID_EX2 (the SID, domain index, flags) for
+// LsarLookupNames3 (opnum 68), which Windows uses to check names typed in
+// its ACL editor.
+func lsarLookupNames(b Backend, stub []byte, form int) ([]byte, error) {
 	r := newNDRReader(stub)
 	r.raw(20)
 	n := r.uint32()
@@ -347,6 +378,7 @@ func lsarLookupNames(b Backend, stub []byte, ex bool) ([]byte, error) {
 	type result struct {
 		use    uint16
 		rid    uint32
+		sid    fscc.SID
 		domain int32
 	}
 	res := make([]result, len(names))
@@ -363,7 +395,7 @@ func lsarLookupNames(b Backend, stub []byte, ex bool) ([]byte, error) {
 			continue
 		}
 		mapped++
-		res[i] = result{use: a.Use, rid: subs[len(subs)-1], domain: doms.index(a.Domain, a.DomainSID)}
+		res[i] = result{use: a.Use, rid: subs[len(subs)-1], sid: a.SID, domain: doms.index(a.Domain, a.DomainSID)}
 	}
 	w := newNDRWriter(256)
 	w.referencedDomains(&doms)
@@ -373,10 +405,21 @@ func lsarLookupNames(b Backend, stub []byte, ex bool) ([]byte, error) {
 		w.uint32(uint32(len(res)))
 		for _, x := range res {
 			w.uint16(x.use)
-			w.uint32(x.rid)
+			if form == namesEx2 {
+				w.pointer(x.use != SidTypeUnknown) // Sid, deferred
+			} else {
+				w.uint32(x.rid)
+			}
 			w.uint32(uint32(x.domain))
-			if ex {
+			if form != namesPlain {
 				w.uint32(0) // Flags
+			}
+		}
+		if form == namesEx2 {
+			for _, x := range res {
+				if x.use != SidTypeUnknown {
+					w.sid(x.sid)
+				}
 			}
 		}
 	}

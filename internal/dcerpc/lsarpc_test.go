@@ -328,3 +328,93 @@ func TestLsarQueryInformationPolicy(t *testing.T) {
 		}
 	}
 }
+
+// lookupNamesStub builds an LsarLookupNames request for names.
+func lookupNamesStub(names ...string) []byte {
+	w := newNDRWriter(128)
+	w.raw(policyHandle[:])
+	w.uint32(uint32(len(names)))
+	w.uint32(uint32(len(names)))
+	for _, n := range names {
+		w.unicodeStringHdr(n)
+	}
+	for _, n := range names {
+		w.unicodeStringBody(n)
+	}
+	w.uint32(0)
+	w.pointer(false)
+	w.uint16(1)
+	w.uint32(0)
+	return w.bytes()
+}
+
+// skipDomains reads past a referenced domain list.
+func skipDomains(r *ndrReader) {
+	r.pointer()
+	n := r.uint32()
+	r.pointer()
+	r.uint32()
+	if n == 0 {
+		return
+	}
+	r.uint32()
+	ptrs := make([]bool, n)
+	for i := range ptrs {
+		r.align(4)
+		r.uint16()
+		r.uint16()
+		ptrs[i] = r.pointer() != 0
+		r.pointer()
+	}
+	for _, p := range ptrs {
+		if p {
+			r.varyingString()
+		}
+		r.sid()
+	}
+}
+
+// TestLsarLookupNames3: the EX2 form carries each whole SID; unknown
+// names have none. LookupSids3 and LookupNames4 are refused over a pipe.
+func TestLsarLookupNames3(t *testing.T) {
+	be := namesBackend{testBackend()}
+	out, err := lsarpcDispatch(be, "", opLsarLookupNames3, append(lookupNamesStub("alice", "nobody", `BUILTIN\Administrators`), 0, 0, 0, 0, 2, 0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newNDRReader(out)
+	skipDomains(r)
+	if n := r.uint32(); n != 3 {
+		t.Fatalf("%d translations", n)
+	}
+	r.pointer()
+	r.uint32()
+	var uses []uint16
+	var ptrs []bool
+	for range 3 {
+		uses = append(uses, r.uint16())
+		ptrs = append(ptrs, r.pointer() != 0)
+		r.uint32() // domain index
+		r.uint32() // flags
+	}
+	var sids []fscc.SID
+	for _, p := range ptrs {
+		if p {
+			sids = append(sids, r.sid())
+		}
+	}
+	mapped, st := r.uint32(), r.uint32()
+	if r.err != nil || r.off != len(out) {
+		t.Fatalf("response: %v, %d of %d octets", r.err, r.off, len(out))
+	}
+	if uses[0] != SidTypeUser || uses[1] != SidTypeUnknown || uses[2] != SidTypeAlias || len(sids) != 2 ||
+		sids[0] != testAliceSID || sids[1] != fscc.AdministratorsSID() || mapped != 2 || st != statusSomeNotMapped {
+		t.Errorf("uses %v sids %v mapped %d status %#x", uses, sids, mapped, st)
+	}
+	for _, op := range []uint16{opLsarLookupSids3, opLsarLookupNames4} {
+		out, err := lsarpcDispatch(be, "", op, lookupSidsStub(fscc.EveryoneSID()))
+		if err != nil || len(out) != 20 || binary.LittleEndian.Uint32(out[16:]) != statusAccessDenied {
+			t.Errorf("opnum %d: % x %v", op, out, err)
+		}
+	}
+}
