@@ -38,6 +38,7 @@ type createCall struct {
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
+	sec      *createSecurity // descriptors (security.go)
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -256,16 +257,22 @@ func (cc *createCall) checkAccess() error {
 		// Signet user holds (Windows and Samba answer the same).
 		return ntstatus.PrivilegeNotHeld
 	}
-	max := cc.r.tree.maximalAccess()
+	max, err := cc.checkSecurity(cc.r.tree.maximalAccess()) // security.go
+	if err != nil {
+		return err
+	}
 	want := mapGeneric(q.DesiredAccess)
 	if want&wire.MaximumAllowed != 0 {
+		// The other bits asked for are still checked (smb2.acls.MXAC-NOT-GRANTED).
+		extra := want &^ wire.MaximumAllowed
 		want = max
 		if cc.exists && readOnly(&cc.fi) {
 			want &^= writeIntent
 		}
+		want |= extra
 	}
 	want &^= wire.MaximumAllowed
-	if want&^max != 0 {
+	if want&^max != 0 || want == 0 && q.DesiredAccess&wire.MaximumAllowed != 0 && cc.exists {
 		return ntstatus.AccessDenied
 	}
 	if cc.r.tree.readOnly {
@@ -396,6 +403,13 @@ func (cc *createCall) open() (*open, error) {
 	if err != nil {
 		f.Close()
 		return nil, statusOf(err)
+	}
+	if !cc.exists {
+		if err := cc.storeNewSD(f, fi.IsDir()); err != nil { // security.go
+			f.Close()
+			fsys.Remove(ctx, cc.path)
+			return nil, err
+		}
 	}
 	o := &open{
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
@@ -556,7 +570,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	resp := newCreateResponse(level, cc.action, &info, o.id)
 	if _, ok := cc.ctxs[wire.CtxNameMxAc]; ok {
 		d := make([]byte, 8) // QueryStatus SUCCESS, MaximalAccess
-		binary.LittleEndian.PutUint32(d[4:], cc.r.tree.maximalAccess())
+		binary.LittleEndian.PutUint32(d[4:], cc.maximalAccess())
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameMxAc, Data: d})
 	}
 	if _, ok := cc.ctxs[wire.CtxNameQFid]; ok {

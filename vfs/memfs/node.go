@@ -20,6 +20,7 @@ type node struct {
 
 	data     []byte           // regular files: contents
 	reserved int64            // regular files: bytes reserved by Allocate
+	sd       []byte           // vfs.SecurityFile descriptor (security.go)
 	children map[string]*node // directories: entries by name
 
 	// parent and name locate a linked node; parent is nil for the root and
