@@ -55,8 +55,9 @@ type Config struct {
 
 // Errors of Acquire.
 var (
-	// ErrConflict: an entry of another node conflicts.
-	ErrConflict = errors.New("cluster: conflicting entry on another node")
+	// ErrConflict: an entry of another node conflicts. It has a method
+	// Conflict() bool (true), by which the server recognises it.
+	ErrConflict error = conflictError{}
 	// ErrUnavailable: the node cannot reach a quorum of etcd, or has lost
 	// its lease; it must refuse new state rather than risk split-brain.
 	ErrUnavailable = errors.New("cluster: etcd unavailable or node lease lost")
@@ -410,3 +411,8 @@ func (n *Node) ReleaseOwner(ctx context.Context, table, file, owner string) erro
 	defer cancel()
 	return n.delete(ctx, []clientv3.Op{clientv3.OpDelete(n.fileDir(table, file)+n.cfg.Node+"/"+owner+"/", clientv3.WithPrefix())})
 }
+
+type conflictError struct{}
+
+func (conflictError) Error() string  { return "cluster: conflicting entry on another node" }
+func (conflictError) Conflict() bool { return true }

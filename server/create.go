@@ -476,6 +476,9 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	o, f, isDir, overwrite := p.o, p.f, p.isDir, p.overwrite
 	r.c.srv.breakOplocks(ctx, p.key, o, cc.lease, overwrite)
 	err := r.c.srv.nodes.attach(o, p.key)
+	if err == nil {
+		err = r.c.srv.clusterAttach(ctx, o, p.key) // cluster.go; nothing unless clustered
+	}
 	if err != nil {
 		f.Close()
 		if !cc.exists {

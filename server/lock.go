@@ -371,7 +371,7 @@ func (r *request) lock(w *response) error {
 	r.c.srv.breakLevelII(o)
 	locks := &o.node.locks
 	lim := r.c.srv.limits()
-	err = locks.tryLock(o, els, lim)
+	err = r.c.srv.tryLock(o, els, lim)
 	if err == nil {
 		granted()
 		w.buf = wire.AppendLockResponse(w.buf)
@@ -388,7 +388,7 @@ func (r *request) lock(w *response) error {
 			if o.isClosed() {
 				return ntstatus.RangeNotLocked
 			}
-			if err := locks.tryLock(o, els, r.c.srv.limits()); err == nil {
+			if err := r.c.srv.tryLock(o, els, r.c.srv.limits()); err == nil {
 				granted()
 				fw.buf = wire.AppendLockResponse(fw.buf)
 				return nil
@@ -397,6 +397,7 @@ func (r *request) lock(w *response) error {
 			}
 			select {
 			case <-ch:
+			case <-r.c.srv.clusterLockRetry(): // cluster.go; never unless clustered
 			case <-ctx.Done():
 				if context.Cause(ctx) == errOpenClosed {
 					return ntstatus.RangeNotLocked
@@ -430,6 +431,7 @@ func (r *request) unlockAll(o *open, els []wire.LockElement) error {
 		if err := o.node.locks.unlockOne(o, e.Offset, e.Length); err != nil {
 			return err
 		}
+		r.c.srv.clusterUnlock(o, e.Offset, e.Length) // cluster.go; nothing unless clustered
 	}
 	return nil
 }

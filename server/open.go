@@ -131,6 +131,7 @@ func (o *open) release() {
 		o.tree.srv.resume.drop(o)
 	}
 	if o.node != nil && o.tree != nil {
+		o.tree.srv.clusterDetach(o) // cluster.go; nothing unless clustered
 		o.tree.srv.nodes.detach(o, p)
 	}
 	if o.counted {

@@ -177,6 +177,10 @@ type Options struct {
 	// kept with the users file so that stored descriptors keep naming
 	// the same users (security.go). Empty: a random one for this process.
 	MachineSID string
+	// Cluster, when set, is the node's membership of a cluster whose
+	// nodes serve one shared file system (cluster.go, docs/cluster.md);
+	// nil is a single server.
+	Cluster Cluster
 }
 
 // Stats are cumulative counters, safe to read at any time.
@@ -244,6 +248,8 @@ type Server struct {
 	scavKick chan struct{}
 	scavStop chan struct{}
 	msid     fscc.SID // Options.MachineSID (security.go)
+	// cluster maps opens to their entries in Options.Cluster (cluster.go).
+	cluster clusterTable
 
 	// liveSessions counts established sessions; it is the control for
 	// MaxSessions (reserveSession), and Stats reports it.

@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+)
+
+// Cluster is the state a server shares with the other nodes of a cluster
+// (docs/cluster.md): per-file tables of entries that a node may add only
+// when no entry of another node conflicts. *cluster.Node implements it.
+// Options.Cluster nil (the default) is a single server: none of this
+// file's hooks does anything then.
+type Cluster interface {
+	// Name is this node's name in the cluster.
+	Name() string
+	// Owner returns a fresh owner name, unique on this node (one per open).
+	Owner() string
+	// Acquire adds vals as entries of owner on file in table, all or
+	// none, unless an entry of another node conflicts with one of them
+	// (conflict(mine, other)). A refusal because of a conflict is an
+	// error with a method Conflict() bool that returns true; any other
+	// error means the cluster could not be consulted.
+	Acquire(ctx context.Context, table, file, owner string, vals [][]byte, conflict func(mine, other []byte) bool) ([]string, error)
+	// Release deletes entries by the keys Acquire returned.
+	Release(ctx context.Context, keys ...string) error
+	// ReleaseOwner deletes every entry of owner on file in table.
+	ReleaseOwner(ctx context.Context, table, file, owner string) error
+}
+
+// The cluster tables the server uses.
+const (
+	clusterOpens = "opens" // one entry per open: access, share access
+	clusterLocks = "locks" // one entry per byte-range lock
+)
+
+// clusterOpen is what the server remembers of an open's cluster entries.
+type clusterOpen struct {
+	file, owner string
+	// locks are the keys of the open's lock entries by range and kind, in
+	// the order they were granted.
+	locks map[clusterLockKey][]string
+}
+
+type clusterLockKey struct {
+	off, n    uint64
+	exclusive bool
+}
+
+// clusterOpens maps opens to their cluster entries.
+//
+// Ownership: mu guards m; it is a leaf, and no cluster call is made while
+// it is held.
+type clusterTable struct {
+	mu orderedMutex[rankLeaf]
+	m  map[*open]*clusterOpen
+}
+
+func (t *clusterTable) get(o *open) *clusterOpen {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[o]
+}
+
+// clusterFile names a file cluster-wide: the share's name and the file id
+// the backend gives (an inode number on a shared POSIX file system, the
+// same on every node).
+func clusterFile(o *open, id uint64) string {
+	return strings.ToLower(o.tree.share.Name) + "/" + strconv.FormatUint(id, 16)
+}
+
+// isClusterConflict reports whether a Cluster error is a conflict.
+func isClusterConflict(err error) bool {
+	var c interface{ Conflict() bool }
+	return errors.As(err, &c) && c.Conflict()
+}
+
+// clusterRefused logs and maps an error of the cluster that is not a
+// conflict: the node could not consult etcd, so it refuses rather than
+// risk two nodes granting conflicting state.
+func (s *Server) clusterRefused(what string, err error) error {
+	s.log.Error("cluster: refusing "+what+": cluster state unavailable", "err", err)
+	return ntstatus.InsufficientResources
+}
+
+func encodeShareEntry(access, share uint32) []byte {
+	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, access), share)
+}
+
+// shareEntryConflict applies shareConflict to two encoded open entries.
+func shareEntryConflict(mine, other []byte) bool {
+	if len(mine) != 8 || len(other) != 8 {
+		return true // an entry we cannot read: be safe
+	}
+	le := binary.LittleEndian
+	return shareConflict(le.Uint32(other), le.Uint32(other[4:]), le.Uint32(mine), le.Uint32(mine[4:]))
+}
+
+// clusterAttach registers a newly attached open cluster-wide, checking
+// the share modes of the file's opens on the other nodes [MS-FSA
+// 2.1.5.1.2]. On failure the open is detached from its node again and
+// the error is the status for the client.
+func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error {
+	c := s.opts.Cluster
+	if c == nil || o.tree == nil {
+		return nil
+	}
+	co := &clusterOpen{file: clusterFile(o, key.id), owner: c.Owner()}
+	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
+		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+	if err != nil {
+		o.mu.Lock()
+		p := o.path
+		o.mu.Unlock()
+		s.nodes.detach(o, p)
+		if isClusterConflict(err) {
+			return ntstatus.SharingViolation
+		}
+		return s.clusterRefused("open", err)
+	}
+	s.cluster.mu.Lock()
+	if s.cluster.m == nil {
+		s.cluster.m = map[*open]*clusterOpen{}
+	}
+	s.cluster.m[o] = co
+	s.cluster.mu.Unlock()
+	return nil
+}
+
+// clusterDetach drops an open's cluster entries, its share mode and any
+// byte-range locks (at its release).
+func (s *Server) clusterDetach(o *open) {
+	c := s.opts.Cluster
+	if c == nil {
+		return
+	}
+	s.cluster.mu.Lock()
+	co := s.cluster.m[o]
+	delete(s.cluster.m, o)
+	s.cluster.mu.Unlock()
+	if co == nil {
+		return
+	}
+	ctx := context.Background()
+	if co.locks != nil {
+		if err := c.ReleaseOwner(ctx, clusterLocks, co.file, co.owner); err != nil {
+			s.log.Warn("cluster: releasing locks of a closed open (retried)", "err", err)
+		}
+	}
+	if err := c.ReleaseOwner(ctx, clusterOpens, co.file, co.owner); err != nil {
+		s.log.Warn("cluster: releasing a closed open (retried)", "err", err)
+	}
+}
+
+func encodeLockEntry(off, n uint64, exclusive bool) []byte {
+	b := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, off), n)
+	if exclusive {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// lockEntryConflict: two locks of different nodes conflict when they
+// overlap and one is exclusive [MS-FSA 2.1.5.7].
+func lockEntryConflict(mine, other []byte) bool {
+	if len(mine) != 17 || len(other) != 17 {
+		return true
+	}
+	le := binary.LittleEndian
+	return overlaps(le.Uint64(mine), le.Uint64(mine[8:]), le.Uint64(other), le.Uint64(other[8:])) &&
+		(mine[16] == 1 || other[16] == 1)
+}
+
+// tryLock grants the elements on the open's node and, in a cluster, on
+// the other nodes: the locks granted here are withdrawn again when
+// another node holds a conflicting one (LockNotGranted), or when the
+// cluster cannot be consulted.
+func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
+	locks := &o.node.locks
+	if err := locks.tryLock(o, els, lim); err != nil {
+		return err
+	}
+	c := s.opts.Cluster
+	if c == nil {
+		return nil
+	}
+	co := s.cluster.get(o)
+	if co == nil {
+		return nil // opened before the cluster hooks saw it: not shared
+	}
+	vals := make([][]byte, len(els))
+	for i, e := range els {
+		vals[i] = encodeLockEntry(e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0)
+	}
+	keys, err := c.Acquire(context.Background(), clusterLocks, co.file, co.owner, vals, lockEntryConflict)
+	if err != nil {
+		for _, e := range els {
+			locks.unlockOne(o, e.Offset, e.Length)
+		}
+		if isClusterConflict(err) {
+			return ntstatus.LockNotGranted
+		}
+		return s.clusterRefused("lock", err)
+	}
+	s.cluster.mu.Lock()
+	if co.locks == nil {
+		co.locks = map[clusterLockKey][]string{}
+	}
+	for i, e := range els {
+		k := clusterLockKey{e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0}
+		co.locks[k] = append(co.locks[k], keys[i])
+	}
+	s.cluster.mu.Unlock()
+	return nil
+}
+
+// clusterUnlock drops the cluster entry of one lock just released on the
+// node, the exclusive one first as unlockOne does [MS-FSA 2.1.5.8].
+func (s *Server) clusterUnlock(o *open, off, n uint64) {
+	c := s.opts.Cluster
+	if c == nil {
+		return
+	}
+	co := s.cluster.get(o)
+	if co == nil {
+		return
+	}
+	var key string
+	s.cluster.mu.Lock()
+	for _, excl := range []bool{true, false} {
+		k := clusterLockKey{off, n, excl}
+		if ks := co.locks[k]; len(ks) > 0 {
+			key = ks[len(ks)-1]
+			co.locks[k] = ks[:len(ks)-1]
+			break
+		}
+	}
+	s.cluster.mu.Unlock()
+	if key != "" {
+		if err := c.Release(context.Background(), key); err != nil {
+			s.log.Warn("cluster: releasing a lock (retried)", "err", err)
+		}
+	}
+}
+
+// clusterLockRetry is how often a blocking LOCK that waits retries in a
+// cluster, where an unlock on another node wakes no one here; nil (never)
+// on a single server.
+func (s *Server) clusterLockRetry() <-chan time.Time {
+	if s.opts.Cluster == nil {
+		return nil
+	}
+	return time.After(clusterLockPoll)
+}
+
+const clusterLockPoll = 200 * time.Millisecond

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/cluster"
+	"github.com/signetsmb/signet/cluster/etcdtest"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs/localfs"
+)
+
+var _ Cluster = (*cluster.Node)(nil)
+
+// clusterNodes starts an etcd cluster of members and n Signet servers,
+// each a node of the cluster serving "share" from one directory through
+// its own localfs, and returns one session tester per node.
+func clusterNodes(t *testing.T, members, n int) (*etcdtest.Cluster, []*tester) {
+	t.Helper()
+	ec := etcdtest.Start(t, members)
+	dir := t.TempDir()
+	var tcs []*tester
+	for i := range n {
+		node, err := cluster.Join(context.Background(), cluster.Config{
+			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
+			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { node.Close() })
+		fsys, err := localfs.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := newTester(t, &testerConfig{FS: fsys, Options: func(o *Options) { o.Cluster = node }})
+		tc.negotiate(wire.Dialect311)
+		tc.mustSessionSetup("alice", "pw")
+		tc.mustTreeConnect("share")
+		tcs = append(tcs, tc)
+	}
+	return ec, tcs
+}
+
+func (tc *tester) openShare(name string, access, share uint32) (wire.FileID, ntstatus.Status) {
+	tc.t.Helper()
+	cr, st := tc.create(&wire.CreateRequest{DesiredAccess: access, ShareAccess: share,
+		CreateDisposition: wire.FileOpenIf, CreateOptions: wire.FileNonDirectoryFile, Name: name})
+	if cr == nil {
+		return wire.FileID{}, st
+	}
+	return cr.FileID, st
+}
+
+const readAccess = wire.FileReadData | wire.FileReadAttributes | wire.Synchronize
+
+// TestClusterShareModesAndLocks is the first part of issue 15's must-show
+// 1: three etcd members, three Signet nodes over one directory. A
+// deny-write open on A makes a write open on B fail with
+// SHARING_VIOLATION (and a read open succeed); a byte-range lock on A
+// blocks the range on C, and a waiting lock on C is granted after A
+// unlocks.
+func TestClusterShareModesAndLocks(t *testing.T) {
+	_, n := clusterNodes(t, 3, 3)
+	a, b, c := n[0], n[1], n[2]
+
+	fa, st := a.openShare("f", rwAccess, wire.FileShareRead)
+	if st != ntstatus.Success {
+		t.Fatalf("A: deny-write open: %v", st)
+	}
+	if _, st := b.openShare("f", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("B: write open over A's deny-write: %v, want SHARING_VIOLATION", st)
+	}
+	// A read open that shares write is compatible with A's open.
+	fb, st := b.openShare("f", readAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("B: read open: %v", st)
+	}
+	// The refused open left nothing behind: once A and B close, B writes.
+	a.closeFile(fa)
+	b.closeFile(fb)
+	fb, st = b.openShare("f", rwAccess, wire.FileShareRead)
+	if st != ntstatus.Success {
+		t.Fatalf("B: write open after A closed: %v", st)
+	}
+	if _, st := c.openShare("f", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("C: write open over B's deny-write: %v", st)
+	}
+	b.closeFile(fb)
+
+	// Byte-range locks.
+	ga := a.mustCreate("g")
+	gc := c.mustCreate("g")
+	if st := a.lock(ga, excl(0, 10)); st != ntstatus.Success {
+		t.Fatalf("A: lock: %v", st)
+	}
+	if st := c.lock(gc, excl(5, 1)); st != ntstatus.LockNotGranted {
+		t.Fatalf("C: lock inside A's lock: %v, want LOCK_NOT_GRANTED", st)
+	}
+	shared := wire.LockElement{Offset: 0, Length: 4, Flags: wire.LockFlagShared | wire.LockFlagFailImmediately}
+	if st := c.lock(gc, shared); st != ntstatus.LockNotGranted {
+		t.Fatalf("C: shared lock inside A's exclusive lock: %v", st)
+	}
+	if st := c.lock(gc, excl(10, 5)); st != ntstatus.Success {
+		t.Fatalf("C: lock beside A's lock: %v", st)
+	}
+	// A refused element withdraws the whole request, here and cluster-wide.
+	if st := c.lock(gc, excl(20, 1), excl(9, 1)); st != ntstatus.LockNotGranted {
+		t.Fatalf("C: series with a conflicting element: %v", st)
+	}
+	if st := a.lock(ga, excl(20, 1)); st != ntstatus.Success {
+		t.Fatalf("A: range C's refused series did not keep: %v", st)
+	}
+	// A blocking lock on C waits, and is granted once A unlocks.
+	wait := c.lockReq(gc, wire.LockElement{Offset: 5, Length: 1, Flags: wire.LockFlagExclusive})
+	c.send(wait)
+	if r := c.waitInterim(wait); !r.isInterim() {
+		t.Fatalf("C: blocking lock did not go async: %v", r)
+	}
+	if st := a.lock(ga, unlock(0, 10)); st != ntstatus.Success {
+		t.Fatalf("A: unlock: %v", st)
+	}
+	expectStatus(t, "C: waiting lock after A's unlock", c.wait(wait), ntstatus.Success)
+	// Closing C's open drops its locks cluster-wide.
+	if st := a.lock(ga, excl(5, 1)); st != ntstatus.LockNotGranted {
+		t.Fatalf("A: lock inside C's granted lock: %v", st)
+	}
+	c.closeFile(gc)
+	if st := a.lock(ga, excl(0, 15)); st != ntstatus.Success {
+		t.Fatalf("A: lock after C closed: %v", st)
+	}
+}
+
+// TestClusterQuorumLoss is must-show 3 on the server: one etcd member
+// killed, the nodes keep serving; quorum lost, a new open is refused with
+// a log line; quorum back, opens work again.
+func TestClusterQuorumLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quorum loss takes seconds")
+	}
+	ec, n := clusterNodes(t, 3, 2)
+	a, b := n[0], n[1]
+	ec.Stop(2)
+	fa, st := a.openShare("q", rwAccess, wire.FileShareRead)
+	if st != ntstatus.Success {
+		t.Fatalf("one member down: %v", st)
+	}
+	if _, st := b.openShare("q", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("one member down, conflicting open: %v", st)
+	}
+	ec.Stop(1)
+	if _, st := b.openShare("q2", rwAccess, shareAll); st != ntstatus.InsufficientResources {
+		t.Fatalf("quorum lost: open %v, want refusal", st)
+	}
+	if !strings.Contains(b.logs(), "cluster: refusing open") {
+		t.Fatalf("no log line for the refused open:\n%s", b.logs())
+	}
+	ec.Start(1)
+	ec.WaitHealthy(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, st := b.openShare("q2", rwAccess, shareAll)
+		if st == ntstatus.Success {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("quorum back: open still %v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A's open from before the outage still holds its share mode.
+	if _, st := b.openShare("q", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("after the outage, conflicting open: %v", st)
+	}
+	a.closeFile(fa)
+}
