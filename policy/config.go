@@ -121,6 +121,8 @@ type Config struct {
 	AuthMechanisms []string
 	// Kerberos is [kerberos]; nil when absent (Kerberos off).
 	Kerberos *Kerberos
+	// Cluster is [cluster]; nil when absent (a single server).
+	Cluster *Cluster
 
 	// ServerEnableSecuritySignature and ClientEnableSecuritySignature
 	// record the SMBv1-only "Digitally sign communications (if client

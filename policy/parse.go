@@ -44,6 +44,8 @@ type rawConfig struct {
 	Interface []rawInterface `toml:"interface"`
 	// Kerberos is [kerberos]; see kerberos.go.
 	Kerberos rawKerberos `toml:"kerberos"`
+	// Cluster is [cluster]; see cluster.go.
+	Cluster rawCluster `toml:"cluster"`
 	// Limits is checked key by key against limitSpecs.
 	Limits map[string]any `toml:"limits"`
 	// Metrics and Log are the operations tables (ops.go).
@@ -284,6 +286,7 @@ func (p *parser) run(raw *rawConfig) {
 	p.maxSessions(raw.Server.MaxSessions)
 	p.multichannel(raw.Server.Multichannel, raw.Interface)
 	p.auth(raw)
+	p.cluster(raw.Cluster)
 	p.encryption(raw.Server)
 	p.client(raw.Client)
 	p.smb1Only(raw)

@@ -83,12 +83,18 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	clu, leave, err := joinCluster(ctx, cfg, log) // serve_cluster.go; nil without [cluster]
+	if err != nil {
+		return err
+	}
+	defer leave()
 	srv, err := server.New(server.Options{
 		Settings:   settings,
 		Users:      users,
 		MachineSID: msid,
 		Logger:     log,
 		Observer:   asObserver(obs),
+		Cluster:    clu,
 	})
 	if err != nil {
 		return err
