@@ -180,3 +180,19 @@ func TestClusterQuorumLoss(t *testing.T) {
 	}
 	a.closeFile(fa)
 }
+
+// TestClusterNoCaching: until lease and oplock breaks cross nodes, a
+// cluster node grants neither, so no client caches data another node's
+// client could change.
+func TestClusterNoCaching(t *testing.T) {
+	_, n := clusterNodes(t, 1, 1)
+	a := n[0]
+	cr := a.parseCreate(a.roundTrip(a.createOplock("o", wire.OplockBatch)))
+	if cr == nil || cr.OplockLevel != wire.OplockNone {
+		t.Fatalf("batch oplock on a cluster node: %+v", cr)
+	}
+	cr = a.parseCreate(a.roundTrip(a.createLease("l", [16]byte{1}, wire.LeaseRead|wire.LeaseHandle|wire.LeaseWrite, shareAll)))
+	if lc := leaseOf(t, cr); lc.State != 0 {
+		t.Fatalf("lease state %#x on a cluster node, want none", lc.State)
+	}
+}

@@ -87,8 +87,8 @@ func (t *nodeTable) grantLease(o *open, lr *leaseRequest) *wire.LeaseContext {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	want := lr.ctx.State & leaseRWH
-	if want&wire.LeaseRead == 0 {
-		want = 0 // H, W and HW alone are not granted
+	if want&wire.LeaseRead == 0 || t.noCache {
+		want = 0 // H, W and HW alone are not granted; none on a cluster node (cluster.go)
 	}
 	allowed := leaseRWH
 	for _, other := range o.node.opens {

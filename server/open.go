@@ -103,6 +103,9 @@ type nodeTable struct {
 	mu     orderedMutex[rankNodes]
 	nodes  map[nodeKey]*fileNode
 	leases map[leaseID]*lease // LeaseTable (lease.go)
+	// noCache: a cluster node grants no oplocks and no lease caching
+	// until breaks cross nodes (cluster.go). Set by New, then read-only.
+	noCache bool
 }
 
 // release closes the open's file and drops it from its node; the last

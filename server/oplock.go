@@ -31,7 +31,7 @@ type oplockState struct {
 // grantOplock decides the level for a new open o of its node, after any
 // break: the requested level when o is alone, at most level II otherwise.
 func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
-	if o.isDir || requested == wire.OplockNone || requested == wire.OplockLease {
+	if o.isDir || requested == wire.OplockNone || requested == wire.OplockLease || t.noCache {
 		return wire.OplockNone
 	}
 	t.mu.Lock()

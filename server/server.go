@@ -304,6 +304,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.sessions = sessions
+	s.nodes.noCache = opts.Cluster != nil // cluster.go
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
