@@ -139,7 +139,8 @@ func TestClusterShareModesAndLocks(t *testing.T) {
 
 // TestClusterQuorumLoss is must-show 3 on the server: one etcd member
 // killed, the nodes keep serving; quorum lost, a new open is refused with
-// a log line; quorum back, opens work again.
+// a log line while I/O on existing opens goes on; quorum back, opens work
+// again and every acknowledged write is there.
 func TestClusterQuorumLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("quorum loss takes seconds")
@@ -154,7 +155,13 @@ func TestClusterQuorumLoss(t *testing.T) {
 	if _, st := b.openShare("q", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("one member down, conflicting open: %v", st)
 	}
+	if _, st := a.write(fa, 0, []byte("before ")); st != ntstatus.Success {
+		t.Fatalf("write, one member down: %v", st)
+	}
 	ec.Stop(1)
+	if _, st := a.write(fa, 7, []byte("during")); st != ntstatus.Success {
+		t.Fatalf("write on an existing open without quorum: %v", st)
+	}
 	if _, st := b.openShare("q2", rwAccess, shareAll); st != ntstatus.InsufficientResources {
 		t.Fatalf("quorum lost: open %v, want refusal", st)
 	}
@@ -179,6 +186,13 @@ func TestClusterQuorumLoss(t *testing.T) {
 		t.Fatalf("after the outage, conflicting open: %v", st)
 	}
 	a.closeFile(fa)
+	fb, st := b.openShare("q", readAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("open after A closed: %v", st)
+	}
+	if data, st := b.read(fb, 0, 64); st != ntstatus.Success || string(data) != "before during" {
+		t.Fatalf("acknowledged writes read through B: %q %v", data, st)
+	}
 }
 
 // TestClusterNoCaching: until lease and oplock breaks cross nodes, a
