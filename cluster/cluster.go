@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	DialTimeout, RequestTimeout, LeaseTTL time.Duration
 	// Logger receives the membership events. Default slog.Default().
 	Logger *slog.Logger
+	// OnLost, when set, is called (from the renewal goroutine) for each
+	// entry the node held that it could not write again under a new lease
+	// because another node took a conflicting one meanwhile.
+	OnLost func(table, file, owner string)
 }
 
 // Errors of Acquire.
@@ -62,6 +67,13 @@ var (
 	// its lease; it must refuse new state rather than risk split-brain.
 	ErrUnavailable = errors.New("cluster: etcd unavailable or node lease lost")
 )
+
+// heldEntry is one entry this node holds.
+type heldEntry struct {
+	table, file, owner string
+	val                []byte
+	conflict           func(mine, other []byte) bool
+}
 
 // Node is this server's membership of the cluster.
 type Node struct {
@@ -75,8 +87,12 @@ type Node struct {
 	lease   clientv3.LeaseID
 	healthy bool
 	retry   []clientv3.Op // deletes that failed, retried at each renewal
-	stop    chan struct{}
-	done    chan struct{}
+	// held are the entries this node holds, by owner prefix
+	// (<dir><node>/<owner>/) and key, so that they can be written again
+	// under a new lease after the old one expired.
+	held map[string]map[string]heldEntry
+	stop chan struct{}
+	done chan struct{}
 }
 
 func (c *Config) defaults() error {
@@ -168,6 +184,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		cli.Close()
 		return nil, err
 	}
+	n.setHealthy(true, "")
 	go n.keepAlive()
 	n.log.Info("cluster: joined", "node", cfg.Node, "lease", fmt.Sprintf("%x", n.leaseID()), "ttl", cfg.LeaseTTL)
 	return n, nil
@@ -196,7 +213,7 @@ func (n *Node) register(ctx context.Context) error {
 		return err
 	}
 	n.mu.Lock()
-	n.lease, n.healthy = lr.ID, true
+	n.lease = lr.ID
 	n.mu.Unlock()
 	return nil
 }
@@ -256,7 +273,10 @@ func (n *Node) keepAlive() {
 			n.setHealthy(false, "lease expired")
 			if rerr := n.register(context.Background()); rerr == nil {
 				last = time.Now()
-				n.log.Warn("cluster: lease had expired; node registered again under a new lease", "node", n.cfg.Node)
+				kept, lost := n.reacquire()
+				n.log.Warn("cluster: lease had expired; node registered again under a new lease",
+					"node", n.cfg.Node, "entries_kept", kept, "entries_lost", lost)
+				n.setHealthy(true, "")
 			}
 		default:
 			if time.Since(last) > n.cfg.LeaseTTL-period {
@@ -267,7 +287,88 @@ func (n *Node) keepAlive() {
 }
 
 func isLeaseGone(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "requested lease not found")
+	return errors.Is(err, rpctypes.ErrLeaseNotFound) ||
+		err != nil && strings.Contains(err.Error(), "requested lease not found")
+}
+
+// reacquire writes the entries the node held again under its new lease,
+// file by file, each by the check-and-set of Acquire; an entry that
+// another node's entry now conflicts with is dropped, logged and passed
+// to Config.OnLost.
+func (n *Node) reacquire() (kept, lost int) {
+	n.mu.Lock()
+	byFile := map[[2]string]map[string]heldEntry{}
+	for _, owned := range n.held {
+		for k, e := range owned {
+			f := [2]string{e.table, e.file}
+			if byFile[f] == nil {
+				byFile[f] = map[string]heldEntry{}
+			}
+			byFile[f][k] = e
+		}
+	}
+	n.mu.Unlock()
+	for f, entries := range byFile {
+		k, l := n.reacquireFile(f[0], f[1], entries)
+		kept += k
+		lost += l
+	}
+	return kept, lost
+}
+
+func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (kept, lost int) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	dir := n.fileDir(table, file)
+	mine := dir + n.cfg.Node + "/"
+	lease := n.leaseID()
+	for {
+		gr, err := n.cli.Get(ctx, dir, clientv3.WithPrefix())
+		if err != nil {
+			n.log.Error("cluster: could not restore entries after losing the lease", "table", table, "file", file, "err", err)
+			return 0, 0
+		}
+		var ops []clientv3.Op
+		var dropped []string
+		for k, e := range entries {
+			bad := false
+			for _, kv := range gr.Kvs {
+				if !strings.HasPrefix(string(kv.Key), mine) && e.conflict(e.val, kv.Value) {
+					bad = true
+					break
+				}
+			}
+			if bad {
+				dropped = append(dropped, k)
+				continue
+			}
+			ops = append(ops, clientv3.OpPut(k, string(e.val), clientv3.WithLease(lease)))
+		}
+		tr, err := n.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.ModRevision(dir), "<", gr.Header.Revision+1).WithPrefix(),
+		).Then(ops...).Commit()
+		if err != nil {
+			n.log.Error("cluster: could not restore entries after losing the lease", "table", table, "file", file, "err", err)
+			return 0, 0
+		}
+		if !tr.Succeeded {
+			continue
+		}
+		n.mu.Lock()
+		for _, k := range dropped {
+			n.forgetLocked(k)
+		}
+		n.mu.Unlock()
+		for _, k := range dropped {
+			e := entries[k]
+			n.log.Error("cluster: an entry lost with the node's lease conflicts with another node's; dropped",
+				"table", table, "file", file, "owner", e.owner)
+			if n.cfg.OnLost != nil {
+				n.cfg.OnLost(table, file, e.owner)
+			}
+		}
+		return len(ops), len(dropped)
+	}
 }
 
 // Close revokes the lease (the node's entries vanish at once) and
@@ -348,6 +449,18 @@ func (n *Node) Acquire(ctx context.Context, table, file, owner string, vals [][]
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		if tr.Succeeded {
+			n.mu.Lock()
+			if n.held == nil {
+				n.held = map[string]map[string]heldEntry{}
+			}
+			prefix := mine + owner + "/"
+			if n.held[prefix] == nil {
+				n.held[prefix] = map[string]heldEntry{}
+			}
+			for i, k := range keys {
+				n.held[prefix][k] = heldEntry{table: table, file: file, owner: owner, val: vals[i], conflict: conflict}
+			}
+			n.mu.Unlock()
 			return keys, nil
 		}
 		if n.leaseID() == lease {
@@ -373,9 +486,12 @@ func (n *Node) Release(ctx context.Context, keys ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
 	ops := make([]clientv3.Op, len(keys))
+	n.mu.Lock()
 	for i, k := range keys {
 		ops[i] = clientv3.OpDelete(k)
+		n.forgetLocked(k)
 	}
+	n.mu.Unlock()
 	return n.delete(ctx, ops)
 }
 
@@ -409,10 +525,25 @@ func (n *Node) retryDeletes() {
 func (n *Node) ReleaseOwner(ctx context.Context, table, file, owner string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	return n.delete(ctx, []clientv3.Op{clientv3.OpDelete(n.fileDir(table, file)+n.cfg.Node+"/"+owner+"/", clientv3.WithPrefix())})
+	prefix := n.fileDir(table, file) + n.cfg.Node + "/" + owner + "/"
+	n.mu.Lock()
+	delete(n.held, prefix)
+	n.mu.Unlock()
+	return n.delete(ctx, []clientv3.Op{clientv3.OpDelete(prefix, clientv3.WithPrefix())})
 }
 
 type conflictError struct{}
 
 func (conflictError) Error() string  { return "cluster: conflicting entry on another node" }
 func (conflictError) Conflict() bool { return true }
+
+// forgetLocked drops a held entry by key. n.mu held.
+func (n *Node) forgetLocked(key string) {
+	prefix := key[:strings.LastIndexByte(key, '/')+1]
+	if owned := n.held[prefix]; owned != nil {
+		delete(owned, key)
+		if len(owned) == 0 {
+			delete(n.held, prefix)
+		}
+	}
+}

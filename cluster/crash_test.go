@@ -3,6 +3,9 @@ package cluster
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,4 +65,69 @@ func TestCrashedNodeEntriesExpire(t *testing.T) {
 		t.Fatalf("name a not free after its lease expired: %v", err)
 	}
 	a2.Close()
+}
+
+// TestLeaseLostEntriesRestored: when a live node's lease is lost (here
+// revoked behind its back, as an expiry during a partition would), the
+// node refuses new entries, registers again under a new lease and writes
+// its entries again, except those another node took meanwhile, which it
+// reports to OnLost.
+func TestLeaseLostEntriesRestored(t *testing.T) {
+	ec := etcdtest.Start(t, 1)
+	ctx := context.Background()
+	var lostMu sync.Mutex
+	var lost []string
+	cfg := Config{Endpoints: ec.Endpoints(), LeaseTTL: 2 * time.Second, Node: "a",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnLost: func(table, file, owner string) {
+			lostMu.Lock()
+			lost = append(lost, table+" "+file)
+			lostMu.Unlock()
+		}}
+	a, err := Join(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cfg.Node, cfg.OnLost = "b", nil
+	b, err := Join(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	x := func(mine, other []byte) bool { return true }
+	for _, f := range []string{"kept", "taken"} {
+		if _, err := a.Acquire(ctx, "opens", f, a.Owner(), [][]byte{{1}}, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.cli.Revoke(ctx, a.leaseID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Acquire(ctx, "opens", "taken", b.Owner(), [][]byte{{1}}, x); err != nil {
+		t.Fatalf("b after a's lease was revoked: %v", err)
+	}
+	// a notices at its next renewal (TTL/3) and restores what it can.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lostMu.Lock()
+		n := len(lost)
+		lostMu.Unlock()
+		if n > 0 && a.Healthy() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a did not restore its entries")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(lost) != 1 || lost[0] != "opens taken" {
+		t.Fatalf("lost %v, want [opens taken]", lost)
+	}
+	if _, err := b.Acquire(ctx, "opens", "kept", b.Owner(), [][]byte{{1}}, x); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a's restored entry does not conflict: %v", err)
+	}
+	if _, err := a.Acquire(ctx, "opens", "new", a.Owner(), [][]byte{{1}}, x); err != nil {
+		t.Fatalf("a after re-registering: %v", err)
+	}
 }
