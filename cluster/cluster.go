@@ -56,6 +56,9 @@ type Config struct {
 	// entry the node held that it could not write again under a new lease
 	// because another node took a conflicting one meanwhile.
 	OnLost func(table, file, owner string)
+	// Mirror lists the tables of which the node keeps a copy of the other
+	// nodes' entries, for Others.
+	Mirror []string
 }
 
 // Errors of Acquire.
@@ -93,6 +96,12 @@ type Node struct {
 	held map[string]map[string]heldEntry
 	stop chan struct{}
 	done chan struct{}
+
+	// mirrors (read-only after Join) are followed by one goroutine each,
+	// ended by Close through mirrorStop and waited for with mirrorWG.
+	mirrors    map[string]*mirror
+	mirrorStop context.CancelFunc
+	mirrorWG   sync.WaitGroup
 }
 
 func (c *Config) defaults() error {
@@ -186,6 +195,14 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.setHealthy(true, "")
 	go n.keepAlive()
+	mctx, mstop := context.WithCancel(context.Background())
+	n.mirrorStop = mstop
+	n.mirrors = map[string]*mirror{}
+	for _, table := range cfg.Mirror {
+		m := &mirror{table: table}
+		n.mirrors[table] = m
+		n.mirrorWG.Go(func() { n.follow(mctx, m) })
+	}
 	n.log.Info("cluster: joined", "node", cfg.Node, "lease", fmt.Sprintf("%x", n.leaseID()), "ttl", cfg.LeaseTTL)
 	return n, nil
 }
@@ -376,6 +393,8 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 func (n *Node) Close() error {
 	close(n.stop)
 	<-n.done
+	n.mirrorStop()
+	n.mirrorWG.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
 	defer cancel()
 	n.cli.Revoke(ctx, n.leaseID())

@@ -17,6 +17,8 @@ import (
 func (n *Node) crash() {
 	close(n.stop)
 	<-n.done
+	n.mirrorStop()
+	n.mirrorWG.Wait()
 	n.cli.Close()
 }
 

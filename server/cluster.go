@@ -32,7 +32,15 @@ type Cluster interface {
 	Release(ctx context.Context, keys ...string) error
 	// ReleaseOwner deletes every entry of owner on file in table.
 	ReleaseOwner(ctx context.Context, table, file, owner string) error
+	// Others reports whether pred holds for an entry of another node on
+	// file in table, from a local copy kept up to date by a watch (for
+	// the tables in ClusterMirrorTables); it makes no etcd request.
+	Others(table, file string, pred func(val []byte) bool) bool
 }
+
+// ClusterMirrorTables are the tables a Cluster must keep a local copy of
+// for Others: the byte-range locks, checked on every READ and WRITE.
+var ClusterMirrorTables = []string{clusterLocks}
 
 // The cluster tables the server uses.
 const (
@@ -260,3 +268,25 @@ func (s *Server) clusterLockRetry() <-chan time.Time {
 }
 
 const clusterLockPoll = 200 * time.Millisecond
+
+// clusterCheckIO refuses a read or write that overlaps another node's
+// exclusive lock, or (a write) any lock of another node, by the rules of
+// fileLocks.checkIO [MS-FSA 2.1.4.10], from the node's copy of the
+// cluster's locks (which lags etcd by a watch delivery).
+func clusterCheckIO(o *open, off, n uint64, write bool) error {
+	if o.tree == nil || o.tree.srv.opts.Cluster == nil || n == 0 {
+		return nil
+	}
+	c := o.tree.srv.opts.Cluster
+	if c.Others(clusterLocks, clusterFile(o, o.node.key.id), func(v []byte) bool {
+		if len(v) != 17 {
+			return true
+		}
+		le := binary.LittleEndian
+		ln := le.Uint64(v[8:])
+		return ln != 0 && overlaps(off, n, le.Uint64(v), ln) && (write || v[16] == 1)
+	}) {
+		return ntstatus.FileLockConflict
+	}
+	return nil
+}

@@ -30,6 +30,7 @@ func clusterNodes(t *testing.T, members, n int) (*etcdtest.Cluster, []*tester) {
 			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
 			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Mirror: ClusterMirrorTables,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -110,6 +111,22 @@ func TestClusterShareModesAndLocks(t *testing.T) {
 	if st := c.lock(gc, excl(10, 5)); st != ntstatus.Success {
 		t.Fatalf("C: lock beside A's lock: %v", st)
 	}
+	// I/O on C into A's exclusive lock is refused once C's copy of the
+	// cluster's locks has it (a watch delivery: milliseconds).
+	eventually(t, "C: READ inside A's lock", func() bool {
+		_, st := c.read(gc, 5, 2)
+		return st == ntstatus.FileLockConflict
+	})
+	if _, st := c.write(gc, 8, []byte("xyz")); st != ntstatus.FileLockConflict {
+		t.Fatalf("C: WRITE into A's lock: %v", st)
+	}
+	if _, st := c.write(gc, 30, []byte("xyz")); st != ntstatus.Success {
+		t.Fatalf("C: WRITE outside every lock: %v", st)
+	}
+	eventually(t, "A: WRITE into C's lock", func() bool {
+		_, st := a.write(ga, 10, []byte("x"))
+		return st == ntstatus.FileLockConflict
+	})
 	// A refused element withdraws the whole request, here and cluster-wide.
 	if st := c.lock(gc, excl(20, 1), excl(9, 1)); st != ntstatus.LockNotGranted {
 		t.Fatalf("C: series with a conflicting element: %v", st)
@@ -135,6 +152,14 @@ func TestClusterShareModesAndLocks(t *testing.T) {
 	if st := a.lock(ga, excl(0, 15)); st != ntstatus.Success {
 		t.Fatalf("A: lock after C closed: %v", st)
 	}
+	if st := a.lock(ga, unlock(0, 15)); st != ntstatus.Success {
+		t.Fatalf("A: unlock: %v", st)
+	}
+	gc = c.mustCreate("g")
+	eventually(t, "C: WRITE after every lock is gone", func() bool {
+		_, st := c.write(gc, 0, []byte("free"))
+		return st == ntstatus.Success
+	})
 }
 
 // TestClusterQuorumLoss is must-show 3 on the server: one etcd member

@@ -298,7 +298,10 @@ func (o *open) checkIO(off, n uint64, write bool) error {
 	if o.node == nil {
 		return nil
 	}
-	return o.node.locks.checkIO(o, off, n, write)
+	if err := o.node.locks.checkIO(o, off, n, write); err != nil {
+		return err
+	}
+	return clusterCheckIO(o, off, n, write) // cluster.go; nothing unless clustered
 }
 
 // releaseLocks drops the open's byte-range locks (on close).

@@ -23,7 +23,7 @@ func joinCluster(ctx context.Context, cfg *policy.Config, log *slog.Logger) (ser
 		Endpoints: c.Endpoints, Node: c.Node, Prefix: c.Prefix,
 		CA: c.CA, Cert: c.Cert, Key: c.Key,
 		DialTimeout: c.DialTimeout, RequestTimeout: c.RequestTimeout, LeaseTTL: c.LeaseTTL,
-		Logger: log,
+		Logger: log, Mirror: server.ClusterMirrorTables,
 	})
 	if err != nil {
 		return nil, nil, err
