@@ -61,6 +61,8 @@ type Config struct {
 	Mirror []string
 }
 
+var errRegistered = errors.New("cluster: node key exists")
+
 // Errors of Acquire.
 var (
 	// ErrConflict: an entry of another node conflicts. It has a method
@@ -85,6 +87,7 @@ type Node struct {
 	log    *slog.Logger
 	prefix string
 	seq    atomic.Uint64
+	waited bool // Join logged that it waits (Join's goroutine only)
 
 	mu      sync.Mutex
 	lease   clientv3.LeaseID
@@ -189,9 +192,32 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, cli: cli, log: cfg.Logger, prefix: cfg.Prefix,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	if err := n.register(ctx); err != nil {
-		cli.Close()
-		return nil, err
+	// A node restarted within its lease TTL finds its previous
+	// incarnation's key: it waits for that lease to expire (a live node of
+	// the same name renews its key, so the wait ends in an error).
+	deadline := time.Now().Add(cfg.LeaseTTL + time.Second)
+	for {
+		err := n.register(ctx)
+		if err == nil {
+			break
+		}
+		if err != errRegistered || time.Now().After(deadline) {
+			cli.Close()
+			if err == errRegistered {
+				err = fmt.Errorf("cluster: node %q is already registered by a live node (two nodes with one name?)", cfg.Node)
+			}
+			return nil, err
+		}
+		if !n.waited {
+			n.log.Warn("cluster: node name registered by a previous run; waiting for its lease to expire", "node", cfg.Node)
+			n.waited = true
+		}
+		select {
+		case <-ctx.Done():
+			cli.Close()
+			return nil, ctx.Err()
+		case <-time.After(cfg.LeaseTTL / 4):
+		}
 	}
 	n.setHealthy(true, "")
 	go n.keepAlive()
@@ -223,7 +249,7 @@ func (n *Node) register(ctx context.Context) error {
 		Then(clientv3.OpPut(key, strconv.FormatInt(time.Now().Unix(), 10), clientv3.WithLease(lr.ID))).
 		Commit()
 	if err == nil && !tr.Succeeded {
-		err = fmt.Errorf("cluster: node %q is already registered (another live node of that name?)", n.cfg.Node)
+		err = errRegistered
 	}
 	if err != nil {
 		n.cli.Revoke(context.Background(), lr.ID)

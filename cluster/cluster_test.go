@@ -61,7 +61,7 @@ func TestAcquireAcrossNodes(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 
-	if _, err := cluster.Join(ctx, cluster.Config{Endpoints: ec.Endpoints(), Node: "a"}); err == nil {
+	if _, err := cluster.Join(ctx, cluster.Config{Endpoints: ec.Endpoints(), Node: "a", LeaseTTL: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
 		t.Fatal("a second live node named a joined")
 	}
 	oa := a.Owner()

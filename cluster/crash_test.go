@@ -66,7 +66,18 @@ func TestCrashedNodeEntriesExpire(t *testing.T) {
 	if err != nil {
 		t.Fatalf("name a not free after its lease expired: %v", err)
 	}
-	a2.Close()
+	// Restarted at once after a crash, a node waits for its previous
+	// lease to expire instead of failing.
+	a2.crash()
+	start = time.Now()
+	a3, err := Join(ctx, cfg)
+	if err != nil {
+		t.Fatalf("restart after a crash: %v", err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("joined after %v, while the previous lease was alive", d)
+	}
+	a3.Close()
 }
 
 // TestLeaseLostEntriesRestored: when a live node's lease is lost (here
