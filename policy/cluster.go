@@ -107,3 +107,29 @@ func (p *parser) cluster(r rawCluster) {
 		p.cfg.Cluster = c
 	}
 }
+
+// clusterKeys are the keys of [cluster] whose presence Show reports.
+func clusterKeys() []string {
+	return []string{"cluster.endpoints", "cluster.node", "cluster.prefix", "cluster.ca", "cluster.cert", "cluster.key",
+		"cluster.dial_timeout", "cluster.request_timeout", "cluster.lease_ttl"}
+}
+
+// clusterSettings renders [cluster] for Show; nothing without it, so a
+// single server's listing is unchanged.
+func (c *Config) clusterSettings() []Setting {
+	k := c.Cluster
+	if k == nil {
+		return nil
+	}
+	return []Setting{
+		c.scalar("cluster.endpoints", strings.Join(k.Endpoints, ","), "etcd; docs/cluster.md"),
+		c.scalar("cluster.node", k.Node, "unique in the cluster"),
+		c.scalar("cluster.prefix", k.Prefix, ""),
+		c.scalar("cluster.ca", orDash(k.CA), ""),
+		c.scalar("cluster.cert", orDash(k.Cert), ""),
+		c.scalar("cluster.key", orDash(k.Key), ""),
+		c.scalar("cluster.dial_timeout", k.DialTimeout.String(), ""),
+		c.scalar("cluster.request_timeout", k.RequestTimeout.String(), "an open waits at most this long for etcd"),
+		c.scalar("cluster.lease_ttl", k.LeaseTTL.String(), "a dead node's share modes and locks go after this"),
+	}
+}

@@ -37,6 +37,19 @@ lease_ttl = "5s"
 	if !reflect.DeepEqual(cfg.Cluster, want) {
 		t.Fatalf("cluster %+v\nwant %+v", cfg.Cluster, want)
 	}
+	shown := map[string]Setting{}
+	for _, s := range cfg.Show() {
+		shown[s.Key] = s
+	}
+	if s := shown["cluster.node"]; s.Value != "fs1" || s.Source != SourceExplicit {
+		t.Errorf("show cluster.node: %+v", s)
+	}
+	if s := shown["cluster.lease_ttl"]; s.Value != "5s" || s.Source != SourceExplicit {
+		t.Errorf("show cluster.lease_ttl: %+v", s)
+	}
+	if s := shown["cluster.dial_timeout"]; s.Value != "5s" || s.Source == SourceExplicit {
+		t.Errorf("show cluster.dial_timeout: %+v", s)
+	}
 }
 
 func TestClusterConfigErrors(t *testing.T) {

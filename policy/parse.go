@@ -268,7 +268,7 @@ func (p *parser) warn(key, format string, args ...any) {
 func (p *parser) set(key string) bool { return p.cfg.explicit[key] }
 
 func (p *parser) run(raw *rawConfig) {
-	for _, k := range append(scalarKeys(), authKeys()...) {
+	for _, k := range append(append(scalarKeys(), authKeys()...), clusterKeys()...) {
 		if p.md.IsDefined(strings.Split(k, ".")...) {
 			p.cfg.explicit[k] = true
 		}

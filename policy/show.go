@@ -59,6 +59,7 @@ func (c *Config) Show() []Setting {
 			Note:  "reported to multichannel clients instead of the machine's interfaces"})
 	}
 	out = append(out, c.authSettings()...)
+	out = append(out, c.clusterSettings()...)
 	out = append(out, c.limitSettings()...)
 	for _, s := range c.Shares {
 		out = append(out, shareSettings(s)...)
