@@ -50,6 +50,9 @@ lease_ttl = "5s"
 	if s := shown["cluster.dial_timeout"]; s.Value != "5s" || s.Source == SourceExplicit {
 		t.Errorf("show cluster.dial_timeout: %+v", s)
 	}
+	if !NeedsRestart("cluster.node") {
+		t.Error("a [cluster] change applies without a restart")
+	}
 }
 
 func TestClusterConfigErrors(t *testing.T) {

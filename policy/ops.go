@@ -232,6 +232,9 @@ func RestartKeys() []string {
 
 // NeedsRestart reports whether a change of key applies only after a restart.
 func NeedsRestart(key string) bool {
+	if strings.HasPrefix(key, "cluster.") {
+		return true // the node joins its cluster at start (docs/cluster.md)
+	}
 	for _, k := range RestartKeys() {
 		if k == key {
 			return true
