@@ -235,3 +235,49 @@ func TestClusterNoCaching(t *testing.T) {
 		t.Fatalf("lease state %#x on a cluster node, want none", lc.State)
 	}
 }
+
+// BenchmarkClusterOpenClose measures CREATE+CLOSE round trips on one node
+// without a cluster and as a node of a one-member etcd cluster on
+// loopback (the etcd transactions an open and a close cost).
+func BenchmarkClusterOpenClose(b *testing.B) {
+	run := func(b *testing.B, tc *tester) {
+		for b.Loop() {
+			id, st := tc.openShare("bench", rwAccess, shareAll)
+			if st != ntstatus.Success {
+				b.Fatal(st)
+			}
+			tc.closeFile(id)
+		}
+	}
+	b.Run("single", func(b *testing.B) {
+		fsys, err := localfs.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		tc := newTester(b, &testerConfig{FS: fsys, LogLevel: slog.LevelError})
+		tc.negotiate(wire.Dialect311)
+		tc.mustSessionSetup("alice", "pw")
+		tc.mustTreeConnect("share")
+		run(b, tc)
+	})
+	b.Run("cluster", func(b *testing.B) {
+		ec := etcdtest.Start(b, 1)
+		node, err := cluster.Join(context.Background(), cluster.Config{
+			Endpoints: ec.Endpoints(), Node: "a", Mirror: ClusterMirrorTables,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer node.Close()
+		fsys, err := localfs.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		tc := newTester(b, &testerConfig{FS: fsys, LogLevel: slog.LevelError, Options: func(o *Options) { o.Cluster = node }})
+		tc.negotiate(wire.Dialect311)
+		tc.mustSessionSetup("alice", "pw")
+		tc.mustTreeConnect("share")
+		run(b, tc)
+	})
+}
