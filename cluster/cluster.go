@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,7 +77,7 @@ var (
 // heldEntry is one entry this node holds.
 type heldEntry struct {
 	table, file, owner string
-	val                []byte
+	vals               [][]byte
 	conflict           func(mine, other []byte) bool
 }
 
@@ -92,7 +93,9 @@ type Node struct {
 	mu      sync.Mutex
 	lease   clientv3.LeaseID
 	healthy bool
-	retry   []clientv3.Op // deletes that failed, retried at each renewal
+	// retryKeys and retryPrefixes are syncs that failed (etcd
+	// unreachable), redone at each successful renewal.
+	retryKeys, retryPrefixes map[string]bool
 	// held are the entries this node holds, by owner prefix
 	// (<dir><node>/<owner>/) and key, so that they can be written again
 	// under a new lease after the old one expired.
@@ -185,7 +188,6 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		DialKeepAliveTimeout: cfg.RequestTimeout,
 		TLS:                  tc,
 		Logger:               zap.NewNop(),
-		Context:              ctx,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -290,8 +292,8 @@ func (n *Node) setHealthy(v bool, why string) {
 // keepAlive renews the lease every TTL/3. A renewal that fails makes the
 // node unhealthy once the last success is older than the TTL minus one
 // renewal period (entries may be gone at the TTL); a lease found expired
-// is replaced by a new one and the node registered again (its earlier
-// entries are gone: the server re-registers nothing, see docs/cluster.md).
+// is replaced by a new one, the node registered again and its entries
+// written again (reacquire) before it is healthy again.
 func (n *Node) keepAlive() {
 	defer close(n.done)
 	period := n.cfg.LeaseTTL / 3
@@ -311,7 +313,7 @@ func (n *Node) keepAlive() {
 		case err == nil:
 			last = time.Now()
 			n.setHealthy(true, "")
-			n.retryDeletes()
+			n.retrySync()
 		case isLeaseGone(err):
 			n.setHealthy(false, "lease expired")
 			if rerr := n.register(context.Background()); rerr == nil {
@@ -372,11 +374,11 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 			return 0, 0
 		}
 		var ops []clientv3.Op
-		var dropped []string
+		var dropped, put []string
 		for k, e := range entries {
 			bad := false
 			for _, kv := range gr.Kvs {
-				if !strings.HasPrefix(string(kv.Key), mine) && e.conflict(e.val, kv.Value) {
+				if !strings.HasPrefix(string(kv.Key), mine) && anyConflict(e.vals, kv.Value, e.conflict) {
 					bad = true
 					break
 				}
@@ -385,7 +387,11 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 				dropped = append(dropped, k)
 				continue
 			}
-			ops = append(ops, clientv3.OpPut(k, string(e.val), clientv3.WithLease(lease)))
+			if len(ops) == maxTxnOps {
+				continue // the rest in the next round
+			}
+			put = append(put, k)
+			ops = append(ops, clientv3.OpPut(k, string(encodeVals(e.vals)), clientv3.WithLease(lease)))
 		}
 		tr, err := n.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(dir), "<", gr.Header.Revision+1).WithPrefix(),
@@ -404,13 +410,21 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 		n.mu.Unlock()
 		for _, k := range dropped {
 			e := entries[k]
+			delete(entries, k)
 			n.log.Error("cluster: an entry lost with the node's lease conflicts with another node's; dropped",
 				"table", table, "file", file, "owner", e.owner)
 			if n.cfg.OnLost != nil {
 				n.cfg.OnLost(table, file, e.owner)
 			}
 		}
-		return len(ops), len(dropped)
+		for _, k := range put {
+			delete(entries, k)
+		}
+		kept += len(put)
+		lost += len(dropped)
+		if len(entries) == 0 {
+			return kept, lost
+		}
 	}
 }
 
@@ -446,52 +460,45 @@ func escape(s string) string {
 	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
 }
 
-// Acquire adds vals as entries of owner on file in table, all or none,
-// if no entry of another node on the file conflicts with any of them
+// Acquire adds vals, as one entry of owner on file in table, if no
+// value of another node's entries on the file conflicts with any of them
 // (conflict(mine, other)); entries of this node are not checked (the
-// server checks its own). It returns the keys of the entries added.
+// server checks its own). It returns the entry's key. One entry holds
+// all of vals (one LOCK request's elements) so that a request of any size
+// is one key in one transaction (etcd bounds a transaction's operations).
 //
-// The entries' values are read and the new entries written in one
+// The entries' values are read and the new entry written in one
 // transaction conditioned on no entry of the file having changed since
 // the read and on the node's key still being held by its lease; a
 // transaction that loses a race is retried.
-func (n *Node) Acquire(ctx context.Context, table, file, owner string, vals [][]byte, conflict func(mine, other []byte) bool) ([]string, error) {
+func (n *Node) Acquire(ctx context.Context, table, file, owner string, vals [][]byte, conflict func(mine, other []byte) bool) (string, error) {
 	if !n.Healthy() {
-		return nil, ErrUnavailable
+		return "", ErrUnavailable
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
 	dir := n.fileDir(table, file)
 	mine := dir + n.cfg.Node + "/"
 	nodeKey := n.prefix + "nodes/" + n.cfg.Node
+	enc := encodeVals(vals)
 	for {
 		lease := n.leaseID()
 		gr, err := n.cli.Get(ctx, dir, clientv3.WithPrefix())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		for _, kv := range gr.Kvs {
-			if strings.HasPrefix(string(kv.Key), mine) {
-				continue
-			}
-			for _, v := range vals {
-				if conflict(v, kv.Value) {
-					return nil, ErrConflict
-				}
+			if !strings.HasPrefix(string(kv.Key), mine) && anyConflict(vals, kv.Value, conflict) {
+				return "", ErrConflict
 			}
 		}
-		keys := make([]string, len(vals))
-		ops := make([]clientv3.Op, len(vals))
-		for i, v := range vals {
-			keys[i] = mine + owner + "/" + strconv.FormatUint(n.seq.Add(1), 36)
-			ops[i] = clientv3.OpPut(keys[i], string(v), clientv3.WithLease(lease))
-		}
+		key := mine + owner + "/" + strconv.FormatUint(n.seq.Add(1), 36)
 		tr, err := n.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(dir), "<", gr.Header.Revision+1).WithPrefix(),
 			clientv3.Compare(clientv3.LeaseValue(nodeKey), "=", lease),
-		).Then(ops...).Commit()
+		).Then(clientv3.OpPut(key, string(enc), clientv3.WithLease(lease))).Commit()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		if tr.Succeeded {
 			n.mu.Lock()
@@ -502,79 +509,172 @@ func (n *Node) Acquire(ctx context.Context, table, file, owner string, vals [][]
 			if n.held[prefix] == nil {
 				n.held[prefix] = map[string]heldEntry{}
 			}
-			for i, k := range keys {
-				n.held[prefix][k] = heldEntry{table: table, file: file, owner: owner, val: vals[i], conflict: conflict}
-			}
+			n.held[prefix][key] = heldEntry{table: table, file: file, owner: owner, vals: vals, conflict: conflict}
 			n.mu.Unlock()
-			return keys, nil
+			return key, nil
 		}
 		if n.leaseID() == lease {
 			// The file's entries changed, or the node key is not ours
 			// any more; find out which by reading again.
 			nr, err := n.cli.Get(ctx, nodeKey)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+				return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 			if len(nr.Kvs) == 0 || clientv3.LeaseID(nr.Kvs[0].Lease) != lease {
 				n.setHealthy(false, "node key lost")
-				return nil, ErrUnavailable
+				return "", ErrUnavailable
 			}
 		}
 	}
 }
 
+// encodeVals joins values into one entry: each as a uvarint length and
+// its bytes.
+func encodeVals(vals [][]byte) []byte {
+	var b []byte
+	for _, v := range vals {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// decodeVals splits an entry into its values.
+func decodeVals(b []byte) ([][]byte, bool) {
+	var out [][]byte
+	for len(b) > 0 {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, false
+		}
+		out = append(out, b[k:k+int(l)])
+		b = b[k+int(l):]
+	}
+	return out, true
+}
+
+// anyConflict reports whether a value of mine conflicts with a value of
+// the entry other; an entry that cannot be read conflicts.
+func anyConflict(mine [][]byte, other []byte, conflict func(mine, other []byte) bool) bool {
+	ov, ok := decodeVals(other)
+	if !ok {
+		return true
+	}
+	for _, m := range mine {
+		for _, o := range ov {
+			if conflict(m, o) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Release deletes entries by key (as Acquire returned them).
 func (n *Node) Release(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
-	defer cancel()
-	ops := make([]clientv3.Op, len(keys))
 	n.mu.Lock()
-	for i, k := range keys {
-		ops[i] = clientv3.OpDelete(k)
+	for _, k := range keys {
 		n.forgetLocked(k)
 	}
 	n.mu.Unlock()
-	return n.delete(ctx, ops)
+	return n.sync(ctx, keys, nil)
 }
 
-// delete runs the deletes in one transaction; if etcd cannot be reached
-// they are kept and retried at each lease renewal, so that an entry of a
-// live node never outlives what it stood for.
-func (n *Node) delete(ctx context.Context, ops []clientv3.Op) error {
-	_, err := n.cli.Txn(ctx).Then(ops...).Commit()
+// Shrink replaces the values of an entry this node holds by vals, fewer
+// (an unlock of one of a LOCK request's elements); none deletes it.
+// Removing values never needs a conflict check.
+func (n *Node) Shrink(ctx context.Context, key string, vals [][]byte) error {
+	n.mu.Lock()
+	prefix := key[:strings.LastIndexByte(key, '/')+1]
+	if e, ok := n.held[prefix][key]; ok && len(vals) > 0 {
+		e.vals = vals
+		n.held[prefix][key] = e
+	} else {
+		n.forgetLocked(key)
+	}
+	n.mu.Unlock()
+	return n.sync(ctx, []string{key}, nil)
+}
+
+// ReleaseOwner deletes every entry of owner on file in table.
+func (n *Node) ReleaseOwner(ctx context.Context, table, file, owner string) error {
+	prefix := n.fileDir(table, file) + n.cfg.Node + "/" + owner + "/"
+	n.mu.Lock()
+	delete(n.held, prefix)
+	n.mu.Unlock()
+	return n.sync(ctx, nil, []string{prefix})
+}
+
+// maxTxnOps keeps every transaction below etcd's default limit of
+// operations per transaction (128).
+const maxTxnOps = 64
+
+// sync makes etcd agree with what the node holds for these keys (put
+// under the current lease if held, else deleted) and deletes the
+// prefixes. What cannot be done now (etcd unreachable) is kept and done
+// at the next successful renewal, so that an entry of a live node never
+// outlives what it stood for, nor holds more than it does.
+func (n *Node) sync(ctx context.Context, keys, prefixes []string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
+	defer cancel()
+	var ops []clientv3.Op
+	n.mu.Lock()
+	lease := n.lease
+	for _, k := range keys {
+		prefix := k[:strings.LastIndexByte(k, '/')+1]
+		if e, ok := n.held[prefix][k]; ok {
+			ops = append(ops, clientv3.OpPut(k, string(encodeVals(e.vals)), clientv3.WithLease(lease)))
+		} else {
+			ops = append(ops, clientv3.OpDelete(k))
+		}
+	}
+	n.mu.Unlock()
+	for _, p := range prefixes {
+		ops = append(ops, clientv3.OpDelete(p, clientv3.WithPrefix()))
+	}
+	err := ErrUnavailable
+	if n.Healthy() { // else do not make a CLOSE wait for an unreachable etcd
+		err = nil
+		for len(ops) > 0 && err == nil {
+			k := min(len(ops), maxTxnOps)
+			_, err = n.cli.Txn(ctx).Then(ops[:k]...).Commit()
+			if err == nil {
+				ops = ops[k:]
+			}
+		}
+	}
 	if err != nil {
 		n.mu.Lock()
-		n.retry = append(n.retry, ops...)
+		if n.retryKeys == nil {
+			n.retryKeys, n.retryPrefixes = map[string]bool{}, map[string]bool{}
+		}
+		for _, k := range keys {
+			n.retryKeys[k] = true
+		}
+		for _, p := range prefixes {
+			n.retryPrefixes[p] = true
+		}
 		n.mu.Unlock()
 	}
 	return err
 }
 
-func (n *Node) retryDeletes() {
+// retrySync redoes the syncs that failed.
+func (n *Node) retrySync() {
 	n.mu.Lock()
-	ops := n.retry
-	n.retry = nil
-	n.mu.Unlock()
-	if len(ops) == 0 {
-		return
+	keys := make([]string, 0, len(n.retryKeys))
+	for k := range n.retryKeys {
+		keys = append(keys, k)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
-	defer cancel()
-	n.delete(ctx, ops)
-}
-
-// ReleaseOwner deletes every entry of owner on file in table.
-func (n *Node) ReleaseOwner(ctx context.Context, table, file, owner string) error {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
-	defer cancel()
-	prefix := n.fileDir(table, file) + n.cfg.Node + "/" + owner + "/"
-	n.mu.Lock()
-	delete(n.held, prefix)
+	prefixes := make([]string, 0, len(n.retryPrefixes))
+	for p := range n.retryPrefixes {
+		prefixes = append(prefixes, p)
+	}
+	n.retryKeys, n.retryPrefixes = nil, nil
 	n.mu.Unlock()
-	return n.delete(ctx, []clientv3.Op{clientv3.OpDelete(prefix, clientv3.WithPrefix())})
+	if len(keys)+len(prefixes) > 0 {
+		n.sync(context.Background(), keys, prefixes)
+	}
 }
 
 type conflictError struct{}

@@ -83,7 +83,7 @@ func TestAcquireAcrossNodes(t *testing.T) {
 	if _, err := b.Acquire(ctx, "locks", "share/12", b.Owner(), [][]byte{[]byte("x")}, conflict); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Release(ctx, keys...); err != nil {
+	if err := a.Release(ctx, keys); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.ReleaseOwner(ctx, "opens", "share/12", oa); err != nil {

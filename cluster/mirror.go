@@ -21,8 +21,8 @@ type mirror struct {
 	files map[string]map[string][]byte // escaped file -> key -> value
 }
 
-// Others reports whether pred holds for an entry of another node on file
-// in table, as far as the node's mirror of the table knows. Tables that
+// Others reports whether pred holds for a value of an entry of another
+// node on file in table, as far as the node's mirror of the table knows. Tables that
 // are not mirrored (Config.Mirror) have no entries here.
 func (n *Node) Others(table, file string, pred func(val []byte) bool) bool {
 	m := n.mirrors[table]
@@ -31,9 +31,15 @@ func (n *Node) Others(table, file string, pred func(val []byte) bool) bool {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, v := range m.files[escape(file)] {
-		if pred(v) {
-			return true
+	for _, entry := range m.files[escape(file)] {
+		vals, ok := decodeVals(entry)
+		if !ok {
+			return true // an entry that cannot be read: be safe
+		}
+		for _, v := range vals {
+			if pred(v) {
+				return true
+			}
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,18 +23,19 @@ type Cluster interface {
 	Name() string
 	// Owner returns a fresh owner name, unique on this node (one per open).
 	Owner() string
-	// Acquire adds vals as entries of owner on file in table, all or
-	// none, unless an entry of another node conflicts with one of them
-	// (conflict(mine, other)). A refusal because of a conflict is an
-	// error with a method Conflict() bool that returns true; any other
-	// error means the cluster could not be consulted.
-	Acquire(ctx context.Context, table, file, owner string, vals [][]byte, conflict func(mine, other []byte) bool) ([]string, error)
-	// Release deletes entries by the keys Acquire returned.
-	Release(ctx context.Context, keys ...string) error
+	// Acquire adds vals, as one entry of owner on file in table, unless
+	// a value of another node's entries conflicts with one of them
+	// (conflict(mine, other)), and returns the entry's key. A refusal
+	// because of a conflict is an error with a method Conflict() bool
+	// that returns true; any other error means the cluster could not be
+	// consulted.
+	Acquire(ctx context.Context, table, file, owner string, vals [][]byte, conflict func(mine, other []byte) bool) (string, error)
+	// Shrink replaces the values of an entry by fewer (none deletes it).
+	Shrink(ctx context.Context, key string, vals [][]byte) error
 	// ReleaseOwner deletes every entry of owner on file in table.
 	ReleaseOwner(ctx context.Context, table, file, owner string) error
-	// Others reports whether pred holds for an entry of another node on
-	// file in table, from a local copy kept up to date by a watch (for
+	// Others reports whether pred holds for a value of an entry of
+	// another node on file in table, from a local copy kept up to date by a watch (for
 	// the tables in ClusterMirrorTables); it makes no etcd request.
 	Others(table, file string, pred func(val []byte) bool) bool
 }
@@ -51,9 +53,9 @@ const (
 // clusterOpen is what the server remembers of an open's cluster entries.
 type clusterOpen struct {
 	file, owner string
-	// locks are the keys of the open's lock entries by range and kind, in
-	// the order they were granted.
-	locks map[clusterLockKey][]string
+	// locks are the open's lock entries (one per LOCK request) by key,
+	// with the locks of each still held.
+	locks map[string][]clusterLockKey
 }
 
 type clusterLockKey struct {
@@ -206,7 +208,7 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 	for i, e := range els {
 		vals[i] = encodeLockEntry(e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0)
 	}
-	keys, err := c.Acquire(context.Background(), clusterLocks, co.file, co.owner, vals, lockEntryConflict)
+	key, err := c.Acquire(context.Background(), clusterLocks, co.file, co.owner, vals, lockEntryConflict)
 	if err != nil {
 		for _, e := range els {
 			locks.unlockOne(o, e.Offset, e.Length)
@@ -218,11 +220,10 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 	}
 	s.cluster.mu.Lock()
 	if co.locks == nil {
-		co.locks = map[clusterLockKey][]string{}
+		co.locks = map[string][]clusterLockKey{}
 	}
-	for i, e := range els {
-		k := clusterLockKey{e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0}
-		co.locks[k] = append(co.locks[k], keys[i])
+	for _, e := range els {
+		co.locks[key] = append(co.locks[key], clusterLockKey{e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0})
 	}
 	s.cluster.mu.Unlock()
 	return nil
@@ -240,18 +241,30 @@ func (s *Server) clusterUnlock(o *open, off, n uint64) {
 		return
 	}
 	var key string
+	var rest [][]byte
 	s.cluster.mu.Lock()
+find:
 	for _, excl := range []bool{true, false} {
-		k := clusterLockKey{off, n, excl}
-		if ks := co.locks[k]; len(ks) > 0 {
-			key = ks[len(ks)-1]
-			co.locks[k] = ks[:len(ks)-1]
-			break
+		want := clusterLockKey{off, n, excl}
+		for k, ls := range co.locks {
+			if i := slices.Index(ls, want); i >= 0 {
+				ls = slices.Delete(ls, i, i+1)
+				key = k
+				if len(ls) == 0 {
+					delete(co.locks, k)
+				} else {
+					co.locks[k] = ls
+				}
+				for _, l := range ls {
+					rest = append(rest, encodeLockEntry(l.off, l.n, l.exclusive))
+				}
+				break find
+			}
 		}
 	}
 	s.cluster.mu.Unlock()
 	if key != "" {
-		if err := c.Release(context.Background(), key); err != nil {
+		if err := c.Shrink(context.Background(), key, rest); err != nil {
 			s.log.Warn("cluster: releasing a lock (retried)", "err", err)
 		}
 	}

@@ -160,6 +160,28 @@ func TestClusterShareModesAndLocks(t *testing.T) {
 		_, st := c.write(gc, 0, []byte("free"))
 		return st == ntstatus.Success
 	})
+
+	// A LOCK of 200 elements is one entry (etcd allows 128 operations in
+	// a transaction); unlocking one element frees just that range.
+	many := make([]wire.LockElement, 200)
+	for i := range many {
+		many[i] = wire.LockElement{Offset: uint64(1000 + 2*i), Length: 1, Flags: lockExclusiveNow}
+	}
+	if st := a.lock(ga, many...); st != ntstatus.Success {
+		t.Fatalf("A: 200 locks: %v", st)
+	}
+	if st := c.lock(gc, excl(1300, 1)); st != ntstatus.LockNotGranted {
+		t.Fatalf("C: lock inside one of A's 200: %v", st)
+	}
+	if st := a.lock(ga, unlock(1300, 1)); st != ntstatus.Success {
+		t.Fatalf("A: unlock one of 200: %v", st)
+	}
+	if st := c.lock(gc, excl(1300, 1)); st != ntstatus.Success {
+		t.Fatalf("C: lock of the range A unlocked: %v", st)
+	}
+	if st := c.lock(gc, excl(1302, 1)); st != ntstatus.LockNotGranted {
+		t.Fatalf("C: lock of a range A still holds: %v", st)
+	}
 }
 
 // TestClusterQuorumLoss is must-show 3 on the server: one etcd member
