@@ -54,8 +54,11 @@ const (
 type clusterOpen struct {
 	file, owner string
 	// locks are the open's lock entries (one per LOCK request) by key,
-	// with the locks of each still held.
-	locks map[string][]clusterLockKey
+	// with the locks of each still held; detached is set when the open
+	// was released (a LOCK that commits after that deletes its own
+	// entry). Both guarded by clusterTable.mu.
+	locks    map[string][]clusterLockKey
+	detached bool
 }
 
 type clusterLockKey struct {
@@ -153,12 +156,17 @@ func (s *Server) clusterDetach(o *open) {
 	s.cluster.mu.Lock()
 	co := s.cluster.m[o]
 	delete(s.cluster.m, o)
+	hadLocks := false
+	if co != nil {
+		co.detached = true
+		hadLocks = co.locks != nil
+	}
 	s.cluster.mu.Unlock()
 	if co == nil {
 		return
 	}
 	ctx := context.Background()
-	if co.locks != nil {
+	if hadLocks {
 		if err := c.ReleaseOwner(ctx, clusterLocks, co.file, co.owner); err != nil {
 			s.log.Warn("cluster: releasing locks of a closed open (retried)", "err", err)
 		}
@@ -219,6 +227,15 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 		return s.clusterRefused("lock", err)
 	}
 	s.cluster.mu.Lock()
+	if co.detached {
+		// The open was released while the entry was being written: its
+		// release did not see the entry, so it goes here.
+		s.cluster.mu.Unlock()
+		if err := c.Shrink(context.Background(), key, nil); err != nil {
+			s.log.Warn("cluster: releasing a lock of a closed open (retried)", "err", err)
+		}
+		return nil
+	}
 	if co.locks == nil {
 		co.locks = map[string][]clusterLockKey{}
 	}
