@@ -654,6 +654,7 @@ func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
 		out.LastAccessTime = fi.ModTime
 	}
 	applyKept(&out, fi, o)
+	sparseAttr(&out, o) // sparse.go
 	_ = path.Base
 	return out
 }

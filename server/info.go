@@ -106,6 +106,7 @@ func (o *open) queryFSInfo(ctx context.Context, req *wire.QueryInfoRequest) ([]b
 		v.TotalAllocationUnits = st.TotalBytes / unit
 		v.CallerAvailableAllocationUnits = st.AvailBytes / unit
 		v.ActualAvailableAllocationUnits = st.FreeBytes / unit
+		v.FSAttributes = fsAttributes(o.fs) // sparse.go
 	}
 	enc, err := fscc.AppendFSInfo(nil, class, &v)
 	if err != nil {

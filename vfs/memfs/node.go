@@ -18,9 +18,11 @@ type node struct {
 	id   uint64
 	mode fs.FileMode
 
-	data     []byte           // regular files: contents
-	reserved int64            // regular files: bytes reserved by Allocate
-	children map[string]*node // directories: entries by name
+	data     []byte             // regular files: contents
+	reserved int64              // regular files: bytes reserved by Allocate
+	sparse   bool               // regular files: the sparse flag (sparse.go)
+	holes    map[int64]struct{} // regular files: punched blocks (sparse.go)
+	children map[string]*node   // directories: entries by name
 
 	// parent and name locate a linked node; parent is nil for the root and
 	// for unlinked nodes. memfs has no hard links, so there is one of each.
