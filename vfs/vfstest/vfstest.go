@@ -67,6 +67,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"FileSetTimes", testFileSetTimes},
 		{"Allocate", testAllocate},
 		{"Watch", testWatch},
+		{"Sparse", testSparse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
