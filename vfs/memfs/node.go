@@ -24,6 +24,11 @@ type node struct {
 	holes    map[int64]struct{} // regular files: punched blocks (sparse.go)
 	children map[string]*node   // directories: entries by name
 
+	// streams are the named streams of a file or directory; base is the
+	// file of a stream node (streams.go).
+	streams map[string]*node
+	base    *node
+
 	// parent and name locate a linked node; parent is nil for the root and
 	// for unlinked nodes. memfs has no hard links, so there is one of each.
 	parent *node
@@ -48,16 +53,20 @@ func (n *node) info(name string) vfs.FileInfo {
 	if n.isDir() {
 		size = 0
 	}
+	t := n
+	if n.base != nil {
+		t = n.base // a stream: its file's identity and times
+	}
 	return vfs.FileInfo{
 		Name:           name,
 		Size:           size,
-		Mode:           n.mode,
-		ModTime:        n.mtime,
-		AccessTime:     n.atime,
-		ChangeTime:     n.ctime,
-		BirthTime:      n.btime,
-		FileID:         n.id,
-		Nlink:          n.nlink,
+		Mode:           n.mode.Type() | t.mode.Perm(),
+		ModTime:        t.mtime,
+		AccessTime:     t.atime,
+		ChangeTime:     t.ctime,
+		BirthTime:      t.btime,
+		FileID:         t.id,
+		Nlink:          t.nlink,
 		AllocationSize: roundUp(n.footprint(), blockSize),
 	}
 }
@@ -79,6 +88,9 @@ func (n *node) isAncestorOf(d *node) bool {
 
 // touch sets the modification and change times to now.
 func (n *node) touch(now time.Time) {
+	if n.base != nil {
+		n = n.base // writing a stream modifies its file
+	}
 	n.mtime = now
 	n.ctime = now
 }

@@ -97,6 +97,7 @@ func (m *FS) maybeRelease(n *node) {
 	}
 	m.used -= n.footprint()
 	n.data, n.reserved = nil, 0
+	m.releaseStreams(n)
 }
 
 // resize sets the data length and reservation of a regular file, charging

@@ -68,6 +68,8 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"Allocate", testAllocate},
 		{"Watch", testWatch},
 		{"Sparse", testSparse},
+		{"Streams", testStreams},
+		{"StreamEscape", testStreamEscape},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
