@@ -38,6 +38,11 @@ type createCall struct {
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
+	// stream is the named stream the CREATE names ("" for none),
+	// streamName its on-disk spelling; baseExists and baseCreated
+	// describe its file (streams.go).
+	stream, streamName      string
+	baseExists, baseCreated bool
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -127,9 +132,7 @@ func (cc *createCall) goAsync(w *response) error {
 		cc.async = false
 		p := cc.pending
 		p.f.Close()
-		if !cc.exists {
-			cc.r.tree.share.FS.Remove(cc.r.ctx(), cc.path)
-		}
+		cc.undoCreate(cc.r.ctx())
 		return err
 	}
 	return nil
@@ -234,7 +237,7 @@ func (cc *createCall) resolve() error {
 	if strings.HasPrefix(name, `\`) {
 		return ntstatus.InvalidParameter // MS-SMB2: the name must be relative
 	}
-	parts, err := smbToPath(name)
+	parts, err := cc.parseName(name) // streams.go
 	if err != nil {
 		return err
 	}
@@ -244,6 +247,9 @@ func (cc *createCall) resolve() error {
 		return statusOf(err)
 	}
 	cc.path, cc.fi, cc.exists = p, fi, exists
+	if cc.stream != "" {
+		return cc.resolveStream()
+	}
 	return nil
 }
 
@@ -385,7 +391,7 @@ func (cc *createCall) open() (*open, error) {
 			perm = 0o444
 		}
 	}
-	f, err := fsys.OpenFile(ctx, openName(cc.path), flag, perm)
+	f, err := cc.openData(ctx, flag, perm) // streams.go
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) && flag != os.O_RDONLY && cc.exists {
 			return nil, ntstatus.AccessDenied
@@ -399,12 +405,12 @@ func (cc *createCall) open() (*open, error) {
 	}
 	o := &open{
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
-		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
+		share: q.ShareAccess, options: q.CreateOptions, path: cc.path, stream: cc.streamName,
 	}
 	if r.c.dialect >= wire.Dialect300 {
 		o.csn = uint16(r.hdr.Status) // Open.ChannelSequence [MS-SMB2 3.3.5.9]
 	}
-	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
+	cc.pending = &pendingOpen{o: o, f: f, key: cc.nodeKey(fsys, fi.FileID), isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
 	if err == nil && !cc.async {
@@ -427,9 +433,7 @@ func (cc *createCall) open() (*open, error) {
 	}
 	if err != nil {
 		f.Close()
-		if !cc.exists {
-			fsys.Remove(ctx, cc.path)
-		}
+		cc.undoCreate(ctx)
 		return nil, err
 	}
 	return cc.finishOpen(ctx)
@@ -457,16 +461,13 @@ var errPurged = errors.New("create closed parked durable opens")
 func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	r := cc.r
 	q := cc.req
-	fsys := r.tree.share.FS
 	p := cc.pending
 	o, f, isDir, overwrite := p.o, p.f, p.isDir, p.overwrite
 	r.c.srv.breakOplocks(ctx, p.key, o, cc.lease, overwrite)
 	err := r.c.srv.nodes.attach(o, p.key)
 	if err != nil {
 		f.Close()
-		if !cc.exists {
-			fsys.Remove(ctx, cc.path)
-		}
+		cc.undoCreate(ctx)
 		return nil, err
 	}
 	if overwrite {

@@ -76,8 +76,14 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	o.mu.Lock()
 	extra := &fscc.QueryExtra{GrantedAccess: o.access, Path: o.path, Position: o.position, Mode: o.mode}
 	o.mu.Unlock()
+	if o.stream != "" {
+		extra.Path += ":" + o.stream // streams.go
+	}
 	if o.isDir && class == fscc.FileStreamInformation {
 		info.Directory = true
+	}
+	if class == fscc.FileStreamInformation {
+		return o.queryStreams(&info, req.OutputBufferLength) // streams.go
 	}
 	enc, err := fscc.AppendFileInfo(nil, class, &info, extra)
 	if err != nil {

@@ -38,6 +38,9 @@ func sparseFS(fsys vfs.FS) bool {
 // sparseFile returns the open's vfs.SparseFile, or an error as Windows
 // answers on a file system without sparse files.
 func (r *request) sparseFile() (*open, vfs.SparseFile, error) {
+	if r.tree.ipc {
+		return nil, nil, ntstatus.NotSupported // as for any FSCTL on IPC$ (ioctl.go)
+	}
 	o, err := r.needOpen()
 	if err != nil {
 		return nil, nil, err
@@ -236,6 +239,9 @@ const compressionFormatNone = 0
 // nothing, so every file reports COMPRESSION_FORMAT_NONE, as Windows Server
 // does on a volume without compression [MS-FSA 2.1.5.10.7].
 func (r *request) getCompression(req *wire.IoctlRequest, w *response) error {
+	if r.tree.ipc {
+		return ntstatus.NotSupported
+	}
 	o, err := r.needOpen()
 	if err != nil {
 		return err
@@ -254,6 +260,9 @@ func (r *request) getCompression(req *wire.IoctlRequest, w *response) error {
 // compression: COMPRESSION_FORMAT_NONE succeeds, any other format is
 // STATUS_NOT_SUPPORTED (Windows Server on ReFS).
 func (r *request) setCompression(req *wire.IoctlRequest, w *response) error {
+	if r.tree.ipc {
+		return ntstatus.NotSupported
+	}
 	o, err := r.needOpen()
 	if err != nil {
 		return err
@@ -278,5 +287,5 @@ func fsAttributes(fsys vfs.FS) uint32 {
 	if sparseFS(fsys) {
 		a |= fscc.FSAttrSupportsSparseFiles
 	}
-	return a
+	return fsStreamAttributes(fsys, a)
 }
