@@ -43,6 +43,7 @@ type createCall struct {
 	// describe its file (streams.go).
 	stream, streamName      string
 	baseExists, baseCreated bool
+	defaultStream           bool // the name ended in "::$DATA"
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -249,6 +250,9 @@ func (cc *createCall) resolve() error {
 	cc.path, cc.fi, cc.exists = p, fi, exists
 	if cc.stream != "" {
 		return cc.resolveStream()
+	}
+	if cc.defaultStream {
+		return cc.resolveDefaultStream()
 	}
 	return nil
 }
@@ -475,6 +479,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 			o.release()
 			return nil, statusOf(err)
 		}
+		cc.dropStreams(ctx) // streams.go
 		if q.FileAttributes&fscc.FileAttributeReadOnly != 0 {
 			if err := applyReadOnly(o, q.FileAttributes); err != nil {
 				o.release()

@@ -75,10 +75,10 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	}
 	o.mu.Lock()
 	extra := &fscc.QueryExtra{GrantedAccess: o.access, Path: o.path, Position: o.position, Mode: o.mode}
-	o.mu.Unlock()
 	if o.stream != "" {
 		extra.Path += ":" + o.stream // streams.go
 	}
+	o.mu.Unlock()
 	if o.isDir && class == fscc.FileStreamInformation {
 		info.Directory = true
 	}
@@ -324,6 +324,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 	}
 	if ri.RootDirectory != 0 {
 		return ntstatus.InvalidParameter
+	}
+	if handled, err := r.renameStream(o, ri); handled { // streams.go
+		return err
 	}
 	parts, err := smbToPath(trimLeadingSep(ri.FileName))
 	if err != nil {

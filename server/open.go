@@ -26,7 +26,7 @@ type open struct {
 	file    vfs.File     // nil for pipes
 	pipe    *dcerpc.Pipe // named pipe on IPC$
 	isDir   bool
-	stream  string // on-disk name of the open's named stream, "" for the file (streams.go)
+	stream  string // on-disk name of the open's named stream, "" for the file; mu (streams.go)
 	access  uint32 // granted access
 	share   uint32 // share access
 	options uint32 // create options
@@ -202,11 +202,14 @@ func (t *nodeTable) detach(o *open, p string) {
 	}
 	last := len(n.opens) == 0
 	del := last && n.deletePending
+	var delBase bool
 	if last {
-		delete(t.nodes, n.key)
-		t.trackStream(n, false)
+		del, delBase = t.dropNode(n, del) // streams.go
 	}
 	t.mu.Unlock()
+	if delBase {
+		o.tree.srv.removeDeferred(o, p)
+	}
 	if del {
 		if err := o.removeData(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			o.tree.srv.log.Warn("delete on close failed", "path", p, "err", err)

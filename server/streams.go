@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/signetsmb/signet/internal/fscc"
@@ -45,11 +46,23 @@ func (cc *createCall) parseName(name string) ([]string, error) {
 		}
 		return nil, ntstatus.ObjectNameInvalid
 	}
-	cc.stream = p.Stream
-	if p.Stream != "" && len(p.Components) == 0 {
+	cc.stream, cc.defaultStream = p.Stream, p.DefaultStream
+	if (p.Stream != "" || p.DefaultStream) && len(p.Components) == 0 {
 		return nil, ntstatus.ObjectNameInvalid
 	}
 	return p.Components, nil
+}
+
+// resolveDefaultStream: "name::$DATA" is the file itself, and a
+// directory has no data stream [MS-FSA 2.1.5.1].
+func (cc *createCall) resolveDefaultStream() error {
+	switch {
+	case cc.req.CreateOptions&wire.FileDirectoryFile != 0:
+		return ntstatus.NotADirectory
+	case cc.exists && cc.fi.IsDir():
+		return ntstatus.FileIsADirectory
+	}
+	return nil
 }
 
 // resolveStream finishes resolve for a stream: cc.exists and cc.fi now
@@ -139,14 +152,15 @@ func (cc *createCall) nodeKey(fsys vfs.FS, id uint64) nodeKey {
 
 // removeData removes the open's file, or its stream (delete on close).
 func (o *open) removeData(ctx context.Context, p string) error {
-	if o.stream == "" {
+	stream := o.streamNow()
+	if stream == "" {
 		return o.fs.Remove(ctx, p)
 	}
 	sfs, ok := streamFS(o.fs)
 	if !ok {
 		return vfs.ErrNotSupported
 	}
-	return sfs.RemoveStream(ctx, openName(p), o.stream)
+	return sfs.RemoveStream(ctx, openName(p), stream)
 }
 
 // attachStream applies the rules across the streams of one file when o
@@ -208,20 +222,21 @@ func (t *nodeTable) trackStream(n *fileNode, added bool) {
 // the named ones.
 func (o *open) streamEntries(ctx context.Context, info *fscc.FileInfo) ([]fscc.StreamEntry, error) {
 	var out []fscc.StreamEntry
-	if !o.isDir && o.stream == "" {
+	stream := o.streamNow()
+	if !o.isDir && stream == "" {
 		out = append(out, fscc.StreamEntry{Size: info.EndOfFile, AllocationSize: info.AllocationSize})
 	}
 	sfs, ok := streamFS(o.fs)
 	if !ok {
 		return out, nil
 	}
-	list, err := sfs.Streams(ctx, openName(o.currentPath()))
+	list, err := sfs.Streams(ctx, openName(o.pathNow()))
 	if err != nil {
 		return nil, err
 	}
-	if o.stream != "" {
+	if stream != "" {
 		// The main stream's size comes from the file, not this open.
-		if fi, err := o.fs.Stat(ctx, openName(o.currentPath())); err == nil && fi.IsRegular() {
+		if fi, err := o.fs.Stat(ctx, openName(o.pathNow())); err == nil && fi.IsRegular() {
 			out = append(out, fscc.StreamEntry{Size: fi.Size, AllocationSize: fi.AllocationSize})
 		}
 	}
@@ -231,12 +246,6 @@ func (o *open) streamEntries(ctx context.Context, info *fscc.FileInfo) ([]fscc.S
 	return out, nil
 }
 
-// currentPath is the open's path under its mutex.
-func (o *open) currentPath() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.path
-}
 
 // fsStreamAttributes adds FILE_NAMED_STREAMS for a backend with streams.
 func fsStreamAttributes(fsys vfs.FS, a uint32) uint32 {
@@ -253,4 +262,192 @@ func (o *open) queryStreams(info *fscc.FileInfo, outLen uint32) ([]byte, bool, e
 		return nil, false, err
 	}
 	return fscc.FitFileInfo(fscc.FileStreamInformation, fscc.AppendStreamEntries(nil, entries), outLen)
+}
+
+// renameStream handles FileRenameInformation when the open is a stream or
+// the target names one (":name[:$DATA]", MS-FSA 2.1.5.14.11): a stream
+// is renamed among its file's streams, or onto the unnamed stream
+// ("::$DATA", its data moves into the file). It reports false for a
+// rename it does not handle (a file to a path).
+func (r *request) renameStream(o *open, ri fscc.RenameInfo) (bool, error) {
+	target := ri.FileName
+	stream := o.streamNow()
+	if !strings.HasPrefix(target, ":") {
+		switch {
+		case stream == "":
+			return false, nil
+		case strings.Contains(target, ":"):
+			return true, ntstatus.SharingViolation // a path with a stream (Samba, Windows)
+		}
+		return true, ntstatus.InvalidParameter // a stream cannot become a file
+	}
+	sfs, ok := streamFS(o.fs)
+	if !ok {
+		return true, ntstatus.ObjectNameInvalid
+	}
+	p, err := fscc.ParsePath("x" + target)
+	if err != nil || len(p.Components) != 1 {
+		return true, ntstatus.ObjectNameInvalid
+	}
+	if stream == "" {
+		if p.DefaultStream {
+			return true, nil // the file onto itself
+		}
+		return true, ntstatus.InvalidParameter // the unnamed stream cannot be renamed
+	}
+	ctx := r.ctx()
+	base := openName(o.pathNow())
+	if p.DefaultStream {
+		return true, r.streamToDefault(ctx, o, sfs, base, stream, ri.ReplaceIfExists)
+	}
+	list, err := sfs.Streams(ctx, base)
+	if err != nil {
+		return true, statusOf(err)
+	}
+	newName := p.Stream
+	for _, s := range list {
+		if strings.EqualFold(s.Name, newName) && !strings.EqualFold(s.Name, stream) {
+			if !ri.ReplaceIfExists {
+				return true, ntstatus.ObjectNameCollision
+			}
+			if r.c.srv.nodes.isOpenKey(nodeKey{fs: o.fs, id: o.node.key.id, stream: strings.ToLower(s.Name)}) {
+				return true, ntstatus.AccessDenied
+			}
+			newName = s.Name
+		}
+	}
+	if newName == stream {
+		return true, nil
+	}
+	if err := sfs.RenameStream(ctx, base, stream, newName, ri.ReplaceIfExists); err != nil {
+		return true, statusOf(err)
+	}
+	r.c.srv.nodes.renameStreamNode(o.node, newName)
+	return true, nil
+}
+
+// streamToDefault moves a stream's data into its file's unnamed stream,
+// which must be empty unless replace is set, and removes the stream.
+func (r *request) streamToDefault(ctx context.Context, o *open, sfs vfs.StreamFS, base, stream string, replace bool) error {
+	fi, err := o.fs.Stat(ctx, base)
+	if err != nil {
+		return statusOf(err)
+	}
+	if fi.IsDir() {
+		return ntstatus.InvalidParameter
+	}
+	if fi.Size > 0 && !replace {
+		return ntstatus.ObjectNameCollision
+	}
+	st, err := o.file.Stat()
+	if err != nil {
+		return statusOf(err)
+	}
+	if st.Size > copyMaxTotalBytes {
+		return ntstatus.InvalidParameter // bounded like a server-side copy
+	}
+	data := make([]byte, st.Size)
+	if n, err := o.file.ReadAt(data, 0); err != nil && n < len(data) {
+		return statusOf(err)
+	}
+	mf, err := o.fs.OpenFile(ctx, base, os.O_RDWR|os.O_TRUNC, 0)
+	if err != nil {
+		return statusOf(err)
+	}
+	defer mf.Close()
+	if _, err := mf.WriteAt(data, 0); err != nil {
+		return statusOf(err)
+	}
+	if err := sfs.RemoveStream(ctx, base, stream); err != nil {
+		return statusOf(err)
+	}
+	return nil
+}
+
+// isOpenKey reports whether the node of k has opens.
+func (t *nodeTable) isOpenKey(k nodeKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[k]
+	return n != nil && len(n.opens) > 0
+}
+
+// renameStreamNode moves a stream node and its opens to a new stream name.
+func (t *nodeTable) renameStreamNode(n *fileNode, name string) {
+	t.mu.Lock()
+	if t.nodes[n.key] == n {
+		delete(t.nodes, n.key)
+	}
+	n.key.stream = strings.ToLower(name)
+	t.nodes[n.key] = n
+	opens := slices.Clone(n.opens)
+	t.mu.Unlock()
+	for _, o := range opens {
+		o.mu.Lock()
+		o.stream = name
+		o.mu.Unlock()
+	}
+}
+
+// streamNow is the open's stream name, under its mutex (a rename of the
+// stream changes it).
+func (o *open) streamNow() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stream
+}
+
+// dropNode forgets node n, whose last open closed; del is whether its
+// delete is pending. A file whose delete is pending while streams of it
+// are open stays (its node kept, without opens, so that new opens get
+// STATUS_DELETE_PENDING) until the last stream open closes, as on NTFS:
+// dropNode then reports delBase for the caller to remove the file. The
+// caller holds t.mu.
+func (t *nodeTable) dropNode(n *fileNode, del bool) (delNode, delBase bool) {
+	k := n.key
+	base := nodeKey{fs: k.fs, id: k.id}
+	if k.stream == "" && del && len(t.streamNodes[base]) > 0 {
+		return false, false // deferred: streams of the file are open
+	}
+	delete(t.nodes, k)
+	t.trackStream(n, false)
+	if k.stream != "" && len(t.streamNodes[base]) == 0 {
+		if b := t.nodes[base]; b != nil && len(b.opens) == 0 && b.deletePending {
+			delete(t.nodes, base)
+			return del, true
+		}
+	}
+	return del, false
+}
+
+// removeDeferred removes a file whose delete was deferred by its open
+// streams, once the last of them (o) closed; p is the file's path.
+func (s *Server) removeDeferred(o *open, p string) {
+	if err := o.fs.Remove(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("delete on close failed", "path", p, "err", err)
+		return
+	}
+	s.notifyChange(o, notifyRemoved)
+}
+
+// dropStreams removes the named streams of a file that a CREATE
+// overwrites or supersedes: the new file has only its unnamed stream
+// [MS-FSA 2.1.5.1.2.1].
+func (cc *createCall) dropStreams(ctx context.Context) {
+	if cc.stream != "" {
+		return
+	}
+	sfs, ok := streamFS(cc.r.tree.share.FS)
+	if !ok {
+		return
+	}
+	list, err := sfs.Streams(ctx, openName(cc.path))
+	if err != nil {
+		return
+	}
+	for _, s := range list {
+		if !cc.r.c.srv.nodes.isOpenKey(nodeKey{fs: cc.r.tree.share.FS, id: cc.fi.FileID, stream: strings.ToLower(s.Name)}) {
+			sfs.RemoveStream(ctx, openName(cc.path), s.Name)
+		}
+	}
 }

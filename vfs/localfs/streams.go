@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -447,4 +448,34 @@ func (l *FS) RenameStream(ctx context.Context, name, oldStream, newStream string
 		return pathErr("renamestream", name, streamErr(err))
 	}
 	return nil
+}
+
+var (
+	_ vfs.FileTimeSetter = (*streamFile)(nil)
+	_ vfs.MetaFile       = (*streamFile)(nil)
+)
+
+// SetTimes implements vfs.FileTimeSetter: a stream's times are its
+// file's.
+func (s *streamFile) SetTimes(atime, mtime time.Time) error {
+	if s.closed.Load() {
+		return &fs.PathError{Op: "chtimes", Path: s.base.name, Err: fs.ErrClosed}
+	}
+	return s.base.SetTimes(atime, mtime)
+}
+
+// Meta implements vfs.MetaFile: the file's record.
+func (s *streamFile) Meta() ([]byte, error) {
+	if s.closed.Load() {
+		return nil, &fs.PathError{Op: "getmeta", Path: s.base.name, Err: fs.ErrClosed}
+	}
+	return s.base.Meta()
+}
+
+// SetMeta implements vfs.MetaFile: the file's record.
+func (s *streamFile) SetMeta(data []byte) error {
+	if s.closed.Load() {
+		return &fs.PathError{Op: "setmeta", Path: s.base.name, Err: fs.ErrClosed}
+	}
+	return s.base.SetMeta(data)
 }
