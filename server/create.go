@@ -490,6 +490,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	if !isDir && (overwrite || !cc.exists) {
 		cc.allocate(o)
 	}
+	cc.createAttrs(o, overwrite) // createattrs.go
 	if q.CreateOptions&wire.FileDeleteOnClose != 0 {
 		if o.isDir && !dirEmpty(o) {
 			// Delete-on-close of a non-empty directory is honoured at close

@@ -66,7 +66,7 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 		}
 		return nil, false, ntstatus.NoEasOnFile
 	}
-	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
+	if needsReadAttributes(class) && o.access&wire.FileReadAttributes == 0 {
 		return nil, false, ntstatus.AccessDenied
 	}
 	info, err := o.stat()

@@ -479,3 +479,13 @@ func (s *streamFile) SetMeta(data []byte) error {
 	}
 	return s.base.SetMeta(data)
 }
+
+// Chmod changes the file's permission bits: a stream has none of its own
+// (FILE_ATTRIBUTE_READONLY set through a stream handle applies to the
+// file).
+func (s *streamFile) Chmod(perm fs.FileMode) error {
+	if s.closed.Load() {
+		return &fs.PathError{Op: "chmod", Path: s.base.name, Err: fs.ErrClosed}
+	}
+	return s.base.Chmod(perm)
+}
