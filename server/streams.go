@@ -246,7 +246,6 @@ func (o *open) streamEntries(ctx context.Context, info *fscc.FileInfo) ([]fscc.S
 	return out, nil
 }
 
-
 // fsStreamAttributes adds FILE_NAMED_STREAMS for a backend with streams.
 func fsStreamAttributes(fsys vfs.FS, a uint32) uint32 {
 	if _, ok := streamFS(fsys); ok {
