@@ -341,6 +341,9 @@ func (cc *createCall) dispose() error {
 				return ntstatus.AccessDenied
 			}
 		}
+		if err := cc.checkOverwriteAttrs(); err != nil { // createattrs.go
+			return err
+		}
 		switch q.CreateDisposition {
 		case wire.FileOpen, wire.FileOpenIf:
 			cc.action = wire.FileOpened
