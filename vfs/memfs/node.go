@@ -29,6 +29,11 @@ type node struct {
 	streams map[string]*node
 	base    *node
 
+	// eas are the extended attributes, sorted by name, and eaBytes their
+	// charged size (ea.go).
+	eas     []vfs.EA
+	eaBytes int64
+
 	// parent and name locate a linked node; parent is nil for the root and
 	// for unlinked nodes. memfs has no hard links, so there is one of each.
 	parent *node
