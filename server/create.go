@@ -43,7 +43,8 @@ type createCall struct {
 	// describe its file (streams.go).
 	stream, streamName      string
 	baseExists, baseCreated bool
-	defaultStream           bool // the name ended in "::$DATA"
+	defaultStream           bool      // the name ended in "::$DATA"
+	eas                     []fscc.EA // SMB2_CREATE_EA_BUFFER (ea.go)
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -213,6 +214,9 @@ func (cc *createCall) validate() error {
 	}
 	if d, ok := cc.ctxs[wire.CtxNameAlSi]; ok && len(d) < 8 {
 		return ntstatus.InvalidParameter
+	}
+	if err := cc.parseCreateEAs(); err != nil { // ea.go
+		return err
 	}
 	if d, ok := cc.ctxs[wire.CtxNameTWrp]; ok {
 		if len(d) < 8 {
@@ -493,7 +497,16 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	if !isDir && (overwrite || !cc.exists) {
 		cc.allocate(o)
 	}
-	cc.createAttrs(o, overwrite) // createattrs.go
+	cc.createAttrs(o, overwrite)                            // createattrs.go
+	if err := cc.applyCreateEAs(o, overwrite); err != nil { // ea.go
+		o.release()
+		cc.undoCreate(ctx)
+		return nil, err
+	}
+	if err := cc.checkNeedEA(o); err != nil { // ea.go
+		o.release()
+		return nil, err
+	}
 	if q.CreateOptions&wire.FileDeleteOnClose != 0 {
 		if o.isDir && !dirEmpty(o) {
 			// Delete-on-close of a non-empty directory is honoured at close

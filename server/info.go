@@ -61,10 +61,7 @@ func (o *open) stat() (fscc.FileInfo, error) {
 func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	class := fscc.InfoClass(req.InfoClass)
 	if class == fscc.FileFullEaInformation {
-		if o.access&wire.FileReadEA == 0 {
-			return nil, false, ntstatus.AccessDenied
-		}
-		return nil, false, ntstatus.NoEasOnFile
+		return o.queryEAs(req) // ea.go
 	}
 	if needsReadAttributes(class) && o.access&wire.FileReadAttributes == 0 {
 		return nil, false, ntstatus.AccessDenied
@@ -84,6 +81,9 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	}
 	if class == fscc.FileStreamInformation {
 		return o.queryStreams(&info, req.OutputBufferLength) // streams.go
+	}
+	if class == fscc.FileEaInformation || class == fscc.FileAllInformation {
+		info.EaSize = o.eaSize() // ea.go
 	}
 	enc, err := fscc.AppendFileInfo(nil, class, &info, extra)
 	if err != nil {
@@ -244,7 +244,7 @@ func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
 		o.mu.Unlock()
 		return nil
 	case fscc.FileFullEaInformation:
-		return ntstatus.EaTooLarge
+		return r.setFullEA(o, req.Buffer) // ea.go
 	}
 	return ntstatus.InvalidInfoClass
 }

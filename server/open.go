@@ -65,6 +65,7 @@ type open struct {
 	path     string // share-relative, '/'-separated, as on disk; "" = root
 	position int64
 	mode     uint32
+	eaIndex  int // next EA of an EA enumeration (ea.go)
 	dir      *dirCursor
 	closed   bool
 }

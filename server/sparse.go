@@ -287,5 +287,5 @@ func fsAttributes(fsys vfs.FS) uint32 {
 	if sparseFS(fsys) {
 		a |= fscc.FSAttrSupportsSparseFiles
 	}
-	return fsStreamAttributes(fsys, a)
+	return fsEAAttributes(fsys, fsStreamAttributes(fsys, a))
 }
