@@ -76,7 +76,7 @@ func (f *file) SetEA(name string, flags uint8, value []byte) error {
 	if name == "" || strings.IndexByte(name, 0) >= 0 || len(eaXattrPrefix)+len(name) > xattrNameMax {
 		return pathErr("setea", f.name, fs.ErrInvalid)
 	}
-	if len(value) >= maxStreamSize {
+	if len(value) >= maxEAValue {
 		return pathErr("setea", f.name, vfs.ErrNoSpace)
 	}
 	err := withFD(f.f, func(fd int) error {

@@ -20,26 +20,32 @@ import (
 	"github.com/signetsmb/signet/vfs"
 )
 
-// Named streams are kept in extended attributes of their file, one
-// attribute per stream named streamXattrPrefix+name, holding the stream's
-// bytes. They follow the file across renames and hard links and vanish
-// with it, with no bookkeeping, and reading or writing one never touches a
-// path: the attribute is reached through a descriptor of the file opened
-// inside the root, so a stream name (which CheckStreamName keeps free of
-// '/', '\\', ':' and NUL) can never name anything outside it.
+// Named streams are kept with their file in two ways:
 //
-// The cost is size: an attribute value is bounded by the file system
-// (ext4 without ea_inode: all attributes of a file share one block, about
-// 4 KiB; XFS and Btrfs: 64 KiB per value, the Linux limit), and localfs
-// refuses a stream larger than maxStreamSize with vfs.ErrNoSpace, as the
-// file system does earlier when its own limit is lower. Windows clients
-// and Finder keep small metadata in streams (Zone.Identifier,
-// AFP_AfpInfo: 60 bytes), which fits; large resource forks do not. A
-// stream's bytes are read and rewritten whole on each write, which is
-// fine at these sizes.
+//   - small streams (at most inlineStreamMax bytes) in an extended attribute
+//     of the file, streamXattrPrefix+name, holding the stream's bytes. They
+//     follow the file across renames and hard links and vanish with it,
+//     with no bookkeeping, and are reached through a descriptor of the file
+//     opened inside the root, so no stream name (CheckStreamName keeps them
+//     free of '/', '\\', ':' and NUL) can name anything outside it. Windows
+//     and Finder metadata (Zone.Identifier, AFP_AfpInfo: 60 bytes) lives
+//     here. The limit leaves room in the one 4 KiB block ext4 gives all the
+//     attributes of a file (without ea_inode), and a small stream is read
+//     and rewritten whole on each write, which is cheap at this size;
+//   - larger streams in a sidecar file (sidecar.go): the file gets an id
+//     (attribute sidecarIDXattr), the stream a marker attribute
+//     largeXattrPrefix+name, and its bytes live in
+//     sidecarDir/<id>/<hash of name>, a hidden directory at the share root
+//     that clients cannot name. A write that takes a small stream past the
+//     limit moves it there. Remove and a replacing Rename of the file's last
+//     link remove its sidecars; a file deleted by other means than this FS
+//     leaves them behind.
 const (
 	streamXattrPrefix = "user.signet.stream."
-	maxStreamSize     = 64 << 10
+	largeXattrPrefix  = "user.signet.lstream."
+	inlineStreamMax   = 3 << 10
+	maxStreamSize     = 1 << 40 // bounds offsets; disk space bounds the rest
+	maxEAValue        = 64 << 10
 	xattrNameMax      = 255 // XATTR_NAME_MAX
 )
 
@@ -52,13 +58,19 @@ func streamLock(ino uint64) *sync.Mutex { return &streamLocks[ino%uint64(len(str
 var _ vfs.StreamFS = (*FS)(nil)
 
 // streamFile is an open named stream: a descriptor of its file (opened
-// read-only inside the root) and the stream's attribute name.
+// read-only inside the root), the stream's name and, once the stream is
+// found in a sidecar, the sidecar file.
 type streamFile struct {
+	fs     *FS
 	base   *file
-	attr   string
+	stream string
+	attr   string // the small stream's attribute
 	flag   int
 	ino    uint64
 	closed atomic.Bool
+
+	mu   sync.Mutex // guards side
+	side *os.File   // the sidecar, once the stream lives there
 }
 
 var _ vfs.File = (*streamFile)(nil)
@@ -68,7 +80,7 @@ func (l *FS) openBase(ctx context.Context, op, name, stream string) (*file, erro
 	if err := vfs.CheckStreamName(stream); err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	if len(streamXattrPrefix)+len(stream) > xattrNameMax {
+	if len(largeXattrPrefix)+len(stream) > xattrNameMax {
 		return nil, &fs.PathError{Op: op, Path: name, Err: vfs.ErrNameTooLong}
 	}
 	bf, err := l.OpenFile(ctx, name, os.O_RDONLY, 0)
@@ -92,31 +104,57 @@ func (l *FS) OpenStream(ctx context.Context, name, stream string, flag int) (vfs
 		bf.Close()
 		return nil, err
 	}
-	sf := &streamFile{base: bf, attr: streamXattrPrefix + stream, flag: flag, ino: fi.FileID}
+	sf := &streamFile{fs: l, base: bf, stream: stream, attr: streamXattrPrefix + stream, flag: flag, ino: fi.FileID}
 	mu := streamLock(sf.ino)
 	mu.Lock()
 	defer mu.Unlock()
 	err = withFD(bf.f, func(fd int) error {
-		_, err := sf.get(fd)
-		switch {
-		case err == unix.ENODATA && flag&os.O_CREATE == 0:
-			return fs.ErrNotExist
-		case err == unix.ENODATA:
-			return unix.Fsetxattr(fd, sf.attr, nil, unix.XATTR_CREATE)
-		case err != nil:
+		small, err := hasXattr(fd, sf.attr)
+		if err != nil {
 			return err
+		}
+		large := false
+		if !small {
+			if large, err = hasXattr(fd, largeXattrPrefix+stream); err != nil {
+				return err
+			}
+		}
+		switch {
+		case !small && !large && flag&os.O_CREATE == 0:
+			return fs.ErrNotExist
+		case !small && !large:
+			return unix.Fsetxattr(fd, sf.attr, nil, unix.XATTR_CREATE)
 		case flag&(os.O_CREATE|os.O_EXCL) == os.O_CREATE|os.O_EXCL:
 			return fs.ErrExist
+		case flag&os.O_TRUNC != 0 && large:
+			side, err := sf.sidecarLocked(fd)
+			if err != nil {
+				return err
+			}
+			return side.Truncate(0)
 		case flag&os.O_TRUNC != 0:
 			return unix.Fsetxattr(fd, sf.attr, nil, 0)
 		}
 		return nil
 	})
 	if err != nil {
+		sf.closeSide()
 		bf.Close()
 		return nil, pathErr("openstream", name, streamErr(err))
 	}
 	return sf, nil
+}
+
+// hasXattr reports whether fd has the attribute.
+func hasXattr(fd int, attr string) (bool, error) {
+	_, err := unix.Fgetxattr(fd, attr, nil)
+	switch err {
+	case nil:
+		return true, nil
+	case unix.ENODATA:
+		return false, nil
+	}
+	return false, err
 }
 
 // get reads the whole attribute.
@@ -135,6 +173,43 @@ func (s *streamFile) get(fd int) ([]byte, error) {
 			return nil, err
 		}
 		return buf[:m], nil
+	}
+}
+
+// sidecarLocked returns the stream's sidecar file if the stream is large
+// (its marker attribute exists), opening it once; nil and ENODATA if the
+// stream is not large.
+func (s *streamFile) sidecarLocked(fd int) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.side != nil {
+		return s.side, nil
+	}
+	large, err := hasXattr(fd, largeXattrPrefix+s.stream)
+	if err != nil {
+		return nil, err
+	}
+	if !large {
+		return nil, unix.ENODATA
+	}
+	p, err := s.fs.sidecarPath(fd, s.stream, false)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.fs.root.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.side = f
+	return f, nil
+}
+
+func (s *streamFile) closeSide() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.side != nil {
+		s.side.Close()
+		s.side = nil
 	}
 }
 
@@ -173,12 +248,26 @@ func (s *streamFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, pathErr("read", s.base.name, fs.ErrInvalid)
 	}
 	var data []byte
+	var side *os.File
 	err := withFD(s.base.f, func(fd int) (err error) {
 		data, err = s.get(fd)
+		if err == unix.ENODATA {
+			side, err = s.sidecarLocked(fd)
+			if err == unix.ENODATA {
+				data, err = nil, nil // removed while open: reads as empty
+			}
+		}
 		return err
 	})
 	if err != nil {
 		return 0, pathErr("read", s.base.name, streamErr(err))
+	}
+	if side != nil {
+		n, err := side.ReadAt(p, off)
+		if err != nil && err != io.EOF {
+			err = pathErr("read", s.base.name, err)
+		}
+		return n, err
 	}
 	if off >= int64(len(data)) {
 		if len(p) == 0 {
@@ -193,10 +282,18 @@ func (s *streamFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// modify rewrites the attribute with fn applied to its bytes.
-func (s *streamFile) modify(op string, fn func([]byte) ([]byte, error)) error {
+// update changes the stream to end bytes long (end >= 0) or writes p at
+// off: in its attribute while it fits, else in its sidecar, moving it
+// there when it grows past inlineStreamMax.
+func (s *streamFile) update(op string, p []byte, off, end int64, truncate bool) error {
 	if err := s.check(op, true); err != nil {
 		return err
+	}
+	if off < 0 || end < 0 {
+		return pathErr(op, s.base.name, fs.ErrInvalid)
+	}
+	if end > maxStreamSize {
+		return pathErr(op, s.base.name, vfs.ErrNoSpace)
 	}
 	mu := streamLock(s.ino)
 	mu.Lock()
@@ -204,15 +301,31 @@ func (s *streamFile) modify(op string, fn func([]byte) ([]byte, error)) error {
 	err := withFD(s.base.f, func(fd int) error {
 		data, err := s.get(fd)
 		if err == unix.ENODATA {
-			data, err = nil, nil // removed while open: recreated, as POSIX unlink would not
-		}
-		if err != nil {
+			side, err := s.sidecarLocked(fd)
+			if err == nil {
+				return writeSide(side, p, off, end, truncate)
+			}
+			if err != unix.ENODATA {
+				return err
+			}
+			data = nil // removed while open: recreated small
+		} else if err != nil {
 			return err
 		}
-		data, err = fn(data)
-		if err != nil {
-			return err
+		if end > inlineStreamMax {
+			side, err := s.moveToSidecar(fd, data)
+			if err != nil {
+				return err
+			}
+			return writeSide(side, p, off, end, truncate)
 		}
+		switch {
+		case truncate && end <= int64(len(data)):
+			data = data[:end]
+		case end > int64(len(data)):
+			data = append(data, make([]byte, end-int64(len(data)))...)
+		}
+		copy(data[off:], p)
 		return unix.Fsetxattr(fd, s.attr, data, 0)
 	})
 	if err != nil {
@@ -221,29 +334,62 @@ func (s *streamFile) modify(op string, fn func([]byte) ([]byte, error)) error {
 	return nil
 }
 
+// writeSide applies a write or truncation to a sidecar.
+func writeSide(side *os.File, p []byte, off, end int64, truncate bool) error {
+	if truncate {
+		return side.Truncate(end)
+	}
+	_, err := side.WriteAt(p, off)
+	return err
+}
+
+// moveToSidecar moves a small stream holding data into a new sidecar and
+// returns it. The caller holds the inode's stream lock.
+func (s *streamFile) moveToSidecar(fd int, data []byte) (*os.File, error) {
+	p, err := s.fs.sidecarPath(fd, s.stream, true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.fs.root.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		f.Close()
+		s.fs.root.Remove(p)
+		return nil, err
+	}
+	if err := unix.Fsetxattr(fd, largeXattrPrefix+s.stream, nil, 0); err != nil {
+		f.Close()
+		s.fs.root.Remove(p)
+		return nil, err
+	}
+	if err := unix.Fremovexattr(fd, s.attr); err != nil && err != unix.ENODATA {
+		f.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.side != nil {
+		s.side.Close()
+	}
+	s.side = f
+	s.mu.Unlock()
+	return f, nil
+}
+
 // WriteAt implements io.WriterAt.
 func (s *streamFile) WriteAt(p []byte, off int64) (int, error) {
-	if off < 0 || off > maxStreamSize {
+	if off > maxStreamSize-int64(len(p)) {
 		if err := s.check("write", true); err != nil {
 			return 0, err
 		}
-		if off < 0 {
-			return 0, pathErr("write", s.base.name, fs.ErrInvalid)
-		}
 		return 0, pathErr("write", s.base.name, vfs.ErrNoSpace)
 	}
-	err := s.modify("write", func(data []byte) ([]byte, error) {
-		end := off + int64(len(p))
-		if end > maxStreamSize {
-			return nil, vfs.ErrNoSpace
-		}
-		if end > int64(len(data)) {
-			data = append(data, make([]byte, end-int64(len(data)))...)
-		}
-		copy(data[off:], p)
-		return data, nil
-	})
-	if err != nil {
+	end := off + int64(len(p))
+	if len(p) == 0 {
+		end = 0 // writes nothing and extends nothing
+	}
+	if err := s.update("write", p, off, max(end, 0), false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -251,18 +397,7 @@ func (s *streamFile) WriteAt(p []byte, off int64) (int, error) {
 
 // Truncate implements vfs.File.
 func (s *streamFile) Truncate(size int64) error {
-	if size < 0 {
-		return pathErr("truncate", s.base.name, fs.ErrInvalid)
-	}
-	return s.modify("truncate", func(data []byte) ([]byte, error) {
-		if size > maxStreamSize {
-			return nil, vfs.ErrNoSpace
-		}
-		if size <= int64(len(data)) {
-			return data[:size], nil
-		}
-		return append(data, make([]byte, size-int64(len(data)))...), nil
-	})
+	return s.update("truncate", nil, 0, size, true)
 }
 
 // Close implements io.Closer.
@@ -270,6 +405,7 @@ func (s *streamFile) Close() error {
 	if s.closed.Swap(true) {
 		return &fs.PathError{Op: "close", Path: s.base.name, Err: fs.ErrClosed}
 	}
+	s.closeSide()
 	return s.base.Close()
 }
 
@@ -282,11 +418,21 @@ func (s *streamFile) Stat() (vfs.FileInfo, error) {
 	if err != nil {
 		return vfs.FileInfo{}, err
 	}
-	var n int
-	err = withFD(s.base.f, func(fd int) (err error) {
-		n, err = unix.Fgetxattr(fd, s.attr, nil)
+	var n int64
+	err = withFD(s.base.f, func(fd int) error {
+		m, err := unix.Fgetxattr(fd, s.attr, nil)
+		n = int64(m)
 		if err == unix.ENODATA {
 			n, err = 0, nil
+			if side, serr := s.sidecarLocked(fd); serr == nil {
+				st, err := side.Stat()
+				if err != nil {
+					return err
+				}
+				n = st.Size()
+			} else if serr != unix.ENODATA {
+				return serr
+			}
 		}
 		return err
 	})
@@ -294,16 +440,24 @@ func (s *streamFile) Stat() (vfs.FileInfo, error) {
 		return vfs.FileInfo{}, pathErr("stat", s.base.name, streamErr(err))
 	}
 	fi.Mode = fi.Mode.Perm()
-	fi.Size = int64(n)
-	fi.AllocationSize = (fi.Size + 4095) &^ 4095
+	fi.Size = n
+	fi.AllocationSize = (n + 4095) &^ 4095
 	return fi, nil
 }
 
 // Sync implements vfs.File: the attribute goes to disk with the file's
-// metadata.
+// metadata, a sidecar with its own fsync.
 func (s *streamFile) Sync() error {
 	if s.closed.Load() {
 		return &fs.PathError{Op: "sync", Path: s.base.name, Err: fs.ErrClosed}
+	}
+	s.mu.Lock()
+	side := s.side
+	s.mu.Unlock()
+	if side != nil {
+		if err := side.Sync(); err != nil {
+			return pathErr("sync", s.base.name, err)
+		}
 	}
 	return s.base.Sync()
 }
@@ -332,18 +486,24 @@ func (l *FS) Streams(ctx context.Context, name string) ([]vfs.StreamInfo, error)
 			return err
 		}
 		for _, a := range names {
+			var n int64
 			sn, ok := strings.CutPrefix(a, streamXattrPrefix)
+			if ok {
+				m, err := unix.Fgetxattr(fd, a, nil)
+				if err == unix.ENODATA {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				n = int64(m)
+			} else if sn, ok = strings.CutPrefix(a, largeXattrPrefix); ok {
+				n = l.sidecarSize(fd, sn)
+			}
 			if !ok || vfs.CheckStreamName(sn) != nil {
 				continue
 			}
-			n, err := unix.Fgetxattr(fd, a, nil)
-			if err == unix.ENODATA {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, vfs.StreamInfo{Name: sn, Size: int64(n), AllocationSize: (int64(n) + 4095) &^ 4095})
+			out = append(out, vfs.StreamInfo{Name: sn, Size: n, AllocationSize: (n + 4095) &^ 4095})
 		}
 		return nil
 	})
@@ -386,12 +546,28 @@ func (l *FS) RemoveStream(ctx context.Context, name, stream string) error {
 		return err
 	}
 	defer bf.Close()
+	fi, err := bf.Stat()
+	if err != nil {
+		return err
+	}
+	mu := streamLock(fi.FileID)
+	mu.Lock()
+	defer mu.Unlock()
 	err = withFD(bf.f, func(fd int) error {
 		err := unix.Fremovexattr(fd, streamXattrPrefix+stream)
-		if err == unix.ENODATA {
-			return fs.ErrNotExist
+		if err != unix.ENODATA {
+			return err
 		}
-		return err
+		if err := unix.Fremovexattr(fd, largeXattrPrefix+stream); err != nil {
+			if err == unix.ENODATA {
+				return fs.ErrNotExist
+			}
+			return err
+		}
+		if p, err := l.sidecarPath(fd, stream, false); err == nil {
+			l.root.Remove(p)
+		}
+		return nil
 	})
 	if err != nil {
 		return pathErr("removestream", name, streamErr(err))
@@ -399,10 +575,11 @@ func (l *FS) RemoveStream(ctx context.Context, name, stream string) error {
 	return nil
 }
 
-// RenameStream implements vfs.StreamFS: copy to the new attribute, then
-// remove the old one, under the inode's stream lock.
+// RenameStream implements vfs.StreamFS: under the inode's stream lock, a
+// small stream is copied to its new attribute, a large one's sidecar
+// renamed, then the old name removed.
 func (l *FS) RenameStream(ctx context.Context, name, oldStream, newStream string, replace bool) error {
-	if err := vfs.CheckStreamName(newStream); err != nil || len(streamXattrPrefix)+len(newStream) > xattrNameMax {
+	if err := vfs.CheckStreamName(newStream); err != nil || len(largeXattrPrefix)+len(newStream) > xattrNameMax {
 		if err == nil {
 			err = vfs.ErrNameTooLong
 		}
@@ -423,26 +600,58 @@ func (l *FS) RenameStream(ctx context.Context, name, oldStream, newStream string
 	mu := streamLock(fi.FileID)
 	mu.Lock()
 	defer mu.Unlock()
-	src := &streamFile{attr: streamXattrPrefix + oldStream}
 	err = withFD(bf.f, func(fd int) error {
-		data, err := src.get(fd)
-		if err == unix.ENODATA {
-			return fs.ErrNotExist
-		}
+		oldLarge, err := hasXattr(fd, largeXattrPrefix+oldStream)
 		if err != nil {
 			return err
 		}
-		mode := unix.XATTR_CREATE
-		if replace {
-			mode = 0
-		}
-		if err := unix.Fsetxattr(fd, streamXattrPrefix+newStream, data, mode); err != nil {
-			if err == unix.EEXIST {
-				return fs.ErrExist
-			}
+		oldSmall, err := hasXattr(fd, streamXattrPrefix+oldStream)
+		if err != nil {
 			return err
 		}
-		return unix.Fremovexattr(fd, src.attr)
+		if !oldLarge && !oldSmall {
+			return fs.ErrNotExist
+		}
+		newSmall, _ := hasXattr(fd, streamXattrPrefix+newStream)
+		newLarge, _ := hasXattr(fd, largeXattrPrefix+newStream)
+		if newSmall || newLarge {
+			if !replace {
+				return fs.ErrExist
+			}
+			unix.Fremovexattr(fd, streamXattrPrefix+newStream)
+			if newLarge {
+				unix.Fremovexattr(fd, largeXattrPrefix+newStream)
+				if p, err := l.sidecarPath(fd, newStream, false); err == nil {
+					l.root.Remove(p)
+				}
+			}
+		}
+		if oldSmall {
+			src := &streamFile{attr: streamXattrPrefix + oldStream}
+			data, err := src.get(fd)
+			if err != nil {
+				return err
+			}
+			if err := unix.Fsetxattr(fd, streamXattrPrefix+newStream, data, 0); err != nil {
+				return err
+			}
+			return unix.Fremovexattr(fd, src.attr)
+		}
+		op, err := l.sidecarPath(fd, oldStream, false)
+		if err != nil {
+			return err
+		}
+		np, err := l.sidecarPath(fd, newStream, false)
+		if err != nil {
+			return err
+		}
+		if err := l.root.Rename(op, np); err != nil {
+			return err
+		}
+		if err := unix.Fsetxattr(fd, largeXattrPrefix+newStream, nil, 0); err != nil {
+			return err
+		}
+		return unix.Fremovexattr(fd, largeXattrPrefix+oldStream)
 	})
 	if err != nil {
 		return pathErr("renamestream", name, streamErr(err))

@@ -171,3 +171,58 @@ func testStreamEscape(h *tester) {
 	}
 	h.wantContent("d/f", "x")
 }
+
+// testLargeStreams: a stream grown well past what an extended attribute
+// holds reads back whole, keeps its size through Streams, a rename and a
+// truncation, and goes away with its file.
+func testLargeStreams(h *tester) {
+	t := h.t
+	sfs := h.streamFS()
+	h.create("f", "main")
+	s, err := sfs.OpenStream(h.ctx, "f", "big", os.O_RDWR|os.O_CREATE)
+	if errors.Is(err, vfs.ErrNotSupported) {
+		t.Skip("file system cannot store streams")
+	}
+	noErr(t, err, "OpenStream")
+	_, err = s.WriteAt([]byte("head"), 0)
+	noErr(t, err, "WriteAt small")
+	big := make([]byte, 200<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	_, err = s.WriteAt(big, 4)
+	noErr(t, err, "WriteAt large")
+	r, err := sfs.OpenStream(h.ctx, "f", "big", os.O_RDONLY)
+	noErr(t, err, "OpenStream")
+	got := h.readAll(r)
+	if len(got) != 4+len(big) || got[:4] != "head" || got[4:] != string(big) {
+		t.Fatalf("large stream reads back %d bytes", len(got))
+	}
+	if fi, _ := s.Stat(); fi.Size != int64(4+len(big)) {
+		t.Fatalf("Stat size %d", fi.Size)
+	}
+	ss, err := sfs.Streams(h.ctx, "f")
+	noErr(t, err, "Streams")
+	if len(ss) != 1 || ss[0].Name != "big" || ss[0].Size != int64(4+len(big)) {
+		t.Fatalf("Streams = %+v", ss)
+	}
+	noErr(t, sfs.RenameStream(h.ctx, "f", "big", "moved", false), "RenameStream")
+	m, err := sfs.OpenStream(h.ctx, "f", "moved", os.O_RDWR)
+	noErr(t, err, "OpenStream renamed")
+	noErr(t, m.Truncate(10), "Truncate")
+	if got := h.readAll(m); got != "head"+string(big[:6]) {
+		t.Fatalf("after Truncate %q", got)
+	}
+	h.wantContent("f", "main")
+	noErr(t, s.Close(), "Close")
+	noErr(t, r.Close(), "Close")
+	noErr(t, m.Close(), "Close")
+	noErr(t, h.fs.Remove(h.ctx, "f"), "Remove")
+	h.create("f", "")
+	if got := h.streamNames(sfs, "f"); len(got) != 0 {
+		t.Fatalf("a new file inherits streams %q", got)
+	}
+	if got := h.list("."); !equalStrings(got, []string{"f"}) {
+		t.Fatalf("root lists %q", got)
+	}
+}

@@ -70,6 +70,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"Sparse", testSparse},
 		{"Streams", testStreams},
 		{"StreamEscape", testStreamEscape},
+		{"LargeStreams", testLargeStreams},
 		{"EAs", testEAs},
 	}
 	for _, tc := range tests {
