@@ -14,7 +14,8 @@ import (
 // `put local file:stream`, `allinfo` lists it next to the unnamed stream
 // with its size, `get file:stream` reads it back, and on disk it is an
 // extended attribute of the file (user.signet.stream.NAME), not a file
-// next to it. A Finder-style AFP_AfpInfo stream (60 bytes) works the same.
+// next to it. A Finder-style AFP_AfpInfo stream (60 bytes) works the same;
+// a 200 KiB AFP_Resource stream goes to a sidecar that `ls` does not show.
 func TestSmbclientStreams(t *testing.T) {
 	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
 	dir := t.TempDir()
@@ -22,12 +23,16 @@ func TestSmbclientStreams(t *testing.T) {
 	stream := filepath.Join(dir, "stream")
 	afp := filepath.Join(dir, "afp")
 	got := filepath.Join(dir, "got")
+	res := filepath.Join(dir, "res")
+	gotRes := filepath.Join(dir, "gotres")
+	resource := bytes.Repeat([]byte("resource fork "), 200<<10/14)
+	mustWrite(t, res, resource)
 	mustWrite(t, main, []byte("main data"))
 	mustWrite(t, stream, []byte("hello stream\n"))
 	afpInfo := append([]byte("AFP\x00\x00\x01\x00\x00"), make([]byte, 52)...)
 	mustWrite(t, afp, afpInfo)
 	out, err := smbclient(t, s.port, "SMB3_11", "required",
-		"put "+main+" f.txt; put "+stream+" f.txt:mystream; put "+afp+" f.txt:AFP_AfpInfo; allinfo f.txt; get f.txt:mystream "+got)
+		"put "+main+" f.txt; put "+stream+" f.txt:mystream; put "+afp+" f.txt:AFP_AfpInfo; put "+res+" f.txt:AFP_Resource; allinfo f.txt; get f.txt:mystream "+got+"; get f.txt:AFP_Resource "+gotRes+"; ls")
 	if err != nil {
 		t.Fatalf("smbclient: %v\n%s", err, out)
 	}
@@ -39,6 +44,12 @@ func TestSmbclientStreams(t *testing.T) {
 	if b, err := os.ReadFile(got); err != nil || string(b) != "hello stream\n" {
 		t.Errorf("stream read back %q, %v", b, err)
 	}
+	if b, err := os.ReadFile(gotRes); err != nil || !bytes.Equal(b, resource) {
+		t.Errorf("large stream read back %d bytes, %v", len(b), err)
+	}
+	if strings.Contains(out, ".signet-streams") {
+		t.Errorf("ls shows the sidecar directory:\n%s", out)
+	}
 	onDisk := filepath.Join(s.share, "f.txt")
 	if b, err := os.ReadFile(onDisk); err != nil || string(b) != "main data" {
 		t.Errorf("main stream on disk %q, %v", b, err)
@@ -49,8 +60,8 @@ func TestSmbclientStreams(t *testing.T) {
 		t.Errorf("AFP_AfpInfo xattr: %v % x", err, buf[:max(n, 0)])
 	}
 	ents, _ := os.ReadDir(s.share)
-	if len(ents) != 1 {
-		t.Errorf("share holds %d entries, want only f.txt", len(ents))
+	if len(ents) != 2 {
+		t.Errorf("share holds %d entries, want f.txt and the sidecar directory", len(ents))
 	}
 }
 
