@@ -523,7 +523,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 		return nil, err
 	}
 	r.fileID = o.id
-	if !cc.exists {
+	if !cc.exists && (cc.stream == "" || cc.baseCreated) { // a new stream of a file is no new entry
 		r.c.srv.notifyChange(o, notifyAdded)
 	}
 	return o, nil

@@ -214,7 +214,7 @@ func (t *nodeTable) detach(o *open, p string) {
 	if del {
 		if err := o.removeData(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			o.tree.srv.log.Warn("delete on close failed", "path", p, "err", err)
-		} else {
+		} else if o.streamNow() == "" { // a removed stream leaves its file's entry
 			o.tree.srv.notifyChange(o, notifyRemoved)
 		}
 	}
