@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -278,4 +279,30 @@ func fsEAAttributes(fsys vfs.FS, a uint32) uint32 {
 		a |= fscc.FSAttrSupportsExtendedAttributes
 	}
 	return a
+}
+
+// entryEASize is the EaSize of a directory entry for the listing classes
+// that carry it [MS-FSCC 2.4.14, 2.4.8, 2.4.17, 2.4.18]; 0 for the others,
+// for "." and "..", and without EA support.
+func entryEASize(ctx context.Context, fsys vfs.FS, class fscc.InfoClass, name string) uint32 {
+	switch class {
+	case fscc.FileFullDirectoryInformation, fscc.FileBothDirectoryInformation,
+		fscc.FileIDFullDirectoryInformation, fscc.FileIDBothDirectoryInformation:
+	default:
+		return 0
+	}
+	if name == "" || !eaFS(fsys) {
+		return 0
+	}
+	list, err := fsys.(vfs.EAFS).EAsOf(ctx, name)
+	if err != nil {
+		return 0
+	}
+	eas := make([]fscc.EA, 0, len(list))
+	for _, e := range list {
+		if fscc.ValidEAName(e.Name) == nil {
+			eas = append(eas, fscc.EA{Flags: e.Flags, Name: e.Name, Value: e.Value})
+		}
+	}
+	return fscc.EASize(eas)
 }

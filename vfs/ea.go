@@ -1,5 +1,7 @@
 package vfs
 
+import "context"
+
 // EAFS is an optional FS capability: its files implement EAFile. A
 // server announces extended-attribute support
 // (FILE_SUPPORTS_EXTENDED_ATTRIBUTES) only for an FS that has it.
@@ -7,6 +9,13 @@ type EAFS interface {
 	// SupportsEAs reports whether the files of the FS can keep extended
 	// attributes.
 	SupportsEAs() bool
+
+	// EAsOf returns the extended attributes of the named file sorted by
+	// name, as EAFile.EAs does, without opening it (a directory listing
+	// reports their size). A final symbolic link is not followed.
+	//
+	// Errors: as for FS.Stat; ErrNotSupported.
+	EAsOf(ctx context.Context, name string) ([]EA, error)
 }
 
 // EAFile is an optional File capability: extended attributes (name/value

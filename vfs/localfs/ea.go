@@ -3,8 +3,11 @@
 package localfs
 
 import (
+	"context"
 	"io/fs"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -108,4 +111,86 @@ func (s *streamFile) SetEA(name string, flags uint8, value []byte) error {
 		return &fs.PathError{Op: "setea", Path: s.base.name, Err: fs.ErrClosed}
 	}
 	return s.base.SetEA(name, flags, value)
+}
+
+// EAsOf implements vfs.EAFS: llistxattr(2) and lgetxattr(2) on the entry,
+// reached through the descriptor of its parent directory so that the
+// lookup stays inside the root. A file without attributes costs one
+// system call.
+func (l *FS) EAsOf(ctx context.Context, name string) ([]vfs.EA, error) {
+	clean, err := prepare(ctx, name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "eas", Path: name, Err: err}
+	}
+	if clean == vfs.Root {
+		root := &file{f: l.dir, fs: l, name: vfs.Root, path: vfs.Root, isDir: true}
+		return root.EAs()
+	}
+	parent, base := path.Split(clean)
+	d, release, err := l.openDir(parent)
+	if err != nil {
+		return nil, rootErr("eas", name, err)
+	}
+	defer release()
+	var out []vfs.EA
+	err = withFD(d, func(fd int) error {
+		p := "/proc/self/fd/" + strconv.Itoa(fd) + "/" + base
+		names, err := llistXattrs(p)
+		if err != nil {
+			return err
+		}
+		for _, a := range names {
+			ea, ok := strings.CutPrefix(a, eaXattrPrefix)
+			if !ok || ea == "" {
+				continue
+			}
+			buf := make([]byte, maxEAValue+1)
+			n, err := unix.Lgetxattr(p, a, buf)
+			if err == unix.ENODATA || err == unix.ERANGE {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if n < 2 {
+				continue
+			}
+			out = append(out, vfs.EA{Name: ea, Flags: buf[0], Value: append([]byte(nil), buf[1:n]...)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, pathErr("eas", name, streamErr(err))
+	}
+	slices.SortFunc(out, func(a, b vfs.EA) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// llistXattrs returns the attribute names of the entry p (links not
+// followed); links and files without attributes have none.
+func llistXattrs(p string) ([]string, error) {
+	for {
+		n, err := unix.Llistxattr(p, nil)
+		if err == unix.EPERM || err == unix.ENOTSUP {
+			return nil, nil
+		}
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		buf := make([]byte, n)
+		m, err := unix.Llistxattr(p, buf)
+		if err == unix.ERANGE {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, b := range strings.Split(string(buf[:m]), "\x00") {
+			if b != "" {
+				out = append(out, b)
+			}
+		}
+		return out, nil
+	}
 }

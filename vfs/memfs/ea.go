@@ -1,6 +1,7 @@
 package memfs
 
 import (
+	"context"
 	"io/fs"
 	"slices"
 	"strings"
@@ -79,4 +80,23 @@ func (f *file) SetEA(name string, flags uint8, value []byte) error {
 	f.fs.used += add - old
 	n.ctime = f.fs.now()
 	return nil
+}
+
+// EAsOf implements vfs.EAFS.
+func (m *FS) EAsOf(ctx context.Context, name string) ([]vfs.EA, error) {
+	clean, err := prepare(ctx, name)
+	if err != nil {
+		return nil, pathErr("eas", name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.lookup(clean)
+	if err != nil {
+		return nil, pathErr("eas", name, err)
+	}
+	out := make([]vfs.EA, 0, len(n.eas))
+	for _, e := range n.eas {
+		out = append(out, vfs.EA{Name: e.Name, Flags: e.Flags, Value: slices.Clone(e.Value)})
+	}
+	return out, nil
 }

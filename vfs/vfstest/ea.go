@@ -70,3 +70,35 @@ func testEAs(h *tester) {
 	_, err = ef.EAs()
 	wantErr(t, err, fs.ErrClosed, "EAs after Close")
 }
+
+// testEAsOf: EAsOf reads the EAs of a file by name, as EAs does through
+// an open, and refuses names outside the root.
+func testEAsOf(h *tester) {
+	t := h.t
+	efs, ok := h.fs.(vfs.EAFS)
+	if !ok || !efs.SupportsEAs() {
+		t.Skip("FS does not implement vfs.EAFS")
+	}
+	h.mkdir("d")
+	h.create("d/f", "x")
+	f := h.open("d/f", os.O_RDONLY)
+	defer f.Close()
+	err := f.(vfs.EAFile).SetEA("K", 0, []byte("v"))
+	if errors.Is(err, vfs.ErrNotSupported) {
+		t.Skip("file system cannot store EAs")
+	}
+	noErr(t, err, "SetEA")
+	eas, err := efs.EAsOf(h.ctx, "d/f")
+	noErr(t, err, "EAsOf")
+	if len(eas) != 1 || eas[0].Name != "K" || string(eas[0].Value) != "v" {
+		t.Fatalf("EAsOf = %+v", eas)
+	}
+	if eas, err := efs.EAsOf(h.ctx, "d"); err != nil || len(eas) != 0 {
+		t.Fatalf("EAsOf of a directory without EAs = %+v, %v", eas, err)
+	}
+	_, err = efs.EAsOf(h.ctx, "d/missing")
+	wantErr(t, err, fs.ErrNotExist, "EAsOf of a missing file")
+	if _, err := efs.EAsOf(h.ctx, "../d/f"); err == nil {
+		t.Error("EAsOf outside the root succeeded")
+	}
+}

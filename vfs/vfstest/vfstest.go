@@ -72,6 +72,7 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"StreamEscape", testStreamEscape},
 		{"LargeStreams", testLargeStreams},
 		{"EAs", testEAs},
+		{"EAsOf", testEAsOf},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
