@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/signetsmb/signet/internal/fscc"
@@ -140,6 +141,12 @@ func TestCreateEABuffer(t *testing.T) {
 	eas, st := tc.queryEAs(cr.FileID, slRestartScan, nil, 1024)
 	if st != ntstatus.Success || eaNames(eas) != "NEED=v;" || eas[0].Flags != fscc.FileNeedEA {
 		t.Fatalf("EAs from the create context: %q %v", eaNames(eas), st)
+	}
+	// The listing reports the EA size too (FILE_FULL_DIR_INFORMATION.EaSize).
+	root, _ := tc.openFile("", wire.FileOpen, 0)
+	b, st := tc.queryDirectory(root, uint8(fscc.FileFullDirectoryInformation), 0, "e", 1024)
+	if st != ntstatus.Success || len(b) < 68 || binary.LittleEndian.Uint32(b[64:]) != fscc.EASize(eas) {
+		t.Fatalf("EaSize in the listing: % x %v, want %d", b, st, fscc.EASize(eas))
 	}
 	if _, st := tc.openFile("e", wire.FileOpen, wire.FileNoEaKnowledge); st != ntstatus.AccessDenied {
 		t.Fatalf("FILE_NO_EA_KNOWLEDGE on a FILE_NEED_EA file: %v", st)
