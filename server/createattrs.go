@@ -17,7 +17,7 @@ func (cc *createCall) createAttrs(o *open, overwrite bool) {
 		return
 	}
 	a := cc.req.FileAttributes & settableAttrs
-	if !cc.exists && a&^(fscc.FileAttributeArchive|fscc.FileAttributeReadOnly) == 0 {
+	if a&^(fscc.FileAttributeArchive|fscc.FileAttributeReadOnly) == 0 {
 		return
 	}
 	t := &o.node.times
@@ -35,6 +35,9 @@ func (cc *createCall) checkOverwriteAttrs() error {
 		return nil
 	}
 	info := fileInfoOf(&cc.fi, nil)
+	// Only attributes a client set count: a dot file's derived HIDDEN does
+	// not make its overwrite need FILE_ATTRIBUTE_HIDDEN.
+	info.Attributes &^= fscc.FileAttributeHidden
 	cc.r.c.srv.nodes.entryTimes(cc.r.ctx(), cc.r.tree.share.FS, cc.path, &cc.fi, &info)
 	for _, bit := range []uint32{fscc.FileAttributeHidden, fscc.FileAttributeSystem} {
 		if info.Attributes&bit != 0 && q.FileAttributes&bit == 0 {
