@@ -101,8 +101,8 @@ func (l *FS) sidecarSize(fd int, stream string) int64 {
 	return fi.Size()
 }
 
-// lastLinkSidecars returns the sidecar id of the regular file clean when
-// removing or replacing it drops its last link, "" otherwise.
+// lastLinkSidecars returns the sidecar id of the file or directory clean
+// when removing or replacing it drops its last link, "" otherwise.
 func (l *FS) lastLinkSidecars(clean string) string {
 	parent, base := path.Split(clean)
 	d, release, err := l.openDir(parent)
@@ -113,8 +113,16 @@ func (l *FS) lastLinkSidecars(clean string) string {
 	var id string
 	withFD(d, func(dfd int) error {
 		var st unix.Stat_t
-		if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil ||
-			st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink != 1 {
+		if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return nil
+		}
+		switch st.Mode & syscall.S_IFMT {
+		case syscall.S_IFDIR: // a directory has no other links
+		case syscall.S_IFREG:
+			if st.Nlink != 1 {
+				return nil
+			}
+		default:
 			return nil
 		}
 		p := "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + base

@@ -80,4 +80,22 @@ func TestSidecars(t *testing.T) {
 	if err != nil || len(ss) != 1 || ss[0].Size != 10000 {
 		t.Fatalf("streams of the survivor: %+v %v", ss, err)
 	}
+	if err := l.Mkdir(ctx, "d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.OpenStream(ctx, "d", "big", os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WriteAt(make([]byte, 5000), 0)
+	s.Close()
+	if ids, _ := os.ReadDir(filepath.Join(dir, sidecarDir)); len(ids) != 2 {
+		t.Fatalf("sidecars with a directory's stream: %d, want 2", len(ids))
+	}
+	if err := l.Remove(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := os.ReadDir(filepath.Join(dir, sidecarDir)); len(ids) != 1 {
+		t.Fatalf("sidecars after removing the directory: %d, want 1", len(ids))
+	}
 }
