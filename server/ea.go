@@ -20,8 +20,9 @@ import (
 //
 // Enumeration: each open keeps an EA index (open.eaIndex, under open.mu),
 // the position of the next EA a query without SL_RESTART_SCAN returns;
-// SL_RETURN_SINGLE_ENTRY returns one entry. SL_INDEX_SPECIFIED carries no
-// index in SMB2 and is treated as a continuing scan.
+// SL_RETURN_SINGLE_ENTRY returns one entry; SL_INDEX_SPECIFIED starts at
+// the 1-based index in AdditionalInformation (STATUS_NONEXISTENT_EA_ENTRY
+// outside the list), as ZwQueryEaFile's EaIndex.
 
 // maxEASize bounds the EAs of one file: NTFS allows 64 KiB
 // (STATUS_EA_TOO_LARGE beyond).
@@ -31,6 +32,7 @@ const maxEASize = 65535
 const (
 	slRestartScan       = 0x00000001
 	slReturnSingleEntry = 0x00000002
+	slIndexSpecified    = 0x00000004
 )
 
 // eaFS reports whether fsys keeps EAs.
@@ -93,6 +95,7 @@ func (o *open) queryEAs(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	var pick []fscc.EA
+	start := 0
 	listed := len(req.Input) > 0
 	if listed {
 		names, err := fscc.DecodeGetEAList(req.Input)
@@ -114,9 +117,16 @@ func (o *open) queryEAs(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 			return nil, false, ntstatus.NoEasOnFile
 		}
 		o.mu.Lock()
-		start := o.eaIndex
+		start = o.eaIndex
 		o.mu.Unlock()
-		if req.Flags&slRestartScan != 0 {
+		switch {
+		case req.Flags&slIndexSpecified != 0:
+			i := req.AdditionalInformation
+			if i == 0 || uint64(i) > uint64(len(eas)) {
+				return nil, false, ntstatus.NonexistentEaEntry
+			}
+			start = int(i) - 1
+		case req.Flags&slRestartScan != 0:
 			start = 0
 		}
 		if start >= len(eas) {
@@ -145,10 +155,7 @@ func (o *open) queryEAs(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	}
 	if !listed {
 		o.mu.Lock()
-		if req.Flags&slRestartScan != 0 {
-			o.eaIndex = 0
-		}
-		o.eaIndex += n
+		o.eaIndex = start + n
 		o.mu.Unlock()
 	}
 	return fscc.AppendFullEAs(nil, pick[:n]), n < len(pick), nil

@@ -38,6 +38,28 @@ func (tc *tester) queryEAs(f wire.FileID, flags uint32, names []string, outLen u
 	return eas, resp.status
 }
 
+// queryEAsAt queries FileFullEaInformation with an EA index.
+func (tc *tester) queryEAsAt(f wire.FileID, flags, index uint32) ([]fscc.EA, ntstatus.Status) {
+	tc.t.Helper()
+	r := tc.newReq(wire.CmdQueryInfo)
+	r.msg = wire.AppendQueryInfoRequest(r.msg, &wire.QueryInfoRequest{InfoType: wire.InfoFile,
+		InfoClass: uint8(fscc.FileFullEaInformation), OutputBufferLength: 1024, AdditionalInformation: index, Flags: flags, FileID: f})
+	r.payload = 1024
+	resp := tc.roundTrip(r)
+	if resp.status != ntstatus.Success {
+		return nil, resp.status
+	}
+	out, err := wire.ParseOutputBuffer(resp.msg)
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	eas, err := fscc.DecodeFullEAList(out)
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	return eas, resp.status
+}
+
 func eaNames(eas []fscc.EA) string {
 	var b []byte
 	for _, e := range eas {
@@ -87,6 +109,14 @@ func TestEAs(t *testing.T) {
 	}
 	if _, st := tc.queryEAs(f, slReturnSingleEntry, nil, 1024); st != ntstatus.NoMoreEas {
 		t.Fatalf("past the end: %v", st)
+	}
+	if one, st := tc.queryEAsAt(f, slIndexSpecified|slReturnSingleEntry, 2); st != ntstatus.Success || eaNames(one) != "SECOND=2;" {
+		t.Fatalf("index 2: %q %v", eaNames(one), st)
+	}
+	for _, i := range []uint32{0, 3} {
+		if _, st := tc.queryEAsAt(f, slIndexSpecified, i); st != ntstatus.NonexistentEaEntry {
+			t.Fatalf("index %d: %v", i, st)
+		}
 	}
 	if _, st := tc.queryEAs(f, slRestartScan, nil, 4); st != ntstatus.BufferTooSmall {
 		t.Fatalf("no room: %v", st)
