@@ -153,15 +153,16 @@ func (r *request) queryAllocatedRanges(req *wire.IoctlRequest, w *response) erro
 	if err != nil {
 		return statusOf(err)
 	}
+	fit := int(req.MaxOutputResponse / rangeSize)
 	if sparse {
-		ranges, err = sf.DataRanges(off, length)
+		// One more than fits tells a truncated answer from a complete one.
+		ranges, err = sf.DataRanges(off, length, fit+1)
 		if err != nil {
 			return statusOf(err)
 		}
 	} else if end := min(off+length, fi.Size); end > off {
 		ranges = []vfs.Range{{Off: off, Len: end - off}}
 	}
-	fit := int(req.MaxOutputResponse / rangeSize)
 	if len(ranges) > 0 && fit == 0 {
 		return ntstatus.BufferTooSmall
 	}

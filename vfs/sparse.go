@@ -37,12 +37,13 @@ type SparseFile interface {
 
 	// DataRanges returns the ranges of [off, off+length) that hold data
 	// (allocated storage) and lie before the end of the file, in order,
-	// adjacent ranges merged. A backend that cannot tell holes reports
-	// the whole part before the end of the file as data.
+	// adjacent ranges merged, at most max of them (the first ones). A
+	// backend that cannot tell holes reports the whole part before the end
+	// of the file as data.
 	//
-	// Errors: fs.ErrInvalid for a negative off or length; fs.ErrPermission
-	// without read access; ErrIsDir; ErrNotSupported.
-	DataRanges(off, length int64) ([]Range, error)
+	// Errors: fs.ErrInvalid for a negative off or length or a max below 1;
+	// fs.ErrPermission without read access; ErrIsDir; ErrNotSupported.
+	DataRanges(off, length int64, max int) ([]Range, error)
 }
 
 // Range is a byte range of a file.

@@ -108,11 +108,11 @@ func (f *file) PunchHole(off, length int64) error {
 // DataRanges implements vfs.SparseFile with lseek(2) SEEK_DATA and
 // SEEK_HOLE. The descriptor's offset is not used by reads and writes
 // (they are positional), so moving it is harmless.
-func (f *file) DataRanges(off, length int64) ([]vfs.Range, error) {
+func (f *file) DataRanges(off, length int64, max int) ([]vfs.Range, error) {
 	if err := f.check("dataranges", readData); err != nil {
 		return nil, err
 	}
-	if off < 0 || length < 0 || off > 1<<62 || length > 1<<62 {
+	if off < 0 || length < 0 || off > 1<<62 || length > 1<<62 || max < 1 {
 		return nil, pathErr("dataranges", f.name, fs.ErrInvalid)
 	}
 	var out []vfs.Range
@@ -122,7 +122,7 @@ func (f *file) DataRanges(off, length int64) ([]vfs.Range, error) {
 			return err
 		}
 		end := min(off+length, st.Size)
-		for pos := off; pos < end; {
+		for pos := off; pos < end && len(out) < max; {
 			data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
 			if err == unix.ENXIO {
 				break // only a hole up to the end

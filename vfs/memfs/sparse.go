@@ -73,12 +73,12 @@ func (f *file) PunchHole(off, length int64) error {
 }
 
 // DataRanges implements vfs.SparseFile.
-func (f *file) DataRanges(off, length int64) ([]vfs.Range, error) {
+func (f *file) DataRanges(off, length int64, max int) ([]vfs.Range, error) {
 	if err := f.begin("dataranges", readData); err != nil {
 		return nil, err
 	}
 	defer f.fs.mu.Unlock()
-	if off < 0 || length < 0 || off > maxFileSize-length {
+	if off < 0 || length < 0 || off > maxFileSize-length || max < 1 {
 		return nil, pathErr("dataranges", f.name, fs.ErrInvalid)
 	}
 	n := f.n
@@ -90,6 +90,8 @@ func (f *file) DataRanges(off, length int64) ([]vfs.Range, error) {
 		if _, hole := n.holes[b]; !hole {
 			if k := len(out); k > 0 && out[k-1].End() == pos {
 				out[k-1].Len += next - pos
+			} else if k == max {
+				break
 			} else {
 				out = append(out, vfs.Range{Off: pos, Len: next - pos})
 			}

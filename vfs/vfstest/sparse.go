@@ -35,7 +35,7 @@ func testSparse(h *tester) {
 	if s, err := g.(vfs.SparseFile).Sparse(); err != nil || !s {
 		t.Fatalf("Sparse through another open after rename = %v, %v", s, err)
 	}
-	rs, err := sf.DataRanges(0, 1<<40)
+	rs, err := sf.DataRanges(0, 1<<40, 100)
 	noErr(t, err, "DataRanges")
 	if len(rs) != 1 || rs[0] != (vfs.Range{Off: 0, Len: 3 * unit}) {
 		t.Fatalf("DataRanges of a full file = %v", rs)
@@ -46,23 +46,26 @@ func testSparse(h *tester) {
 	}
 	want := strings.Repeat("a", unit) + strings.Repeat("\x00", unit) + strings.Repeat("a", unit)
 	h.wantContent("g", want)
-	rs, err = sf.DataRanges(0, 3*unit)
+	rs, err = sf.DataRanges(0, 3*unit, 100)
 	noErr(t, err, "DataRanges")
 	if len(rs) != 2 || rs[0] != (vfs.Range{Off: 0, Len: unit}) || rs[1] != (vfs.Range{Off: 2 * unit, Len: unit}) {
 		t.Fatalf("DataRanges with a hole = %v", rs)
 	}
 	// Clipped to the range asked for and to the end of the file.
-	rs, err = sf.DataRanges(unit/2, 3*unit)
+	rs, err = sf.DataRanges(unit/2, 3*unit, 100)
 	noErr(t, err, "DataRanges")
 	if len(rs) != 2 || rs[0] != (vfs.Range{Off: unit / 2, Len: unit / 2}) || rs[1].End() != 3*unit {
 		t.Fatalf("DataRanges from the middle = %v", rs)
 	}
-	if rs, err := sf.DataRanges(unit, unit); err != nil || len(rs) != 0 {
+	if rs, err := sf.DataRanges(0, 3*unit, 1); err != nil || len(rs) != 1 || rs[0] != (vfs.Range{Off: 0, Len: unit}) {
+		t.Fatalf("DataRanges with max 1 = %v, %v", rs, err)
+	}
+	if rs, err := sf.DataRanges(unit, unit, 100); err != nil || len(rs) != 0 {
 		t.Fatalf("DataRanges of the hole = %v, %v", rs, err)
 	}
 	_, err = f.WriteAt([]byte("b"), unit+10)
 	noErr(t, err, "WriteAt in the hole")
-	rs, err = sf.DataRanges(unit, unit)
+	rs, err = sf.DataRanges(unit, unit, 100)
 	noErr(t, err, "DataRanges")
 	if len(rs) != 1 || rs[0].Off > unit+10 || rs[0].End() <= unit+10 {
 		t.Fatalf("DataRanges after a write in the hole = %v", rs)
@@ -73,8 +76,10 @@ func testSparse(h *tester) {
 		t.Fatalf("size after PunchHole past the end = %d", fi.Size)
 	}
 	wantErr(t, sf.PunchHole(-1, 1), fs.ErrInvalid, "PunchHole at a negative offset")
-	_, err = sf.DataRanges(-1, 1)
+	_, err = sf.DataRanges(-1, 1, 100)
 	wantErr(t, err, fs.ErrInvalid, "DataRanges at a negative offset")
+	_, err = sf.DataRanges(0, 1, 0)
+	wantErr(t, err, fs.ErrInvalid, "DataRanges with max 0")
 	wantErr(t, g.(vfs.SparseFile).PunchHole(0, 1), fs.ErrPermission, "PunchHole without write access")
 
 	noErr(t, sf.SetSparse(false), "SetSparse(false)")
