@@ -264,8 +264,8 @@ func (cc *createCall) applyCreateEAs(o *open, overwrite bool) error {
 // checkNeedEA: an open with FILE_NO_EA_KNOWLEDGE of a file holding an EA
 // marked FILE_NEED_EA is refused [MS-FSA 2.1.5.1.2.1].
 func (cc *createCall) checkNeedEA(o *open) error {
-	if cc.req.CreateOptions&wire.FileNoEaKnowledge == 0 {
-		return nil
+	if cc.req.CreateOptions&wire.FileNoEaKnowledge == 0 || !cc.exists {
+		return nil // a file this CREATE made has only the EAs it gave
 	}
 	eas, err := o.fileEAs()
 	if err != nil {
