@@ -16,9 +16,9 @@ import (
 // into p. It returns io.EOF (with 0 bytes) at or past the end of file.
 func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) {
 	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
-		Length: uint32(len(p)), Offset: uint64(off), FileID: f.id,
+		Length: uint32(len(p)), Offset: uint64(off), FileID: f.fileID(),
 	})
-	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
+	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
 	if err != nil {
 		return 0, err
 	}
@@ -43,9 +43,9 @@ func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) 
 // server reports.
 func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error) {
 	msg := wire.AppendWriteRequest(newMessage(wire.CmdWrite, 48+len(p)), &wire.WriteRequest{
-		Offset: uint64(off), FileID: f.id, Data: p,
+		Offset: uint64(off), FileID: f.fileID(), Data: p,
 	})
-	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
+	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
 	if err != nil {
 		return 0, err
 	}
@@ -144,6 +144,9 @@ func (f *File) readAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if err := f.flushCache(); err != nil {
+		return 0, err
+	}
 	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
 		n, err := f.readChunk(ctx, p[lo:hi], off+int64(lo))
 		if err == io.EOF {
@@ -179,6 +182,9 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	defer f.mu.Unlock()
 	if err := f.startWrite(); err != nil {
 		return 0, err
+	}
+	if err := f.flushCache(); err != nil {
+		return 0, f.pathErr("write", err)
 	}
 	p := &pipeline{f: f}
 	n, err := p.upload(r, f.off)
