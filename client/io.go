@@ -274,15 +274,22 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 // first error by position (or the read error).
 func collect(jobs []*job, readErr error) (int64, error) {
 	var total int64
-	var first error
+	var first, cause error
 	for _, j := range jobs {
 		<-j.done
 		if first == nil {
 			total += int64(j.n)
 			first = j.err
 		}
+		if cause == nil && j.err != nil && !errors.Is(j.err, context.Canceled) {
+			cause = j.err
+		}
 	}
 	if first != nil {
+		if errors.Is(first, context.Canceled) && cause != nil {
+			// Cancelled because a later chunk failed: report why.
+			first = cause
+		}
 		return total, first
 	}
 	if readErr != io.EOF {
