@@ -119,7 +119,7 @@ func (c *cutAfter) Read(p []byte) (int, error) {
 
 func dialer(d uint16) *client.Dialer {
 	return &client.Dialer{User: "bob", Password: "pw", RequireSigning: true, MinDialect: d, MaxDialect: d,
-		IOSize: 256 << 10, Timeout: 60 * time.Second}
+		IOSize: 256 << 10, Timeout: 60 * time.Second, WriteCache: 1 << 20}
 }
 
 func mount(t testing.TB, d *client.Dialer, addr string) (*client.Session, *client.Share) {
@@ -311,7 +311,7 @@ func TestLeaseBreakFlushesCachedWrites(t *testing.T) {
 		if f.Cached() != 0 || f.Lease().State&client.LeaseWrite != 0 {
 			t.Fatalf("after break: cached %d, state %x", f.Cached(), f.Lease().State)
 		}
-		// Without write caching every Write goes out at once.
+		// Without write caching (W is gone) every Write goes out at once.
 		if _, err := f.Write([]byte("tail")); err != nil || f.Cached() != 0 {
 			t.Fatalf("write after break: cached %d, %v", f.Cached(), err)
 		}
@@ -358,5 +358,25 @@ func TestWriteCacheBounded(t *testing.T) {
 	}
 	if _, err := f.Write([]byte("y")); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("write after close: %v", err)
+	}
+}
+
+// TestNoWriteCacheByDefault: without Dialer.WriteCache, writes under a
+// write-caching lease go out at once.
+func TestNoWriteCacheByDefault(t *testing.T) {
+	addr := startServer(t)
+	d := dialer(0x0311)
+	d.WriteCache = 0
+	_, sh := mount(t, d, addr)
+	f, err := sh.Create("nc.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Lease().State&client.LeaseWrite == 0 {
+		t.Fatalf("lease %+v", f.Lease())
+	}
+	if _, err := f.Write([]byte("direct")); err != nil || f.Cached() != 0 {
+		t.Fatalf("cached %d, %v", f.Cached(), err)
 	}
 }

@@ -18,10 +18,6 @@ const (
 	LeaseWrite  = wire.LeaseWrite
 )
 
-// defaultWriteCache is the most bytes File.Write keeps back under a
-// write-caching lease when Dialer.WriteCache is zero.
-const defaultWriteCache = 1 << 20
-
 // defaultDurableTimeout is the DH2Q timeout asked for when
 // Dialer.DurableTimeout is zero (Windows' default).
 const defaultDurableTimeout = 60 * time.Second
@@ -76,11 +72,8 @@ func (s *Session) durableTimeout() time.Duration {
 
 // writeCacheLimit is the write-behind bound; 0 means no caching.
 func (s *Session) writeCacheLimit() int {
-	switch {
-	case s.cfg.WriteCache < 0:
+	if s.cfg.WriteCache <= 0 {
 		return 0
-	case s.cfg.WriteCache == 0:
-		return min(defaultWriteCache, s.ioSize)
 	}
 	return min(s.cfg.WriteCache, s.ioSize)
 }

