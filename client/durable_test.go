@@ -380,3 +380,43 @@ func TestNoWriteCacheByDefault(t *testing.T) {
 		t.Fatalf("cached %d, %v", f.Cached(), err)
 	}
 }
+
+// TestReclaimFailsAfterTimeout: when the server has dropped the durable
+// handle (its timeout ended before the client came back), the session
+// reconnects but the file reports ErrHandleLost, clearly, on every call;
+// new opens work.
+func TestReclaimFailsAfterTimeout(t *testing.T) {
+	addr := startServer(t)
+	px := newCutter(t, addr)
+	d := dialer(0x0311)
+	d.DurableTimeout = 100 * time.Millisecond
+	s, sh := mount(t, d, px.addr())
+	f, err := sh.Create("t.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Lease().Durable {
+		t.Fatal("no durable handle")
+	}
+	px.cut()
+	time.Sleep(1500 * time.Millisecond) // the server scavenges the handle
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, client.ErrHandleLost) {
+		t.Fatalf("write after the handle expired: %v, want ErrHandleLost", err)
+	}
+	if s.Reconnects() != 1 {
+		t.Fatalf("reconnects %d", s.Reconnects())
+	}
+	if err := f.Close(); !errors.Is(err, client.ErrHandleLost) {
+		t.Fatalf("close: %v", err)
+	}
+	g, err := sh.Create("t2.bin")
+	if err != nil {
+		t.Fatalf("new open after reconnect: %v", err)
+	}
+	if _, err := g.Write([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
