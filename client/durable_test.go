@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +54,10 @@ type cutter struct {
 	wg     sync.WaitGroup
 	cuts   atomic.Int32
 	accept atomic.Int32
+	// replays counts WRITE requests with SMB2_FLAGS_REPLAY_OPERATION and
+	// a non-zero ChannelSequence, seen from the client (plain SMB2
+	// frames only).
+	replays atomic.Int32
 }
 
 func newCutter(t testing.TB, target string) *cutter {
@@ -82,8 +88,30 @@ func (c *cutter) loop() {
 		c.mu.Lock()
 		c.conns = append(c.conns, down, up)
 		c.mu.Unlock()
-		c.wg.Go(func() { io.Copy(up, down); up.Close() })
+		c.wg.Go(func() { c.watch(up, down); up.Close() })
 		c.wg.Go(func() { io.Copy(down, up); down.Close() })
+	}
+}
+
+// watch copies client frames to the server, counting replayed WRITEs.
+func (c *cutter) watch(up io.Writer, down io.Reader) {
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(down, hdr[:]); err != nil {
+			return
+		}
+		n := int(hdr[1])<<16 | int(hdr[2])<<8 | int(hdr[3])
+		msg := make([]byte, n)
+		if _, err := io.ReadFull(down, msg); err != nil {
+			return
+		}
+		if n >= 64 && string(msg[:4]) == "\xfeSMB" && binary.LittleEndian.Uint16(msg[12:]) == 9 &&
+			binary.LittleEndian.Uint32(msg[16:])&0x20000000 != 0 && binary.LittleEndian.Uint16(msg[8:]) != 0 {
+			c.replays.Add(1)
+		}
+		if _, err := up.Write(append(hdr[:], msg...)); err != nil {
+			return
+		}
 	}
 }
 
@@ -207,6 +235,12 @@ func TestReconnectMidUpload(t *testing.T) {
 		if px.accept.Load() != 2 {
 			t.Fatalf("dialect %x: %d connections, want 2", dialect, px.accept.Load())
 		}
+		// The WRITEs in flight at the cut went again with REPLAY_OPERATION
+		// and the raised ChannelSequence (3.x only).
+		if r := px.replays.Load(); (dialect >= 0x0300) != (r > 0) {
+			t.Fatalf("dialect %x: %d replayed WRITEs", dialect, r)
+		}
+		t.Logf("dialect %x: %d WRITEs replayed", dialect, px.replays.Load())
 	}
 }
 
@@ -418,5 +452,53 @@ func TestReclaimFailsAfterTimeout(t *testing.T) {
 	}
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// cutWriter cuts the proxy once n bytes were written to it.
+type cutWriter struct {
+	h    io.Writer
+	n    int64
+	done int64
+	once sync.Once
+	cut  func()
+}
+
+func (w *cutWriter) Write(p []byte) (int, error) {
+	w.done += int64(len(p))
+	if w.done >= w.n {
+		w.once.Do(w.cut)
+	}
+	return w.h.Write(p)
+}
+
+// TestReconnectMidDownload: the same for a WriteTo (get): the READs in
+// flight are replayed on the new connection and the copy is complete.
+func TestReconnectMidDownload(t *testing.T) {
+	addr := startServer(t)
+	data := make([]byte, 16<<20)
+	rand.Read(data)
+	_, up := mount(t, dialer(0x0311), addr)
+	f, err := up.Create("down.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	px := newCutter(t, addr)
+	s, sh := mount(t, dialer(0x0311), px.addr())
+	g, err := sh.OpenFile("down.bin", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	h := sha256.New()
+	if n, err := g.WriteTo(&cutWriter{h: h, n: int64(len(data) / 2), cut: px.cut}); err != nil || n != int64(len(data)) {
+		t.Fatalf("WriteTo = %d, %v", n, err)
+	}
+	if [32]byte(h.Sum(nil)) != sha256.Sum256(data) || s.Reconnects() != 1 {
+		t.Fatalf("sha differs or %d reconnects", s.Reconnects())
 	}
 }
