@@ -126,15 +126,13 @@ type Dialer struct {
 	// 60 s. The server may grant less (Signet caps it at 5 minutes).
 	DurableTimeout time.Duration
 
-	// WriteCache, when positive, lets File.Write keep up to that many
-	// bytes back under a lease with write caching (sequential writes,
-	// sent together later); it is capped by the I/O size. Cached bytes
-	// are sent before any other operation on the file, by Close and Sync,
-	// and before the client acknowledges a break that takes write caching
-	// away. Zero (the default) or negative caches nothing: the cache is
-	// only as coherent as the server's breaks, and Samba 4.17 was seen
-	// not to break a write-caching lease when another client opens the
-	// file (docs/leases-durable.md).
+	// WriteCache is how many bytes File.Write may keep back under a lease
+	// with write caching (sequential writes, sent together later); zero
+	// means 1 MiB, negative turns write caching off. It is capped by the
+	// I/O size. Cached bytes are sent before any other operation on the
+	// file, by Close and Sync, and before the client acknowledges a break
+	// that takes write caching away, so another client opening the file
+	// sees them [MS-SMB2 3.2.5.19.2].
 	WriteCache int
 }
 

@@ -147,7 +147,7 @@ func (c *cutAfter) Read(p []byte) (int, error) {
 
 func dialer(d uint16) *client.Dialer {
 	return &client.Dialer{User: "bob", Password: "pw", RequireSigning: true, MinDialect: d, MaxDialect: d,
-		IOSize: 256 << 10, Timeout: 60 * time.Second, WriteCache: 1 << 20}
+		IOSize: 256 << 10, Timeout: 60 * time.Second}
 }
 
 func mount(t testing.TB, d *client.Dialer, addr string) (*client.Session, *client.Share) {
@@ -395,12 +395,12 @@ func TestWriteCacheBounded(t *testing.T) {
 	}
 }
 
-// TestNoWriteCacheByDefault: without Dialer.WriteCache, writes under a
+// TestWriteCacheOff: with a negative Dialer.WriteCache, writes under a
 // write-caching lease go out at once.
-func TestNoWriteCacheByDefault(t *testing.T) {
+func TestWriteCacheOff(t *testing.T) {
 	addr := startServer(t)
 	d := dialer(0x0311)
-	d.WriteCache = 0
+	d.WriteCache = -1
 	_, sh := mount(t, d, addr)
 	f, err := sh.Create("nc.txt")
 	if err != nil {

@@ -18,6 +18,10 @@ const (
 	LeaseWrite  = wire.LeaseWrite
 )
 
+// defaultWriteCache bounds the write cache when Dialer.WriteCache is
+// zero.
+const defaultWriteCache = 1 << 20
+
 // defaultDurableTimeout is the DH2Q timeout asked for when
 // Dialer.DurableTimeout is zero (Windows' default).
 const defaultDurableTimeout = 60 * time.Second
@@ -72,8 +76,11 @@ func (s *Session) durableTimeout() time.Duration {
 
 // writeCacheLimit is the write-behind bound; 0 means no caching.
 func (s *Session) writeCacheLimit() int {
-	if s.cfg.WriteCache <= 0 {
+	switch {
+	case s.cfg.WriteCache < 0:
 		return 0
+	case s.cfg.WriteCache == 0:
+		return min(defaultWriteCache, s.ioSize)
 	}
 	return min(s.cfg.WriteCache, s.ioSize)
 }
