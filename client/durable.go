@@ -103,7 +103,7 @@ func (s *Session) reconnect(ctx context.Context, dead *channel) error {
 			s.reconnects.Add(1)
 			return nil
 		}
-		if ctx.Err() != nil || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrValidateNegotiate) {
+		if ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrValidateNegotiate) {
 			break
 		}
 	}
@@ -167,6 +167,13 @@ func (s *Session) reconnectOnce(ctx context.Context, dead *channel) error {
 		}
 	}
 	s.chmu.Lock()
+	if s.closing.Load() {
+		// Close ran meanwhile: it has closed (or will close) the old
+		// channels only.
+		s.chmu.Unlock()
+		c.close()
+		return ErrClosed
+	}
 	for _, ch := range s.chans {
 		s.retire(ch) // raises the ChannelSequence of later requests
 	}

@@ -220,15 +220,15 @@ const breakTimeout = 30 * time.Second
 func (s *Session) handleBreak(m []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), breakTimeout)
 	defer cancel()
-	if len(m) >= wire.HeaderSize+wire.LeaseBreakSize {
-		lb, err := wire.ParseLeaseBreak(m)
-		if err != nil {
-			return
-		}
-		s.leaseBreak(ctx, lb)
+	if len(m) < wire.HeaderSize+24 {
 		return
 	}
-	if len(m) >= wire.HeaderSize+24 {
+	switch binary.LittleEndian.Uint16(m[wire.HeaderSize:]) { // StructureSize
+	case wire.LeaseBreakSize:
+		if lb, err := wire.ParseLeaseBreak(m); err == nil {
+			s.leaseBreak(ctx, lb)
+		}
+	case 24:
 		s.oplockBreak(ctx, m[wire.HeaderSize+2], wire.GetFileID(m[wire.HeaderSize+8:]))
 	}
 }
