@@ -502,3 +502,25 @@ func TestReconnectMidDownload(t *testing.T) {
 		t.Fatalf("sha differs or %d reconnects", s.Reconnects())
 	}
 }
+
+// TestSessionCloseFlushesCache: writes cached in a file left open are
+// sent when the session closes.
+func TestSessionCloseFlushesCache(t *testing.T) {
+	addr := startServer(t)
+	s, sh := mount(t, dialer(0x0311), addr)
+	f, err := sh.Create("left-open.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("not lost")); err != nil || f.Cached() != 8 {
+		t.Fatalf("cached %d, %v", f.Cached(), err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, other := mount(t, dialer(0x0311), addr)
+	b, err := other.ReadFile("left-open.txt")
+	if err != nil || string(b) != "not lost" {
+		t.Fatalf("got %q, %v", b, err)
+	}
+}

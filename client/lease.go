@@ -383,6 +383,27 @@ func (f *File) flushLocked(ctx context.Context) error {
 	return nil
 }
 
+// flushFiles sends the writes cached in the open files of tree t (all
+// trees when t is nil), before the tree or the session goes away; errors
+// stay on the files.
+func (s *Session) flushFiles(t *tree) {
+	s.omu.Lock()
+	var files []*File
+	for f := range s.files {
+		if t == nil || f.sh.t == t {
+			files = append(files, f)
+		}
+	}
+	s.omu.Unlock()
+	for _, f := range files {
+		f.cmu.Lock()
+		if err := f.flushLocked(f.sh.ctx); err != nil && f.cacheErr == nil {
+			f.cacheErr = err
+		}
+		f.cmu.Unlock()
+	}
+}
+
 // Cached returns the number of written bytes the file still holds back
 // under its write-caching lease.
 func (f *File) Cached() int {

@@ -319,10 +319,11 @@ func (s *Session) simple(ctx context.Context, x *exchange) (*response, error) {
 // unusable. Close is idempotent.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
-		s.closing.Store(true)
 		defer s.stopBreaker()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		s.flushFiles(nil) // writes cached in files left open
+		s.closing.Store(true)
 		if s.Channels() > 0 {
 			msg := wire.AppendSimple(newMessage(wire.CmdLogoff, 4))
 			if _, err := s.simple(ctx, &exchange{msg: msg}); err != nil && !errors.Is(err, ErrClosed) {

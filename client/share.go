@@ -60,6 +60,7 @@ func (sh *Share) Name() string { return sh.t.name }
 // Umount disconnects the share (TREE_DISCONNECT). Open files become
 // unusable.
 func (sh *Share) Umount() error {
+	sh.t.s.flushFiles(sh.t)
 	return sh.t.disconnect(sh.ctx)
 }
 
