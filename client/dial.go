@@ -361,8 +361,5 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.wantsLeases() {
-		s.startBreaker()
-	}
 	return s, nil
 }

@@ -147,6 +147,7 @@ func (f *File) adoptGrant(r *wire.CreateResponse) error {
 				return invalidResponse("CREATE", fmt.Errorf("lease granted for another key"))
 			}
 			f.leased, f.lstate, f.epoch = true, l.State&(LeaseRead|LeaseHandle|LeaseWrite), l.Epoch
+			f.sh.t.s.startBreaker()
 		case wire.CtxNameDH2Q, wire.CtxNameDHnQ:
 			f.durable = true
 		}
@@ -171,11 +172,16 @@ func (s *Session) enqueueBreak(m []byte) {
 	}
 }
 
-// startBreaker starts the session's breaker goroutine. It is owned by the
-// session: Close stops it (quit) and waits for it (bdone). It handles one
-// break at a time, in arrival order: it flushes the writes a broken lease
-// may no longer cache, then acknowledges.
+// startBreaker starts the session's breaker goroutine, once, when the
+// first open gets a lease (or an oplock). It is owned by the session:
+// Close stops it (quit) and waits for it (bdone); after Close it is never
+// started. It handles one break at a time, in arrival order: it flushes
+// the writes a broken lease may no longer cache, then acknowledges.
 func (s *Session) startBreaker() {
+	s.breakerOnce.Do(s.runBreaker)
+}
+
+func (s *Session) runBreaker() {
 	s.quit, s.bdone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.bdone)
@@ -202,6 +208,7 @@ func (s *Session) startBreaker() {
 
 // stopBreaker ends the breaker goroutine and waits for it.
 func (s *Session) stopBreaker() {
+	s.breakerOnce.Do(func() {}) // never started after this
 	if s.quit == nil {
 		return
 	}

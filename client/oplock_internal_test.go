@@ -61,7 +61,7 @@ func TestOplockBreakAcknowledged(t *testing.T) {
 		return sh
 	}
 	a, b := dial(), dial()
-	a.t.s.startBreaker() // 2.0.2 has no leases, so Dial did not start it
+	a.t.s.startBreaker() // 2.0.2 has no leases: no open has started it
 	o := openSpecFor(os.O_RDWR|os.O_CREATE, 0o666)
 	o.oplock = wire.OplockBatch
 	r, err := a.create(ctx, "open", "o.txt", "o.txt", o)

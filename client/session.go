@@ -56,18 +56,19 @@ type Session struct {
 	closing   atomic.Bool // Close started: no more reconnects
 
 	// Leases, durable handles, reconnect (lease.go, durable.go).
-	previousID uint64        // PreviousSessionId of a reconnect's logon
-	rc         chan struct{} // one-slot semaphore: one reconnect at a time
-	reconnects atomic.Int32
-	omu        sync.Mutex         // guards files and trees
-	files      map[*File]struct{} // open files, for breaks and reclaims
-	trees      map[*tree]struct{} // connected trees, for reconnects
-	breakHook  func([]byte)       // s.enqueueBreak, installed on each conn
-	bmu        sync.Mutex         // guards bq
-	bq         []breakMsg         // breaks waiting for the breaker
-	bsig       chan struct{}      // wakes the breaker (one slot)
-	quit       chan struct{}      // closed by Close: the breaker stops
-	bdone      chan struct{}      // closed when the breaker has stopped
+	previousID  uint64        // PreviousSessionId of a reconnect's logon
+	rc          chan struct{} // one-slot semaphore: one reconnect at a time
+	reconnects  atomic.Int32
+	omu         sync.Mutex         // guards files and trees
+	files       map[*File]struct{} // open files, for breaks and reclaims
+	trees       map[*tree]struct{} // connected trees, for reconnects
+	breakHook   func([]byte)       // s.enqueueBreak, installed on each conn
+	bmu         sync.Mutex         // guards bq
+	bq          []breakMsg         // breaks waiting for the breaker
+	bsig        chan struct{}      // wakes the breaker (one slot)
+	breakerOnce sync.Once          // starts the breaker, or (Close) prevents it
+	quit        chan struct{}      // closed by Close: the breaker stops
+	bdone       chan struct{}      // closed when the breaker has stopped
 }
 
 func newSession(d *Dialer, c *conn, neg *negotiation, host string) *Session {
