@@ -413,7 +413,7 @@ func (c *conn) deliver(m []byte, encrypted bool) error {
 	cl := c.pending[h.MessageID]
 	if cl == nil {
 		c.mu.Unlock()
-		return fmt.Errorf("%w: response to unknown MessageId %d", ErrInvalidResponse, h.MessageID)
+		return fmt.Errorf("%w: %v response (%v) to unknown MessageId %d", ErrInvalidResponse, h.Command, ntstatus.Status(h.Status), h.MessageID)
 	}
 	if ntstatus.Status(h.Status) == ntstatus.Pending {
 		cl.async, cl.asyncID = h.IsAsync(), h.AsyncID
