@@ -43,6 +43,9 @@ type open struct {
 	op          oplockState // guarded by the server's nodeTable.mu
 	lease       *lease      // guarded by the server's nodeTable.mu
 	// csn is Open.ChannelSequence (replay.go), guarded by refsMu.
+	// conn, tree and sess change only when a durable reconnect moves the
+	// open to the reclaiming session (durable.go), under nodeTable.mu and
+	// refsMu; resolveFileID reads them under refsMu (belongsTo).
 	csn uint16
 	dur durableState // guarded by the server's nodeTable.mu (durable.go)
 
@@ -285,7 +288,7 @@ func (r *request) resolveFileID(def command) error {
 		id = r.fileID
 	}
 	o := r.c.srv.lookupOpen(id)
-	if o == nil || o.tree != r.tree || o.sess != r.sess {
+	if o == nil || !o.belongsTo(r.tree, r.sess) {
 		if def.openOptional {
 			return nil
 		}
