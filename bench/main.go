@@ -31,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -223,7 +224,7 @@ func sambaMissing() string {
 // logf prints progress to the error stream.
 type logf func(format string, a ...any)
 
-func run(cfg *config, stdout, stderr *os.File) error {
+func run(cfg *config, stdout, stderr io.Writer) error {
 	log := logf(func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
 	})
