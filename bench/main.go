@@ -63,6 +63,7 @@ type config struct {
 	workRoot     string
 	out          string
 	short        bool
+	profile      bool
 	cmdline      string
 }
 
@@ -95,6 +96,7 @@ func parseFlags(args []string) (*config, error) {
 	port := fs.Int("port", 20600, "first of the loopback ports the servers listen on (Signet, Signet unsigned, Samba, then idle servers)")
 	workRoot := fs.String("dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the figures)")
 	out := fs.String("out", "docs/PERFORMANCE.md", "write the Markdown report to this file (relative to the repository root; \"\": only print)")
+	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
 	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba); does not write -out unless given")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -105,14 +107,14 @@ func parseFlags(args []string) (*config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *short {
-		for name, v := range map[string]string{"size": "8MiB", "runs": "1", "small-files": "200", "dir-entries": "2000", "idle": "200", "samba-idle": "20", "out": ""} {
+		for name, v := range map[string]string{"size": "8MiB", "runs": "1", "small-files": "200", "dir-entries": "2000", "idle": "200", "samba-idle": "20", "out": "", "profile": "false"} {
 			if !set[name] {
 				fs.Set(name, v)
 			}
 		}
 	}
 	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
-		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, parts: map[string]bool{}}
+		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, parts: map[string]bool{}}
 	var err error
 	if cfg.size, err = parseSize(*size); err != nil {
 		return nil, err
@@ -434,6 +436,31 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 			}
 		}
 	}
+	if cfg.profile && len(cases) > 0 {
+		if err := perfUsable(); err != nil {
+			res.profileNote = "Profiles skipped: " + err.Error() + "."
+			log("%s", res.profileNote)
+		} else {
+			for _, x := range []xfer{xSmbGMAC, xSigGMAC} {
+				if !slices.Contains(cases, x) {
+					continue
+				}
+				for _, s := range servers {
+					if x.kind == kindSmbclient && !withSamba {
+						continue
+					}
+					for _, op := range []string{"write", "read"} {
+						pr, err := profileTransfer(x, s, p, op, work, 12)
+						if err != nil {
+							return fmt.Errorf("profiling %s, %s %s: %w", s.name, x.client, op, err)
+						}
+						res.profiles = append(res.profiles, pr)
+						log("profiled %s, %s %s", s.name, x.client, op)
+					}
+				}
+			}
+		}
+	}
 	// Stop the transfer servers before the idle part: a fresh server per
 	// count, so that memory freed by earlier parts does not hide growth.
 	for _, stop := range slices.Backward(stops) {
@@ -544,6 +571,18 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 			fmt.Fprintf(&b, "- %s = %s\n", r.Name, fmtRatio(r.Value))
 		}
 		b.WriteString("\n")
+	}
+	if len(res.profiles) > 0 || res.profileNote != "" {
+		b.WriteString("## Where the servers' CPU goes\n\n")
+		if res.profileNote != "" {
+			b.WriteString(res.profileNote + "\n\n")
+		}
+		if len(res.profiles) > 0 {
+			b.WriteString("`perf record -a -F 997` during one extra transfer each (not counted above), then `perf report --no-children --sort dso,sym --percentage relative` for the server's processes only: the top symbols, as percent of the server's samples. \"share\" is the server's part of all samples taken on the machine in that time.\n\n")
+		}
+		for _, pr := range res.profiles {
+			fmt.Fprintf(&b, "### %s, %s %s (share %.0f%%; processes %s)\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.Share, strings.Join(pr.Comms, ", "), strings.Join(pr.Lines, "\n"))
+		}
 	}
 	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\n| target | wanted | this run | status |\n|---|---|---|---|\n")
 	for _, t := range res.targets() {

@@ -31,8 +31,10 @@ func seriesKey(server, client, op string) string { return server + "|" + client 
 // results collects series in the order they were first added.
 // It is used by one goroutine (the benchmark's main loop).
 type results struct {
-	order []*series
-	byKey map[string]*series
+	order       []*series
+	byKey       map[string]*series
+	profiles    []*profile
+	profileNote string
 }
 
 func newResults() *results { return &results{byKey: map[string]*series{}} }
