@@ -64,6 +64,7 @@ type config struct {
 	out          string
 	short        bool
 	profile      bool
+	clients      []string
 	cmdline      string
 }
 
@@ -96,6 +97,7 @@ func parseFlags(args []string) (*config, error) {
 	port := fs.Int("port", 20600, "first of the loopback ports the servers listen on (Signet, Signet unsigned, Samba, then idle servers)")
 	workRoot := fs.String("dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the figures)")
 	out := fs.String("out", "docs/PERFORMANCE.md", "write the Markdown report to this file (relative to the repository root; \"\": only print)")
+	clients := fs.String("clients", "", "comma-separated words: transfer cases whose client name contains one of them (e.g. smbclient,GMAC); default all")
 	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
 	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba); does not write -out unless given")
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +144,11 @@ func parseFlags(args []string) (*config, error) {
 				return nil, fmt.Errorf("-only: unknown part %q (parts: %s)", p, strings.Join(allParts, ","))
 			}
 			cfg.parts[p] = true
+		}
+	}
+	for _, c := range strings.Split(*clients, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cfg.clients = append(cfg.clients, c)
 		}
 	}
 	cfg.cmdline = "go run ./bench"
@@ -362,6 +369,11 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 	}
 	if cfg.parts["encrypt"] {
 		cases = append(cases, xSmbEnc, xSigEnc)
+	}
+	if len(cfg.clients) > 0 {
+		cases = slices.DeleteFunc(cases, func(x xfer) bool {
+			return !slices.ContainsFunc(cfg.clients, func(w string) bool { return strings.Contains(x.client, w) })
+		})
 	}
 	dirNames := map[string]string{}
 	if cfg.parts["dir"] {
