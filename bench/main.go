@@ -65,6 +65,7 @@ type config struct {
 	short        bool
 	profile      bool
 	clients      []string
+	note         string
 	cmdline      string
 }
 
@@ -98,6 +99,7 @@ func parseFlags(args []string) (*config, error) {
 	workRoot := fs.String("dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the figures)")
 	out := fs.String("out", "docs/PERFORMANCE.md", "write the Markdown report to this file (relative to the repository root; \"\": only print)")
 	clients := fs.String("clients", "", "comma-separated words: transfer cases whose client name contains one of them (e.g. smbclient,GMAC); default all")
+	note := fs.String("note", "", "a sentence for the report about the conditions (e.g. \"machine shared with other jobs\")")
 	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
 	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba); does not write -out unless given")
 	if err := fs.Parse(args); err != nil {
@@ -116,7 +118,7 @@ func parseFlags(args []string) (*config, error) {
 		}
 	}
 	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
-		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, parts: map[string]bool{}}
+		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{}}
 	var err error
 	if cfg.size, err = parseSize(*size); err != nil {
 		return nil, err
@@ -297,6 +299,23 @@ func repoRoot() (string, error) {
 
 func (cfg *config) addr(offset int) string { return fmt.Sprintf("127.0.0.1:%d", cfg.port+offset) }
 
+// cases is the transfer matrix the parts and -clients select.
+func (cfg *config) cases() []xfer {
+	var cases []xfer
+	if cfg.parts["transfer"] {
+		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigCMAC, xSigHMAC, xGoSMB2)
+	}
+	if cfg.parts["encrypt"] {
+		cases = append(cases, xSmbEnc, xSigEnc)
+	}
+	if len(cfg.clients) > 0 {
+		cases = slices.DeleteFunc(cases, func(x xfer) bool {
+			return !slices.ContainsFunc(cfg.clients, func(w string) bool { return strings.Contains(x.client, w) })
+		})
+	}
+	return cases
+}
+
 // measureAll starts the servers and takes every measurement, runs
 // outermost so that slow phases of a loaded machine spread over all cases.
 func measureAll(cfg *config, res *results, work string, withSamba bool, log logf) error {
@@ -363,18 +382,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 			}
 		}
 	}
-	var cases []xfer
-	if cfg.parts["transfer"] {
-		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigCMAC, xSigHMAC, xGoSMB2)
-	}
-	if cfg.parts["encrypt"] {
-		cases = append(cases, xSmbEnc, xSigEnc)
-	}
-	if len(cfg.clients) > 0 {
-		cases = slices.DeleteFunc(cases, func(x xfer) bool {
-			return !slices.ContainsFunc(cfg.clients, func(w string) bool { return strings.Contains(x.client, w) })
-		})
-	}
+	cases := cfg.cases()
 	dirNames := map[string]string{}
 	if cfg.parts["dir"] {
 		for _, s := range servers {
@@ -387,6 +395,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 		}
 	}
 	for run := 1; run <= cfg.runs; run++ {
+		res.loads = append(res.loads, loadAvg())
 		if cfg.parts["ceiling"] {
 			v, err := measureCeiling(cfg.size)
 			if err != nil {
@@ -565,6 +574,15 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 	fmt.Fprintf(&b, "Produced by `%s` (bench/, issue 8), started %s UTC.\n\n", cfg.cmdline, started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %.1f GiB memory, %s, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n\n",
 		m.cpu, m.cores, m.memGiB, m.kernel, m.goVersion, m.samba, m.loadBefore, m.loadAfter)
+	if len(res.loads) > 0 {
+		fmt.Fprintf(&b, "Load average at the start of each run: %s.\n\n", strings.Join(res.loads, "; "))
+	}
+	if l1 := maxLoad1(append([]string{m.loadBefore, m.loadAfter}, res.loads...)); m.cores > 0 && l1 >= 0.5*float64(m.cores) {
+		fmt.Fprintf(&b, "**Loaded machine**: the 1-minute load average reached %.2f on %d cores while the benchmark ran; other work competed for the CPU, so absolute figures are noisy and even ratios of one run move between runs. Read the spread columns.\n\n", l1, m.cores)
+	}
+	if cfg.note != "" {
+		fmt.Fprintf(&b, "Note: %s\n\n", cfg.note)
+	}
 	if note != "" {
 		fmt.Fprintf(&b, "Note: %s\n\n", note)
 	}
@@ -605,6 +623,21 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status)
 	}
 	return b.String()
+}
+
+// maxLoad1 is the highest 1-minute figure of /proc/loadavg texts.
+func maxLoad1(loads []string) float64 {
+	hi := 0.0
+	for _, l := range loads {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil && v > hi {
+			hi = v
+		}
+	}
+	return hi
 }
 
 func fmtRatio(v float64) string {

@@ -35,6 +35,7 @@ type results struct {
 	byKey       map[string]*series
 	profiles    []*profile
 	profileNote string
+	loads       []string // /proc/loadavg (1, 5, 15 min) at the start of each run
 }
 
 func newResults() *results { return &results{byKey: map[string]*series{}} }

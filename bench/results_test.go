@@ -109,6 +109,24 @@ func TestParseFlags(t *testing.T) {
 	if cfg.cmdline != "go run ./bench -short -only transfer,idle -runs 2" {
 		t.Errorf("cmdline %q", cfg.cmdline)
 	}
+	var names []string
+	for _, x := range cfg.cases() {
+		names = append(names, x.client)
+	}
+	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSigGMAC, cliSigCMAC, cliSigHMAC, cliGoSMB2}, ";") {
+		t.Errorf("transfer cases %q", names)
+	}
+	cfg, err = parseFlags([]string{"-only", "transfer,encrypt", "-clients", "smbclient, GCM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, x := range cfg.cases() {
+		names = append(names, x.client)
+	}
+	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSmbEnc, cliSigEnc}, ";") {
+		t.Errorf("-clients smbclient,GCM selected %q", names)
+	}
 	cfg, err = parseFlags(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +245,13 @@ func TestRender(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+	if !strings.Contains(out, "**Loaded machine**: the 1-minute load average reached 3.00 on 2 cores") {
+		t.Error("no warning of a loaded machine")
+	}
+	m.loadBefore, m.loadAfter = "0.10 0.1 0.1", "0.90 0.5 0.1"
+	if out := render(cfg, sample(), m, time.Now(), ""); strings.Contains(out, "Loaded machine") {
+		t.Error("a quiet machine called loaded")
 	}
 	if strings.Contains(out, "## Folder listing") {
 		t.Error("empty part rendered")
