@@ -608,10 +608,10 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 			b.WriteString(res.profileNote + "\n\n")
 		}
 		if len(res.profiles) > 0 {
-			b.WriteString("`perf record -a -F 997` during one extra transfer each (not counted above), then `perf report --no-children --sort dso,sym --percentage relative` for the server's processes only: the top symbols, as percent of the server's samples. \"share\" is the server's part of all samples taken on the machine in that time.\n\n")
+			b.WriteString("`perf record -F 997 -p SERVER` (its threads and the children it forks) during one extra transfer each (not counted above), then `perf report --no-children --sort dso,sym`: the top symbols, as percent of the server's samples.\n\n")
 		}
 		for _, pr := range res.profiles {
-			fmt.Fprintf(&b, "### %s, %s %s (share %.0f%%; processes %s)\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.Share, strings.Join(pr.Comms, ", "), strings.Join(pr.Lines, "\n"))
+			fmt.Fprintf(&b, "### %s, %s %s\n\nBy object: %s.\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.ByObject, strings.Join(pr.Lines, "\n"))
 		}
 	}
 	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\n| target | wanted | this run | status |\n|---|---|---|---|\n")
