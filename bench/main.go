@@ -154,8 +154,11 @@ func parseFlags(args []string) (*config, error) {
 		}
 	}
 	cfg.cmdline = "go run ./bench"
-	if len(args) > 0 {
-		cfg.cmdline += " " + strings.Join(args, " ")
+	for _, a := range args {
+		if strings.ContainsAny(a, " \t\"'$`\\;&|<>()*?") || a == "" {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		cfg.cmdline += " " + a
 	}
 	return cfg, nil
 }

@@ -191,9 +191,9 @@ func check(t *target, got, want float64, atLeast bool, format string) {
 	}
 	t.Status = "missed"
 	if atLeast {
-		t.Shortfall = fmt.Sprintf("%.0f%% short (needs %.2fx its value)", (1-got/want)*100, want/got)
+		t.Shortfall = fmt.Sprintf("%.0f%% short (needs %.2fx the present figure)", (1-got/want)*100, want/got)
 	} else {
-		t.Shortfall = fmt.Sprintf("%.0f%% over (needs %.2fx its value)", (got/want-1)*100, want/got)
+		t.Shortfall = fmt.Sprintf("%.0f%% over (needs %.2fx the present figure)", (got/want-1)*100, want/got)
 	}
 }
 
