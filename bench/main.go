@@ -574,7 +574,7 @@ func loadAvg() string {
 func render(cfg *config, res *results, m machine, started time.Time, note string) string {
 	var b strings.Builder
 	b.WriteString("# Performance\n\n")
-	fmt.Fprintf(&b, "Produced by `%s` (bench/, issue 8), started %s UTC.\n\n", cfg.cmdline, started.Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Produced by `%s` (bench/, issue 8), started %s UTC. This file is written by the program; what each part measures, and notes on reading past runs, are in [benchmarks.md](benchmarks.md).\n\n", cfg.cmdline, started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %.1f GiB memory, %s, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n\n",
 		m.cpu, m.cores, m.memGiB, m.kernel, m.goVersion, m.samba, m.loadBefore, m.loadAfter)
 	if len(res.loads) > 0 {
