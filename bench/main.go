@@ -531,7 +531,7 @@ type machine struct {
 }
 
 func machineInfo(withSamba bool) machine {
-	m := machine{cpu: "unknown CPU", kernel: "unknown kernel", goVersion: "unknown", samba: "not used", loadBefore: loadAvg()}
+	m := machine{cpu: "unknown CPU", kernel: "unknown kernel", goVersion: "unknown", samba: "Samba not used", loadBefore: loadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		if mm := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); mm != nil {
 			m.cpu = string(mm[1])
@@ -552,7 +552,7 @@ func machineInfo(withSamba bool) machine {
 	}
 	if withSamba {
 		if out, err := exec.Command("smbd", "--version").Output(); err == nil {
-			m.samba = strings.TrimSpace(string(out))
+			m.samba = "Samba " + strings.TrimSpace(string(out))
 		}
 	}
 	return m
