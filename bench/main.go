@@ -284,6 +284,9 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		}
 		log("report written to %s", out)
 	}
+	if len(res.failures) > 0 {
+		return fmt.Errorf("%d measurement(s) failed (listed in the report)", len(res.failures))
+	}
 	return nil
 }
 
@@ -400,12 +403,12 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 	for run := 1; run <= cfg.runs; run++ {
 		res.loads = append(res.loads, loadAvg())
 		if cfg.parts["ceiling"] {
-			v, err := measureCeiling(cfg.size)
-			if err != nil {
-				return err
+			if v, err := measureCeiling(cfg.size); err != nil {
+				res.fail(log, fmt.Errorf("ceiling: %w", err))
+			} else {
+				res.add("transfer", srvCeiling, cliCeiling, opCeiling, unitMBps, v, -1)
+				log("run %d: ceiling %.0f MB/s", run, v)
 			}
-			res.add("transfer", srvCeiling, cliCeiling, opCeiling, unitMBps, v, -1)
-			log("run %d: ceiling %.0f MB/s", run, v)
 		}
 		for _, x := range cases {
 			for _, s := range servers {
@@ -415,7 +418,8 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 				for _, op := range []string{"write", "read"} {
 					v, cpu, err := x.run(s, p, op, work)
 					if err != nil {
-						return fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err)
+						res.fail(log, fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err))
+						continue
 					}
 					res.add("transfer", s.name, x.client, op, unitMBps, v, cpu)
 					log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, s.name, x.client, op, v, cpu)
@@ -430,7 +434,8 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 				}{{xSigGMAC, servers[0]}, {xSigNoSig, unsigned}} {
 					v, cpu, err := c.x.run(c.s, p, op, work)
 					if err != nil {
-						return fmt.Errorf("%s, %s %s: %w", c.s.name, c.x.client, op, err)
+						res.fail(log, fmt.Errorf("%s, %s %s: %w", c.s.name, c.x.client, op, err))
+						continue
 					}
 					res.add("transfer", c.s.name, c.x.client, op, unitMBps, v, cpu)
 					log("run %d: %s, %s %s: %.0f MB/s", run, c.s.name, c.x.client, op, v)
@@ -442,7 +447,8 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 				for _, s := range servers {
 					v, err := smallFiles(s.addr, n, cfg.smallFiles, fmt.Sprintf("r%d", run))
 					if err != nil {
-						return fmt.Errorf("%s, small files: %w", s.name, err)
+						res.fail(log, fmt.Errorf("%s, small files: %w", s.name, err))
+						continue
 					}
 					res.add("small", s.name, smallClient(n), opSmall, unitFilesPS, v, -1)
 					log("run %d: %s, small files from %d sessions: %.0f files/s", run, s.name, n, v)
@@ -453,7 +459,8 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 			for _, s := range servers {
 				v, err := listDir(s.addr, dirNames[s.name], cfg.dirEntries)
 				if err != nil {
-					return fmt.Errorf("%s, listing: %w", s.name, err)
+					res.fail(log, fmt.Errorf("%s, listing: %w", s.name, err))
+					continue
 				}
 				res.add("dir", s.name, "Signet client 3.1.1 AES-128-GMAC", dirOp(cfg.dirEntries), unitEntriesPS, v, -1)
 				log("run %d: %s, listing %d entries: %.0f entries/s", run, s.name, cfg.dirEntries, v)
@@ -476,7 +483,8 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 					for _, op := range []string{"write", "read"} {
 						pr, err := profileTransfer(x, s, p, op, work, 12)
 						if err != nil {
-							return fmt.Errorf("profiling %s, %s %s: %w", s.name, x.client, op, err)
+							res.fail(log, fmt.Errorf("profiling %s, %s %s: %w", s.name, x.client, op, err))
+							continue
 						}
 						res.profiles = append(res.profiles, pr)
 						log("profiled %s, %s %s", s.name, x.client, op)
@@ -498,13 +506,14 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 				return err
 			}
 			v, err := idleSessions(s.addr, s.pids, n)
+			stops[len(stops)-1]()
+			stops = stops[:len(stops)-1]
 			if err != nil {
-				return fmt.Errorf("Signet, %d idle sessions: %w", n, err)
+				res.fail(log, fmt.Errorf("Signet, %d idle sessions: %w", n, err))
+				continue
 			}
 			res.add("idle", srvSignet, idleClient, idleOp(n), unitKiBPerSes, v, -1)
 			log("Signet, %d idle signed sessions: %.1f KiB per session", n, v)
-			stops[len(stops)-1]()
-			stops = stops[:len(stops)-1]
 		}
 		if withSamba && cfg.sambaIdle > 0 {
 			s, err := startSamba("samba-idle", cfg.addr(3+len(cfg.idle)))
@@ -513,10 +522,11 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 			}
 			v, err := idleSessions(s.addr, s.pids, cfg.sambaIdle)
 			if err != nil {
-				return fmt.Errorf("Samba, %d idle sessions: %w", cfg.sambaIdle, err)
+				res.fail(log, fmt.Errorf("Samba, %d idle sessions: %w", cfg.sambaIdle, err))
+			} else {
+				res.add("idle", srvSamba, idleClient, idleOp(cfg.sambaIdle), unitKiBPerSes, v, -1)
+				log("Samba, %d idle signed sessions: %.1f KiB per session", cfg.sambaIdle, v)
 			}
-			res.add("idle", srvSamba, idleClient, idleOp(cfg.sambaIdle), unitKiBPerSes, v, -1)
-			log("Samba, %d idle signed sessions: %.1f KiB per session", cfg.sambaIdle, v)
 		}
 	}
 	return nil
@@ -616,6 +626,13 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 		for _, pr := range res.profiles {
 			fmt.Fprintf(&b, "### %s, %s %s\n\nBy object: %s.\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.ByObject, strings.Join(pr.Lines, "\n"))
 		}
+	}
+	if len(res.failures) > 0 {
+		b.WriteString("## Failed measurements\n\nThese were not counted; the program exits with an error.\n\n")
+		for _, f := range res.failures {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\n| target | wanted | this run | status |\n|---|---|---|---|\n")
 	for _, t := range res.targets() {

@@ -36,6 +36,14 @@ type results struct {
 	profiles    []*profile
 	profileNote string
 	loads       []string // /proc/loadavg (1, 5, 15 min) at the start of each run
+	failures    []string // measurements that failed (the run goes on without them)
+}
+
+// fail records a failed measurement; the benchmark goes on with the
+// others and exits with an error at the end.
+func (r *results) fail(log logf, err error) {
+	r.failures = append(r.failures, strings.ReplaceAll(err.Error(), "\n", " "))
+	log("FAILED: %v", err)
 }
 
 func newResults() *results { return &results{byKey: map[string]*series{}} }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"math"
 	"os"
 	"strings"
@@ -255,6 +256,14 @@ func TestRender(t *testing.T) {
 	m.loadBefore, m.loadAfter = "0.10 0.1 0.1", "0.90 0.5 0.1"
 	if out := render(cfg, sample(), m, time.Now(), ""); strings.Contains(out, "Loaded machine") {
 		t.Error("a quiet machine called loaded")
+	}
+	if strings.Contains(out, "## Failed measurements") {
+		t.Error("failures section without failures")
+	}
+	r := sample()
+	r.fail(func(string, ...any) {}, errors.New("Samba smbd, smbclient read: boom\nsecond line"))
+	if out := render(cfg, r, m, time.Now(), ""); !strings.Contains(out, "## Failed measurements") || !strings.Contains(out, "- Samba smbd, smbclient read: boom second line\n") {
+		t.Errorf("failure not reported:\n%s", out)
 	}
 	if strings.Contains(out, "## Folder listing") {
 		t.Error("empty part rendered")
