@@ -35,11 +35,14 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/signetsmb/signet/bench/internal/peers"
@@ -268,7 +271,28 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	m := machineInfo(withSamba)
 	started := time.Now().UTC()
 	res := newResults()
-	if err := measureAll(cfg, res, work, withSamba, log); err != nil {
+	live := &running{servers: map[*peers.Server]bool{}}
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // joined below, before run returns
+		defer wg.Done()
+		select {
+		case sig := <-sigc:
+			live.signalAll()
+			os.RemoveAll(work)
+			fmt.Fprintf(stderr, "bench: %v: servers stopped\n", sig)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	err = measureAll(cfg, res, work, withSamba, live, log)
+	close(done)
+	wg.Wait()
+	signal.Stop(sigc)
+	if err != nil {
 		return err
 	}
 	m.loadAfter = loadAvg()
@@ -305,6 +329,37 @@ func repoRoot() (string, error) {
 
 func (cfg *config) addr(offset int) string { return fmt.Sprintf("127.0.0.1:%d", cfg.port+offset) }
 
+// running lists the servers this program started, so that an interrupt
+// can end them: smbd runs in its own process group and would not see the
+// terminal's Ctrl-C. measureAll adds and removes entries; the signal
+// goroutine of run reads them. Guarded by mu.
+type running struct {
+	mu      sync.Mutex
+	servers map[*peers.Server]bool
+}
+
+// add registers a started server and returns the function that stops it.
+func (r *running) add(s *peers.Server) func() {
+	r.mu.Lock()
+	r.servers[s] = true
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.servers, s)
+		r.mu.Unlock()
+		s.Stop()
+	}
+}
+
+// signalAll asks every running server to end.
+func (r *running) signalAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.servers {
+		s.Signal()
+	}
+}
+
 // cases is the transfer matrix the parts and -clients select.
 func (cfg *config) cases() []xfer {
 	var cases []xfer
@@ -324,7 +379,7 @@ func (cfg *config) cases() []xfer {
 
 // measureAll starts the servers and takes every measurement, runs
 // outermost so that slow phases of a loaded machine spread over all cases.
-func measureAll(cfg *config, res *results, work string, withSamba bool, log logf) error {
+func measureAll(cfg *config, res *results, work string, withSamba bool, live *running, log logf) error {
 	var servers []*server
 	var stops []func()
 	defer func() {
@@ -337,7 +392,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		stops = append(stops, s.Stop)
+		stops = append(stops, live.add(s))
 		return &server{name: name, addr: s.Addr, share: s.Share, pids: s.PIDs}, nil
 	}
 	startSamba := func(dir string, addr string) (*server, error) {
@@ -345,7 +400,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, log logf
 		if err != nil {
 			return nil, fmt.Errorf("Samba: %w", err)
 		}
-		stops = append(stops, s.Stop)
+		stops = append(stops, live.add(s))
 		return &server{name: srvSamba, addr: s.Addr, share: s.Share, pids: s.PIDs}, nil
 	}
 	needMain := cfg.parts["transfer"] || cfg.parts["unsigned"] || cfg.parts["encrypt"] || cfg.parts["small"] || cfg.parts["dir"]

@@ -55,12 +55,29 @@ func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Stop ends the server.
 func (s *Server) Stop() {
+	s.Signal()
+	s.cmd.Wait()
+}
+
+// Signal asks the server (for smbd: its whole process group) to end,
+// without waiting; it may be called from any goroutine, also while
+// another is in Stop.
+func (s *Server) Signal() {
 	if s.group {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	} else {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	s.cmd.Wait()
+}
+
+// checkFree fails when something already listens on addr (a server left
+// from an earlier run would otherwise answer in place of the new one).
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is in use (a server left from an earlier run?): %v", addr, err)
+	}
+	return l.Close()
 }
 
 // Options tune a server started by SignetWith or SambaWith.
@@ -116,6 +133,8 @@ func SignetWith(dir, user, password string, o Options) (*Server, error) {
 		if addr, err = freeAddr(); err != nil {
 			return nil, err
 		}
+	} else if err := checkFree(addr); err != nil {
+		return nil, err
 	}
 	conf := filepath.Join(dir, "signet.toml")
 	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = %v\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr, !o.Unsigned)
@@ -167,6 +186,8 @@ func SambaWith(dir, user, password string, o Options) (*Server, error) {
 		if addr, err = freeAddr(); err != nil {
 			return nil, err
 		}
+	} else if err := checkFree(addr); err != nil {
+		return nil, err
 	}
 	signing := "mandatory"
 	if o.Unsigned {
