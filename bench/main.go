@@ -245,7 +245,7 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 	log := logf(func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
 	})
-	root, err := repoRoot()
+	root, err := peers.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -312,19 +312,6 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d measurement(s) failed (listed in the report)", len(res.failures))
 	}
 	return nil
-}
-
-// repoRoot is the folder of the go.mod the current folder belongs to.
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run from inside the Signet repository")
-	}
-	return filepath.Dir(mod), nil
 }
 
 func (cfg *config) addr(offset int) string { return fmt.Sprintf("127.0.0.1:%d", cfg.port+offset) }

@@ -99,8 +99,8 @@ func Signet(dir, user, password string) (*Server, error) {
 	return SignetWith(dir, user, password, Options{})
 }
 
-// moduleRoot is the folder of the go.mod the current folder belongs to.
-func moduleRoot() (string, error) {
+// ModuleRoot is the folder of the go.mod the current folder belongs to.
+func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %v", err)
@@ -118,7 +118,7 @@ func SignetWith(dir, user, password string, o Options) (*Server, error) {
 	if err := os.MkdirAll(share, 0o755); err != nil {
 		return nil, err
 	}
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
