@@ -81,11 +81,15 @@ func (t *clusterTable) get(o *open) *clusterOpen {
 	return t.m[o]
 }
 
-// clusterFile names a file cluster-wide: the share's name and the file id
-// the backend gives (an inode number on a shared POSIX file system, the
-// same on every node).
-func clusterFile(o *open, id uint64) string {
-	return strings.ToLower(o.tree.share.Name) + "/" + strconv.FormatUint(id, 16)
+// clusterFile names a file (or one of its named streams) cluster-wide:
+// the share's name, the file id the backend gives (an inode number on a
+// shared POSIX file system, the same on every node) and the stream name.
+func clusterFile(o *open, key nodeKey) string {
+	f := strings.ToLower(o.tree.share.Name) + "/" + strconv.FormatUint(key.id, 16)
+	if key.stream != "" {
+		f += ":" + key.stream
+	}
+	return f
 }
 
 // isClusterConflict reports whether a Cluster error is a conflict.
@@ -124,7 +128,7 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 	if c == nil || o.tree == nil {
 		return nil
 	}
-	co := &clusterOpen{file: clusterFile(o, key.id), owner: c.Owner()}
+	co := &clusterOpen{file: clusterFile(o, key), owner: c.Owner()}
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
 		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
 	if err != nil {
@@ -308,7 +312,7 @@ func clusterCheckIO(o *open, off, n uint64, write bool) error {
 		return nil
 	}
 	c := o.tree.srv.opts.Cluster
-	if c.Others(clusterLocks, clusterFile(o, o.node.key.id), func(v []byte) bool {
+	if c.Others(clusterLocks, clusterFile(o, o.node.key), func(v []byte) bool {
 		if len(v) != 17 {
 			return true
 		}

@@ -60,12 +60,9 @@ func (o *open) stat() (fscc.FileInfo, error) {
 func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	class := fscc.InfoClass(req.InfoClass)
 	if class == fscc.FileFullEaInformation {
-		if o.access&wire.FileReadEA == 0 {
-			return nil, false, ntstatus.AccessDenied
-		}
-		return nil, false, ntstatus.NoEasOnFile
+		return o.queryEAs(req) // ea.go
 	}
-	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
+	if needsReadAttributes(class) && o.access&wire.FileReadAttributes == 0 {
 		return nil, false, ntstatus.AccessDenied
 	}
 	info, err := o.stat()
@@ -74,9 +71,18 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	}
 	o.mu.Lock()
 	extra := &fscc.QueryExtra{GrantedAccess: o.access, Path: o.path, Position: o.position, Mode: o.mode}
+	if o.stream != "" {
+		extra.Path += ":" + o.stream // streams.go
+	}
 	o.mu.Unlock()
 	if o.isDir && class == fscc.FileStreamInformation {
 		info.Directory = true
+	}
+	if class == fscc.FileStreamInformation {
+		return o.queryStreams(&info, req.OutputBufferLength) // streams.go
+	}
+	if class == fscc.FileEaInformation || class == fscc.FileAllInformation {
+		info.EaSize = o.eaSize() // ea.go
 	}
 	enc, err := fscc.AppendFileInfo(nil, class, &info, extra)
 	if err != nil {
@@ -105,6 +111,7 @@ func (o *open) queryFSInfo(ctx context.Context, req *wire.QueryInfoRequest) ([]b
 		v.TotalAllocationUnits = st.TotalBytes / unit
 		v.CallerAvailableAllocationUnits = st.AvailBytes / unit
 		v.ActualAvailableAllocationUnits = st.FreeBytes / unit
+		v.FSAttributes = fsAttributes(o.fs) // sparse.go
 	}
 	enc, err := fscc.AppendFSInfo(nil, class, &v)
 	if err != nil {
@@ -206,7 +213,7 @@ func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
 		o.mu.Unlock()
 		return nil
 	case fscc.FileFullEaInformation:
-		return ntstatus.EaTooLarge
+		return r.setFullEA(o, req.Buffer) // ea.go
 	}
 	return ntstatus.InvalidInfoClass
 }
@@ -286,6 +293,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 	}
 	if ri.RootDirectory != 0 {
 		return ntstatus.InvalidParameter
+	}
+	if handled, err := r.renameStream(o, ri); handled { // streams.go
+		return err
 	}
 	parts, err := smbToPath(trimLeadingSep(ri.FileName))
 	if err != nil {

@@ -270,7 +270,7 @@ func TestSetPositionAndMode(t *testing.T) {
 	if st := tc.setFile(id, fscc.FileModeInformation, []byte{0x10, 0, 0, 0}); st != ntstatus.InvalidParameter {
 		t.Errorf("SET mode synchronous-I/O: %v", st)
 	}
-	if st := tc.setFile(id, fscc.FileFullEaInformation, make([]byte, 16)); st != ntstatus.EaTooLarge {
+	if st := tc.setFile(id, fscc.FileFullEaInformation, make([]byte, 16)); st != ntstatus.InvalidEaName {
 		t.Errorf("SET EA: %v", st)
 	}
 	if st := tc.setFile(id, 0x55, make([]byte, 16)); st != ntstatus.InvalidInfoClass {

@@ -131,15 +131,15 @@ func TestSecurityCreateContext(t *testing.T) {
 	}
 }
 
-// plainFS hides every optional capability of the FS it wraps: a backend
+// noSDFS hides every optional capability of the FS it wraps: a backend
 // without descriptors.
-type plainFS struct{ vfs.FS }
+type noSDFS struct{ vfs.FS }
 
 // TestSecurityWithoutBackendSupport: a backend that keeps no descriptors
 // is a file system without ACLs: the descriptor is synthesised from the
 // mode, a set is accepted and dropped, access follows the share.
 func TestSecurityWithoutBackendSupport(t *testing.T) {
-	tc := newSessionTester(t, &testerConfig{FS: plainFS{memfs.New(memfs.Options{})}}, wire.Dialect311)
+	tc := newSessionTester(t, &testerConfig{FS: noSDFS{memfs.New(memfs.Options{})}}, wire.Dialect311)
 	cr, st := tc.openAccess("f", wire.ReadControl|wire.WriteDAC, wire.FileCreate)
 	if st != ntstatus.Success {
 		t.Fatalf("create: %v", st)
