@@ -52,6 +52,7 @@ const (
 
 // clusterOpen is what the server remembers of an open's cluster entries.
 type clusterOpen struct {
+	c           Cluster
 	file, owner string
 	// locks are the open's lock entries (one per LOCK request) by key,
 	// with the locks of each still held; detached is set when the open
@@ -66,19 +67,11 @@ type clusterLockKey struct {
 	exclusive bool
 }
 
-// clusterOpens maps opens to their cluster entries.
+// clusterTable guards the mutable fields of every open's clusterOpen.
 //
-// Ownership: mu guards m; it is a leaf, and no cluster call is made while
-// it is held.
+// Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
 	mu orderedMutex[rankLeaf]
-	m  map[*open]*clusterOpen
-}
-
-func (t *clusterTable) get(o *open) *clusterOpen {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[o]
 }
 
 // clusterFile names a file (or one of its named streams) cluster-wide:
@@ -128,7 +121,7 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 	if c == nil || o.tree == nil {
 		return nil
 	}
-	co := &clusterOpen{file: clusterFile(o, key), owner: c.Owner()}
+	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
 		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
 	if err != nil {
@@ -141,34 +134,22 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 		}
 		return s.clusterRefused("open", err)
 	}
-	s.cluster.mu.Lock()
-	if s.cluster.m == nil {
-		s.cluster.m = map[*open]*clusterOpen{}
-	}
-	s.cluster.m[o] = co
-	s.cluster.mu.Unlock()
+	o.cl = co // before publication (publishOpen)
 	return nil
 }
 
 // clusterDetach drops an open's cluster entries, its share mode and any
 // byte-range locks (at its release).
 func (s *Server) clusterDetach(o *open) {
-	c := s.opts.Cluster
-	if c == nil {
-		return
-	}
-	s.cluster.mu.Lock()
-	co := s.cluster.m[o]
-	delete(s.cluster.m, o)
-	hadLocks := false
-	if co != nil {
-		co.detached = true
-		hadLocks = co.locks != nil
-	}
-	s.cluster.mu.Unlock()
+	co := o.cl
 	if co == nil {
 		return
 	}
+	c := co.c
+	s.cluster.mu.Lock()
+	co.detached = true
+	hadLocks := co.locks != nil
+	s.cluster.mu.Unlock()
 	ctx := context.Background()
 	if hadLocks {
 		if err := c.ReleaseOwner(ctx, clusterLocks, co.file, co.owner); err != nil {
@@ -208,14 +189,11 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 	if err := locks.tryLock(o, els, lim); err != nil {
 		return err
 	}
-	c := s.opts.Cluster
-	if c == nil {
-		return nil
-	}
-	co := s.cluster.get(o)
+	co := o.cl
 	if co == nil {
-		return nil // opened before the cluster hooks saw it: not shared
+		return nil // not clustered
 	}
+	c := co.c
 	vals := make([][]byte, len(els))
 	for i, e := range els {
 		vals[i] = encodeLockEntry(e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0)
@@ -253,14 +231,11 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 // clusterUnlock drops the cluster entry of one lock just released on the
 // node, the exclusive one first as unlockOne does [MS-FSA 2.1.5.8].
 func (s *Server) clusterUnlock(o *open, off, n uint64) {
-	c := s.opts.Cluster
-	if c == nil {
-		return
-	}
-	co := s.cluster.get(o)
+	co := o.cl
 	if co == nil {
-		return
+		return // not clustered
 	}
+	c := co.c
 	var key string
 	var rest [][]byte
 	s.cluster.mu.Lock()
@@ -308,11 +283,11 @@ const clusterLockPoll = 200 * time.Millisecond
 // fileLocks.checkIO [MS-FSA 2.1.4.10], from the node's copy of the
 // cluster's locks (which lags etcd by a watch delivery).
 func clusterCheckIO(o *open, off, n uint64, write bool) error {
-	if o.tree == nil || o.tree.srv.opts.Cluster == nil || n == 0 {
+	co := o.cl
+	if co == nil || n == 0 {
 		return nil
 	}
-	c := o.tree.srv.opts.Cluster
-	if c.Others(clusterLocks, clusterFile(o, o.node.key), func(v []byte) bool {
+	if co.c.Others(clusterLocks, co.file, func(v []byte) bool {
 		if len(v) != 17 {
 			return true
 		}

@@ -95,6 +95,21 @@ func TestClusterShareModesAndLocks(t *testing.T) {
 	}
 	b.closeFile(fb)
 
+	// A named stream has its own share modes, cluster-wide too.
+	sa, st := a.openShare("f:s1", rwAccess, wire.FileShareRead)
+	if st != ntstatus.Success {
+		t.Fatalf("A: deny-write open of a stream: %v", st)
+	}
+	if _, st := b.openShare("f:s1", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("B: write open of A's stream: %v, want SHARING_VIOLATION", st)
+	}
+	fb, st = b.openShare("f", rwAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("B: write open of the file while A holds a stream: %v", st)
+	}
+	b.closeFile(fb)
+	a.closeFile(sa)
+
 	// Byte-range locks.
 	ga := a.mustCreate("g")
 	gc := c.mustCreate("g")

@@ -48,6 +48,9 @@ type open struct {
 	// refsMu; resolveFileID reads them under refsMu (belongsTo).
 	csn uint16
 	dur durableState // guarded by the server's nodeTable.mu (durable.go)
+	// cl is the open's cluster state (cluster.go), nil unless clustered;
+	// set before the open is published, then read-only.
+	cl *clusterOpen
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its
