@@ -255,6 +255,20 @@ func TestClusterQuorumLoss(t *testing.T) {
 	if data, st := b.read(fb, 0, 64); st != ntstatus.Success || string(data) != "before during" {
 		t.Fatalf("acknowledged writes read through B: %q %v", data, st)
 	}
+	// B's copy of the cluster's locks follows again after the outage (its
+	// watch ended with the quorum and started over): A's new lock refuses
+	// B's READ.
+	fa, st = a.openShare("q", rwAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("A: open after the outage: %v", st)
+	}
+	if st := a.lock(fa, excl(0, 4)); st != ntstatus.Success {
+		t.Fatalf("A: lock after the outage: %v", st)
+	}
+	eventually(t, "B: READ in A's lock after the outage", func() bool {
+		_, st := b.read(fb, 0, 2)
+		return st == ntstatus.FileLockConflict
+	})
 }
 
 // TestClusterNoCaching: until lease and oplock breaks cross nodes, a
