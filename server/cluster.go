@@ -228,6 +228,23 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 	return nil
 }
 
+// tryLockAgain is tryLock for a waiting LOCK woken up: in a cluster, while
+// the node's copy of the other nodes' locks still shows a conflict, it
+// refuses without asking etcd, so that waiting locks cost etcd nothing.
+func (s *Server) tryLockAgain(o *open, els []wire.LockElement, lim Limits) error {
+	if co := o.cl; co != nil && co.c.Others(clusterLocks, co.file, func(v []byte) bool {
+		for _, e := range els {
+			if lockEntryConflict(encodeLockEntry(e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0), v) {
+				return true
+			}
+		}
+		return false
+	}) {
+		return ntstatus.LockNotGranted
+	}
+	return s.tryLock(o, els, lim)
+}
+
 // clusterUnlock drops the cluster entry of one lock just released on the
 // node, the exclusive one first as unlockOne does [MS-FSA 2.1.5.8].
 func (s *Server) clusterUnlock(o *open, off, n uint64) {

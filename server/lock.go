@@ -391,7 +391,7 @@ func (r *request) lock(w *response) error {
 			if o.isClosed() {
 				return ntstatus.RangeNotLocked
 			}
-			if err := r.c.srv.tryLock(o, els, r.c.srv.limits()); err == nil {
+			if err := r.c.srv.tryLockAgain(o, els, r.c.srv.limits()); err == nil {
 				granted()
 				fw.buf = wire.AppendLockResponse(fw.buf)
 				return nil
