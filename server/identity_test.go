@@ -162,9 +162,9 @@ func TestDeletedUserSessionEnds(t *testing.T) {
 	if _, st := bob.treeConnect("share"); st != ntstatus.Success {
 		t.Fatalf("bob's session: %v", st)
 	}
-	if s := alice.srv().Stats(); s.Sessions != 1 {
-		t.Fatalf("stats %+v", s)
-	}
+	// The session's end closes its trees (the NOTIFY answer above) before
+	// it leaves the count, so the count may lag that answer briefly.
+	eventually(t, "one session left in the stats", func() bool { return alice.srv().Stats().Sessions == 1 })
 }
 
 // TestDisabledAccount: Revalidate ends a disabled account's session at
