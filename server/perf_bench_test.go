@@ -164,3 +164,26 @@ func BenchmarkTransfer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParallelStat: 8 goroutines stat one file over one connection,
+// so responses finish together and the writer can send them in one
+// writev; one stat (CREATE, QUERY_INFO, CLOSE compound) per op.
+func BenchmarkParallelStat(b *testing.B) {
+	sh := benchShare(b, 0x0311)
+	f, err := sh.Create("s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	b.ReportAllocs()
+	b.SetParallelism(4) // 8 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := sh.Stat("s"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
