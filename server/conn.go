@@ -154,11 +154,12 @@ type conn struct {
 	badSigs int32
 
 	out chan outFrame // responses for the writer
-	// batch, iov and chunk are the writer's scratch slices (gather,
-	// write), reused so that steady-state writes do not allocate.
+	// batch, iov, chunk and wbuf are the writer's scratch slices
+	// (gather, write), reused so that steady-state writes do not allocate.
 	batch    []outFrame
 	iov      [][]byte
 	chunk    net.Buffers
+	wbuf     net.Buffers
 	breaks   breakQueue    // unsolicited notifications for the writer
 	inflight chan struct{} // semaphore of executing requests
 	wg       sync.WaitGroup
@@ -369,9 +370,9 @@ func (c *conn) write(fs []outFrame) bool {
 			n += len(b)
 			pending = pending[1:]
 		}
-		c.chunk = chunk[:0]
+		c.chunk, c.wbuf = chunk[:0], chunk // WriteTo consumes wbuf; a field, so it does not escape
 		c.nc.SetWriteDeadline(c.writeDeadline())
-		_, err = chunk.WriteTo(c.nc) // writev on TCP
+		_, err = c.wbuf.WriteTo(c.nc) // writev on TCP
 	}
 	size := 0
 	for _, f := range fs {
