@@ -1,14 +1,19 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"sync/atomic"
 	"testing"
 
 	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs"
 	"github.com/signetsmb/signet/vfs/localfs"
+	"github.com/signetsmb/signet/vfs/memfs"
 )
 
 // nameList is a vfs.NameReader over a fixed listing.
@@ -70,5 +75,60 @@ func TestCreateCaseInsensitiveLocalfs(t *testing.T) {
 	}
 	if _, st := tc.openFile(`dir\other.txt`, wire.FileOpen, 0); st != ntstatus.ObjectNameNotFound {
 		t.Fatalf("missing name: %v", st)
+	}
+}
+
+// namesFS is a backend whose folders list names (vfs.NameReader) and
+// count the ReadDir calls that describe entries.
+type namesFS struct {
+	vfs.FS
+	readDirs atomic.Int64
+}
+
+func (f *namesFS) OpenFile(ctx context.Context, name string, flag int, perm fs.FileMode) (vfs.File, error) {
+	file, err := f.FS.OpenFile(ctx, name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &namesFile{File: file, fs: f}, nil
+}
+
+type namesFile struct {
+	vfs.File
+	fs *namesFS
+}
+
+func (f *namesFile) ReadDir(n int) ([]vfs.FileInfo, error) {
+	f.fs.readDirs.Add(1)
+	return f.File.ReadDir(n)
+}
+
+func (f *namesFile) ReadDirNames(n int) ([]string, error) {
+	ents, err := f.File.ReadDir(n)
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name
+	}
+	return names, err
+}
+
+// TestCreateLooksUpNamesOnly: creating a new file, and opening one by a
+// name in another case, read the folder's names without describing its
+// entries when the backend can (on localfs, describing costs a statx per
+// entry).
+func TestCreateLooksUpNamesOnly(t *testing.T) {
+	fsys := &namesFS{FS: memfs.New(memfs.Options{})}
+	tc := newSessionTester(t, &testerConfig{FS: fsys}, wire.Dialect311)
+	for i := range 20 {
+		tc.closeFile(tc.mustCreate(fmt.Sprintf("other%d", i)))
+	}
+	tc.closeFile(tc.mustCreate("New.txt"))
+	id, st := tc.openFile("NEW.TXT", wire.FileOpen, 0)
+	if st != ntstatus.Success {
+		t.Fatalf("open with other case: %v", st)
+	}
+	tc.closeFile(id)
+	if n := fsys.readDirs.Load(); n != 0 {
+		t.Fatalf("%d ReadDir calls for lookups ignoring case", n)
 	}
 }
