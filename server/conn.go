@@ -653,11 +653,18 @@ func bufClassSize(n int) int {
 
 var bufPools [len(bufClasses)]sync.Pool
 
+// bufHeaders recycles the *[]byte the pools hold buffers by, so that
+// putting a buffer back allocates nothing either.
+var bufHeaders sync.Pool
+
 func getBuf(n int) []byte {
 	for i, sz := range bufClasses {
 		if n <= sz {
 			if p, ok := bufPools[i].Get().(*[]byte); ok {
-				return (*p)[:n]
+				b := (*p)[:n]
+				*p = nil
+				bufHeaders.Put(p)
+				return b
 			}
 			return make([]byte, n, sz)
 		}
@@ -669,8 +676,12 @@ func putBuf(b []byte) {
 	c := cap(b)
 	for i, sz := range bufClasses {
 		if c == sz {
-			b = b[:0]
-			bufPools[i].Put(&b)
+			p, _ := bufHeaders.Get().(*[]byte)
+			if p == nil {
+				p = new([]byte)
+			}
+			*p = b[:0]
+			bufPools[i].Put(p)
 			return
 		}
 	}
