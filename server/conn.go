@@ -153,7 +153,13 @@ type conn struct {
 	// badSigs counts signature failures on this connection.
 	badSigs int32
 
-	out      chan outFrame // responses for the writer
+	out chan outFrame // responses for the writer
+	// batch, iov, chunk and wbuf are the writer's scratch slices
+	// (gather, write), reused so that steady-state writes do not allocate.
+	batch    []outFrame
+	iov      [][]byte
+	chunk    net.Buffers
+	wbuf     net.Buffers
 	breaks   breakQueue    // unsolicited notifications for the writer
 	inflight chan struct{} // semaphore of executing requests
 	wg       sync.WaitGroup
@@ -299,14 +305,16 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case f := <-c.out:
-			if !c.write(f) {
+			if !c.write(c.gather(f)) {
 				return
 			}
 		case <-c.breaks.ready:
+			batch := c.batch[:0]
 			for _, b := range c.breaks.take() {
-				if !c.write(outFrame{buf: b}) {
-					return
-				}
+				batch = append(batch, outFrame{buf: b})
+			}
+			if !c.write(batch) {
+				return
 			}
 		case <-c.ctx.Done():
 			return
@@ -319,21 +327,67 @@ func (c *conn) writeLoop() {
 // reading is never cut off in the middle of a large READ response.
 const writeChunk = 1 << 20
 
-// write puts one frame on the wire, closing the connection when the
-// client stops taking it off the socket.
-func (c *conn) write(f outFrame) bool {
-	var err error
-	for b := f.buf[f.off:]; len(b) > 0 && err == nil; {
-		n := min(len(b), writeChunk)
-		c.nc.SetWriteDeadline(c.writeDeadline())
-		_, err = c.nc.Write(b[:n])
-		b = b[n:]
+// maxBatch is the most frames one write system call carries.
+const maxBatch = 16
+
+// gather returns f and the frames queued behind it (without waiting for
+// more), so that responses finished together leave in one writev instead
+// of one write each. Writer-owned.
+func (c *conn) gather(f outFrame) []outFrame {
+	batch := append(c.batch[:0], f)
+	for len(batch) < maxBatch {
+		select {
+		case g := <-c.out:
+			batch = append(batch, g)
+		default:
+			return batch
+		}
 	}
-	putBuf(f.buf)
-	c.readBudget.release(f.readBytes)
+	return batch
+}
+
+// write puts frames on the wire with vectored writes of at most
+// writeChunk bytes each (one system call for a batch of small frames),
+// straight from the buffers they were built in, and closes the connection
+// when the client stops taking them off the socket. Writer-owned.
+func (c *conn) write(fs []outFrame) bool {
+	iov := c.iov[:0]
+	for _, f := range fs {
+		iov = append(iov, f.buf[f.off:])
+	}
+	var err error
+	for pending := iov; len(pending) > 0 && err == nil; {
+		chunk, n := c.chunk[:0], 0
+		for len(pending) > 0 && n < writeChunk {
+			b := pending[0]
+			if k := writeChunk - n; len(b) > k {
+				chunk = append(chunk, b[:k])
+				pending[0] = b[k:]
+				n += k
+				break
+			}
+			chunk = append(chunk, b)
+			n += len(b)
+			pending = pending[1:]
+		}
+		c.chunk, c.wbuf = chunk[:0], chunk // WriteTo consumes wbuf; a field, so it does not escape
+		c.nc.SetWriteDeadline(c.writeDeadline())
+		_, err = c.wbuf.WriteTo(c.nc) // writev on TCP
+	}
+	size := 0
+	for _, f := range fs {
+		size += len(f.buf) - f.off
+		putBuf(f.buf)
+		c.readBudget.release(f.readBytes)
+	}
+	// The scratch slices keep no buffer alive once it is back in the pool.
+	clear(iov)
+	clear(c.chunk[:cap(c.chunk)])
+	clear(fs)
+	c.iov, c.batch = iov[:0], fs[:0]
 	if err != nil {
 		if isTimeout(err) {
-			err = fatal("write_timeout", "client did not read a %d-byte response in time", len(f.buf)-f.off)
+			err = fatal("write_timeout", "client did not read %d bytes of responses in time", size)
 		}
 		c.close(err)
 		return false
@@ -599,11 +653,18 @@ func bufClassSize(n int) int {
 
 var bufPools [len(bufClasses)]sync.Pool
 
+// bufHeaders recycles the *[]byte the pools hold buffers by, so that
+// putting a buffer back allocates nothing either.
+var bufHeaders sync.Pool
+
 func getBuf(n int) []byte {
 	for i, sz := range bufClasses {
 		if n <= sz {
 			if p, ok := bufPools[i].Get().(*[]byte); ok {
-				return (*p)[:n]
+				b := (*p)[:n]
+				*p = nil
+				bufHeaders.Put(p)
+				return b
 			}
 			return make([]byte, n, sz)
 		}
@@ -615,8 +676,12 @@ func putBuf(b []byte) {
 	c := cap(b)
 	for i, sz := range bufClasses {
 		if c == sz {
-			b = b[:0]
-			bufPools[i].Put(&b)
+			p, _ := bufHeaders.Get().(*[]byte)
+			if p == nil {
+				p = new([]byte)
+			}
+			*p = b[:0]
+			bufPools[i].Put(p)
 			return
 		}
 	}

@@ -382,6 +382,9 @@ func findFold(ctx context.Context, fsys vfs.FS, dir, name string) (string, bool)
 		return "", false
 	}
 	defer f.Close()
+	if nr, ok := f.(vfs.NameReader); ok {
+		return foldNames(nr, name) // names only: no stat per entry
+	}
 	for {
 		ents, err := f.ReadDir(256)
 		for _, e := range ents {
