@@ -53,10 +53,7 @@ func (r *request) create(w *response) error {
 	if cc.durable != nil && cc.durable.reconnect && !r.tree.ipc {
 		return cc.reconnectDurable(w) // the open already counts
 	}
-	if cc.replayOfPending() {
-		return ntstatus.FileNotAvailable // replay.go
-	}
-	if handled, err := cc.replayCreate(w); handled {
+	if handled, err := cc.checkReplay(w); handled {
 		return err // replay.go
 	}
 	if err := r.reserveOpen(); err != nil {
@@ -116,7 +113,9 @@ func (cc *createCall) goAsync(w *response) error {
 	err := cc.r.goAsync(w, nil, func(ctx context.Context, fw *response) error {
 		defer cc.giveBackReservation()
 		defer pending()
-		o, err := cc.finishOpen(ctx)
+		wctx, stop := cc.waitContext(ctx) // replay.go
+		defer stop()
+		o, err := cc.finishOpen(wctx)
 		if err != nil {
 			return err
 		}

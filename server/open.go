@@ -41,8 +41,14 @@ type open struct {
 	refsChanged chan struct{}
 	op          oplockState // guarded by the server's nodeTable.mu
 	lease       *lease      // guarded by the server's nodeTable.mu
-	// csn is Open.ChannelSequence (replay.go), guarded by refsMu.
-	csn uint16
+	// csn is Open.ChannelSequence, csnCount and csnPre its
+	// OutstandingRequestCount and OutstandingPreRequestCount, idUsed
+	// reports that a request named the open by its FileId (replay.go);
+	// guarded by refsMu.
+	csn              uint16
+	csnCount, csnPre int
+	idUsed           bool
+
 	dur durableState // guarded by the server's nodeTable.mu (durable.go)
 
 	// lockCount is the number of byte-range locks the open holds, and
