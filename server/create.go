@@ -73,7 +73,7 @@ func (r *request) create(w *response) error {
 	// so that concurrent FILE_OPEN_IF creates of one name all succeed,
 	// one creating and the others opening (smb2.create.mkdir-dup).
 	for attempt := 0; ; attempt++ {
-		steps := []func() error{cc.resolve, cc.checkAccess, cc.dispose}
+		steps := []func() error{cc.resolve, cc.closeAppInstance, cc.checkAccess, cc.dispose}
 		for _, step := range steps {
 			if err := step(); err != nil {
 				return err
