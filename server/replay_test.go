@@ -347,3 +347,43 @@ func TestAppInstance(t *testing.T) {
 		t.Fatal("the parked open of the old instance is still waiting")
 	}
 }
+
+// TestGrantAfterHolderCloses: a CREATE waiting for a batch oplock's break
+// gets the full level it asked for when the holder closes instead of
+// acknowledging: the closing open no longer limits grants even before it
+// leaves its file (smb2.replay.dhv2-pending1o-vs-oplock-sane, -lease-sane).
+func TestGrantAfterHolderCloses(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	holder := tc.secondClient(wire.Dialect311)
+	for i := range 20 {
+		name := fmt.Sprintf("g%d", i)
+		held := holder.parseCreate(holder.roundTrip(holder.createOplock(name, wire.OplockBatch)))
+		if held == nil || held.OplockLevel != wire.OplockBatch {
+			t.Fatalf("holder's open: %+v", held)
+		}
+		var w *req
+		if i%2 == 0 {
+			w = tc.createDurable(name, 0, [16]byte{0xAB, byte(i)}, shareAll)
+		} else {
+			w = tc.createLease(name, leaseKey(byte(i)), (wire.LeaseRead | wire.LeaseWrite | wire.LeaseHandle), shareAll)
+		}
+		tc.send(w)
+		tc.waitInterim(w)
+		holder.recvBreak()
+		if st := holder.closeFile(held.FileID); st != ntstatus.Success {
+			t.Fatalf("holder's close: %v", st)
+		}
+		cr := tc.parseCreate(tc.wait(w))
+		switch {
+		case cr == nil:
+			t.Fatal("the waiting CREATE failed")
+		case i%2 == 0 && cr.OplockLevel != wire.OplockBatch:
+			t.Fatalf("round %d: oplock level %d once the holder closed, want batch", i, cr.OplockLevel)
+		case i%2 == 1:
+			if l := leaseOf(t, cr); l == nil || l.State != (wire.LeaseRead | wire.LeaseWrite | wire.LeaseHandle) {
+				t.Fatalf("round %d: lease %+v once the holder closed, want RWH", i, l)
+			}
+		}
+		tc.closeFile(cr.FileID)
+	}
+}
