@@ -380,7 +380,7 @@ func TestGrantAfterHolderCloses(t *testing.T) {
 		case i%2 == 0 && cr.OplockLevel != wire.OplockBatch:
 			t.Fatalf("round %d: oplock level %d once the holder closed, want batch", i, cr.OplockLevel)
 		case i%2 == 1:
-			if l := leaseOf(t, cr); l == nil || l.State != (wire.LeaseRead | wire.LeaseWrite | wire.LeaseHandle) {
+			if l := leaseOf(t, cr); l == nil || l.State != (wire.LeaseRead|wire.LeaseWrite|wire.LeaseHandle) {
 				t.Fatalf("round %d: lease %+v once the holder closed, want RWH", i, l)
 			}
 		}
