@@ -15,7 +15,9 @@ import (
 // opens the old instance left behind (live or waiting for a durable
 // reconnect) so that the new open does not wait for them or conflict
 // with them. An open of another client qualifies when it was made with
-// the same AppInstanceId, on the same share, for the same file name. On
+// the same AppInstanceId, on the same share, for the same file name, and
+// (Signet's addition, so that no user closes another's files) by the same
+// account. On
 // 3.1.1, SMB2_CREATE_APP_INSTANCE_VERSION orders the instances: an open
 // whose version is not older than the request's is kept and the CREATE
 // fails with STATUS_FILE_FORCED_CLOSED.
@@ -73,9 +75,11 @@ func (cc *createCall) closeAppInstance() error {
 	srv := cc.r.c.srv
 	share := cc.r.tree.share
 	client := cc.r.c.clientGUID
+	account := cc.r.sess.account()
 	t := &srv.nodes
 	match := func(o *open) (hit, refuse bool) {
-		if o.tree == nil || o.tree.share != share || o.sess == nil || o.sess.clientGUID == client {
+		if o.tree == nil || o.tree.share != share || o.sess == nil || o.sess.clientGUID == client ||
+			account == "" || o.sess.account() != account {
 			return false, false
 		}
 		t.mu.Lock()

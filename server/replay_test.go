@@ -276,12 +276,17 @@ func appVersionCtx(high, low uint64) wire.CreateContext {
 	return wire.CreateContext{Name: wire.CtxNameAppInstVer, Data: b}
 }
 
-// clientWithGUID connects a client with its own ClientGuid as alice.
-func clientWithGUID(ts *testServer, g byte) *tester {
+// clientWithGUID connects a client with its own ClientGuid as alice (or
+// as the given user, password).
+func clientWithGUID(ts *testServer, g byte, user ...string) *tester {
 	tc := ts.dial()
 	tc.clientGUID = &[16]byte{'a', 'p', 'p', g}
 	tc.negotiate(wire.Dialect311)
-	tc.mustSessionSetup("alice", "pw")
+	if len(user) == 2 {
+		tc.mustSessionSetup(user[0], user[1])
+	} else {
+		tc.mustSessionSetup("alice", "pw")
+	}
 	tc.mustTreeConnect("share")
 	return tc
 }
@@ -289,12 +294,12 @@ func clientWithGUID(ts *testServer, g byte) *tester {
 // TestAppInstance: a CREATE from another client with the same
 // AppInstanceId closes the old instance's open of the file, live (its
 // FileId is gone, no break is sent) or parked for a durable reconnect;
-// the same client, another AppInstanceId or another file close nothing;
+// the same client, another user or another AppInstanceId close nothing;
 // with versions, an instance not newer than the open's is refused with
 // STATUS_FILE_FORCED_CLOSED [MS-SMB2 3.3.5.9.13]
 // (smb2.durable-v2-open.app-instance).
 func TestAppInstance(t *testing.T) {
-	ts := startTestServer(t, nil)
+	ts := startTestServer(t, multichannelConfig())
 	app := [16]byte{0xA9, 1}
 	open := func(tc *tester, name string, guid byte, extra ...wire.CreateContext) (*wire.CreateResponse, ntstatus.Status) {
 		return tc.create(&wire.CreateRequest{RequestedOplockLevel: wire.OplockBatch, DesiredAccess: rwAccess,
@@ -319,6 +324,10 @@ func TestAppInstance(t *testing.T) {
 	if _, st := c2.create(&wire.CreateRequest{DesiredAccess: rwAccess, CreateDisposition: wire.FileOpenIf, Name: "a",
 		Contexts: []wire.CreateContext{appInstanceCtx([16]byte{0xA9, 2})}}); st != ntstatus.SharingViolation {
 		t.Fatalf("another AppInstanceId: %v, want a sharing violation", st)
+	}
+	bob := clientWithGUID(ts, 9, "bob", "pw2")
+	if _, st := open(bob, "a", 9); st != ntstatus.SharingViolation {
+		t.Fatalf("another user, same AppInstanceId: %v, want a sharing violation", st)
 	}
 	second, st := open(c2, "a", 3, appVersionCtx(2, 5))
 	if st != ntstatus.Success || second.CreateAction != wire.FileOpened || second.OplockLevel != wire.OplockBatch {
