@@ -406,6 +406,10 @@ func (cc *createCall) open() (*open, error) {
 	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
+	if err == nil && r.c.srv.nodes.keyDeletePending(cc.pending.key) {
+		// Refused before any break is sent [MS-FSA 2.1.5.1.2] (smb2.oplock.doc).
+		err = ntstatus.DeletePending
+	}
 	if err == nil && !cc.async {
 		waits, purge := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite)
 		if len(purge) > 0 {

@@ -225,6 +225,15 @@ func (t *nodeTable) deletePending(n *fileNode) bool {
 	return n.deletePending
 }
 
+// keyDeletePending reports whether the file's node has a delete
+// disposition set.
+func (t *nodeTable) keyDeletePending(key nodeKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[key]
+	return n != nil && n.deletePending
+}
+
 // others reports whether the node has opens besides o.
 func (t *nodeTable) others(o *open) bool {
 	t.mu.Lock()
