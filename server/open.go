@@ -226,12 +226,21 @@ func (t *nodeTable) deletePending(n *fileNode) bool {
 }
 
 // keyDeletePending reports whether the file's node has a delete
-// disposition set.
+// disposition set and no open waiting for a durable reconnect (a new open
+// closes those first, which may delete the file: durable.go).
 func (t *nodeTable) keyDeletePending(key nodeKey) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.nodes[key]
-	return n != nil && n.deletePending
+	if n == nil || !n.deletePending {
+		return false
+	}
+	for _, o := range n.opens {
+		if o.dur.disconnected {
+			return false
+		}
+	}
+	return true
 }
 
 // others reports whether the node has opens besides o.
