@@ -25,6 +25,7 @@ type channel struct {
 	conn   *conn
 	neg    *negotiation
 	signer smbcrypto.Signer // Channel.SigningKey; nil for a guest session
+	sid    uint64           // SessionId its requests carry (new after a reconnect)
 
 	retired atomic.Bool // counted in Session.chanSeq as lost
 }
@@ -293,7 +294,7 @@ func (st *setup) finishBind(c *conn, neg *negotiation, resp *response) (*channel
 			return nil, err
 		}
 	}
-	return &channel{conn: c, neg: neg, signer: signer}, nil
+	return &channel{conn: c, neg: neg, signer: signer, sid: s.id}, nil
 }
 
 // channelSigner derives Channel.SigningKey of a bound channel [MS-SMB2

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,11 @@ type conn struct {
 	largeMTU bool // multi-credit requests (2.1+ with CAP_LARGE_MTU)
 
 	frameCap atomic.Uint32 // cap on the size of received frames
+
+	// onBreak, when set, receives the unsolicited OPLOCK_BREAK messages
+	// (lease break notifications and oplock breaks); it runs in the
+	// reader goroutine and must not block (Session.enqueueBreak).
+	onBreak atomic.Pointer[func([]byte)]
 
 	// enc is the session's encryption state, set once by the logon;
 	// sealing turns encryption of requests on (encrypt.go).
@@ -383,8 +389,10 @@ func (c *conn) dispatch(frame []byte) error {
 
 // deliver routes one response. Interim STATUS_PENDING responses only
 // record the AsyncId and their credits [MS-SMB2 3.2.5.1.5]; they are never
-// verified. Unsolicited messages (oplock and lease breaks) are ignored:
-// this client requests neither.
+// verified. Unsolicited OPLOCK_BREAK messages (lease break notifications
+// and oplock breaks) go to the session's breaker through onBreak; they are
+// not signed [MS-SMB2 3.3.4.6, 3.3.4.7], and a forged one can only make
+// the client flush and give caching up.
 func (c *conn) deliver(m []byte, encrypted bool) error {
 	h, err := wire.ParseHeader(m)
 	if err != nil {
@@ -394,13 +402,18 @@ func (c *conn) deliver(m []byte, encrypted bool) error {
 		return fmt.Errorf("%w: request received from server", ErrInvalidResponse)
 	}
 	if h.MessageID == wire.MessageIDUnsolicited {
+		if h.Command == wire.CmdOplockBreak {
+			if fn := c.onBreak.Load(); fn != nil {
+				(*fn)(slices.Clone(m))
+			}
+		}
 		return nil
 	}
 	c.mu.Lock()
 	cl := c.pending[h.MessageID]
 	if cl == nil {
 		c.mu.Unlock()
-		return fmt.Errorf("%w: response to unknown MessageId %d", ErrInvalidResponse, h.MessageID)
+		return fmt.Errorf("%w: %v response (%v) to unknown MessageId %d", ErrInvalidResponse, h.Command, ntstatus.Status(h.Status), h.MessageID)
 	}
 	if ntstatus.Status(h.Status) == ntstatus.Pending {
 		cl.async, cl.asyncID = h.IsAsync(), h.AsyncID

@@ -103,6 +103,37 @@ type Dialer struct {
 	// Ciphers is the SMB 3.1.1 ENCRYPTION_CAPABILITIES offer, most
 	// preferred first; nil means DefaultCiphers().
 	Ciphers []uint16
+
+	// NoLeases turns leases off: CREATE asks for none (and so gets no
+	// durable handle, which needs one). By default, when the server
+	// offers SMB2_GLOBAL_CAP_LEASING (2.1 and later), every open of a
+	// file asks for a lease: read and handle caching, plus write caching
+	// when it may write (v2 on 3.x, v1 on 2.1) (lease.go).
+	NoLeases bool
+
+	// NoDurable turns durable handles and reconnection off. By default an
+	// open with a lease also asks for a durable handle (v2 with a random
+	// CreateGuid on 3.x, v1 on 2.1), and a session with one channel whose
+	// connection is lost reconnects and reclaims its durable handles
+	// (durable.go). The session then keeps the password in memory to log
+	// on again.
+	NoDurable bool
+
+	// NoReconnect keeps durable handles but never reconnects.
+	NoReconnect bool
+
+	// DurableTimeout is the durable v2 timeout asked for; zero means
+	// 60 s. The server may grant less (Signet caps it at 5 minutes).
+	DurableTimeout time.Duration
+
+	// WriteCache is how many bytes File.Write may keep back under a lease
+	// with write caching (sequential writes, sent together later); zero
+	// means 1 MiB, negative turns write caching off. It is capped by the
+	// I/O size. Cached bytes are sent before any other operation on the
+	// file, by Close and Sync, and before the client acknowledges a break
+	// that takes write caching away, so another client opening the file
+	// sees them [MS-SMB2 3.2.5.19.2].
+	WriteCache int
 }
 
 // dialects returns the dialects to offer, ascending.
@@ -323,7 +354,9 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 		return nil, fmt.Errorf("smb: logon to %s: %w", addr, err)
 	}
 	err = s.bindChannels(ctx)
-	s.cfg.Password = "" // only the logon and the bindings need it
+	if !s.canReconnect() {
+		s.cfg.Password = "" // only the logon and the bindings need it
+	}
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -91,8 +91,19 @@
 // Responses to encrypted requests must arrive encrypted; a transform that
 // does not authenticate closes the connection.
 //
-// Not implemented: compounding, durable handles, oplocks and leases, DFS;
-// multichannel over RDMA, and the REPLAY_OPERATION flag on reissued
-// requests (they are sent as new requests with the raised
-// ChannelSequence).
+// # Leases, durable handles, reconnect
+//
+// Against a server offering SMB2_GLOBAL_CAP_LEASING, opens of files ask
+// for a lease and a durable handle, lease and oplock breaks are handled
+// by one breaker goroutine per session (flush cached writes, then
+// acknowledge), and a lost connection of a one-channel session is
+// replaced: the durable handles are reclaimed and the READs and WRITEs in
+// flight are replayed (lease.go, durable.go; Dialer.NoLeases, NoDurable,
+// NoReconnect, DurableTimeout, WriteCache).
+//
+// Not implemented: compounding, directory leases, read caching under a
+// read lease, DFS; multichannel over RDMA; reconnecting a multichannel
+// session (its lost channels' READs and WRITEs are reissued on the others
+// as new requests with the raised ChannelSequence, without
+// REPLAY_OPERATION); replaying a CREATE lost with its connection.
 package client

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -18,13 +19,35 @@ import (
 // WRITE requests in flight (Dialer.MaxInFlight). ReadAt and WriteAt may be
 // called concurrently; the methods that use the file offset (Read, Write,
 // Seek, ReadFrom, WriteTo, ReadDir) are serialised.
+//
+// Lock order: mu, then cmu (a break takes only cmu). cmu guards the lease
+// and durable state and the write cache (lease.go, durable.go); id is
+// replaced by a reconnect that reclaims the handle.
 type File struct {
 	sh    *Share
 	name  string // io/fs path, for errors
-	id    wire.FileID
+	id    atomic.Pointer[wire.FileID]
 	flag  int
 	isDir bool
 	info  *fileInfo // from the CREATE response
+	spec  openSpec  // the CREATE, for reclaiming the handle
+
+	// Set by the CREATE, before the file is shared.
+	lkey       [16]byte // lease key
+	v2         bool     // lease v2 and durable v2 (3.x)
+	createGuid [16]byte // of the durable v2 handle
+
+	cmu      sync.Mutex
+	leased   bool   // the server granted a lease
+	lstate   uint32 // current lease state
+	epoch    uint16
+	durable  bool
+	reclaims int
+	breaks   int
+	lostp    atomic.Pointer[error] // the handle was not reclaimed after a reconnect
+	cache    []byte                // writes kept back under write caching, from cacheOff
+	cacheOff int64
+	cacheErr error // a break's flush failed; reported by the next call
 
 	mu     sync.Mutex // guards the fields below, and orders offset-based calls
 	off    int64
@@ -44,7 +67,9 @@ var (
 
 func newFile(sh *Share, name string, flag int, r *wire.CreateResponse) *File {
 	fi := infoFromCreate(name, r)
-	return &File{sh: sh, name: name, id: r.FileID, flag: flag, isDir: fi.IsDir(), info: fi}
+	f := &File{sh: sh, name: name, flag: flag, isDir: fi.IsDir(), info: fi}
+	f.id.Store(&r.FileID)
+	return f
 }
 
 // Name returns the path the file was opened with.
@@ -83,7 +108,16 @@ func (f *File) Close() error {
 	}
 	f.dead = true
 	f.mu.Unlock()
-	return f.pathErr("close", f.sh.closeHandle(f.sh.ctx, f.id))
+	ferr := f.flushCache()
+	defer f.sh.t.s.untrack(f)
+	if err := f.pathLost("close"); err != nil {
+		return err
+	}
+	err := f.pathErr("close", f.sh.closeFile(f.sh.ctx, f))
+	if ferr != nil {
+		return f.pathErr("close", ferr)
+	}
+	return err
 }
 
 // Stat queries the file's metadata (QUERY_INFO FileAllInformation).
@@ -91,7 +125,10 @@ func (f *File) Stat() (fs.FileInfo, error) {
 	if f.isClosed() {
 		return nil, f.pathErr("stat", fs.ErrClosed)
 	}
-	b, err := f.sh.queryInfo(f.sh.ctx, f.id, fscc.FileAllInformation)
+	if err := f.flushCache(); err != nil {
+		return nil, f.pathErr("stat", err)
+	}
+	b, err := f.sh.queryInfo(f.sh.ctx, f, fscc.FileAllInformation)
 	if err != nil {
 		return nil, f.pathErr("stat", err)
 	}
@@ -104,7 +141,10 @@ func (f *File) Stat() (fs.FileInfo, error) {
 
 // size returns the current end of file (QUERY_INFO FileStandardInformation).
 func (f *File) size() (int64, error) {
-	b, err := f.sh.queryInfo(f.sh.ctx, f.id, fscc.FileStandardInformation)
+	if err := f.flushCache(); err != nil {
+		return 0, err
+	}
+	b, err := f.sh.queryInfo(f.sh.ctx, f, fscc.FileStandardInformation)
 	if err != nil {
 		return 0, err
 	}
@@ -194,6 +234,13 @@ func (f *File) Write(p []byte) (int, error) {
 	if err := f.startWrite(); err != nil {
 		return 0, err
 	}
+	if cached, err := f.cacheWrite(p, f.off); err != nil || cached {
+		if cached {
+			f.off += int64(len(p))
+			return len(p), nil
+		}
+		return 0, f.pathErr("write", err)
+	}
 	n, err := f.writeAt(p, f.off)
 	f.off += int64(n)
 	return n, f.pathErr("write", err)
@@ -212,6 +259,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	}
 	if off < 0 {
 		return 0, f.pathErr("write", errors.New("negative offset"))
+	}
+	if err := f.flushCache(); err != nil {
+		return 0, f.pathErr("write", err)
 	}
 	n, err := f.writeAt(p, off)
 	return n, f.pathErr("write", err)
@@ -253,8 +303,11 @@ func (f *File) Sync() error {
 	if err != nil {
 		return err
 	}
-	msg := wire.AppendFlushRequest(newMessage(wire.CmdFlush, 24), f.id)
-	_, err = f.sh.t.s.simple(f.sh.ctx, &exchange{msg: msg, treeID: f.sh.t.id})
+	if err := f.flushCache(); err != nil {
+		return f.pathErr("sync", err)
+	}
+	msg := wire.AppendFlushRequest(newMessage(wire.CmdFlush, 24), f.fileID())
+	_, err = f.sh.t.s.simple(f.sh.ctx, &exchange{msg: msg, t: f.sh.t, f: f, fidAt: wire.HeaderSize + 8, replay: true})
 	return f.pathErr("sync", err)
 }
 
@@ -269,7 +322,10 @@ func (f *File) Truncate(size int64) error {
 	if size < 0 {
 		return f.pathErr("truncate", fs.ErrInvalid)
 	}
-	return f.sh.setInfo(f.sh.ctx, "truncate", f.name, f.id, fscc.FileEndOfFileInformation, endOfFileInfo(size))
+	if err := f.flushCache(); err != nil {
+		return f.pathErr("truncate", err)
+	}
+	return f.sh.setInfo(f.sh.ctx, "truncate", f.name, f.fileID(), f, fscc.FileEndOfFileInformation, endOfFileInfo(size))
 }
 
 // ReadDir reads the directory's entries in server order (fs.ReadDirFile):
@@ -308,10 +364,10 @@ func (f *File) ReadDir(n int) ([]fs.DirEntry, error) {
 func (f *File) fetchDir() error {
 	size := transactSize(&f.sh.t.s.neg.info)
 	msg := wire.AppendQueryDirectoryRequest(newMessage(wire.CmdQueryDirectory, 34), &wire.QueryDirectoryRequest{
-		InfoClass: uint8(fscc.FileDirectoryInformation), FileID: f.id, Pattern: "*",
+		InfoClass: uint8(fscc.FileDirectoryInformation), FileID: f.fileID(), Pattern: "*",
 		OutputBufferLength: uint32(size),
 	})
-	resp, err := f.sh.t.s.exec(f.sh.ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: size})
+	resp, err := f.sh.t.s.exec(f.sh.ctx, &exchange{msg: msg, t: f.sh.t, payload: size, f: f, fidAt: wire.HeaderSize + 8})
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,9 @@ import (
 // into p. It returns io.EOF (with 0 bytes) at or past the end of file.
 func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) {
 	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
-		Length: uint32(len(p)), Offset: uint64(off), FileID: f.id,
+		Length: uint32(len(p)), Offset: uint64(off), FileID: f.fileID(),
 	})
-	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
+	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
 	if err != nil {
 		return 0, err
 	}
@@ -43,9 +43,9 @@ func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) 
 // server reports.
 func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error) {
 	msg := wire.AppendWriteRequest(newMessage(wire.CmdWrite, 48+len(p)), &wire.WriteRequest{
-		Offset: uint64(off), FileID: f.id, Data: p,
+		Offset: uint64(off), FileID: f.fileID(), Data: p,
 	})
-	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, treeID: f.sh.t.id, payload: len(p), spread: true, reissue: true})
+	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
 	if err != nil {
 		return 0, err
 	}
@@ -144,6 +144,9 @@ func (f *File) readAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if err := f.flushCache(); err != nil {
+		return 0, err
+	}
 	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
 		n, err := f.readChunk(ctx, p[lo:hi], off+int64(lo))
 		if err == io.EOF {
@@ -179,6 +182,9 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	defer f.mu.Unlock()
 	if err := f.startWrite(); err != nil {
 		return 0, err
+	}
+	if err := f.flushCache(); err != nil {
+		return 0, f.pathErr("write", err)
 	}
 	p := &pipeline{f: f}
 	n, err := p.upload(r, f.off)
@@ -268,15 +274,22 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 // first error by position (or the read error).
 func collect(jobs []*job, readErr error) (int64, error) {
 	var total int64
-	var first error
+	var first, cause error
 	for _, j := range jobs {
 		<-j.done
 		if first == nil {
 			total += int64(j.n)
 			first = j.err
 		}
+		if cause == nil && j.err != nil && !errors.Is(j.err, context.Canceled) {
+			cause = j.err
+		}
 	}
 	if first != nil {
+		if errors.Is(first, context.Canceled) && cause != nil {
+			// Cancelled because a later chunk failed: report why.
+			first = cause
+		}
 		return total, first
 	}
 	if readErr != io.EOF {

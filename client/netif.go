@@ -83,7 +83,7 @@ func (s *Session) NetworkInterfaces(ctx context.Context) ([]NetworkInterface, er
 		CtlCode: wire.FsctlQueryNetworkInterfaceInfo, FileID: wire.AllOnes,
 		MaxOutputResponse: uint32(size), Flags: wire.IoctlFlagIsFsctl,
 	})
-	resp, err := s.exec(ctx, &exchange{msg: msg, treeID: t.id, payload: size})
+	resp, err := s.exec(ctx, &exchange{msg: msg, t: t, payload: size})
 	if err != nil {
 		return nil, err
 	}

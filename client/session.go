@@ -53,10 +53,28 @@ type Session struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closing   atomic.Bool // Close started: no more reconnects
+
+	// Leases, durable handles, reconnect (lease.go, durable.go).
+	previousID  uint64        // PreviousSessionId of a reconnect's logon
+	rc          chan struct{} // one-slot semaphore: one reconnect at a time
+	reconnects  atomic.Int32
+	omu         sync.Mutex         // guards files and trees
+	files       map[*File]struct{} // open files, for breaks and reclaims
+	trees       map[*tree]struct{} // connected trees, for reconnects
+	breakHook   func([]byte)       // s.enqueueBreak, installed on each conn
+	bmu         sync.Mutex         // guards bq
+	bq          []breakMsg         // breaks waiting for the breaker
+	bsig        chan struct{}      // wakes the breaker (one slot)
+	breakerOnce sync.Once          // starts the breaker, or (Close) prevents it
+	quit        chan struct{}      // closed by Close: the breaker stops
+	bdone       chan struct{}      // closed when the breaker has stopped
 }
 
 func newSession(d *Dialer, c *conn, neg *negotiation, host string) *Session {
-	s := &Session{conn: c, neg: neg, host: host, cfg: *d}
+	s := &Session{conn: c, neg: neg, host: host, cfg: *d, rc: make(chan struct{}, 1), bsig: make(chan struct{}, 1)}
+	s.breakHook = s.enqueueBreak
+	c.onBreak.Store(&s.breakHook)
 	s.cfg.SigningAlgorithms = nil // not used after NEGOTIATE; do not alias
 	s.ioSize, s.maxInFlight = ioLimits(d, &neg.info)
 	s.adopt(c, neg)
@@ -116,7 +134,12 @@ func (s *Session) NegotiateInfo() NegotiateInfo { return s.neg.info }
 type exchange struct {
 	msg     []byte
 	payload int
-	treeID  uint32
+	t       *tree // its current TreeId goes into the header; nil: none
+	// f, when set, is the open the request names: its current FileId is
+	// written at msg[fidAt:] before each send (it changes when a
+	// reconnect reclaims the handle).
+	f     *File
+	fidAt int
 	// forceSign signs the request even when the session does not require
 	// signing (3.1.1 TREE_CONNECT, VALIDATE_NEGOTIATE_INFO).
 	forceSign bool
@@ -131,6 +154,9 @@ type exchange struct {
 	// whose repetition has the same effect (READ, and WRITE of the same
 	// bytes at the same offset).
 	reissue bool
+	// replay allows sending the request again after a reconnect (as
+	// reissue does; also FLUSH, QUERY_INFO and CLOSE of a reclaimed open).
+	replay bool
 }
 
 // exec sends x on a channel of the session and returns its verified final
@@ -143,10 +169,25 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	for stale := 0; ; {
+	for stale, reconnects := 0, 0; ; {
 		ch, err := s.pick(x.spread)
 		if err != nil {
 			return nil, err
+		}
+		if ch.conn.failure() != nil && ch.lost(errConnLost) && s.canReconnect() && reconnects < maxReconnectsPerCall {
+			// Lost while idle: nothing was sent yet, so any request may go
+			// on the new connection.
+			reconnects++
+			if err := s.reconnect(ctx, ch); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if x.f != nil {
+			if err := x.f.lost(); err != nil {
+				return nil, err
+			}
+			wire.PutFileID(x.msg[x.fidAt:], x.f.fileID())
 		}
 		seq := s.stampSequence(x.msg)
 		resp, err := s.execOn(ctx, ch, x)
@@ -156,11 +197,26 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 			stale++
 			continue
 		}
+		if err != nil && ch.lost(err) && ctx.Err() == nil && s.canReconnect() && reconnects < maxReconnectsPerCall {
+			reconnects++
+			if rerr := s.reconnect(ctx, ch); rerr != nil {
+				return nil, fmt.Errorf("%w; %w", err, rerr)
+			}
+			if !x.replayable() {
+				return nil, err // it may have run: the caller decides
+			}
+			s.markReplay(x.msg)
+			continue
+		}
 		if err == nil || !x.reissue || !ch.lost(err) || ctx.Err() != nil || !s.drop(ch) {
 			return resp, err
 		}
 	}
 }
+
+// errConnLost stands for "the connection failed" when asking whether a
+// channel found dead before sending was lost rather than closed.
+var errConnLost = errors.New("smb: connection lost")
 
 // maxStaleRetries bounds the resends of one request refused for a stale
 // ChannelSequence.
@@ -183,7 +239,10 @@ func (s *Session) stampSequence(msg []byte) uint16 {
 // execOn sends x on ch, signed with the channel's key, and checks the
 // response with the same key.
 func (s *Session) execOn(ctx context.Context, ch *channel, x *exchange) (*response, error) {
-	req := &request{msg: x.msg, payload: x.payload, sessionID: s.id, treeID: x.treeID}
+	req := &request{msg: x.msg, payload: x.payload, sessionID: ch.sid}
+	if x.t != nil {
+		req.treeID = x.t.id.Load()
+	}
 	if ch.signer != nil && (s.signingRequired || x.forceSign) {
 		req.signer = ch.signer
 	}
@@ -261,8 +320,11 @@ func (s *Session) simple(ctx context.Context, x *exchange) (*response, error) {
 // unusable. Close is idempotent.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
+		defer s.stopBreaker()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		s.flushFiles(nil) // writes cached in files left open
+		s.closing.Store(true)
 		if s.Channels() > 0 {
 			msg := wire.AppendSimple(newMessage(wire.CmdLogoff, 4))
 			if _, err := s.simple(ctx, &exchange{msg: msg}); err != nil && !errors.Is(err, ErrClosed) {

@@ -84,7 +84,7 @@ func (s *Session) logon(ctx context.Context) error {
 	if err := st.finish(resp); err != nil {
 		return err
 	}
-	s.chans = []*channel{{conn: s.conn, neg: s.neg, signer: s.signer}}
+	s.chans = []*channel{{conn: s.conn, neg: s.neg, signer: s.signer, sid: s.id}}
 	return nil
 }
 
@@ -129,6 +129,11 @@ func (st *setup) round(ctx context.Context, token []byte) (*response, error) {
 	r := &wire.SessionSetupRequest{
 		SecurityMode:   uint8(st.s.cfg.securityMode()),
 		SecurityBuffer: token,
+	}
+	if !st.binding {
+		// A reconnect names the lost session, whose durable opens the
+		// server then keeps for this one [MS-SMB2 3.2.4.2.3.1 ... 3.3.5.5.3].
+		r.PreviousSessionID = st.s.previousID
 	}
 	if st.binding {
 		r.Flags = wire.SessionFlagBinding

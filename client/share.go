@@ -60,6 +60,7 @@ func (sh *Share) Name() string { return sh.t.name }
 // Umount disconnects the share (TREE_DISCONNECT). Open files become
 // unusable.
 func (sh *Share) Umount() error {
+	sh.t.s.flushFiles(sh.t)
 	return sh.t.disconnect(sh.ctx)
 }
 
@@ -80,6 +81,8 @@ type openSpec struct {
 	disposition uint32
 	options     uint32
 	attributes  uint32
+	oplock      uint8                // RequestedOplockLevel (OplockLease with a lease)
+	contexts    []wire.CreateContext // lease and durable handle requests
 }
 
 // Access masks used by the client [MS-SMB2 2.2.13.1].
@@ -94,8 +97,14 @@ const (
 // create opens name (already in wire form) and returns the CREATE
 // response. Errors are *fs.PathError.
 func (sh *Share) create(ctx context.Context, op, name, wname string, o openSpec) (*wire.CreateResponse, error) {
-	msg := wire.AppendCreateRequest(newMessage(wire.CmdCreate, 56+2*len(wname)), &wire.CreateRequest{
-		RequestedOplockLevel: wire.OplockNone,
+	return sh.createOn(ctx, sh.t.s, op, name, wname, o)
+}
+
+// createOn sends the CREATE on session s (the share's, or a reconnect's
+// before it is published).
+func (sh *Share) createOn(ctx context.Context, s *Session, op, name, wname string, o openSpec) (*wire.CreateResponse, error) {
+	msg := wire.AppendCreateRequest(newMessage(wire.CmdCreate, 56+2*len(wname)+256), &wire.CreateRequest{
+		RequestedOplockLevel: o.oplock,
 		ImpersonationLevel:   wire.ImpersonationImpersonation,
 		DesiredAccess:        o.access,
 		FileAttributes:       o.attributes,
@@ -103,8 +112,9 @@ func (sh *Share) create(ctx context.Context, op, name, wname string, o openSpec)
 		CreateDisposition:    o.disposition,
 		CreateOptions:        o.options,
 		Name:                 wname,
+		Contexts:             o.contexts,
 	})
-	resp, err := sh.t.s.simple(ctx, &exchange{msg: msg, treeID: sh.t.id})
+	resp, err := s.simple(ctx, &exchange{msg: msg, t: sh.t})
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
@@ -115,10 +125,17 @@ func (sh *Share) create(ctx context.Context, op, name, wname string, o openSpec)
 	return r, nil
 }
 
+// closeFile sends CLOSE for an open File (sent again after a reconnect).
+func (sh *Share) closeFile(ctx context.Context, f *File) error {
+	msg := wire.AppendCloseRequest(newMessage(wire.CmdClose, 24), 0, f.fileID())
+	_, err := sh.t.s.simple(ctx, &exchange{msg: msg, t: sh.t, f: f, fidAt: wire.HeaderSize + 8, replay: true})
+	return err
+}
+
 // closeHandle sends CLOSE for id.
 func (sh *Share) closeHandle(ctx context.Context, id wire.FileID) error {
 	msg := wire.AppendCloseRequest(newMessage(wire.CmdClose, 24), 0, id)
-	_, err := sh.t.s.simple(ctx, &exchange{msg: msg, treeID: sh.t.id})
+	_, err := sh.t.s.simple(ctx, &exchange{msg: msg, t: sh.t})
 	return err
 }
 
@@ -171,11 +188,22 @@ func (sh *Share) OpenFile(name string, flag int, perm fs.FileMode) (*File, error
 		return nil, err
 	}
 	o := openSpecFor(flag, perm)
+	f := &File{}
+	if err := sh.t.s.leaseRequest(&o, f); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
 	r, err := sh.create(sh.ctx, "open", name, wname, o)
 	if err != nil {
 		return nil, err
 	}
-	return newFile(sh, name, flag, r), nil
+	nf := newFile(sh, name, flag, r)
+	nf.spec, nf.lkey, nf.v2, nf.createGuid = o, f.lkey, f.v2, f.createGuid
+	if err := nf.adoptGrant(r); err != nil {
+		sh.closeHandle(sh.ctx, r.FileID)
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	sh.t.s.track(nf)
+	return nf, nil
 }
 
 // openSpecFor maps os.OpenFile flags to a CREATE request.
@@ -247,7 +275,9 @@ func (sh *Share) openDir(op, name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFile(sh, name, os.O_RDONLY, r), nil
+	f := newFile(sh, name, os.O_RDONLY, r)
+	sh.t.s.track(f)
+	return f, nil
 }
 
 // ReadFile reads the whole file (fs.ReadFileFS), with parallel reads for
@@ -305,7 +335,7 @@ func (sh *Share) Remove(name string) error {
 	}
 	o := openSpec{access: accessDelete, disposition: wire.FileOpen, options: wire.FileOpenReparsePoint}
 	return sh.withHandle("remove", name, o, func(r *wire.CreateResponse) error {
-		return sh.setInfo(sh.ctx, "remove", name, r.FileID, fscc.FileDispositionInformation, dispositionInfo())
+		return sh.setInfo(sh.ctx, "remove", name, r.FileID, nil, fscc.FileDispositionInformation, dispositionInfo())
 	})
 }
 
@@ -349,16 +379,21 @@ func (sh *Share) Rename(oldname, newname string) error {
 	}
 	o := openSpec{access: accessDelete, disposition: wire.FileOpen, options: wire.FileOpenReparsePoint}
 	return sh.withHandle("rename", oldname, o, func(r *wire.CreateResponse) error {
-		return sh.setInfo(sh.ctx, "rename", oldname, r.FileID, fscc.FileRenameInformation, renameInfo(target, true))
+		return sh.setInfo(sh.ctx, "rename", oldname, r.FileID, nil, fscc.FileRenameInformation, renameInfo(target, true))
 	})
 }
 
 // setInfo sends SET_INFO of a file information class.
-func (sh *Share) setInfo(ctx context.Context, op, name string, id wire.FileID, class fscc.InfoClass, buf []byte) error {
+// f, when set, is the File whose handle id is.
+func (sh *Share) setInfo(ctx context.Context, op, name string, id wire.FileID, f *File, class fscc.InfoClass, buf []byte) error {
 	msg := wire.AppendSetInfoRequest(newMessage(wire.CmdSetInfo, 32+len(buf)), &wire.SetInfoRequest{
 		InfoType: wire.InfoFile, InfoClass: uint8(class), Buffer: buf, FileID: id,
 	})
-	if _, err := sh.t.s.simple(ctx, &exchange{msg: msg, treeID: sh.t.id, payload: len(buf)}); err != nil {
+	x := &exchange{msg: msg, t: sh.t, payload: len(buf)}
+	if f != nil {
+		x.f, x.fidAt = f, wire.HeaderSize+16
+	}
+	if _, err := sh.t.s.simple(ctx, x); err != nil {
 		return &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return nil
@@ -366,12 +401,12 @@ func (sh *Share) setInfo(ctx context.Context, op, name string, id wire.FileID, c
 
 // queryInfo sends QUERY_INFO of a file information class and returns the
 // output buffer.
-func (sh *Share) queryInfo(ctx context.Context, id wire.FileID, class fscc.InfoClass) ([]byte, error) {
+func (sh *Share) queryInfo(ctx context.Context, f *File, class fscc.InfoClass) ([]byte, error) {
 	size := transactSize(&sh.t.s.neg.info)
 	msg := wire.AppendQueryInfoRequest(newMessage(wire.CmdQueryInfo, 41), &wire.QueryInfoRequest{
-		InfoType: wire.InfoFile, InfoClass: uint8(class), OutputBufferLength: uint32(size), FileID: id,
+		InfoType: wire.InfoFile, InfoClass: uint8(class), OutputBufferLength: uint32(size), FileID: f.fileID(),
 	})
-	resp, err := sh.t.s.exec(ctx, &exchange{msg: msg, treeID: sh.t.id, payload: size})
+	resp, err := sh.t.s.exec(ctx, &exchange{msg: msg, t: sh.t, payload: size, f: f, fidAt: wire.HeaderSize + 24, replay: true})
 	if err != nil {
 		return nil, err
 	}

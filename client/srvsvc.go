@@ -102,7 +102,7 @@ func (p *rpcPipe) call(ctx context.Context, pdu []byte) ([]byte, error) {
 		CtlCode: wire.FsctlPipeTransceive, FileID: p.id, Input: pdu,
 		MaxOutputResponse: uint32(size), Flags: wire.IoctlFlagIsFsctl,
 	})
-	resp, err := p.t.s.exec(ctx, &exchange{msg: msg, treeID: p.t.id, payload: max(size, len(pdu))})
+	resp, err := p.t.s.exec(ctx, &exchange{msg: msg, t: p.t, payload: max(size, len(pdu))})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (p *rpcPipe) nextPDU(ctx context.Context) ([]byte, error) {
 func (p *rpcPipe) read(ctx context.Context) error {
 	size := transactSize(&p.t.s.neg.info)
 	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{Length: uint32(size), FileID: p.id})
-	resp, err := p.t.s.exec(ctx, &exchange{msg: msg, treeID: p.t.id, payload: size})
+	resp, err := p.t.s.exec(ctx, &exchange{msg: msg, t: p.t, payload: size})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
@@ -15,11 +16,15 @@ import (
 const shareFlagEncryptData uint32 = 0x00008000
 
 // tree is one tree connect [MS-SMB2 3.2.1.4].
+//
+// id changes when a reconnect connects the tree again; it is read with
+// id.Load wherever a request is built or sent.
 type tree struct {
 	s         *Session
-	id        uint32
+	id        atomic.Uint32
 	name      string
 	shareType uint8
+	flags     uint32 // ShareFlags of the TREE_CONNECT response
 
 	once sync.Once // guards the TREE_DISCONNECT
 	err  error
@@ -42,7 +47,8 @@ func (s *Session) treeConnect(ctx context.Context, share string) (*tree, error) 
 	if err != nil {
 		return nil, invalidResponse("TREE_CONNECT", err)
 	}
-	t := &tree{s: s, id: resp.hdr.TreeID, name: share, shareType: r.ShareType}
+	t := &tree{s: s, name: share, shareType: r.ShareType, flags: r.ShareFlags}
+	t.id.Store(resp.hdr.TreeID)
 	if r.ShareFlags&shareFlagEncryptData != 0 {
 		if err := s.startEncryption("share " + share); err != nil {
 			t.disconnect(ctx)
@@ -59,14 +65,23 @@ func (s *Session) treeConnect(ctx context.Context, share string) (*tree, error) 
 			return nil, err
 		}
 	}
+	s.omu.Lock()
+	if s.trees == nil {
+		s.trees = make(map[*tree]struct{})
+	}
+	s.trees[t] = struct{}{}
+	s.omu.Unlock()
 	return t, nil
 }
 
 // disconnect sends TREE_DISCONNECT once.
 func (t *tree) disconnect(ctx context.Context) error {
 	t.once.Do(func() {
+		t.s.omu.Lock()
+		delete(t.s.trees, t)
+		t.s.omu.Unlock()
 		msg := wire.AppendSimple(newMessage(wire.CmdTreeDisconnect, 4))
-		_, t.err = t.s.simple(ctx, &exchange{msg: msg, treeID: t.id})
+		_, t.err = t.s.simple(ctx, &exchange{msg: msg, t: t})
 	})
 	return t.err
 }
@@ -108,7 +123,7 @@ func (s *Session) validateNegotiate(ctx context.Context, t *tree) error {
 		CtlCode: wire.FsctlValidateNegotiateInfo, FileID: wire.AllOnes,
 		Input: in, MaxOutputResponse: 24, Flags: wire.IoctlFlagIsFsctl,
 	})
-	resp, err := s.exec(ctx, &exchange{msg: msg, treeID: t.id, forceSign: true, mustVerify: true})
+	resp, err := s.exec(ctx, &exchange{msg: msg, t: t, forceSign: true, mustVerify: true})
 	if err != nil {
 		// A server that sees a mismatch terminates the connection
 		// [MS-SMB2 3.3.5.15.12]: the lost connection is its refusal.

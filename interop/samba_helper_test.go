@@ -44,6 +44,15 @@ func startSambaConf(t testing.TB, signing, extraGlobal string) (addr, shareDir s
 	ensureUnixUser(t, testUser)
 
 	s := &sambaInstance{dir: t.TempDir()}
+	// smbd's children switch to the user's uid and must still reach the
+	// lock directory: there each process's msg.lock file tells the others
+	// it is alive. Without access every other connection's share modes,
+	// oplocks and leases look stale and are ignored.
+	for _, d := range []string{filepath.Dir(s.dir), s.dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	shareDir = sambaShareDir(t)
 	port := freePort(t)
 	s.addr = "127.0.0.1:" + port

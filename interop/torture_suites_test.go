@@ -17,7 +17,7 @@ func TestSmbtortureSuites(t *testing.T) {
 	lists := loadTortureLists(t)
 	s := startSignet(t, serverOpts{requireSigning: boolp(true)})
 	for _, suite := range []string{"smb2.session", "smb2.multichannel", "smb2.lease", "smb2.durable-open",
-		"smb2.durable-v2-open", "smb2.oplock", "smb2.replay"} {
+		"smb2.durable-v2-open", "smb2.oplock", "smb2.replay", "smb2.acls", "smb2.ioctl", "smb2.streams"} { // smb2.acls: test/smbtorture/acls.list
 		t.Run(suite, func(t *testing.T) {
 			if slowSuites[suite] && os.Getenv("SIGNET_TORTURE_SLOW") != "1" {
 				// Their subtests run one by one in TestSmbtorture too.

@@ -79,7 +79,7 @@ func New() *Metrics {
 	for _, r := range []string{"logon_failure", "anonymous_signing_required", "anonymous_not_allowed", "max_sessions"} {
 		m.refused.WithLabelValues(r)
 	}
-	for _, r := range []string{server.AuditUnsigned, server.AuditGuest, server.AuditAnonymous, server.AuditDialect, server.AuditAlgorithm} {
+	for _, r := range []string{server.AuditUnsigned, server.AuditGuest, server.AuditAnonymous, server.AuditDialect, server.AuditAlgorithm, server.AuditEncryption} {
 		m.audits.WithLabelValues(r)
 	}
 	return m

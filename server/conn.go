@@ -43,18 +43,25 @@ func fatal(token, format string, args ...any) error {
 // conn is one client connection (MS-SMB2 3.3.1.7 Connection).
 //
 // Ownership and lock order. A connection runs three kinds of goroutine,
-// all tracked: the reader (readLoop: framing, the sequence window, and
-// every compound that holds a NEGOTIATE or a SESSION_SETUP, wherever it
-// sits, plus compounds starting with CHANGE_NOTIFY), handler goroutines
-// (every other compound, and asynchronous completions, counted in wg), and
-// the writer (writeLoop, the only goroutine that writes to the socket).
+// all tracked: the reader (readLoop: framing, transform headers, the
+// sequence window, and every compound that holds a NEGOTIATE or a
+// SESSION_SETUP, wherever it sits, plus compounds starting with
+// CHANGE_NOTIFY), handler goroutines (every other compound, and
+// asynchronous completions, counted in wg), and the writer (writeLoop,
+// the only goroutine that writes to the socket). Signatures are verified
+// on the goroutine that runs the compound; a sealed frame larger than
+// handlerDecryptMin is decrypted on a handler, which then admits it
+// (credit window, open references, a reader compound's run) in arrival
+// order, taking its turn after the frames read before it (decrypt.go).
 //
 //   - Negotiated state (negotiated..settings) and each session's handshake
 //     state (session.mech, preauth, rounds) are owned by the reader: it is
 //     written only there (checked by reader.check() when debugOwnership is
 //     on) and read-only for handlers once NEGOTIATE has completed, which
 //     happens-before any handler starts (the handler is started by the
-//     reader after it).
+//     reader after it). The one exception is a reader compound found in a
+//     large sealed frame: its handler owns that state while it holds its
+//     turn, and the reader takes it back after the turn (waitTurn).
 //   - Sessions, trees and opens are server-wide (session.go): a session
 //     is in Server.sessions and in the session table of each connection
 //     that is one of its channels; opens are in Server.files by a FileId
@@ -116,6 +123,12 @@ type conn struct {
 
 	// credits guards the sequence window [MS-SMB2 3.3.1.1].
 	credits creditWindow
+
+	// turn is closed once the last frame admitted out of line (a large
+	// sealed frame decrypted on its handler, or one read while such a
+	// frame waited) has been admitted; nil when none is pending.
+	// Reader-owned (decrypt.go).
+	turn chan struct{}
 
 	// handshakes holds the SESSION_SETUP exchanges in progress on this
 	// connection (new sessions, re-authentications and bindings) by
@@ -413,7 +426,7 @@ func (c *conn) readLoop() error {
 			return fatal("pdu_too_small", "%d bytes", n)
 		}
 		c.nc.SetReadDeadline(c.bodyDeadline())
-		buf := getBuf(n)
+		buf := getBuf(n + tagRoom)[:n] // room to decrypt in place
 		if _, err := io.ReadFull(c.nc, buf); err != nil {
 			putBuf(buf)
 			if isTimeout(err) {
@@ -490,7 +503,8 @@ func pduCap(limit int) int {
 
 // dispatch routes one PDU: SMB1 negotiate, or an SMB2 message/compound.
 // NEGOTIATE and SESSION_SETUP run here, in order; everything else runs on a
-// handler goroutine.
+// handler goroutine. A large sealed frame is decrypted on its handler and
+// admitted there in arrival order (decrypt.go).
 func (c *conn) dispatch(buf []byte) error {
 	msg := buf // the SMB2 message; buf is the pooled buffer to release
 	var sealedBy *sessionCipher
@@ -500,67 +514,51 @@ func (c *conn) dispatch(buf []byte) error {
 		return c.smb1Negotiate(buf)
 	case wire.ProtocolSMB2:
 	case wire.ProtocolTransform:
-		// Decrypted and authenticated before anything else runs.
-		m, sc, err := c.openTransform(buf)
+		// Authenticated and decrypted before anything else runs.
+		sc, err := c.checkTransform(buf)
 		if err != nil {
 			putBuf(buf)
 			return err
 		}
-		msg, sealedBy = m, sc
+		if len(buf) > handlerDecryptMin {
+			prev, mine := c.nextTurn()
+			return c.startHandler(buf, sc, nil, prev, mine)
+		}
+		if msg, err = c.openSealed(buf, sc, true); err != nil {
+			putBuf(buf)
+			return err
+		}
+		sealedBy = sc
 	default:
 		return fatal("bad_protocol_id", "% x", buf[0:4])
 	}
-	elems, err := wire.SplitCompound(msg, maxCompound)
+	reqs, err := c.splitRequests(msg, sealedBy)
 	if err != nil {
-		return fatal("bad_compound", "%v", err)
-	}
-	reqs := make([]*request, len(elems))
-	for i, e := range elems {
-		h, err := wire.ParseHeader(e)
-		if err != nil {
-			return fatal("bad_header", "%v", err)
-		}
-		if h.IsResponse() {
-			return fatal("response_from_client", "%v", h.Command)
-		}
-		reqs[i] = &request{c: c, msg: e, hdr: h, last: i == len(elems)-1, cipher: sealedBy}
-	}
-	first := reqs[0].hdr.Command
-	if !c.negotiated && first != wire.CmdNegotiate {
-		return fatal("not_negotiated", "%v before NEGOTIATE", first)
-	}
-	for _, r := range reqs {
-		if r.hdr.Command == wire.CmdCancel {
-			continue // CANCEL takes no credit and no sequence number
-		}
-		if err := c.credits.consume(r.hdr.MessageID, r.charge(c)); err != nil {
-			return fatal("bad_message_id", "%v: %v", r.hdr.Command, err)
-		}
+		return err
 	}
 	if runsOnReader(reqs) {
 		defer putBuf(buf)
+		if err := c.waitTurn(); err != nil {
+			return err
+		}
+		if err := c.admit(reqs); err != nil {
+			return err
+		}
 		return c.runChain(reqs)
 	}
-	c.holdOpens(reqs)
-	select {
-	case c.inflight <- struct{}{}:
-	case <-c.ctx.Done():
-		releaseOpens(reqs)
-		putBuf(buf)
-		return context.Cause(c.ctx)
+	if c.pendingTurn() != nil {
+		prev, mine := c.nextTurn()
+		return c.startHandler(buf, nil, reqs, prev, mine)
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		defer func() { <-c.inflight }()
-		defer putBuf(buf)
-		defer releaseOpens(reqs)
-		defer c.recoverPanic("handler")
-		if err := c.runChain(reqs); err != nil {
-			c.close(err)
-		}
-	}()
-	return nil
+	if c.ctx.Err() != nil {
+		putBuf(buf)
+		return context.Cause(c.ctx) // an earlier frame ended the connection
+	}
+	if err := c.admit(reqs); err != nil {
+		return err
+	}
+	c.holdOpens(reqs)
+	return c.startHandler(buf, nil, reqs, nil, nil)
 }
 
 // runsOnReader reports whether a compound must run on the reader, in

@@ -38,6 +38,14 @@ type createCall struct {
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
+	sec      *createSecurity // descriptors (security.go)
+	// stream is the named stream the CREATE names ("" for none),
+	// streamName its on-disk spelling; baseExists and baseCreated
+	// describe its file (streams.go).
+	stream, streamName      string
+	baseExists, baseCreated bool
+	defaultStream           bool      // the name ended in "::$DATA"
+	eas                     []fscc.EA // SMB2_CREATE_EA_BUFFER (ea.go)
 }
 
 // create handles CREATE [MS-SMB2 3.3.5.9].
@@ -126,9 +134,7 @@ func (cc *createCall) goAsync(w *response) error {
 		cc.async = false
 		p := cc.pending
 		p.f.Close()
-		if !cc.exists {
-			cc.r.tree.share.FS.Remove(cc.r.ctx(), cc.path)
-		}
+		cc.undoCreate(cc.r.ctx())
 		return err
 	}
 	return nil
@@ -209,6 +215,9 @@ func (cc *createCall) validate() error {
 	if d, ok := cc.ctxs[wire.CtxNameAlSi]; ok && len(d) < 8 {
 		return ntstatus.InvalidParameter
 	}
+	if err := cc.parseCreateEAs(); err != nil { // ea.go
+		return err
+	}
 	if d, ok := cc.ctxs[wire.CtxNameTWrp]; ok {
 		if len(d) < 8 {
 			return ntstatus.InvalidParameter
@@ -233,7 +242,7 @@ func (cc *createCall) resolve() error {
 	if strings.HasPrefix(name, `\`) {
 		return ntstatus.InvalidParameter // MS-SMB2: the name must be relative
 	}
-	parts, err := smbToPath(name)
+	parts, err := cc.parseName(name) // streams.go
 	if err != nil {
 		return err
 	}
@@ -243,6 +252,12 @@ func (cc *createCall) resolve() error {
 		return statusOf(err)
 	}
 	cc.path, cc.fi, cc.exists = p, fi, exists
+	if cc.stream != "" {
+		return cc.resolveStream()
+	}
+	if cc.defaultStream {
+		return cc.resolveDefaultStream()
+	}
 	return nil
 }
 
@@ -255,16 +270,22 @@ func (cc *createCall) checkAccess() error {
 		// Signet user holds (Windows and Samba answer the same).
 		return ntstatus.PrivilegeNotHeld
 	}
-	max := cc.r.tree.maximalAccess()
+	max, err := cc.checkSecurity(cc.r.tree.maximalAccess()) // security.go
+	if err != nil {
+		return err
+	}
 	want := mapGeneric(q.DesiredAccess)
 	if want&wire.MaximumAllowed != 0 {
+		// The other bits asked for are still checked (smb2.acls.MXAC-NOT-GRANTED).
+		extra := want &^ wire.MaximumAllowed
 		want = max
 		if cc.exists && readOnly(&cc.fi) {
 			want &^= writeIntent
 		}
+		want |= extra
 	}
 	want &^= wire.MaximumAllowed
-	if want&^max != 0 {
+	if want&^max != 0 || want == 0 && q.DesiredAccess&wire.MaximumAllowed != 0 && cc.exists {
 		return ntstatus.AccessDenied
 	}
 	if cc.r.tree.readOnly {
@@ -330,6 +351,9 @@ func (cc *createCall) dispose() error {
 				return ntstatus.AccessDenied
 			}
 		}
+		if err := cc.checkOverwriteAttrs(); err != nil { // createattrs.go
+			return err
+		}
 		switch q.CreateDisposition {
 		case wire.FileOpen, wire.FileOpenIf:
 			cc.action = wire.FileOpened
@@ -384,7 +408,7 @@ func (cc *createCall) open() (*open, error) {
 			perm = 0o444
 		}
 	}
-	f, err := fsys.OpenFile(ctx, openName(cc.path), flag, perm)
+	f, err := cc.openData(ctx, flag, perm) // streams.go
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) && flag != os.O_RDONLY && cc.exists {
 			return nil, ntstatus.AccessDenied
@@ -396,14 +420,31 @@ func (cc *createCall) open() (*open, error) {
 		f.Close()
 		return nil, statusOf(err)
 	}
+	if !cc.exists && (cc.stream == "" || cc.baseCreated) {
+		// A new file gets its descriptor; a stream CREATE that made its
+		// file gives the file (not the stream) one.
+		sdf, closeSDF := f, func() {}
+		if cc.stream != "" {
+			if bf, err := fsys.OpenFile(ctx, cc.path, os.O_RDONLY, 0); err == nil {
+				sdf, closeSDF = bf, func() { bf.Close() }
+			}
+		}
+		err := cc.storeNewSD(sdf, fi.IsDir()) // security.go
+		closeSDF()
+		if err != nil {
+			f.Close()
+			cc.undoCreate(ctx)
+			return nil, err
+		}
+	}
 	o := &open{
 		conn: r.c, tree: r.tree, sess: r.sess, fs: fsys, file: f, isDir: fi.IsDir(), access: cc.access,
-		share: q.ShareAccess, options: q.CreateOptions, path: cc.path,
+		share: q.ShareAccess, options: q.CreateOptions, path: cc.path, stream: cc.streamName,
 	}
 	if r.c.dialect >= wire.Dialect300 {
 		o.csn = uint16(r.hdr.Status) // Open.ChannelSequence [MS-SMB2 3.3.5.9]
 	}
-	cc.pending = &pendingOpen{o: o, f: f, key: nodeKey{fs: fsys, id: fi.FileID}, isDir: isDir,
+	cc.pending = &pendingOpen{o: o, f: f, key: cc.nodeKey(fsys, fi.FileID), isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
 	if err == nil && r.c.srv.nodes.keyDeletePending(cc.pending.key) {
@@ -430,9 +471,7 @@ func (cc *createCall) open() (*open, error) {
 	}
 	if err != nil {
 		f.Close()
-		if !cc.exists {
-			fsys.Remove(ctx, cc.path)
-		}
+		cc.undoCreate(ctx)
 		return nil, err
 	}
 	return cc.finishOpen(ctx)
@@ -460,16 +499,13 @@ var errPurged = errors.New("create closed parked durable opens")
 func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	r := cc.r
 	q := cc.req
-	fsys := r.tree.share.FS
 	p := cc.pending
 	o, f, isDir, overwrite := p.o, p.f, p.isDir, p.overwrite
 	r.c.srv.breakOplocks(ctx, p.key, o, cc.lease, overwrite)
 	err := r.c.srv.nodes.attach(o, p.key)
 	if err != nil {
 		f.Close()
-		if !cc.exists {
-			fsys.Remove(ctx, cc.path)
-		}
+		cc.undoCreate(ctx)
 		return nil, err
 	}
 	if overwrite {
@@ -477,6 +513,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 			o.release()
 			return nil, statusOf(err)
 		}
+		cc.dropStreams(ctx) // streams.go
 		if q.FileAttributes&fscc.FileAttributeReadOnly != 0 {
 			if err := applyReadOnly(o, q.FileAttributes); err != nil {
 				o.release()
@@ -486,6 +523,16 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	}
 	if !isDir && (overwrite || !cc.exists) {
 		cc.allocate(o)
+	}
+	cc.createAttrs(o, overwrite)                            // createattrs.go
+	if err := cc.applyCreateEAs(o, overwrite); err != nil { // ea.go
+		o.release()
+		cc.undoCreate(ctx)
+		return nil, err
+	}
+	if err := cc.checkNeedEA(o); err != nil { // ea.go
+		o.release()
+		return nil, err
 	}
 	if q.CreateOptions&wire.FileDeleteOnClose != 0 {
 		if o.isDir && !dirEmpty(o) {
@@ -503,7 +550,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 		return nil, err
 	}
 	r.fileID = o.id
-	if !cc.exists {
+	if !cc.exists && (cc.stream == "" || cc.baseCreated) { // a new stream of a file is no new entry
 		r.c.srv.notifyChange(o, notifyAdded)
 	}
 	return o, nil
@@ -559,7 +606,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	resp := newCreateResponse(level, cc.action, &info, o.id)
 	if _, ok := cc.ctxs[wire.CtxNameMxAc]; ok {
 		d := make([]byte, 8) // QueryStatus SUCCESS, MaximalAccess
-		binary.LittleEndian.PutUint32(d[4:], cc.r.tree.maximalAccess())
+		binary.LittleEndian.PutUint32(d[4:], cc.maximalAccess())
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: wire.CtxNameMxAc, Data: d})
 	}
 	if _, ok := cc.ctxs[wire.CtxNameQFid]; ok {
@@ -657,6 +704,7 @@ func fileInfoOf(fi *vfs.FileInfo, o *open) fscc.FileInfo {
 		out.LastAccessTime = fi.ModTime
 	}
 	applyKept(&out, fi, o)
+	sparseAttr(&out, o) // sparse.go
 	_ = path.Base
 	return out
 }

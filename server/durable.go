@@ -187,7 +187,9 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	// The open moves to this session: it counts against its allowance.
 	old := o.sess
 	t.mu.Lock()
+	o.refsMu.Lock() // requests of the lost connection may still resolve it
 	o.conn, o.sess, o.tree = r.c, r.sess, r.tree
+	o.refsMu.Unlock()
 	o.dur.disconnected = false
 	o.dur.clientGUID = r.c.clientGUID
 
@@ -211,6 +213,15 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	}
 	r.fileID = o.id
 	return cc.respondReconnect(o, w)
+}
+
+// belongsTo reports whether o is an open of tree t in session s. It reads
+// the owner under refsMu because a durable reconnect moves the open while
+// requests of the lost connection may still be resolving its FileId.
+func (o *open) belongsTo(t *treeConnect, s *session) bool {
+	o.refsMu.Lock()
+	defer o.refsMu.Unlock()
+	return o.tree == t && o.sess == s
 }
 
 // respondReconnect answers a reconnect with the open's current state.

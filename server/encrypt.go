@@ -27,11 +27,13 @@ import (
 // sealed with it may outlive the session). A sessionCipher is immutable
 // apart from its nonce counter, so any goroutine may use it.
 //
-// Inbound: dispatch (reader) decrypts a transform in place before
-// anything else looks at the message; a transform with no negotiated
-// cipher, an unknown session, a wrong Flags field, an OriginalMessageSize
-// that is not the payload's, or a bad tag closes the connection (counted
-// and logged). The elements of the decrypted compound carry the
+// Inbound: a transform is authenticated and decrypted in place before
+// anything else looks at the message: the reader checks its header
+// (checkTransform) and decrypts a small frame itself; a large one is
+// decrypted on a handler goroutine and admitted in arrival order
+// (decrypt.go). A transform with no negotiated cipher, an unknown
+// session, a wrong Flags field, an OriginalMessageSize that is not the
+// payload's, or a bad tag closes the connection (counted and logged). The elements of the decrypted compound carry the
 // sessionCipher (request.cipher): they are authenticated, so their
 // signatures are not checked, and their responses are encrypted.
 //
@@ -149,6 +151,9 @@ func (c *conn) encryptionRequired() bool { return c.settings != nil && c.setting
 func (r *request) sessionEncryption(s *session, key, preauth []byte) (uint16, error) {
 	c := r.c
 	if c.cipher == 0 {
+		if c.encryptionRequired() {
+			s.ops.noEncryption.Store(true) // audited once s.mu is released
+		}
 		if c.encryptionRequired() && !c.settings.AllowUnencryptedAccess {
 			c.srv.stats.refusedUnencrypted.Add(1)
 			c.log.Warn("session refused: the server requires encryption and the client cannot encrypt",
@@ -177,48 +182,61 @@ func (r *request) sessionEncryption(s *session, key, preauth []byte) (uint16, er
 	return 0, nil
 }
 
-// openTransform authenticates and decrypts a transform message in place
-// and returns the SMB2 message inside and the session cipher that opened
-// it [MS-SMB2 3.3.5.2.1.1]. Every failure is connection-fatal, counted
-// and logged. Reader only.
-func (c *conn) openTransform(buf []byte) ([]byte, *sessionCipher, error) {
-	bad := func(token, format string, args ...any) error {
-		n := c.srv.stats.badTransforms.Add(1)
-		err := fatal(token, format, args...)
-		c.log.Warn("encrypted message refused; connection closed", "reason", token, "detail", err.(*connError).detail,
-			"refused_total", n)
-		return err
-	}
+// checkTransform checks a transform header on the reader, before the
+// message is decrypted here or on a handler (decrypt.go), and returns the
+// session cipher that must open it [MS-SMB2 3.3.5.2.1.1]: a negotiated
+// cipher, the Flags field, an OriginalMessageSize that is the payload's,
+// and a session of this connection with keys. Every failure is
+// connection-fatal, counted and logged. Reader only.
+func (c *conn) checkTransform(buf []byte) (*sessionCipher, error) {
 	if c.cipher == 0 {
-		return nil, nil, bad("encryption_not_negotiated", "transform header on a connection without encryption")
+		return nil, c.badTransform("encryption_not_negotiated", "transform header on a connection without encryption")
 	}
 	t, err := smbcrypto.ParseTransform(buf)
 	if err != nil {
-		return nil, nil, bad("bad_transform", "%v", err)
+		return nil, c.badTransform("bad_transform", "%v", err)
 	}
 	if t.Flags != smbcrypto.TransformEncrypted {
-		return nil, nil, bad("bad_transform", "flags/algorithm 0x%04x", t.Flags)
+		return nil, c.badTransform("bad_transform", "flags/algorithm 0x%04x", t.Flags)
 	}
 	if int(t.OriginalSize) != len(buf)-smbcrypto.TransformHeaderSize || t.OriginalSize < wire.HeaderSize {
-		return nil, nil, bad("bad_transform", "OriginalMessageSize %d in a %d-byte message", t.OriginalSize, len(buf))
+		return nil, c.badTransform("bad_transform", "OriginalMessageSize %d in a %d-byte message", t.OriginalSize, len(buf))
 	}
 	s := c.lookupSession(t.SessionID)
 	if s == nil {
-		return nil, nil, bad("bad_transform", "unknown session 0x%x", t.SessionID)
+		return nil, c.badTransform("bad_transform", "unknown session 0x%x", t.SessionID)
 	}
 	sc := s.enc.Load()
 	if sc == nil {
-		return nil, nil, bad("bad_transform", "session 0x%x has no encryption keys", t.SessionID)
+		return nil, c.badTransform("bad_transform", "session 0x%x has no encryption keys", t.SessionID)
 	}
+	return sc, nil
+}
+
+// badTransform counts and logs a refused transform and returns the error
+// that closes the connection.
+func (c *conn) badTransform(token, format string, args ...any) error {
+	n := c.srv.stats.badTransforms.Add(1)
+	err := fatal(token, format, args...)
+	c.log.Warn("encrypted message refused; connection closed", "reason", token, "detail", err.(*connError).detail,
+		"refused_total", n)
+	return err
+}
+
+// openSealed authenticates and decrypts, in place, a transform message
+// checkTransform accepted, and returns the SMB2 message inside. On the
+// reader for small frames, on a handler for large ones (decrypt.go).
+func (c *conn) openSealed(buf []byte, sc *sessionCipher, onReader bool) ([]byte, error) {
+	c.srv.stats.decrypts.note(onReader, len(buf))
 	msg, err := smbcrypto.OpenTransform(sc.dec, buf)
 	if err != nil {
-		return nil, nil, bad("bad_transform_tag", "session 0x%x: message failed authentication", t.SessionID)
+		return nil, c.badTransform("bad_transform_tag", "session 0x%x: message failed authentication", sc.id)
 	}
 	if [4]byte(msg[0:4]) != wire.ProtocolSMB2 {
-		return nil, nil, bad("bad_transform", "decrypted message is not SMB2 (% x)", msg[0:4])
+		return nil, c.badTransform("bad_transform", "decrypted message is not SMB2 (% x)", msg[0:4])
 	}
 	sc.used.Store(true)
-	return msg, sc, nil
+	return msg, nil
 }
 
 // checkSealed runs for a request that arrived encrypted, in place of the
@@ -282,6 +300,7 @@ func (r *request) shareEncryption(sh *Share, t *treeConnect, resp *wire.TreeConn
 		return nil
 	}
 	if r.sess.enc.Load() == nil {
+		r.sess.audit(c, auditEncryptionIndex)
 		if c.settings.AllowUnencryptedAccess {
 			return nil
 		}
@@ -294,6 +313,20 @@ func (r *request) shareEncryption(sh *Share, t *treeConnect, resp *wire.TreeConn
 	t.encrypt = true
 	resp.ShareFlags |= wire.ShareFlagEncryptData
 	return nil
+}
+
+// auditEncryptionIndex is AuditEncryption's index in auditReasons.
+const auditEncryptionIndex = 5
+
+// auditEncryption records, under require_signing = "audit", a session
+// that could not encrypt on a server that encrypts everything, allowed
+// (allow_unencrypted_access) or refused, once per session (Windows'
+// "Audit client does not support encryption"). A TREE_CONNECT to an
+// encrypted share records it in shareEncryption.
+func (s *session) auditEncryption(c *conn) {
+	if s.ops.noEncryption.Load() {
+		s.audit(c, auditEncryptionIndex)
+	}
 }
 
 // sealFor returns the session cipher that must seal the response frame

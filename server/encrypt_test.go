@@ -26,6 +26,9 @@ type testerEnc struct {
 	nonce uint64
 	// lastFlags are the SessionFlags of the last session established.
 	lastFlags uint16
+	// pad, when non-zero, appends that many zero bytes to the last
+	// element of each frame sealed (a large frame of a small request).
+	pad int
 }
 
 type testerSessionKeys struct {
@@ -81,6 +84,9 @@ func (e *testerEnc) seal(tc *tester, reqs []*req, frame []byte) []byte {
 	k := e.sessions[reqs[0].hdr.SessionID]
 	if !e.on || k == nil {
 		return frame
+	}
+	if e.pad > 0 {
+		frame = append(frame, make([]byte, e.pad)...)
 	}
 	buf := make([]byte, smbcrypto.TransformHeaderSize+len(frame), smbcrypto.TransformHeaderSize+len(frame)+16)
 	copy(buf[smbcrypto.TransformHeaderSize:], frame)

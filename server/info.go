@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"os"
 	"path"
 	"time"
 
@@ -30,7 +29,7 @@ func (r *request) queryInfo(w *response) error {
 	case wire.InfoFilesystem:
 		out, overflow, err = o.queryFSInfo(r.ctx(), req)
 	case wire.InfoSecurity:
-		out, overflow, err = o.querySecurity(req)
+		out, overflow, err = o.querySecurity(req, w) // security.go
 	case wire.InfoQuota:
 		return ntstatus.NotSupported
 	default:
@@ -61,12 +60,9 @@ func (o *open) stat() (fscc.FileInfo, error) {
 func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	class := fscc.InfoClass(req.InfoClass)
 	if class == fscc.FileFullEaInformation {
-		if o.access&wire.FileReadEA == 0 {
-			return nil, false, ntstatus.AccessDenied
-		}
-		return nil, false, ntstatus.NoEasOnFile
+		return o.queryEAs(req) // ea.go
 	}
-	if needsReadAttributes(class) && o.access&(wire.FileReadAttributes|wire.FileReadData) == 0 {
+	if needsReadAttributes(class) && o.access&wire.FileReadAttributes == 0 {
 		return nil, false, ntstatus.AccessDenied
 	}
 	info, err := o.stat()
@@ -75,9 +71,18 @@ func (o *open) queryFileInfo(req *wire.QueryInfoRequest) ([]byte, bool, error) {
 	}
 	o.mu.Lock()
 	extra := &fscc.QueryExtra{GrantedAccess: o.access, Path: o.path, Position: o.position, Mode: o.mode}
+	if o.stream != "" {
+		extra.Path += ":" + o.stream // streams.go
+	}
 	o.mu.Unlock()
 	if o.isDir && class == fscc.FileStreamInformation {
 		info.Directory = true
+	}
+	if class == fscc.FileStreamInformation {
+		return o.queryStreams(&info, req.OutputBufferLength) // streams.go
+	}
+	if class == fscc.FileEaInformation || class == fscc.FileAllInformation {
+		info.EaSize = o.eaSize() // ea.go
 	}
 	enc, err := fscc.AppendFileInfo(nil, class, &info, extra)
 	if err != nil {
@@ -106,6 +111,7 @@ func (o *open) queryFSInfo(ctx context.Context, req *wire.QueryInfoRequest) ([]b
 		v.TotalAllocationUnits = st.TotalBytes / unit
 		v.CallerAvailableAllocationUnits = st.AvailBytes / unit
 		v.ActualAvailableAllocationUnits = st.FreeBytes / unit
+		v.FSAttributes = fsAttributes(o.fs) // sparse.go
 	}
 	enc, err := fscc.AppendFSInfo(nil, class, &v)
 	if err != nil {
@@ -123,33 +129,6 @@ func volumeSerial(name string) uint32 {
 	return h
 }
 
-// querySecurity synthesises a security descriptor from the owner and mode.
-func (o *open) querySecurity(req *wire.QueryInfoRequest) ([]byte, bool, error) {
-	if o.access&wire.ReadControl == 0 {
-		return nil, false, ntstatus.AccessDenied
-	}
-	var uid, gid uint32
-	mode := os.FileMode(0o755)
-	if o.file != nil {
-		fi, err := o.file.Stat()
-		if err != nil {
-			return nil, false, err
-		}
-		mode = fi.Mode
-		// The backend does not report owners; files on a share belong to
-		// the account the server runs as.
-		uid, gid = uint32(os.Getuid()), uint32(os.Getgid())
-	}
-	sd := fscc.SDFromMode(uid, gid, mode, o.isDir, req.AdditionalInformation&0x7)
-	if uint32(len(sd)) > req.OutputBufferLength {
-		// [MS-SMB2 3.3.5.20.3]: too small -> BUFFER_TOO_SMALL with the size.
-		b := make([]byte, 4)
-		b[0], b[1], b[2], b[3] = byte(len(sd)), byte(len(sd)>>8), byte(len(sd)>>16), byte(len(sd)>>24)
-		return nil, false, ntstatus.BufferTooSmall
-	}
-	return sd, false, nil
-}
-
 // setInfo handles SET_INFO [MS-SMB2 3.3.5.21].
 func (r *request) setInfo(w *response) error {
 	req, err := wire.ParseSetInfoRequest(r.msg)
@@ -164,10 +143,7 @@ func (r *request) setInfo(w *response) error {
 	case wire.InfoFile:
 		err = r.setFileInfo(o, req)
 	case wire.InfoSecurity:
-		err = nil // accepted and ignored: permissions come from the share policy
-		if r.tree.readOnly {
-			err = ntstatus.AccessDenied
-		}
+		err = r.setSecurity(o, req) // security.go
 	case wire.InfoFilesystem, wire.InfoQuota:
 		err = ntstatus.NotSupported
 	default:
@@ -237,7 +213,7 @@ func (r *request) setFileInfo(o *open, req *wire.SetInfoRequest) error {
 		o.mu.Unlock()
 		return nil
 	case fscc.FileFullEaInformation:
-		return ntstatus.EaTooLarge
+		return r.setFullEA(o, req.Buffer) // ea.go
 	}
 	return ntstatus.InvalidInfoClass
 }
@@ -317,6 +293,9 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 	}
 	if ri.RootDirectory != 0 {
 		return ntstatus.InvalidParameter
+	}
+	if handled, err := r.renameStream(o, ri); handled { // streams.go
+		return err
 	}
 	parts, err := smbToPath(trimLeadingSep(ri.FileName))
 	if err != nil {

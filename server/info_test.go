@@ -130,8 +130,9 @@ func TestQueryFSInfo(t *testing.T) {
 	}
 }
 
-// TestQuerySecurity: the synthesised security descriptor is returned
-// when it fits; otherwise STATUS_BUFFER_TOO_SMALL [MS-SMB2 3.3.5.20.3].
+// TestQuerySecurity: the security descriptor is returned when it fits;
+// otherwise STATUS_BUFFER_TOO_SMALL [MS-SMB2 3.3.5.20.3]; setting the DACL
+// needs WRITE_DAC [MS-FSA 2.1.5.16].
 func TestQuerySecurity(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
 	id := tc.mustCreate("s")
@@ -142,7 +143,15 @@ func TestQuerySecurity(t *testing.T) {
 	if _, st := tc.queryInfo(id, wire.InfoSecurity, 0, 8, 7); st != ntstatus.BufferTooSmall {
 		t.Fatalf("security descriptor in 8 bytes: %v", st)
 	}
-	if st := tc.setInfo(id, wire.InfoSecurity, 0, sd, 4); st != ntstatus.Success {
+	if st := tc.setInfo(id, wire.InfoSecurity, 0, sd, 4); st != ntstatus.AccessDenied {
+		t.Fatalf("SET_INFO security without WRITE_DAC: %v", st)
+	}
+	cr, st := tc.create(&wire.CreateRequest{DesiredAccess: wire.WriteDAC, ShareAccess: shareAll,
+		CreateDisposition: wire.FileOpen, Name: "s"})
+	if st != ntstatus.Success {
+		t.Fatalf("open for WRITE_DAC: %v", st)
+	}
+	if st := tc.setInfo(cr.FileID, wire.InfoSecurity, 0, sd, 4); st != ntstatus.Success {
 		t.Fatalf("SET_INFO security: %v", st)
 	}
 }
@@ -261,7 +270,7 @@ func TestSetPositionAndMode(t *testing.T) {
 	if st := tc.setFile(id, fscc.FileModeInformation, []byte{0x10, 0, 0, 0}); st != ntstatus.InvalidParameter {
 		t.Errorf("SET mode synchronous-I/O: %v", st)
 	}
-	if st := tc.setFile(id, fscc.FileFullEaInformation, make([]byte, 16)); st != ntstatus.EaTooLarge {
+	if st := tc.setFile(id, fscc.FileFullEaInformation, make([]byte, 16)); st != ntstatus.InvalidEaName {
 		t.Errorf("SET EA: %v", st)
 	}
 	if st := tc.setFile(id, 0x55, make([]byte, 16)); st != ntstatus.InvalidInfoClass {

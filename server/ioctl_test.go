@@ -72,10 +72,10 @@ func TestIoctlGeneral(t *testing.T) {
 	if _, st := tc.ioctl(f, wire.FsctlGetCompression, nil, tc.neg.MaxTransactSize+1); st != ntstatus.InvalidParameter {
 		t.Errorf("huge output: %v", st)
 	}
-	if _, st := tc.ioctl(f, wire.FsctlSetSparse, nil, 0); st != ntstatus.InvalidDeviceRequest {
+	if _, st := tc.ioctl(f, wire.FsctlDuplicateExtentsToFile, nil, 0); st != ntstatus.InvalidDeviceRequest {
 		t.Errorf("unimplemented FSCTL on a file: %v", st)
 	}
-	if _, st := tc.ioctl(wire.AllOnes, wire.FsctlSetSparse, nil, 0); st != ntstatus.FileClosed {
+	if _, st := tc.ioctl(wire.AllOnes, wire.FsctlDuplicateExtentsToFile, nil, 0); st != ntstatus.FileClosed {
 		t.Errorf("unimplemented FSCTL without a file: %v", st)
 	}
 	ir, st := tc.ioctl(wire.AllOnes, wire.FsctlQueryNetworkInterfaceInfo, nil, 4096)

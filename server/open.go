@@ -26,6 +26,7 @@ type open struct {
 	file    vfs.File     // nil for pipes
 	pipe    *dcerpc.Pipe // named pipe on IPC$
 	isDir   bool
+	stream  string // on-disk name of the open's named stream, "" for the file; mu (streams.go)
 	access  uint32 // granted access
 	share   uint32 // share access
 	options uint32 // create options
@@ -45,6 +46,9 @@ type open struct {
 	// OutstandingRequestCount and OutstandingPreRequestCount, idUsed
 	// reports that a request named the open by its FileId (replay.go);
 	// guarded by refsMu.
+	// conn, tree and sess change only when a durable reconnect moves the
+	// open to the reclaiming session (durable.go), under nodeTable.mu and
+	// refsMu; resolveFileID reads them under refsMu (belongsTo).
 	csn              uint16
 	csnCount, csnPre int
 	idUsed           bool
@@ -70,6 +74,7 @@ type open struct {
 	path     string // share-relative, '/'-separated, as on disk; "" = root
 	position int64
 	mode     uint32
+	eaIndex  int // next EA of an EA enumeration (ea.go)
 	dir      *dirCursor
 	closed   bool
 }
@@ -100,8 +105,9 @@ type fileNode struct {
 }
 
 type nodeKey struct {
-	fs vfs.FS
-	id uint64
+	fs     vfs.FS
+	id     uint64
+	stream string // lower-cased stream name, "" for the file itself (streams.go)
 }
 
 // nodeTable holds every fileNode with an open.
@@ -109,6 +115,9 @@ type nodeTable struct {
 	mu     orderedMutex[rankNodes]
 	nodes  map[nodeKey]*fileNode
 	leases map[leaseID]*lease // LeaseTable (lease.go)
+	// streamNodes lists the stream nodes with opens by their file's key
+	// (streams.go).
+	streamNodes map[nodeKey][]*fileNode
 }
 
 // release closes the open's file and drops it from its node; the last
@@ -153,10 +162,14 @@ func (t *nodeTable) attach(o *open, key nodeKey) error {
 	if t.nodes == nil {
 		t.nodes = map[nodeKey]*fileNode{}
 	}
+	if err := t.attachStream(key, o); err != nil {
+		return err
+	}
 	n := t.nodes[key]
 	if n == nil {
 		n = &fileNode{key: key}
 		t.nodes[key] = n
+		t.trackStream(n, true)
 	}
 	if n.deletePending {
 		return ntstatus.DeletePending
@@ -199,14 +212,18 @@ func (t *nodeTable) detach(o *open, p string) {
 	}
 	last := len(n.opens) == 0
 	del := last && n.deletePending
+	var delBase bool
 	if last {
-		delete(t.nodes, n.key)
+		del, delBase = t.dropNode(n, del) // streams.go
 	}
 	t.mu.Unlock()
+	if delBase {
+		o.tree.srv.removeDeferred(o, p)
+	}
 	if del {
-		if err := o.fs.Remove(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := o.removeData(context.Background(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			o.tree.srv.log.Warn("delete on close failed", "path", p, "err", err)
-		} else {
+		} else if o.streamNow() == "" { // a removed stream leaves its file's entry
 			o.tree.srv.notifyChange(o, notifyRemoved)
 		}
 	}
@@ -295,7 +312,7 @@ func (r *request) resolveFileID(def command) error {
 		id = r.fileID
 	}
 	o := r.c.srv.lookupOpen(id)
-	if o == nil || o.tree != r.tree || o.sess != r.sess {
+	if o == nil || !o.belongsTo(r.tree, r.sess) {
 		if def.openOptional {
 			return nil
 		}

@@ -83,9 +83,11 @@ func TestOpenLimits(t *testing.T) {
 
 // TestOpensReleasedOnLogoff: named-pipe opens count; the opens of a
 // session that ends (logoff, connection closed) are no longer counted.
+// The client asks for no durable handles: those outlive the logoff
+// (durable.go) and are counted until their timeout.
 func TestOpensReleasedOnLogoff(t *testing.T) {
 	addr, srv := startServerWith(t, memfs.New(memfs.Options{}), true, server.Limits{MaxOpens: 4})
-	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true}).Dial(t.Context(), addr)
+	s, err := (&client.Dialer{User: "alice", Password: "pw", RequireSigning: true, NoDurable: true}).Dial(t.Context(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,15 @@ const (
 	// AuditAlgorithm: the session signs with an algorithm weaker than
 	// Settings.AuditMinSigning.
 	AuditAlgorithm = "signing_algorithm"
+	// AuditEncryption: a session that cannot encrypt used, or was refused,
+	// an encrypted share or a server that encrypts everything (Windows'
+	// "Audit client does not support encryption"; encrypt.go).
+	AuditEncryption = "encryption"
 )
 
 // auditReasons lists the reasons in a fixed order (bit i of
 // sessionOps.audited is auditReasons[i]).
-var auditReasons = []string{AuditUnsigned, AuditGuest, AuditAnonymous, AuditDialect, AuditAlgorithm}
+var auditReasons = []string{AuditUnsigned, AuditGuest, AuditAnonymous, AuditDialect, AuditAlgorithm, AuditEncryption}
 
 // AuditEvent is one session that signing-required would have refused,
 // recorded once per session and reason while Settings.AuditSigning is set.
@@ -79,7 +83,7 @@ type auditLog struct {
 	mu     orderedMutex[rankLeaf]
 	events []AuditEvent // ring, len <= maxAuditEvents
 	next   int          // ring position of the next write once full
-	counts [5]int64     // by auditReasons index
+	counts [6]int64     // by auditReasons index
 }
 
 func (l *auditLog) add(ev AuditEvent, reason int) {
@@ -120,6 +124,7 @@ type sessionOps struct {
 	unsignedReqs atomic.Int64
 	audited      atomic.Uint32 // bit per auditReasons index
 	guestOrAnon  atomic.Uint32 // 1 guest, 2 anonymous
+	noEncryption atomic.Bool   // cannot encrypt on a server that encrypts (encrypt.go)
 	ended        atomic.Bool
 }
 
@@ -387,6 +392,7 @@ func (s *session) auditFloors(c *conn) {
 	if !st.AuditSigning {
 		return
 	}
+	s.auditEncryption(c)
 	if st.AuditMinDialect != 0 && s.dialect < st.AuditMinDialect {
 		s.audit(c, 3)
 	}
@@ -470,7 +476,11 @@ func (s *session) audit(c *conn, reason int) {
 	}
 	s.mu.Unlock()
 	c.srv.ops.audit.add(ev, reason)
-	c.log.Warn("audit: require_signing = true would refuse this session", "reason", ev.Reason, "user", ev.User,
+	what := "audit: require_signing = true would refuse this session"
+	if reason == auditEncryptionIndex {
+		what = "audit: client does not support encryption"
+	}
+	c.log.Warn(what, "reason", ev.Reason, "user", ev.User,
 		"dialect", ev.Dialect, "signing", ev.SigningAlgorithm, "session_id", s.id)
 	if o := c.srv.opts.Observer; o != nil {
 		o.Audit(ev)

@@ -122,6 +122,9 @@ type response struct {
 	raw    []byte
 	buf    []byte
 	status ntstatus.Status
+	// errData is the ErrorData of a failed request's ERROR body
+	// [MS-SMB2 2.2.2] (BUFFER_TOO_SMALL's needed size).
+	errData []byte
 	// async, when set, sends the response with the async header form.
 	asyncID uint64
 }
@@ -287,7 +290,7 @@ func (c *conn) execute(r *request, prev *request, prevStatus ntstatus.Status) (r
 	// status (STATUS_NO_MORE_FILES is a warning); a handler that set a
 	// status on a body it built (BUFFER_OVERFLOW) keeps that body.
 	if (failed || len(w.buf) == wire.HeaderSize) && !keepsBody(r.hdr.Command, st) {
-		w.buf = wire.AppendErrorResponse(w.buf[:wire.HeaderSize], nil)
+		w.buf = wire.AppendErrorResponse(w.buf[:wire.HeaderSize], w.errData)
 	}
 	c.observeRequest(r, uint32(st), start, len(w.buf)) // ops.go
 	return w, st, nil

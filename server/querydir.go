@@ -152,6 +152,7 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 		}
 		info := fileInfoOf(e, nil)
 		r.c.srv.nodes.entryTimes(r.ctx(), o.fs, name, e, &info)
+		info.EaSize = entryEASize(r.ctx(), o.fs, fscc.InfoClass(req.InfoClass), name) // ea.go
 		info.FileIndex = 0
 		if !dw.Add(&info) {
 			if dw.Count() == 0 {

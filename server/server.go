@@ -45,6 +45,7 @@ import (
 
 	"github.com/signetsmb/signet/auth"
 	"github.com/signetsmb/signet/auth/krb5"
+	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/state"
 	"github.com/signetsmb/signet/vfs"
@@ -172,6 +173,10 @@ type Options struct {
 	// MaxInFlight caps concurrently executing requests per connection.
 	// Defaults to 64.
 	MaxInFlight int
+	// MachineSID is the domain part of the users' SIDs ("S-1-5-21-a-b-c"),
+	// kept with the users file so that stored descriptors keep naming
+	// the same users (security.go). Empty: a random one for this process.
+	MachineSID string
 }
 
 // Stats are cumulative counters, safe to read at any time.
@@ -203,6 +208,7 @@ type counters struct {
 	unsignedRejected, protocolErrors, signedResponses, refusedSMB1,
 	refusedAnonymous, refusedConns, panics,
 	badTransforms, refusedUnencrypted, encryptedResponses atomic.Int64
+	decrypts decryptCounters // decrypt.go
 }
 
 // Server is an SMB2/SMB3 server.
@@ -237,6 +243,7 @@ type Server struct {
 	replays  pendingCreates
 	scavKick chan struct{}
 	scavStop chan struct{}
+	msid     fscc.SID // Options.MachineSID (security.go)
 
 	// liveSessions counts established sessions; it is the control for
 	// MaxSessions (reserveSession), and Stats reports it.
@@ -292,6 +299,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.sessions = sessions
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
+		return nil, err
+	}
+	if err := s.setMachineSID(opts.MachineSID); err != nil { // security.go
 		return nil, err
 	}
 	return s, nil

@@ -440,6 +440,7 @@ func (r *request) authDone(hs *handshake, req *wire.SessionSetupRequest, out []b
 		s.appKey = keys.Application
 		if encFlags, err = r.sessionEncryption(s, key, hs.preauth[:]); err != nil {
 			s.mu.Unlock()
+			s.auditEncryption(c)
 			s.endSession()
 			return err
 		}

@@ -70,6 +70,24 @@ func TestChannelsFlag(t *testing.T) {
 	}
 }
 
+func TestDurableFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args                []string
+		noLeases, noDurable bool
+	}{{nil, false, false}, {[]string{"--no-durable"}, false, true}, {[]string{"--no-leases"}, true, false}} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		var cf clientFlags
+		cf.register(fs)
+		if _, err := parseClientArgs(fs, append([]string{"//h/s", "-U", ""}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		d, err := cf.dialer("h")
+		if err != nil || d.NoLeases != tc.noLeases || d.NoDurable != tc.noDurable {
+			t.Fatalf("%v: NoLeases %v NoDurable %v, %v", tc.args, d.NoLeases, d.NoDurable, err)
+		}
+	}
+}
+
 func TestDialectFlags(t *testing.T) {
 	cf := clientFlags{dialect: "3.0.2"}
 	if lo, hi, err := cf.dialectRange(); lo != client.Dialect302 || hi != client.Dialect302 || err != nil {

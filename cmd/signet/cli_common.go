@@ -47,6 +47,8 @@ type clientFlags struct {
 	config         string // [client] require_signing from this file
 	passwordStdin  bool
 	channels       int
+	noLeases       bool
+	noDurable      bool
 	krb            kerberosFlags // cli_kerberos.go
 }
 
@@ -63,6 +65,8 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.maxDialect, "max-dialect", "", "highest dialect to offer")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "limit for connecting and for each request")
 	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
+	fs.BoolVar(&c.noLeases, "no-leases", false, "ask for no leases (and so no durable handles)")
+	fs.BoolVar(&c.noDurable, "no-durable", false, "ask for no durable handles: a lost connection fails the transfer instead of reconnecting")
 	c.krb.register(fs)
 	fs.StringVar(&c.config, "config", "", "configuration file whose [client] require_signing applies (--require-signing overrides it)")
 	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
@@ -106,7 +110,7 @@ func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
 // dialer builds the client.Dialer; the password is read once.
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
 	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, RequireEncryption: c.encrypt,
-		Timeout: c.timeout, Channels: c.channels}
+		Timeout: c.timeout, Channels: c.channels, NoLeases: c.noLeases, NoDurable: c.noDurable}
 	if c.channels < 1 || c.channels > client.MaxChannels {
 		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
 	}

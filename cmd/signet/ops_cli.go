@@ -205,9 +205,9 @@ func runAudit(ctx context.Context, args []string) error {
 	for _, n := range res.Counts {
 		total += n
 	}
-	fmt.Fprintf(w, "require_signing = %s; %d audit events (unsigned %d, guest %d, anonymous %d, dialect below the floor %d, signing algorithm below the floor %d)\n",
+	fmt.Fprintf(w, "require_signing = %s; %d audit events (unsigned %d, guest %d, anonymous %d, dialect below the floor %d, signing algorithm below the floor %d, cannot encrypt %d)\n",
 		res.RequireSigning, total, res.Counts[server.AuditUnsigned], res.Counts[server.AuditGuest], res.Counts[server.AuditAnonymous],
-		res.Counts[server.AuditDialect], res.Counts[server.AuditAlgorithm])
+		res.Counts[server.AuditDialect], res.Counts[server.AuditAlgorithm], res.Counts[server.AuditEncryption])
 	if res.RequireSigning != "audit" {
 		fmt.Fprintln(w, `events are recorded only while require_signing = "audit"`)
 	}

@@ -79,11 +79,16 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	obs := newObserver(cfg)
+	msid, err := userdb.MachineSID(cfg.UsersFile)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Settings: settings,
-		Users:    users,
-		Logger:   log,
-		Observer: asObserver(obs),
+		Settings:   settings,
+		Users:      users,
+		MachineSID: msid,
+		Logger:     log,
+		Observer:   asObserver(obs),
 	})
 	if err != nil {
 		return err

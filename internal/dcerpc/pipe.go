@@ -99,6 +99,8 @@ func lookupService(name string) (service, bool) {
 		return srvsvcService(), true
 	case strings.EqualFold(n, "wkssvc"):
 		return wkssvcService(), true
+	case strings.EqualFold(n, "lsarpc"):
+		return lsarpcService(), true // lsarpc.go
 	}
 	return service{}, false
 }

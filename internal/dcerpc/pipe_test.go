@@ -14,7 +14,7 @@ func TestNewPipeNames(t *testing.T) {
 	for name, want := range map[string]string{
 		"srvsvc": "srvsvc", "SRVSVC": "srvsvc", `\PIPE\srvsvc`: "srvsvc", `\pipe\SrvSvc`: "srvsvc",
 		`PIPE\srvsvc`: "srvsvc", `\srvsvc`: "srvsvc", "/pipe/srvsvc": "srvsvc",
-		"wkssvc": "wkssvc", `\PIPE\wkssvc`: "wkssvc",
+		"wkssvc": "wkssvc", `\PIPE\wkssvc`: "wkssvc", "lsarpc": "lsarpc", `\PIPE\lsarpc`: "lsarpc",
 	} {
 		p, err := NewPipe(name, testBackend(), "", testMaxOutput)
 		if err != nil || p.Name() != want {
@@ -24,7 +24,7 @@ func TestNewPipeNames(t *testing.T) {
 			t.Errorf("IsPipeName(%q) = false", name)
 		}
 	}
-	for _, name := range []string{"", "lsarpc", "samr", `\PIPE\`, `\PIPE\srvsvc\x`, "srvsvc ", "pipe", `PIPEsrvsvc`} {
+	for _, name := range []string{"", "lsass", "samr", `\PIPE\`, `\PIPE\srvsvc\x`, "srvsvc ", "pipe", `PIPEsrvsvc`} {
 		if _, err := NewPipe(name, testBackend(), "", testMaxOutput); !errors.Is(err, ErrUnknownPipe) {
 			t.Errorf("NewPipe(%q): %v, want ErrUnknownPipe", name, err)
 		}

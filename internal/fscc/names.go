@@ -45,6 +45,10 @@ type Path struct {
 	// DefaultStream is set when the last component named the unnamed data
 	// stream explicitly ("file::$DATA"); the suffix has been removed.
 	DefaultStream bool
+	// Stream is the named data stream of the last component
+	// ("file:stream" or "file:stream:$DATA"), "" for none; the suffix has
+	// been removed from Components.
+	Stream string
 	// TrailingSeparator is set when the path ended in a separator, which
 	// MS-FSA 2.1.5.1 only allows when opening a directory.
 	TrailingSeparator bool
@@ -60,6 +64,9 @@ func SplitPath(smbPath string) ([]string, error) {
 	p, err := ParsePath(smbPath)
 	if err != nil {
 		return nil, err
+	}
+	if p.Stream != "" {
+		return nil, ErrStreamsNotSupported
 	}
 	return p.Components, nil
 }
@@ -78,9 +85,11 @@ func SplitPath(smbPath string) ([]string, error) {
 //   - every remaining component must pass ValidComponent;
 //   - a ':' is only allowed in the last component, as a stream suffix:
 //     "file::$DATA" (any case) is the file itself (DefaultStream is set),
-//     "file:stream" and "file:stream:$DATA" are ErrStreamsNotSupported,
-//     other uses of ':' (including a stream followed by a separator) are
-//     ErrInvalidName.
+//     "file:stream" and "file:stream:$DATA" name a stream (Stream is set;
+//     SplitPath refuses them with ErrStreamsNotSupported), other uses of
+//     ':' (including a stream followed by a separator, a type other than
+//     $DATA and an empty stream name without a type) are ErrInvalidName.
+//     Stream names follow ValidStreamName.
 func ParsePath(smbPath string) (Path, error) {
 	var p Path
 	parts := strings.FieldsFunc(smbPath, isSeparator)
@@ -91,11 +100,11 @@ func ParsePath(smbPath string) (Path, error) {
 			if p.TrailingSeparator && strings.ContainsRune(part, ':') {
 				return Path{}, ErrInvalidName // "file:s\"
 			}
-			base, isDefault, err := splitStream(part)
+			base, stream, isDefault, err := splitStream(part)
 			if err != nil {
 				return Path{}, err
 			}
-			part, p.DefaultStream = base, isDefault
+			part, p.DefaultStream, p.Stream = base, isDefault, stream
 		}
 		comps, err := pushComponent(p.Components, part)
 		if err != nil {
@@ -126,31 +135,41 @@ func pushComponent(comps []string, part string) ([]string, error) {
 }
 
 // splitStream separates a stream suffix from the last path component.
-func splitStream(part string) (base string, isDefault bool, err error) {
-	base, stream, ok := strings.Cut(part, ":")
+func splitStream(part string) (base, stream string, isDefault bool, err error) {
+	base, suffix, ok := strings.Cut(part, ":")
 	if !ok {
-		return part, false, nil
+		return part, "", false, nil
 	}
 	if base == "" || base == "." || base == ".." {
-		return "", false, ErrInvalidName
+		return "", "", false, ErrInvalidName
 	}
-	name, typ, hasType := strings.Cut(stream, ":")
+	name, typ, hasType := strings.Cut(suffix, ":")
 	switch {
 	case hasType && strings.ContainsRune(typ, ':'):
-		return "", false, ErrInvalidName // more than two colons
+		return "", "", false, ErrInvalidName // more than two colons
 	case hasType && !strings.EqualFold(typ, "$DATA"):
-		return "", false, ErrInvalidName // only $DATA streams exist
+		return "", "", false, ErrInvalidName // only $DATA streams exist
 	case name == "" && hasType:
-		return base, true, nil // file::$DATA
+		return base, "", true, nil // file::$DATA
 	case name == "":
-		return "", false, ErrInvalidName // "file:"
-	case !validStreamName(name):
-		return "", false, ErrInvalidName
+		return "", "", false, ErrInvalidName // "file:"
 	}
-	return "", false, ErrStreamsNotSupported
+	if err := ValidStreamName(name); err != nil {
+		return "", "", false, err
+	}
+	return base, name, false, nil
 }
 
-// validStreamName applies the file name character rules to a stream name.
-func validStreamName(name string) bool {
-	return ValidComponent(name) == nil
+// ValidStreamName reports whether name is a legal stream name: NTFS
+// allows any character in a stream name except NUL, '\\', '/' and ':'
+// (control characters, '*' and '?' included), at most 255 UTF-16 units
+// (ErrNameTooLong), valid UTF-8 here. Other failures are ErrInvalidName.
+func ValidStreamName(name string) error {
+	if name == "" || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\\/:") {
+		return ErrInvalidName
+	}
+	if UTF16Len(name) > MaxComponentLength {
+		return ErrNameTooLong
+	}
+	return nil
 }

@@ -70,13 +70,17 @@ func TestParsePath(t *testing.T) {
 		{`a\..\..\b`, nil, false, false, ErrPathOutsideShare},
 		{`file::$DATA`, []string{"file"}, true, false, nil},
 		{`dir\file::$data`, []string{"dir", "file"}, true, false, nil},
-		{`file:stream`, nil, false, false, ErrStreamsNotSupported},
-		{`file:stream:$DATA`, nil, false, false, ErrStreamsNotSupported},
+		{`file:stream`, []string{"file"}, false, false, nil},
+		{`file:stream:$DATA`, []string{"file"}, false, false, nil},
+		{`dir\file:Str eam:$data`, []string{"dir", "file"}, false, false, nil},
 		{`file:`, nil, false, false, ErrInvalidName},
 		{`file::`, nil, false, false, ErrInvalidName},
 		{`file:s:$INDEX_ALLOCATION`, nil, false, false, ErrInvalidName},
 		{`file:s:$DATA:x`, nil, false, false, ErrInvalidName},
-		{`file:s*`, nil, false, false, ErrInvalidName},
+		{`file:?s*`, []string{"file"}, false, false, nil}, // NTFS allows these in stream names
+		{"file:\x05s\n", []string{"file"}, false, false, nil},
+		{"file:s\x00", nil, false, false, ErrInvalidName},
+		{`file:` + strings.Repeat("x", 256), nil, false, false, ErrNameTooLong},
 		{`::$DATA`, nil, false, false, ErrInvalidName},
 		{`..::$DATA`, nil, false, false, ErrInvalidName},
 		{`dir:s\file`, nil, false, false, ErrInvalidName},
@@ -102,6 +106,9 @@ func TestParsePath(t *testing.T) {
 			t.Errorf("ParsePath(%q) DefaultStream %v TrailingSeparator %v", tt.path, p.DefaultStream, p.TrailingSeparator)
 		}
 		comps, err := SplitPath(tt.path)
+		if p.Stream != "" {
+			continue // SplitPath refuses streams (TestParsePathStream)
+		}
 		if err != nil || len(comps) != len(p.Components) {
 			t.Errorf("SplitPath(%q) = %q, %v", tt.path, comps, err)
 		}
@@ -151,4 +158,20 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("canonical %q of %q re-parses as %q, %v", p.String(), s, again.Components, err)
 		}
 	})
+}
+
+// TestParsePathStream: the stream name is returned without its suffix,
+// and SplitPath still refuses a named stream.
+func TestParsePathStream(t *testing.T) {
+	for in, want := range map[string]string{
+		`f:s`: "s", `d\f:S t:$DATA`: "S t", `f:x:$data`: "x", `f::$DATA`: "", `f`: "",
+	} {
+		p, err := ParsePath(in)
+		if err != nil || p.Stream != want {
+			t.Errorf("ParsePath(%q).Stream = %q, %v; want %q", in, p.Stream, err, want)
+		}
+	}
+	if _, err := SplitPath(`f:s`); !errors.Is(err, ErrStreamsNotSupported) {
+		t.Errorf("SplitPath of a stream: %v", err)
+	}
 }

@@ -675,6 +675,12 @@ func AppendQueryInfoRequest(dst []byte, r *QueryInfoRequest) []byte {
 	le.PutUint32(b[16:], r.AdditionalInformation)
 	le.PutUint32(b[20:], r.Flags)
 	PutFileID(b[24:], r.FileID)
+	if len(r.Input) > 0 {
+		le.PutUint16(b[8:], HeaderSize+40) // InputBufferOffset
+		le.PutUint32(b[12:], uint32(len(r.Input)))
+		dst = append(dst, b[:]...)
+		return append(dst, r.Input...)
+	}
 	dst = append(dst, b[:]...)
 	return append(dst, 0)
 }

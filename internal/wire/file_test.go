@@ -76,6 +76,11 @@ func TestQueryRoundTrips(t *testing.T) {
 	if err != nil || gqi.InfoClass != 18 || gqi.FileID != qi.FileID {
 		t.Fatalf("%+v %v", gqi, err)
 	}
+	qi.Input = []byte("EA list")
+	msg = withHeader(CmdQueryInfo, func(b []byte) []byte { return AppendQueryInfoRequest(b, qi) })
+	if gqi, err = ParseQueryInfoRequest(msg); err != nil || string(gqi.Input) != "EA list" {
+		t.Fatalf("with input: %+v %v", gqi, err)
+	}
 	si := &SetInfoRequest{InfoType: InfoFile, InfoClass: 20, Buffer: []byte{1, 0, 0, 0, 0, 0, 0, 0}, FileID: FileID{2, 2}}
 	msg = withHeader(CmdSetInfo, func(b []byte) []byte { return AppendSetInfoRequest(b, si) })
 	gsi, err := ParseSetInfoRequest(msg)

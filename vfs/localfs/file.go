@@ -168,6 +168,9 @@ func (f *file) ReadDir(n int) ([]vfs.FileInfo, error) {
 		if err != nil {
 			return nil, pathErr("readdir", f.name, err)
 		}
+		if f.path == vfs.Root {
+			names = slices.DeleteFunc(names, func(n string) bool { return n == sidecarDir }) // sidecar.go
+		}
 		slices.Sort(names)
 		f.listing, f.listed, f.pos = names, true, 0
 	}

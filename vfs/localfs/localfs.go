@@ -244,9 +244,11 @@ func (l *FS) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return &fs.PathError{Op: "remove", Path: name, Err: err}
 	}
+	side := l.lastLinkSidecars(clean) // sidecar.go
 	if err := l.root.Remove(clean); err != nil {
 		return rootErr("remove", name, err)
 	}
+	l.removeSidecars(side)
 	return nil
 }
 
@@ -306,7 +308,11 @@ func prepare(ctx context.Context, name string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return vfs.CleanName(name)
+	clean, err := vfs.CleanName(name)
+	if err == nil && hiddenName(clean) {
+		return "", vfs.ErrInvalidName // the sidecars of large streams (sidecar.go)
+	}
+	return clean, err
 }
 
 // withFD runs fn with the raw descriptor of f, without switching f to

@@ -28,9 +28,14 @@ func (l *FS) Rename(ctx context.Context, oldName, newName string, replace bool) 
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: err}
 	}
+	var side string
+	if replace && oldClean != newClean {
+		side = l.lastLinkSidecars(newClean) // sidecar.go: the replaced file's
+	}
 	if err := l.rename(oldClean, newClean, replace); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: translateRoot(err)}
 	}
+	l.removeSidecars(side)
 	return nil
 }
 

@@ -106,6 +106,7 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		}
 	}
 	copy(f.n.data[off:], p)
+	f.n.fillHoles(off, off+int64(len(p)))
 	f.n.touch(f.fs.now())
 	f.fs.notifyNode(f.n, vfs.OpModify)
 	return len(p), nil
@@ -150,6 +151,7 @@ func (f *file) Truncate(size int64) error {
 	if err := f.fs.resize(f.n, size, min(f.n.reserved, size)); err != nil {
 		return pathErr("truncate", f.name, err)
 	}
+	f.n.dropHolesFrom(size)
 	f.n.touch(f.fs.now())
 	f.fs.notifyNode(f.n, vfs.OpModify)
 	return nil
@@ -221,5 +223,6 @@ func (f *file) Allocate(off, length int64) error {
 	if err := f.fs.resize(f.n, int64(len(f.n.data)), end); err != nil {
 		return pathErr("allocate", f.name, err)
 	}
+	f.n.fillHoles(off, off+length)
 	return nil
 }

@@ -317,6 +317,9 @@ func (m *FS) SetTimes(ctx context.Context, name string, atime, mtime time.Time) 
 
 // setTimes applies SetTimes to n. The caller holds m.mu.
 func (m *FS) setTimes(n *node, atime, mtime time.Time) {
+	if n.base != nil {
+		n = n.base // a stream's times are its file's
+	}
 	if !atime.IsZero() {
 		n.atime = atime
 	}

@@ -18,9 +18,22 @@ type node struct {
 	id   uint64
 	mode fs.FileMode
 
-	data     []byte           // regular files: contents
-	reserved int64            // regular files: bytes reserved by Allocate
-	children map[string]*node // directories: entries by name
+	data     []byte             // regular files: contents
+	reserved int64              // regular files: bytes reserved by Allocate
+	sparse   bool               // regular files: the sparse flag (sparse.go)
+	holes    map[int64]struct{} // regular files: punched blocks (sparse.go)
+	sd       []byte             // vfs.SecurityFile descriptor (security.go)
+	children map[string]*node   // directories: entries by name
+
+	// streams are the named streams of a file or directory; base is the
+	// file of a stream node (streams.go).
+	streams map[string]*node
+	base    *node
+
+	// eas are the extended attributes, sorted by name, and eaBytes their
+	// charged size (ea.go).
+	eas     []vfs.EA
+	eaBytes int64
 
 	// parent and name locate a linked node; parent is nil for the root and
 	// for unlinked nodes. memfs has no hard links, so there is one of each.
@@ -46,16 +59,20 @@ func (n *node) info(name string) vfs.FileInfo {
 	if n.isDir() {
 		size = 0
 	}
+	t := n
+	if n.base != nil {
+		t = n.base // a stream: its file's identity and times
+	}
 	return vfs.FileInfo{
 		Name:           name,
 		Size:           size,
-		Mode:           n.mode,
-		ModTime:        n.mtime,
-		AccessTime:     n.atime,
-		ChangeTime:     n.ctime,
-		BirthTime:      n.btime,
-		FileID:         n.id,
-		Nlink:          n.nlink,
+		Mode:           n.mode.Type() | t.mode.Perm(),
+		ModTime:        t.mtime,
+		AccessTime:     t.atime,
+		ChangeTime:     t.ctime,
+		BirthTime:      t.btime,
+		FileID:         t.id,
+		Nlink:          t.nlink,
 		AllocationSize: roundUp(n.footprint(), blockSize),
 	}
 }
@@ -77,6 +94,9 @@ func (n *node) isAncestorOf(d *node) bool {
 
 // touch sets the modification and change times to now.
 func (n *node) touch(now time.Time) {
+	if n.base != nil {
+		n = n.base // writing a stream modifies its file
+	}
 	n.mtime = now
 	n.ctime = now
 }

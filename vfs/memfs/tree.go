@@ -95,8 +95,10 @@ func (m *FS) maybeRelease(n *node) {
 	if n.nlink > 0 || n.opens > 0 {
 		return
 	}
-	m.used -= n.footprint()
+	m.used -= n.footprint() + n.eaBytes
 	n.data, n.reserved = nil, 0
+	n.eas, n.eaBytes = nil, 0
+	m.releaseStreams(n)
 }
 
 // resize sets the data length and reservation of a regular file, charging

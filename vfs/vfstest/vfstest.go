@@ -67,6 +67,13 @@ func Run(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		{"FileSetTimes", testFileSetTimes},
 		{"Allocate", testAllocate},
 		{"Watch", testWatch},
+		{"Security", testSecurity}, // security.go
+		{"Sparse", testSparse},
+		{"Streams", testStreams},
+		{"StreamEscape", testStreamEscape},
+		{"LargeStreams", testLargeStreams},
+		{"EAs", testEAs},
+		{"EAsOf", testEAsOf},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,6 @@ type Server struct {
 	log   bytes.Buffer
 }
 
-// PIDs returns the server's process and its descendants.
 // User and Password are the account both benchmark programs create on
 // Signet and Samba (a Unix user of that name is needed for smbd).
 const (
@@ -34,6 +33,7 @@ const (
 	Password = "Bench-pass#1"
 )
 
+// PIDs returns the server's process and its descendants.
 func (s *Server) PIDs() []int {
 	out := []int{s.cmd.Process.Pid}
 	for i := 0; i < len(out); i++ {
@@ -50,33 +50,97 @@ func (s *Server) PIDs() []int {
 	return out
 }
 
+// Pid is the server's main process.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop ends the server.
 func (s *Server) Stop() {
+	s.Signal()
+	s.cmd.Wait()
+}
+
+// Signal asks the server (for smbd: its whole process group) to end,
+// without waiting; it may be called from any goroutine, also while
+// another is in Stop.
+func (s *Server) Signal() {
 	if s.group {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	} else {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	s.cmd.Wait()
 }
 
-// Signet builds ./cmd/signet (run from the repository root) into dir and
-// serves dir/share, requiring signing, for user/password.
+// checkFree fails when something already listens on addr (a server left
+// from an earlier run would otherwise answer in place of the new one).
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is in use (a server left from an earlier run?): %v", addr, err)
+	}
+	return l.Close()
+}
+
+// Options tune a server started by SignetWith or SambaWith.
+type Options struct {
+	// Addr is the address to listen on; "" picks a free loopback port.
+	Addr string
+	// Unsigned turns required signing off (the server still signs when
+	// a client asks).
+	Unsigned bool
+	// MaxConnections raises the server's connection limits (Signet's
+	// max_connections and max_connections_per_addr) for idle-session
+	// runs; 0 keeps the defaults.
+	MaxConnections int
+}
+
+// Signet builds ./cmd/signet (of the module the current folder is in) into
+// dir and serves dir/share, requiring signing, for user/password.
 func Signet(dir, user, password string) (*Server, error) {
+	return SignetWith(dir, user, password, Options{})
+}
+
+// ModuleRoot is the folder of the go.mod the current folder belongs to.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run from inside the Signet repository (no go.mod found)")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// SignetWith is Signet with options.
+func SignetWith(dir, user, password string, o Options) (*Server, error) {
 	share := filepath.Join(dir, "share")
 	if err := os.MkdirAll(share, 0o755); err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(dir, "signet")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/signet").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/signet (run from the repository root): %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
+	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
+	bin := filepath.Join(dir, "signet")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/signet")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./cmd/signet: %v\n%s", err, out)
+	}
+	addr := o.Addr
+	if addr == "" {
+		if addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	} else if err := checkFree(addr); err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "signet.toml")
-	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = true\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr)
+	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = %v\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr, !o.Unsigned)
+	if o.MaxConnections > 0 {
+		text += fmt.Sprintf("[limits]\nmax_connections = %d\nmax_connections_per_addr = %d\n", o.MaxConnections, o.MaxConnections)
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -92,6 +156,12 @@ func Signet(dir, user, password string) (*Server, error) {
 // Samba runs a private smbd (the PEERS.md recipe) serving dir/share with
 // `server signing = mandatory`. It needs root for the Unix account.
 func Samba(dir, user, password string) (*Server, error) {
+	return SambaWith(dir, user, password, Options{})
+}
+
+// SambaWith is Samba with options (MaxConnections is not used: smbd has
+// no connection limit by default).
+func SambaWith(dir, user, password string, o Options) (*Server, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("smbd needs root here (Unix account and smbd)")
 	}
@@ -110,9 +180,18 @@ func Samba(dir, user, password string) (*Server, error) {
 	}
 	share := filepath.Join(dir, "share")
 	os.Chmod(share, 0o777)
-	addr, err := freeAddr()
-	if err != nil {
+	addr := o.Addr
+	if addr == "" {
+		var err error
+		if addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	} else if err := checkFree(addr); err != nil {
 		return nil, err
+	}
+	signing := "mandatory"
+	if o.Unsigned {
+		signing = "auto"
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "smb.conf")
@@ -121,7 +200,7 @@ smb ports = %[2]s
 interfaces = lo
 bind interfaces only = yes
 server role = standalone server
-server signing = mandatory
+server signing = %[4]s
 server multi channel support = yes
 server min protocol = SMB2_02
 passdb backend = tdbsam:%[1]s/private/passdb.tdb
@@ -141,7 +220,7 @@ server services = -nbt
 [share]
 path = %[3]s
 read only = no
-`, dir, port, share)
+`, dir, port, share, signing)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}

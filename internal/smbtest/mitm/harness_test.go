@@ -156,9 +156,10 @@ func containsAll(s string, parts []string) bool {
 }
 
 // victim returns the Dialer of the victim: signing required, as callers
-// should set it.
+// should set it; no durable handles, so that a connection the server
+// drops stays dropped instead of being replaced by a reconnect.
 func victim() *client.Dialer {
-	return &client.Dialer{User: victimUser, Password: victimPass, RequireSigning: true, Timeout: opTimeout}
+	return &client.Dialer{User: victimUser, Password: victimPass, RequireSigning: true, Timeout: opTimeout, NoDurable: true}
 }
 
 // dial logs on to addr with d; the session ends with the test.

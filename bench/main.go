@@ -1,0 +1,710 @@
+// Command bench is Signet's performance benchmark (issue 8). In one run it
+// starts Signet and Samba's smbd on loopback, both requiring signing, with
+// their shares on tmpfs, and measures several times each (medians and
+// spread):
+//
+//   - the ceiling: a raw TCP copy of the same size between two processes;
+//   - sequential read and write of one file (1 GiB by default) with
+//     smbclient (3.1.1 AES-128-GMAC, 3.0.2 AES-128-CMAC), the Signet client
+//     (GMAC, CMAC, HMAC-SHA256) and cloudsoda/go-smb2 (3.0.2 CMAC) against
+//     both servers, every copy checked by SHA-256, with each server's CPU
+//     seconds per GiB moved (from /proc);
+//   - Signet signed against Signet with signing not required, same client;
+//   - encrypted transfers (3.1.1 AES-128-GCM) with smbclient and the Signet
+//     client against both servers;
+//   - small files (create, write 4 KiB, close, stat, delete) from 1 and from
+//     8 sessions at once;
+//   - a folder of 100,000 entries listed;
+//   - server memory (PSS) per idle signed session at 1,000 and 10,000.
+//
+// It prints ratios (Signet/Samba, Signet/ceiling, signed/unsigned, CPU)
+// and each target of issue 8 met or missed, and writes the report to
+// docs/PERFORMANCE.md. It installs nothing: without smbd or smbclient it
+// says what to install and measures Signet alone.
+//
+//	go run ./bench                       # everything, 1 GiB, 3 runs
+//	go run ./bench -short                # smoke run: 8 MiB, 1 run, seconds
+//	go run ./bench -only transfer,small -size 256MiB -runs 5
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/signetsmb/signet/bench/internal/peers"
+)
+
+// parts of the benchmark, as -only names them.
+var allParts = []string{"ceiling", "transfer", "unsigned", "encrypt", "small", "dir", "idle"}
+
+// config is the parsed command line.
+type config struct {
+	size         int64
+	runs         int
+	parts        map[string]bool
+	smallFiles   int
+	smallClients []int
+	dirEntries   int
+	idle         []int
+	sambaIdle    int
+	samba        string // "auto", "on", "off"
+	port         int
+	workRoot     string
+	out          string
+	short        bool
+	profile      bool
+	clients      []string
+	note         string
+	cmdline      string
+}
+
+func main() {
+	if ceilingSender() {
+		return
+	}
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := run(cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	size := fs.String("size", "1GiB", "transfer size (e.g. 8MiB, 256MiB, 1GiB)")
+	runs := fs.Int("runs", 3, "times each measurement is taken (medians and spread are reported)")
+	only := fs.String("only", "", "comma-separated parts to run: "+strings.Join(allParts, ",")+" (default: all)")
+	smallFiles := fs.Int("small-files", 4000, "files per small-file measurement")
+	smallClients := fs.String("small-clients", "1,8", "concurrent sessions for the small-file measurements")
+	dirEntries := fs.Int("dir-entries", 100000, "entries in the listed folder")
+	idle := fs.String("idle", "1000,10000", "idle signed sessions against Signet (one measurement each)")
+	sambaIdle := fs.Int("samba-idle", 1000, "idle signed sessions against Samba (one smbd process each; 0 skips)")
+	samba := fs.String("samba", "auto", "compare with Samba's smbd: auto (when installed and root), on (fail without it), off")
+	port := fs.Int("port", 20600, "first of the loopback ports the servers listen on (Signet, Signet unsigned, Samba, then idle servers)")
+	workRoot := fs.String("dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the figures)")
+	out := fs.String("out", "docs/PERFORMANCE.md", "write the Markdown report to this file (relative to the repository root; \"\": only print)")
+	clients := fs.String("clients", "", "comma-separated words: transfer cases whose client name contains one of them (e.g. smbclient,GMAC); default all")
+	note := fs.String("note", "", "a sentence for the report about the conditions (e.g. \"machine shared with other jobs\")")
+	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
+	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba); does not write -out unless given")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *short {
+		for name, v := range map[string]string{"size": "8MiB", "runs": "1", "small-files": "200", "dir-entries": "2000", "idle": "200", "samba-idle": "20", "out": "", "profile": "false"} {
+			if !set[name] {
+				fs.Set(name, v)
+			}
+		}
+	}
+	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
+		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{}}
+	var err error
+	if cfg.size, err = parseSize(*size); err != nil {
+		return nil, err
+	}
+	if cfg.runs < 1 {
+		return nil, errors.New("-runs must be at least 1")
+	}
+	if cfg.smallClients, err = parseInts(*smallClients); err != nil {
+		return nil, fmt.Errorf("-small-clients: %w", err)
+	}
+	if cfg.idle, err = parseInts(*idle); err != nil {
+		return nil, fmt.Errorf("-idle: %w", err)
+	}
+	if !slices.Contains([]string{"auto", "on", "off"}, cfg.samba) {
+		return nil, fmt.Errorf("-samba must be auto, on or off")
+	}
+	if *only == "" {
+		for _, p := range allParts {
+			cfg.parts[p] = true
+		}
+	} else {
+		for _, p := range strings.Split(*only, ",") {
+			p = strings.TrimSpace(p)
+			if !slices.Contains(allParts, p) {
+				return nil, fmt.Errorf("-only: unknown part %q (parts: %s)", p, strings.Join(allParts, ","))
+			}
+			cfg.parts[p] = true
+		}
+	}
+	for _, c := range strings.Split(*clients, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cfg.clients = append(cfg.clients, c)
+		}
+	}
+	cfg.cmdline = "go run ./bench"
+	for _, a := range args {
+		if strings.ContainsAny(a, " \t\"'$`\\;&|<>()*?") || a == "" {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		cfg.cmdline += " " + a
+	}
+	return cfg, nil
+}
+
+func parseSize(s string) (int64, error) {
+	m := regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("bad size %q (e.g. 8MiB, 1GiB)", s)
+	}
+	v, _ := strconv.ParseInt(m[1], 10, 64)
+	switch m[2] {
+	case "KiB":
+		v <<= 10
+	case "MiB":
+		v <<= 20
+	case "GiB":
+		v <<= 30
+	}
+	if v <= 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return v, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("bad count %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// defaultWorkRoot prefers /dev/shm (tmpfs), so that the disk does not
+// dominate the figures: the benchmark measures the protocol and signing.
+func defaultWorkRoot() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
+
+// sambaMissing says why Samba cannot be compared here, with what to
+// install, or "" when it can.
+func sambaMissing() string {
+	var missing []string
+	for _, tool := range []string{"smbd", "smbclient", "smbpasswd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("%s not found; install Samba and smbclient to compare (Debian/Ubuntu: apt-get install samba smbclient; Fedora: dnf install samba samba-client)", strings.Join(missing, ", "))
+	}
+	if os.Geteuid() != 0 {
+		return "smbd here needs root (a Unix account for the benchmark user and smbd itself); run as root to compare with Samba"
+	}
+	return ""
+}
+
+// logf prints progress to the error stream.
+type logf func(format string, a ...any)
+
+func run(cfg *config, stdout, stderr io.Writer) error {
+	log := logf(func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
+	})
+	root, err := peers.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	withSamba := cfg.samba != "off"
+	note := ""
+	if withSamba {
+		if why := sambaMissing(); why != "" {
+			if cfg.samba == "on" {
+				return errors.New(why)
+			}
+			note = why + "; measuring Signet alone."
+			fmt.Fprintln(stderr, "bench:", note)
+			withSamba = false
+		}
+	}
+	raiseFileLimit()
+	work, err := os.MkdirTemp(cfg.workRoot, "signet-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	os.Chmod(work, 0o755) // smbd serves a folder below it as the benchmark user
+	m := machineInfo(withSamba)
+	started := time.Now().UTC()
+	res := newResults()
+	live := &running{servers: map[*peers.Server]bool{}}
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // joined below, before run returns
+		defer wg.Done()
+		select {
+		case sig := <-sigc:
+			live.signalAll()
+			os.RemoveAll(work)
+			fmt.Fprintf(stderr, "bench: %v: servers stopped\n", sig)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	err = measureAll(cfg, res, work, withSamba, live, log)
+	close(done)
+	wg.Wait()
+	signal.Stop(sigc)
+	if err != nil {
+		return err
+	}
+	m.loadAfter = loadAvg()
+	report := render(cfg, res, m, started, note)
+	fmt.Fprint(stdout, report)
+	if cfg.out != "" {
+		out := cfg.out
+		if !filepath.IsAbs(out) {
+			out = filepath.Join(root, out)
+		}
+		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+			return err
+		}
+		log("report written to %s", out)
+	}
+	if len(res.failures) > 0 {
+		return fmt.Errorf("%d measurement(s) failed (listed in the report)", len(res.failures))
+	}
+	return nil
+}
+
+func (cfg *config) addr(offset int) string { return fmt.Sprintf("127.0.0.1:%d", cfg.port+offset) }
+
+// running lists the servers this program started, so that an interrupt
+// can end them: smbd runs in its own process group and would not see the
+// terminal's Ctrl-C. measureAll adds and removes entries; the signal
+// goroutine of run reads them. Guarded by mu.
+type running struct {
+	mu      sync.Mutex
+	servers map[*peers.Server]bool
+}
+
+// add registers a started server and returns the function that stops it.
+func (r *running) add(s *peers.Server) func() {
+	r.mu.Lock()
+	r.servers[s] = true
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.servers, s)
+		r.mu.Unlock()
+		s.Stop()
+	}
+}
+
+// signalAll asks every running server to end.
+func (r *running) signalAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.servers {
+		s.Signal()
+	}
+}
+
+// cases is the transfer matrix the parts and -clients select.
+func (cfg *config) cases() []xfer {
+	var cases []xfer
+	if cfg.parts["transfer"] {
+		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigCMAC, xSigHMAC, xGoSMB2)
+	}
+	if cfg.parts["encrypt"] {
+		cases = append(cases, xSmbEnc, xSigEnc)
+	}
+	if len(cfg.clients) > 0 {
+		cases = slices.DeleteFunc(cases, func(x xfer) bool {
+			return !slices.ContainsFunc(cfg.clients, func(w string) bool { return strings.Contains(x.client, w) })
+		})
+	}
+	return cases
+}
+
+// measureAll starts the servers and takes every measurement, runs
+// outermost so that slow phases of a loaded machine spread over all cases.
+func measureAll(cfg *config, res *results, work string, withSamba bool, live *running, log logf) error {
+	var servers []*server
+	var stops []func()
+	defer func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}()
+	startSignet := func(name, dir string, o peers.Options) (*server, error) {
+		s, err := peers.SignetWith(filepath.Join(work, dir), user, password, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		stops = append(stops, live.add(s))
+		return &server{name: name, addr: s.Addr, share: s.Share, pids: s.PIDs}, nil
+	}
+	startSamba := func(dir string, addr string) (*server, error) {
+		s, err := peers.SambaWith(filepath.Join(work, dir), user, password, peers.Options{Addr: addr})
+		if err != nil {
+			return nil, fmt.Errorf("Samba: %w", err)
+		}
+		stops = append(stops, live.add(s))
+		return &server{name: srvSamba, addr: s.Addr, share: s.Share, pids: s.PIDs}, nil
+	}
+	needMain := cfg.parts["transfer"] || cfg.parts["unsigned"] || cfg.parts["encrypt"] || cfg.parts["small"] || cfg.parts["dir"]
+	var unsigned *server
+	if needMain {
+		log("starting Signet on %s", cfg.addr(0))
+		sig, err := startSignet(srvSignet, "signet", peers.Options{Addr: cfg.addr(0)})
+		if err != nil {
+			return err
+		}
+		servers = append(servers, sig)
+		if withSamba {
+			log("starting Samba smbd on %s", cfg.addr(2))
+			sam, err := startSamba("samba", cfg.addr(2))
+			if err != nil {
+				return err
+			}
+			servers = append(servers, sam)
+		}
+	}
+	if cfg.parts["unsigned"] {
+		log("starting Signet without required signing on %s", cfg.addr(1))
+		var err error
+		if unsigned, err = startSignet(srvUnsigned, "signet-unsigned", peers.Options{Addr: cfg.addr(1), Unsigned: true}); err != nil {
+			return err
+		}
+	}
+	var p *payload
+	if cfg.parts["transfer"] || cfg.parts["unsigned"] || cfg.parts["encrypt"] {
+		log("writing %s of random bytes", humanSize(cfg.size))
+		var err error
+		if p, err = makePayload(filepath.Join(work, "payload.bin"), cfg.size); err != nil {
+			return err
+		}
+		for _, s := range append(slices.Clone(servers), unsigned) {
+			if s != nil {
+				if err := p.place(s.share); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	cases := cfg.cases()
+	dirNames := map[string]string{}
+	if cfg.parts["dir"] {
+		for _, s := range servers {
+			log("%s: creating a folder of %d entries", s.name, cfg.dirEntries)
+			name, err := makeBigDir(s.share, cfg.dirEntries)
+			if err != nil {
+				return err
+			}
+			dirNames[s.name] = name
+		}
+	}
+	for run := 1; run <= cfg.runs; run++ {
+		res.loads = append(res.loads, loadAvg())
+		if cfg.parts["ceiling"] {
+			if v, err := measureCeiling(cfg.size); err != nil {
+				res.fail(log, fmt.Errorf("ceiling: %w", err))
+			} else {
+				res.add("transfer", srvCeiling, cliCeiling, opCeiling, unitMBps, v, -1)
+				log("run %d: ceiling %.0f MB/s", run, v)
+			}
+		}
+		for _, x := range cases {
+			for _, s := range servers {
+				if x.kind == kindSmbclient && !withSamba {
+					continue // smbclient comes with Samba
+				}
+				for _, op := range []string{"write", "read"} {
+					v, cpu, err := x.run(s, p, op, work)
+					if err != nil {
+						res.fail(log, fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err))
+						continue
+					}
+					res.add("transfer", s.name, x.client, op, unitMBps, v, cpu)
+					log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, s.name, x.client, op, v, cpu)
+				}
+			}
+		}
+		if unsigned != nil {
+			for _, op := range []string{"write", "read"} {
+				for _, c := range []struct {
+					x xfer
+					s *server
+				}{{xSigGMAC, servers[0]}, {xSigNoSig, unsigned}} {
+					v, cpu, err := c.x.run(c.s, p, op, work)
+					if err != nil {
+						res.fail(log, fmt.Errorf("%s, %s %s: %w", c.s.name, c.x.client, op, err))
+						continue
+					}
+					res.add("transfer", c.s.name, c.x.client, op, unitMBps, v, cpu)
+					log("run %d: %s, %s %s: %.0f MB/s", run, c.s.name, c.x.client, op, v)
+				}
+			}
+		}
+		if cfg.parts["small"] {
+			for _, n := range cfg.smallClients {
+				for _, s := range servers {
+					v, err := smallFiles(s.addr, n, cfg.smallFiles, fmt.Sprintf("r%d", run))
+					if err != nil {
+						res.fail(log, fmt.Errorf("%s, small files: %w", s.name, err))
+						continue
+					}
+					res.add("small", s.name, smallClient(n), opSmall, unitFilesPS, v, -1)
+					log("run %d: %s, small files from %d sessions: %.0f files/s", run, s.name, n, v)
+				}
+			}
+		}
+		if cfg.parts["dir"] {
+			for _, s := range servers {
+				v, err := listDir(s.addr, dirNames[s.name], cfg.dirEntries)
+				if err != nil {
+					res.fail(log, fmt.Errorf("%s, listing: %w", s.name, err))
+					continue
+				}
+				res.add("dir", s.name, "Signet client 3.1.1 AES-128-GMAC", dirOp(cfg.dirEntries), unitEntriesPS, v, -1)
+				log("run %d: %s, listing %d entries: %.0f entries/s", run, s.name, cfg.dirEntries, v)
+			}
+		}
+	}
+	if cfg.profile && len(cases) > 0 {
+		if err := perfUsable(); err != nil {
+			res.profileNote = "Profiles skipped: " + err.Error() + "."
+			log("%s", res.profileNote)
+		} else {
+			for _, x := range []xfer{xSmbGMAC, xSigGMAC} {
+				if !slices.Contains(cases, x) {
+					continue
+				}
+				for _, s := range servers {
+					if x.kind == kindSmbclient && !withSamba {
+						continue
+					}
+					for _, op := range []string{"write", "read"} {
+						pr, err := profileTransfer(x, s, p, op, work, 12)
+						if err != nil {
+							res.fail(log, fmt.Errorf("profiling %s, %s %s: %w", s.name, x.client, op, err))
+							continue
+						}
+						res.profiles = append(res.profiles, pr)
+						log("profiled %s, %s %s", s.name, x.client, op)
+					}
+				}
+			}
+		}
+	}
+	// Stop the transfer servers before the idle part: a fresh server per
+	// count, so that memory freed by earlier parts does not hide growth.
+	for _, stop := range slices.Backward(stops) {
+		stop()
+	}
+	stops = nil
+	if cfg.parts["idle"] {
+		for i, n := range cfg.idle {
+			s, err := startSignet(srvSignet, fmt.Sprintf("signet-idle-%d", n), peers.Options{Addr: cfg.addr(3 + i), MaxConnections: n + 100})
+			if err != nil {
+				return err
+			}
+			v, err := idleSessions(s.addr, s.pids, n)
+			stops[len(stops)-1]()
+			stops = stops[:len(stops)-1]
+			if err != nil {
+				res.fail(log, fmt.Errorf("Signet, %d idle sessions: %w", n, err))
+				continue
+			}
+			res.add("idle", srvSignet, idleClient, idleOp(n), unitKiBPerSes, v, -1)
+			log("Signet, %d idle signed sessions: %.1f KiB per session", n, v)
+		}
+		if withSamba && cfg.sambaIdle > 0 {
+			s, err := startSamba("samba-idle", cfg.addr(3+len(cfg.idle)))
+			if err != nil {
+				return err
+			}
+			v, err := idleSessions(s.addr, s.pids, cfg.sambaIdle)
+			if err != nil {
+				res.fail(log, fmt.Errorf("Samba, %d idle sessions: %w", cfg.sambaIdle, err))
+			} else {
+				res.add("idle", srvSamba, idleClient, idleOp(cfg.sambaIdle), unitKiBPerSes, v, -1)
+				log("Samba, %d idle signed sessions: %.1f KiB per session", cfg.sambaIdle, v)
+			}
+		}
+	}
+	return nil
+}
+
+// machine describes where the figures were taken.
+type machine struct {
+	cpu, kernel, goVersion, samba string
+	cores                         int
+	memGiB                        float64
+	loadBefore, loadAfter         string
+}
+
+func machineInfo(withSamba bool) machine {
+	m := machine{cpu: "unknown CPU", kernel: "unknown kernel", goVersion: "unknown", samba: "Samba not used", loadBefore: loadAvg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if mm := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); mm != nil {
+			m.cpu = string(mm[1])
+		}
+		m.cores = len(regexp.MustCompile(`(?m)^processor\s*:`).FindAll(b, -1))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if mm := regexp.MustCompile(`MemTotal:\s+(\d+) kB`).FindSubmatch(b); mm != nil {
+			v, _ := strconv.ParseFloat(string(mm[1]), 64)
+			m.memGiB = v / (1 << 20)
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		m.goVersion = strings.TrimSpace(string(out))
+	}
+	if withSamba {
+		if out, err := exec.Command("smbd", "--version").Output(); err == nil {
+			m.samba = "Samba " + strings.TrimSpace(string(out))
+		}
+	}
+	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// render writes the Markdown report.
+func render(cfg *config, res *results, m machine, started time.Time, note string) string {
+	var b strings.Builder
+	b.WriteString("# Performance\n\n")
+	fmt.Fprintf(&b, "Produced by `%s` (bench/, issue 8), started %s UTC. This file is written by the program; what each part measures, and notes on reading past runs, are in [benchmarks.md](benchmarks.md).\n\n", cfg.cmdline, started.Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %.1f GiB memory, %s, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n\n",
+		m.cpu, m.cores, m.memGiB, m.kernel, m.goVersion, m.samba, m.loadBefore, m.loadAfter)
+	if len(res.loads) > 0 {
+		fmt.Fprintf(&b, "Load average at the start of each run: %s.\n\n", strings.Join(res.loads, "; "))
+	}
+	if l1 := maxLoad1(append([]string{m.loadBefore, m.loadAfter}, res.loads...)); m.cores > 0 && l1 >= 0.5*float64(m.cores) {
+		fmt.Fprintf(&b, "**Loaded machine**: the 1-minute load average reached %.2f on %d cores while the benchmark ran; other work competed for the CPU, so absolute figures are noisy and even ratios of one run move between runs. Read the spread columns.\n\n", l1, m.cores)
+	}
+	if cfg.note != "" {
+		fmt.Fprintf(&b, "Note: %s\n\n", cfg.note)
+	}
+	if note != "" {
+		fmt.Fprintf(&b, "Note: %s\n\n", note)
+	}
+	fmt.Fprintf(&b, "Setup: every server runs as its own process on loopback and requires signing (except the one marked \"signing not required\"); shares and local files live in %s. Transfers move %s of random bytes, each copy checked by SHA-256; each figure is taken %d time(s), runs outermost, and the table gives the median and the lowest and highest run. smbclient's rates are those it prints (the transfer, without process start and logon); the Go clients' are timed from open to close. Server CPU is utime+stime from /proc/PID/stat of the server's processes (for Samba the parent smbd, the children it has reaped and the live ones), taken around each transfer including the logon, per GiB moved.\n\n",
+		cfg.workRoot, humanSize(cfg.size), cfg.runs)
+	for _, part := range []struct{ name, title string }{
+		{"transfer", "Transfers"}, {"small", "Small files"}, {"dir", "Folder listing"}, {"idle", "Idle signed sessions (server PSS growth per session, one measurement each)"},
+	} {
+		if t := res.table(part.name); t != "" {
+			fmt.Fprintf(&b, "## %s\n\n%s\n", part.title, t)
+		}
+	}
+	if rs := res.ratios(); len(rs) > 0 {
+		b.WriteString("## Ratios (of medians)\n\n")
+		for _, r := range rs {
+			fmt.Fprintf(&b, "- %s = %s\n", r.Name, fmtRatio(r.Value))
+		}
+		b.WriteString("\n")
+	}
+	if len(res.profiles) > 0 || res.profileNote != "" {
+		b.WriteString("## Where the servers' CPU goes\n\n")
+		if res.profileNote != "" {
+			b.WriteString(res.profileNote + "\n\n")
+		}
+		if len(res.profiles) > 0 {
+			b.WriteString("`perf record -F 997 -p SERVER` (its threads and the children it forks) during one extra transfer each (not counted above), then `perf report --no-children --sort dso,sym`: the top symbols, as percent of the server's samples.\n\n")
+		}
+		for _, pr := range res.profiles {
+			fmt.Fprintf(&b, "### %s, %s %s\n\nBy object: %s.\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.ByObject, strings.Join(pr.Lines, "\n"))
+		}
+	}
+	if len(res.failures) > 0 {
+		b.WriteString("## Failed measurements\n\nThese were not counted; the program exits with an error.\n\n")
+		for _, f := range res.failures {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\n| target | wanted | this run | status |\n|---|---|---|---|\n")
+	for _, t := range res.targets() {
+		status := t.Status
+		if t.Shortfall != "" {
+			status += ": " + t.Shortfall
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status)
+	}
+	return b.String()
+}
+
+// maxLoad1 is the highest 1-minute figure of /proc/loadavg texts.
+func maxLoad1(loads []string) float64 {
+	hi := 0.0
+	for _, l := range loads {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil && v > hi {
+			hi = v
+		}
+	}
+	return hi
+}
+
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
