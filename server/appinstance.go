@@ -78,8 +78,9 @@ func (cc *createCall) closeAppInstance() error {
 	account := cc.r.sess.account()
 	t := &srv.nodes
 	match := func(o *open) (hit, refuse bool) {
-		if o.tree == nil || o.tree.share != share || o.sess == nil || o.sess.clientGUID == client ||
-			account == "" || o.sess.account() != account {
+		tree, sess := o.owner()
+		if tree == nil || tree.share != share || sess == nil || sess.clientGUID == client ||
+			account == "" || sess.account() != account {
 			return false, false
 		}
 		t.mu.Lock()
@@ -114,13 +115,23 @@ func (cc *createCall) closeAppInstance() error {
 		cc.r.c.log.Info("open closed for a new instance of its application", "path", cc.path)
 		srv.forgetOpen(o)
 		cancelOpenEverywhere(o)
-		o.tree.removeOpen(o)
+		if tree, _ := o.owner(); tree != nil {
+			tree.removeOpen(o)
+		}
 		o.release()
 	}
 	for _, id := range parked {
 		srv.purgeDurable(wire.FileID(id))
 	}
 	return nil
+}
+
+// owner returns the open's tree and session, which a durable reconnect
+// may change (read under refsMu, as belongsTo does).
+func (o *open) owner() (*treeConnect, *session) {
+	o.refsMu.Lock()
+	defer o.refsMu.Unlock()
+	return o.tree, o.sess
 }
 
 // recordAppInstance sets Open.AppInstanceId (and version) of a new open.

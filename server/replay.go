@@ -38,7 +38,7 @@ func (s *Server) findReplayed(sess *session, client, guid [16]byte) *open {
 	var found *open
 	t := &s.nodes
 	s.files.Range(func(_ state.FileID, o *open) bool {
-		if o.sess != sess {
+		if _, owner := o.owner(); owner != sess {
 			return true
 		}
 		t.mu.Lock()
