@@ -62,6 +62,7 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 	r.releaseHeld()
 	final := *r // the final response reuses the request's identity
 	final.afterSend = nil
+	r.csnOpen = nil // counted until the final response (replay.go)
 	// The final response must not overtake the interim one: it waits for
 	// the pipeline to have signed the interim and handed it to the writer.
 	interim := make(chan struct{})
@@ -79,6 +80,7 @@ func (r *request) goAsync(w *response, o *open, run func(ctx context.Context, fw
 		defer c.recoverPanic("async " + r.hdr.Command.String())
 		fw := newResponse()
 		err := run(ctx, &fw)
+		final.channelSequenceDone()
 		t.mu.Lock()
 		delete(t.ops, op.id)
 		t.mu.Unlock()

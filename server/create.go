@@ -61,10 +61,7 @@ func (r *request) create(w *response) error {
 	if cc.durable != nil && cc.durable.reconnect && !r.tree.ipc {
 		return cc.reconnectDurable(w) // the open already counts
 	}
-	if cc.replayOfPending() {
-		return ntstatus.FileNotAvailable // replay.go
-	}
-	if handled, err := cc.replayCreate(w); handled {
+	if handled, err := cc.checkReplay(w); handled {
 		return err // replay.go
 	}
 	if err := r.reserveOpen(); err != nil {
@@ -84,7 +81,7 @@ func (r *request) create(w *response) error {
 	// so that concurrent FILE_OPEN_IF creates of one name all succeed,
 	// one creating and the others opening (smb2.create.mkdir-dup).
 	for attempt := 0; ; attempt++ {
-		steps := []func() error{cc.resolve, cc.checkAccess, cc.dispose}
+		steps := []func() error{cc.resolve, cc.closeAppInstance, cc.checkAccess, cc.dispose}
 		for _, step := range steps {
 			if err := step(); err != nil {
 				return err
@@ -124,7 +121,9 @@ func (cc *createCall) goAsync(w *response) error {
 	err := cc.r.goAsync(w, nil, func(ctx context.Context, fw *response) error {
 		defer cc.giveBackReservation()
 		defer pending()
-		o, err := cc.finishOpen(ctx)
+		wctx, stop := cc.waitContext(ctx) // replay.go
+		defer stop()
+		o, err := cc.finishOpen(wctx)
 		if err != nil {
 			return err
 		}
@@ -448,6 +447,10 @@ func (cc *createCall) open() (*open, error) {
 	cc.pending = &pendingOpen{o: o, f: f, key: cc.nodeKey(fsys, fi.FileID), isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
+	if err == nil && r.c.srv.nodes.keyDeletePending(cc.pending.key) {
+		// Refused before any break is sent [MS-FSA 2.1.5.1.2] (smb2.oplock.doc).
+		err = ntstatus.DeletePending
+	}
 	if err == nil && !cc.async {
 		waits, purge := r.c.srv.startBreaks(cc.pending.key, o, cc.lease, cc.pending.overwrite)
 		if len(purge) > 0 {

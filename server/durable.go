@@ -46,8 +46,9 @@ type durableState struct {
 	owner        string // account that may reclaim it
 	timeout      time.Duration
 	disconnected bool
-	action       uint32 // the CREATE's CreateAction, for a replay
-	replayable   bool   // made with a DH2Q: createGuid names it for a replay
+	action       uint32       // the CREATE's CreateAction, for a replay
+	replayable   bool         // made with a DH2Q: createGuid names it for a replay
+	app          *appInstance // SMB2_CREATE_APP_INSTANCE_ID (appinstance.go)
 }
 
 func (d *durableState) on() bool { return d.v1 || d.v2 }
@@ -113,6 +114,7 @@ func (cc *createCall) parseDurable() error {
 // (a batch oplock, or a lease with handle caching) and returns the
 // response context, or nil.
 func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
+	cc.recordAppInstance(o)
 	d := cc.durable
 	if d == nil || d.reconnect || o.isDir {
 		return nil
@@ -124,7 +126,7 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 	// The CreateGuid identifies the open for a replay even when no
 	// durable handle was granted [MS-SMB2 3.3.5.9.10].
 	o.dur = durableState{createGuid: d.createGuid, clientGUID: cc.r.c.clientGUID, owner: owner,
-		action: cc.action, replayable: d.v2}
+		action: cc.action, replayable: d.v2, app: o.dur.app}
 	if ok {
 		o.dur.v1, o.dur.v2, o.dur.timeout = !d.v2, d.v2, d.timeout
 	}

@@ -92,7 +92,7 @@ func (t *nodeTable) grantLease(o *open, lr *leaseRequest) *wire.LeaseContext {
 	}
 	allowed := leaseRWH
 	for _, other := range o.node.opens {
-		if other == o || other.lease != nil && other.lease.id == lr.id ||
+		if other == o || other.op.closed || other.lease != nil && other.lease.id == lr.id ||
 			other.lease == nil && leaseStatOpen(other.access) {
 			continue // a stat open without a lease shares any caching (smb2.lease.statopen3)
 		}

@@ -42,11 +42,17 @@ type open struct {
 	refsChanged chan struct{}
 	op          oplockState // guarded by the server's nodeTable.mu
 	lease       *lease      // guarded by the server's nodeTable.mu
-	// csn is Open.ChannelSequence (replay.go), guarded by refsMu.
+	// csn is Open.ChannelSequence, csnCount and csnPre its
+	// OutstandingRequestCount and OutstandingPreRequestCount, idUsed
+	// reports that a request named the open by its FileId (replay.go);
+	// guarded by refsMu.
 	// conn, tree and sess change only when a durable reconnect moves the
 	// open to the reclaiming session (durable.go), under nodeTable.mu and
 	// refsMu; resolveFileID reads them under refsMu (belongsTo).
-	csn uint16
+	csn              uint16
+	csnCount, csnPre int
+	idUsed           bool
+
 	dur durableState // guarded by the server's nodeTable.mu (durable.go)
 	// cl is the open's cluster state (cluster.go), nil unless clustered;
 	// set before the open is published, then read-only.
@@ -241,6 +247,24 @@ func (t *nodeTable) deletePending(n *fileNode) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return n.deletePending
+}
+
+// keyDeletePending reports whether the file's node has a delete
+// disposition set and no open waiting for a durable reconnect (a new open
+// closes those first, which may delete the file: durable.go).
+func (t *nodeTable) keyDeletePending(key nodeKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.nodes[key]
+	if n == nil || !n.deletePending {
+		return false
+	}
+	for _, o := range n.opens {
+		if o.dur.disconnected {
+			return false
+		}
+	}
+	return true
 }
 
 // others reports whether the node has opens besides o.

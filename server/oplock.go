@@ -26,6 +26,10 @@ type oplockState struct {
 	breaking bool          // a break notification is outstanding
 	breakTo  uint8         // level the break asked for
 	acked    chan struct{} // closed when the break is acknowledged or the open closes
+	// closed: the open is being closed (its oplock and lease released);
+	// it no longer limits what a new open is granted, though it stays on
+	// its node until detached (replay.go: smb2.replay.dhv2-pending1o).
+	closed bool
 }
 
 // grantOplock decides the level for a new open o of its node, after any
@@ -38,7 +42,7 @@ func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
 	defer t.mu.Unlock()
 	level := requested
 	for _, other := range o.node.opens {
-		if other == o {
+		if other == o || other.op.closed {
 			continue
 		}
 		if other.op.level == wire.OplockExclusive || other.op.level == wire.OplockBatch || other.op.breaking ||
@@ -206,6 +210,7 @@ func (t *nodeTable) releaseOplock(o *open) {
 		o.op.finishBreakLocked(wire.OplockNone)
 	}
 	o.op.level = wire.OplockNone
+	o.op.closed = true
 	t.releaseLeaseLocked(o)
 }
 

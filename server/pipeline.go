@@ -61,6 +61,9 @@ type request struct {
 	// held is the open this request holds a reference on, taken in
 	// arrival order by the reader so that a later CLOSE waits for it.
 	held *open
+	// csnOpen is the open whose outstanding request counts include this
+	// request (replay.go: checkChannelSequence).
+	csnOpen *open
 	// respSessionID, when set, is the SessionId of the response (a new
 	// session's first SESSION_SETUP response).
 	respSessionID uint64
@@ -365,6 +368,7 @@ func (r *request) process(w *response) error {
 		if err := r.checkChannelSequence(); err != nil {
 			return err
 		}
+		defer r.channelSequenceDone() // replay.go
 	}
 	return def.run(r, w)
 }

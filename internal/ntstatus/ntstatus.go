@@ -106,6 +106,7 @@ const (
 	MediaWriteProtected           Status = 0xC00000A2
 	TooManySessions               Status = 0xC00000CE
 	IOTimeout                     Status = 0xC00000B5
+	FileForcedClosed              Status = 0xC00000B6
 	InvalidDeviceState            Status = 0xC0000184
 	FileNotAvailable              Status = 0xC0000467
 	BadImpersonationLevel         Status = 0xC00000A5
@@ -193,6 +194,7 @@ var names = map[Status]string{
 	MediaWriteProtected:           "STATUS_MEDIA_WRITE_PROTECTED",
 	TooManySessions:               "STATUS_TOO_MANY_SESSIONS",
 	IOTimeout:                     "STATUS_IO_TIMEOUT",
+	FileForcedClosed:              "STATUS_FILE_FORCED_CLOSED",
 	InvalidDeviceState:            "STATUS_INVALID_DEVICE_STATE",
 	FileNotAvailable:              "STATUS_FILE_NOT_AVAILABLE",
 	BadImpersonationLevel:         "STATUS_BAD_IMPERSONATION_LEVEL",

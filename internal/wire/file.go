@@ -95,6 +95,10 @@ const (
 	CtxNameAppInstID = "\x45\xBC\xA6\x6A\xEF\xA7\xF7\x4A\x90\x08\xFA\x46\x2E\x14\x4D\x74"
 )
 
+// CtxNameAppInstVer is SMB2_CREATE_APP_INSTANCE_VERSION (3.1.1)
+// [MS-SMB2 2.2.13.2.15].
+const CtxNameAppInstVer = "\xB9\x82\xD0\xB7\x3B\x56\x07\x4F\xA0\x7B\x52\x4A\x81\x16\xA0\x10"
+
 // CreateContext is one create context: name and data.
 type CreateContext struct {
 	Name string
