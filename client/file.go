@@ -48,6 +48,10 @@ type File struct {
 	cache    []byte                // writes kept back under write caching, from cacheOff
 	cacheOff int64
 	cacheErr error // a break's flush failed; reported by the next call
+	rcache    []byte // data read under read caching, from rcacheOff (readcache.go)
+	rcacheOff int64
+	rgen      uint64 // read cache generation, raised by every drop
+	rhits     int    // reads served from rcache
 
 	mu     sync.Mutex // guards the fields below, and orders offset-based calls
 	off    int64
@@ -109,6 +113,7 @@ func (f *File) Close() error {
 	f.dead = true
 	f.mu.Unlock()
 	ferr := f.flushCache()
+	f.dropReadCache()
 	defer f.sh.t.s.untrack(f)
 	if err := f.pathLost("close"); err != nil {
 		return err
@@ -325,6 +330,8 @@ func (f *File) Truncate(size int64) error {
 	if err := f.flushCache(); err != nil {
 		return f.pathErr("truncate", err)
 	}
+	f.dropReadCache()
+	defer f.dropReadCache()
 	return f.sh.setInfo(f.sh.ctx, "truncate", f.name, f.fileID(), f, fscc.FileEndOfFileInformation, endOfFileInfo(size))
 }
 
