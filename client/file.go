@@ -37,17 +37,17 @@ type File struct {
 	v2         bool     // lease v2 and durable v2 (3.x)
 	createGuid [16]byte // of the durable v2 handle
 
-	cmu      sync.Mutex
-	leased   bool   // the server granted a lease
-	lstate   uint32 // current lease state
-	epoch    uint16
-	durable  bool
-	reclaims int
-	breaks   int
-	lostp    atomic.Pointer[error] // the handle was not reclaimed after a reconnect
-	cache    []byte                // writes kept back under write caching, from cacheOff
-	cacheOff int64
-	cacheErr error // a break's flush failed; reported by the next call
+	cmu       sync.Mutex
+	leased    bool   // the server granted a lease
+	lstate    uint32 // current lease state
+	epoch     uint16
+	durable   bool
+	reclaims  int
+	breaks    int
+	lostp     atomic.Pointer[error] // the handle was not reclaimed after a reconnect
+	cache     []byte                // writes kept back under write caching, from cacheOff
+	cacheOff  int64
+	cacheErr  error  // a break's flush failed; reported by the next call
 	rcache    []byte // data read under read caching, from rcacheOff (readcache.go)
 	rcacheOff int64
 	rgen      uint64 // read cache generation, raised by every drop
