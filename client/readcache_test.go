@@ -239,3 +239,45 @@ func writeFile(sh *client.Share, name string, data []byte) error {
 	}
 	return f.Close()
 }
+
+// TestReadCacheDroppedByReconnect: a reconnect reclaims the handle with
+// its lease but drops the cache, so the range is read again.
+func TestReadCacheDroppedByReconnect(t *testing.T) {
+	addr := startServer(t)
+	px := newCutter(t, addr)
+	s, sh := mount(t, dialer(0x0311), px.addr())
+	data := bytes.Repeat([]byte("reconnect "), 1000)
+	if err := writeFile(sh, "rc.txt", data); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sh.OpenFile("rc.txt", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, len(data))
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.ReadCached(); n != len(data) {
+		t.Fatalf("cache holds %d bytes", n)
+	}
+	px.cut()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := f.Stat(); err != nil { // reconnects and reclaims
+		t.Fatalf("stat after cut: %v", err)
+	}
+	if s.Reconnects() != 1 || f.Lease().Reclaimed != 1 {
+		t.Fatalf("reconnects %d, lease %+v", s.Reconnects(), f.Lease())
+	}
+	if n, _ := f.ReadCached(); n != 0 {
+		t.Fatalf("cache holds %d bytes after the reconnect", n)
+	}
+	before := px.reads.Load()
+	if _, err := f.ReadAt(buf, 0); err != nil || !bytes.Equal(buf, data) {
+		t.Fatalf("read after reconnect: %v", err)
+	}
+	if px.reads.Load() == before {
+		t.Fatal("read after the reconnect was served from the cache")
+	}
+}
