@@ -58,7 +58,9 @@ func loadTortureLists(t *testing.T) []tortureCase {
 	return out
 }
 
-var tortureResult = regexp.MustCompile(`(?m)^(success|failure|error|skip|xfail): (\S+)`)
+// tortureResult matches smbtorture's result lines; a test name may hold
+// spaces ("copy-chunk streams"), and a failure's reason follows " [".
+var tortureResult = regexp.MustCompile(`(?m)^(success|failure|error|skip|xfail): ([^\[\n]*[^\[\n ])`)
 
 // TestSmbtorture runs the curated smbtorture list against a server that
 // requires signing. A listed test must pass (or skip, for tests that need a
