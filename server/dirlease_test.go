@@ -182,3 +182,30 @@ func TestDirLeaseParentKey(t *testing.T) {
 	}
 	expectDirBreak(t, tc, k, 9, "another client with the same parent key")
 }
+
+// TestDirLeaseConflictingOpen: a delete-on-close open of the directory
+// itself takes H away (RH to R) and waits for the acknowledgment, as an
+// open of a file does; the lease keeps R.
+func TestDirLeaseConflictingOpen(t *testing.T) {
+	holder := newSessionTester(t, nil, wire.Dialect311)
+	k := leaseKey(0x80)
+	cr := holder.parseCreate(holder.roundTrip(holder.dirLeaseReq("d", k, leaseRH)))
+	if l := leaseOf(t, cr); l.State != leaseRH {
+		t.Fatalf("directory lease %+v", l)
+	}
+	other := holder.otherClient(6)
+	del := other.createReq(&wire.CreateRequest{DesiredAccess: wire.Delete | wire.FileReadAttributes | wire.Synchronize,
+		ShareAccess: shareAll, CreateDisposition: wire.FileOpen,
+		CreateOptions: wire.FileDirectoryFile | wire.FileDeleteOnClose, Name: "d"})
+	other.send(del)
+	lb := holder.recvLeaseBreak()
+	if lb.Key != k || lb.CurrentState != leaseRH || lb.NewState != wire.LeaseRead ||
+		lb.Flags&wire.LeaseBreakAckRequired == 0 || lb.NewEpoch != 9 {
+		t.Fatalf("break %+v, want RH to R with ack required, epoch 9", lb)
+	}
+	if r := other.waitInterim(del); !r.isInterim() {
+		t.Fatalf("delete-on-close open completed before the acknowledgment: %v", r)
+	}
+	expectStatus(t, "acknowledgment", holder.roundTrip(holder.leaseAckReq(k, wire.LeaseRead)), ntstatus.Success)
+	expectStatus(t, "delete-on-close open", other.wait(del), ntstatus.Success)
+}
