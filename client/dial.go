@@ -134,6 +134,15 @@ type Dialer struct {
 	// that takes write caching away, so another client opening the file
 	// sees them [MS-SMB2 3.2.5.19.2].
 	WriteCache int
+
+	// ReadCache is how many bytes of data already read a file keeps
+	// under a lease with read caching, to serve later Read and ReadAt
+	// calls within that range without a READ; zero means 1 MiB, negative
+	// turns read caching off. The cache is dropped when a break takes
+	// read caching away (before the acknowledgment), by every write and
+	// truncate of the file, by Close and by a reconnect. WriteTo (io.Copy)
+	// does not use it.
+	ReadCache int
 }
 
 // dialects returns the dialects to offer, ascending.

@@ -95,15 +95,16 @@
 //
 // Against a server offering SMB2_GLOBAL_CAP_LEASING, opens of files ask
 // for a lease and a durable handle, lease and oplock breaks are handled
-// by one breaker goroutine per session (flush cached writes, then
-// acknowledge), and a lost connection of a one-channel session is
+// by one breaker goroutine per session (flush cached writes, purge the
+// read cache when R goes, then acknowledge), data read under a
+// read-caching lease is served again from a bounded per-file cache
+// (readcache.go), and a lost connection of a one-channel session is
 // replaced: the durable handles are reclaimed and the READs and WRITEs in
 // flight are replayed (lease.go, durable.go; Dialer.NoLeases, NoDurable,
-// NoReconnect, DurableTimeout, WriteCache).
+// NoReconnect, DurableTimeout, WriteCache, ReadCache).
 //
-// Not implemented: compounding, directory leases, read caching under a
-// read lease, DFS; multichannel over RDMA; reconnecting a multichannel
-// session (its lost channels' READs and WRITEs are reissued on the others
-// as new requests with the raised ChannelSequence, without
-// REPLAY_OPERATION); replaying a CREATE lost with its connection.
+// Not implemented: compounding, directory leases, DFS; multichannel over
+// RDMA; reconnecting a multichannel session (its lost channels' READs and
+// WRITEs are reissued on the others as new requests with the raised
+// ChannelSequence, without REPLAY_OPERATION); replaying a CREATE lost with its connection.
 package client

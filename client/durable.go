@@ -242,6 +242,8 @@ func (tmp *Session) reclaim(ctx context.Context, f *File) error {
 	defer f.cmu.Unlock()
 	f.id.Store(&r.FileID)
 	f.reclaims++
+	f.dropReadCacheLocked() // the lease is kept, but the data is read again
+
 	for _, c := range r.Contexts {
 		if c.Name == wire.CtxNameRqLs && r.OplockLevel == wire.OplockLease {
 			if l, err := wire.ParseLeaseContext(c.Data); err == nil && l.Key == f.lkey {
@@ -268,6 +270,7 @@ func (f *File) markLost(why error) {
 		err = fmt.Errorf("%w: %w", ErrHandleLost, why)
 	}
 	f.lstate = 0
+	f.dropReadCacheLocked()
 	if len(f.cache) > 0 {
 		err = fmt.Errorf("%w (%d cached bytes not written)", err, len(f.cache))
 		f.cache = f.cache[:0]

@@ -58,6 +58,9 @@ type cutter struct {
 	// a non-zero ChannelSequence, seen from the client (plain SMB2
 	// frames only).
 	replays atomic.Int32
+	// reads counts READ requests seen from the client (plain SMB2
+	// frames only).
+	reads atomic.Int32
 }
 
 func newCutter(t testing.TB, target string) *cutter {
@@ -108,6 +111,9 @@ func (c *cutter) watch(up io.Writer, down io.Reader) {
 		if n >= 64 && string(msg[:4]) == "\xfeSMB" && binary.LittleEndian.Uint16(msg[12:]) == 9 &&
 			binary.LittleEndian.Uint32(msg[16:])&0x20000000 != 0 && binary.LittleEndian.Uint16(msg[8:]) != 0 {
 			c.replays.Add(1)
+		}
+		if n >= 64 && string(msg[:4]) == "\xfeSMB" && binary.LittleEndian.Uint16(msg[12:]) == 8 {
+			c.reads.Add(1)
 		}
 		if _, err := up.Write(append(hdr[:], msg...)); err != nil {
 			return

@@ -37,17 +37,21 @@ type File struct {
 	v2         bool     // lease v2 and durable v2 (3.x)
 	createGuid [16]byte // of the durable v2 handle
 
-	cmu      sync.Mutex
-	leased   bool   // the server granted a lease
-	lstate   uint32 // current lease state
-	epoch    uint16
-	durable  bool
-	reclaims int
-	breaks   int
-	lostp    atomic.Pointer[error] // the handle was not reclaimed after a reconnect
-	cache    []byte                // writes kept back under write caching, from cacheOff
-	cacheOff int64
-	cacheErr error // a break's flush failed; reported by the next call
+	cmu       sync.Mutex
+	leased    bool   // the server granted a lease
+	lstate    uint32 // current lease state
+	epoch     uint16
+	durable   bool
+	reclaims  int
+	breaks    int
+	lostp     atomic.Pointer[error] // the handle was not reclaimed after a reconnect
+	cache     []byte                // writes kept back under write caching, from cacheOff
+	cacheOff  int64
+	cacheErr  error  // a break's flush failed; reported by the next call
+	rcache    []byte // data read under read caching, from rcacheOff (readcache.go)
+	rcacheOff int64
+	rgen      uint64 // read cache generation, raised by every drop
+	rhits     int    // reads served from rcache
 
 	mu     sync.Mutex // guards the fields below, and orders offset-based calls
 	off    int64
@@ -109,6 +113,7 @@ func (f *File) Close() error {
 	f.dead = true
 	f.mu.Unlock()
 	ferr := f.flushCache()
+	f.dropReadCache()
 	defer f.sh.t.s.untrack(f)
 	if err := f.pathLost("close"); err != nil {
 		return err
@@ -325,6 +330,8 @@ func (f *File) Truncate(size int64) error {
 	if err := f.flushCache(); err != nil {
 		return f.pathErr("truncate", err)
 	}
+	f.dropReadCache()
+	defer f.dropReadCache()
 	return f.sh.setInfo(f.sh.ctx, "truncate", f.name, f.fileID(), f, fscc.FileEndOfFileInformation, endOfFileInfo(size))
 }
 

@@ -140,14 +140,23 @@ func prefix(moved []int, errs []error, size, total int, parent context.Context) 
 }
 
 // readAt fills p from off; a short result carries io.EOF.
-func (f *File) readAt(p []byte, off int64) (int, error) {
+func (f *File) readAt(p []byte, off int64) (n int, err error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	if err := f.flushCache(); err != nil {
 		return 0, err
 	}
-	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
+	hit, gen := f.cachedRead(p, off)
+	if hit {
+		return len(p), nil
+	}
+	defer func() {
+		if n > 0 {
+			f.storeRead(p[:n], off, gen)
+		}
+	}()
+	n, err = f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
 		n, err := f.readChunk(ctx, p[lo:hi], off+int64(lo))
 		if err == io.EOF {
 			err = nil // a short chunk; the prefix logic reports io.EOF
@@ -165,6 +174,8 @@ func (f *File) writeAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	f.dropReadCache() // before and after: a READ in flight meanwhile is not kept
+	defer f.dropReadCache()
 	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
 		return f.writeChunk(ctx, p[lo:hi], off+int64(lo))
 	})
@@ -186,6 +197,8 @@ func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	if err := f.flushCache(); err != nil {
 		return 0, f.pathErr("write", err)
 	}
+	f.dropReadCache()
+	defer f.dropReadCache()
 	p := &pipeline{f: f}
 	n, err := p.upload(r, f.off)
 	f.off += n

@@ -249,6 +249,10 @@ func (s *Session) leaseBreak(ctx context.Context, lb *wire.LeaseBreak) {
 	f.cmu.Lock()
 	f.lstate &= newState
 	f.breaks++
+	if newState&LeaseRead == 0 {
+		// Purge the cached data before acknowledging [MS-SMB2 3.2.5.19.2].
+		f.dropReadCacheLocked()
+	}
 	if newState&LeaseWrite == 0 {
 		if err := f.flushLocked(ctx); err != nil {
 			f.cacheErr = err
@@ -269,6 +273,9 @@ func (s *Session) oplockBreak(ctx context.Context, level uint8, id wire.FileID) 
 	}
 	f.cmu.Lock()
 	f.breaks++
+	if level == wire.OplockNone {
+		f.dropReadCacheLocked()
+	}
 	if err := f.flushLocked(ctx); err != nil {
 		f.cacheErr = err
 	}
@@ -334,6 +341,7 @@ func (f *File) cacheWrite(p []byte, off int64) (bool, error) {
 	}
 	f.cmu.Lock()
 	defer f.cmu.Unlock()
+	f.dropReadCacheLocked() // data this client writes is not kept for reading
 	if err := f.takeCacheErr(); err != nil {
 		return false, err
 	}
