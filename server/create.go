@@ -444,6 +444,7 @@ func (cc *createCall) open() (*open, error) {
 	if r.c.dialect >= wire.Dialect300 {
 		o.csn = uint16(r.hdr.Status) // Open.ChannelSequence [MS-SMB2 3.3.5.9]
 	}
+	cc.dirLeaseParent(o) // dirlease.go
 	cc.pending = &pendingOpen{o: o, f: f, key: cc.nodeKey(fsys, fi.FileID), isDir: isDir,
 		overwrite: cc.exists && (q.CreateDisposition >= wire.FileOverwrite || q.CreateDisposition == wire.FileSupersede)}
 	err = r.c.srv.nodes.checkLeaseFile(cc.lease, cc.pending.key)
@@ -600,7 +601,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	info := fileInfoOf(&fi, o)
 	var lease *wire.LeaseContext
 	level := wire.OplockNone
-	if cc.lease != nil && !o.isDir {
+	if cc.leaseAllowedOn(o) { // dirlease.go
 		lease = cc.r.c.srv.nodes.grantLease(o, cc.lease)
 		level = wire.OplockLease
 	} else {

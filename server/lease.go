@@ -86,7 +86,7 @@ func (t *nodeTable) checkLeaseFile(lr *leaseRequest, key nodeKey) error {
 func (t *nodeTable) grantLease(o *open, lr *leaseRequest) *wire.LeaseContext {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	want := lr.ctx.State & leaseRWH
+	want := lr.ctx.State & leaseStateMask(o) // no W on a directory (dirlease.go)
 	if want&wire.LeaseRead == 0 || t.noCache {
 		want = 0 // H, W and HW alone are not granted; none on a cluster node (cluster.go)
 	}
@@ -122,6 +122,7 @@ func (t *nodeTable) grantLease(o *open, lr *leaseRequest) *wire.LeaseContext {
 	}
 	l.opens = append(l.opens, o)
 	o.lease = l
+	t.trackDirLeaseLocked(l, o) // dirlease.go
 	return l.responseLocked()
 }
 
@@ -373,6 +374,7 @@ func (t *nodeTable) releaseLeaseLocked(o *open) {
 		if t.leases[l.id] == l {
 			delete(t.leases, l.id)
 		}
+		t.untrackDirLeaseLocked(l) // dirlease.go
 	}
 }
 

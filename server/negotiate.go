@@ -97,6 +97,7 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 		maxIO = maxIOSize202
 	default:
 		caps = wire.CapLargeMTU | wire.CapLeasing | c.offerEncryption(dialect, c.srv.settings()) // leasing: 2.1 and later
+		caps |= c.dirLeaseCaps(dialect)                                                          // dirlease.go: 3.x
 	}
 	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && c.srv.settings().Multichannel &&
 		c.clientCaps&wire.CapMultiChannel != 0 {

@@ -372,6 +372,7 @@ func (s *Server) notifyChange(o *open, kind notifyKind) {
 		a = actionRemoved
 	}
 	s.watches.post(o.fs, change{action: a, path: p, isDir: o.isDir})
+	s.dirChanged(o, p, kind) // directory leases (dirlease.go)
 }
 
 // notifyModified reports a metadata change (attributes or times) made
@@ -406,6 +407,7 @@ func basicChangeFilter(bi fscc.BasicInfo) uint32 {
 
 // renamed reports a rename made through the server.
 func (s *Server) renamed(o *open, from, to string) {
+	s.dirRenamed(o, from, to) // directory leases (dirlease.go)
 	if path.Dir(from) == path.Dir(to) {
 		s.watches.post(o.fs, change{action: actionRenamedOldName, path: from, isDir: o.isDir})
 		s.watches.post(o.fs, change{action: actionRenamedNewName, path: to, isDir: o.isDir})

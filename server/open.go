@@ -57,6 +57,7 @@ type open struct {
 	// cl is the open's cluster state (cluster.go), nil unless clustered;
 	// set before the open is published, then read-only.
 	cl *clusterOpen
+	dl dirLeaseOpen // directory leases (dirlease.go)
 
 	// lockCount is the number of byte-range locks the open holds, and
 	// locksReleased reports that the open's locks were released at its
@@ -124,6 +125,7 @@ type nodeTable struct {
 	// noCache: a cluster node grants no oplocks and no lease caching
 	// until breaks cross nodes (cluster.go). Set by New, then read-only.
 	noCache bool
+	dl      dirLeaseIndex // leases granted on directories (dirlease.go)
 }
 
 // release closes the open's file and drops it from its node; the last
@@ -150,6 +152,7 @@ func (o *open) release() {
 		o.releaseLocks()
 		o.tree.srv.watches.drop(o)
 		o.tree.srv.resume.drop(o)
+		o.tree.srv.dirLeaseClose(o) // dirlease.go
 	}
 	if o.node != nil && o.tree != nil {
 		o.tree.srv.clusterDetach(o) // cluster.go; nothing unless clustered
