@@ -123,7 +123,7 @@ func parseFlags(args []string) (*config, error) {
 	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
 		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{}}
 	var err error
-	if cfg.size, err = parseSize(*size); err != nil {
+	if cfg.size, err = peers.ParseSize(*size); err != nil {
 		return nil, err
 	}
 	if cfg.runs < 1 {
@@ -164,26 +164,6 @@ func parseFlags(args []string) (*config, error) {
 		cfg.cmdline += " " + a
 	}
 	return cfg, nil
-}
-
-func parseSize(s string) (int64, error) {
-	m := regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`).FindStringSubmatch(s)
-	if m == nil {
-		return 0, fmt.Errorf("bad size %q (e.g. 8MiB, 1GiB)", s)
-	}
-	v, _ := strconv.ParseInt(m[1], 10, 64)
-	switch m[2] {
-	case "KiB":
-		v <<= 10
-	case "MiB":
-		v <<= 20
-	case "GiB":
-		v <<= 30
-	}
-	if v <= 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v, nil
 }
 
 func parseInts(s string) ([]int, error) {

@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -41,7 +40,7 @@ func main() {
 	protocol := flag.String("m", "SMB3_11", "smbclient's -m (SMB3_00, SMB3_02, SMB3_11)")
 	dir := flag.String("dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out)")
 	flag.Parse()
-	n, err := parseSize(*size)
+	n, err := peers.ParseSize(*size)
 	if err != nil {
 		fatal(err)
 	}
@@ -220,23 +219,6 @@ func fileSum(path string) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	return [32]byte(h.Sum(nil)), nil
-}
-
-func parseSize(s string) (int64, error) {
-	m := regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`).FindStringSubmatch(s)
-	if m == nil {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	v, _ := strconv.ParseInt(m[1], 10, 64)
-	switch m[2] {
-	case "KiB":
-		v <<= 10
-	case "MiB":
-		v <<= 20
-	case "GiB":
-		v <<= 30
-	}
-	return v, nil
 }
 
 func defaultWorkRoot() string {

@@ -26,7 +26,6 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +50,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process (the clients) to the file")
 	flag.StringVar(&workRoot, "dir", defaultWorkRoot(), "folder for the shares and local files (tmpfs keeps the disk out of the measurement)")
 	flag.Parse()
-	n, err := parseSize(*size)
+	n, err := peers.ParseSize(*size)
 	if err != nil {
 		fatal(err)
 	}
@@ -75,23 +74,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "transfer:", err)
 	os.Exit(1)
-}
-
-func parseSize(s string) (int64, error) {
-	m := regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`).FindStringSubmatch(s)
-	if m == nil {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	v, _ := strconv.ParseInt(m[1], 10, 64)
-	switch m[2] {
-	case "KiB":
-		v <<= 10
-	case "MiB":
-		v <<= 20
-	case "GiB":
-		v <<= 30
-	}
-	return v, nil
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -259,3 +260,28 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// ParseSize reads a byte count written as digits with an optional KiB,
+// MiB or GiB suffix (8MiB, 1GiB), as the benchmark programs' -size flags
+// take it.
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("bad size %q (e.g. 8MiB, 1GiB)", s)
+	}
+	v, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad size %q: %v", s, err)
+	}
+	switch m[2] {
+	case "KiB":
+		v <<= 10
+	case "MiB":
+		v <<= 20
+	case "GiB":
+		v <<= 30
+	}
+	return v, nil
+}
+
+var sizeRE = regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`)
