@@ -43,9 +43,13 @@ type dirLeaseOpen struct {
 	changed   atomic.Bool // the open changed the file's data; breaks at close
 }
 
-// dirLeaseCaps is the capability bit of a dialect's NEGOTIATE response.
+// dirLeaseCaps is the capability bit of a dialect's NEGOTIATE response:
+// offered on 3.x to a client that announced it, as Windows and Samba do.
+// Clients that do not ask for it are not told: impacket (0.10/0.11) fails
+// every CREATE on a 3.x connection whose server offers it unasked.
 func (c *conn) dirLeaseCaps(dialect uint16) uint32 {
-	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && !c.srv.nodes.noCache {
+	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && !c.srv.nodes.noCache &&
+		c.clientCaps&wire.CapDirectoryLeasing != 0 {
 		return wire.CapDirectoryLeasing
 	}
 	return 0

@@ -51,6 +51,13 @@ func TestDirLeaseGrant(t *testing.T) {
 	if nr := tc.negotiate(wire.Dialect311); nr.Capabilities&wire.CapDirectoryLeasing == 0 {
 		t.Fatalf("3.1.1 capabilities %#x lack directory leasing", nr.Capabilities)
 	}
+	// A client that does not announce directory leasing is not offered it
+	// (impacket fails every CREATE on 3.x when it is).
+	plain := newTester(t, nil)
+	plain.noDirLeaseCap = true
+	if nr := plain.negotiate(wire.Dialect311); nr.Capabilities&wire.CapDirectoryLeasing != 0 {
+		t.Fatalf("3.1.1 capabilities %#x offer directory leasing to a client that did not ask", nr.Capabilities)
+	}
 	tc.mustSessionSetup("alice", "pw")
 	tc.mustTreeConnect("share")
 	k := leaseKey(0x50)

@@ -20,7 +20,7 @@ import (
 func TestValidateNegotiate(t *testing.T) {
 	dialects := []uint16{wire.Dialect202, wire.Dialect210, wire.Dialect300}
 	vni := func(d []uint16) []byte {
-		return wire.AppendValidateNegotiateInfo(nil, &wire.ValidateNegotiateInfo{Capabilities: wire.CapLargeMTU,
+		return wire.AppendValidateNegotiateInfo(nil, &wire.ValidateNegotiateInfo{Capabilities: wire.CapLargeMTU | wire.CapDirectoryLeasing, // as the tester negotiates
 			GUID: testClientGUID, SecurityMode: wire.SigningEnabled, Dialects: d})
 	}
 	tc := newTester(t, nil)

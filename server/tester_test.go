@@ -152,8 +152,11 @@ type tester struct {
 	prevSessionID uint64
 	// extraCaps and clientGUID, when set, change the NEGOTIATE request
 	// (multichannel tests).
-	extraCaps  uint32
-	clientGUID *[16]byte
+	extraCaps uint32
+	// noDirLeaseCap leaves SMB2_GLOBAL_CAP_DIRECTORY_LEASING out of the
+	// NEGOTIATE request.
+	noDirLeaseCap bool
+	clientGUID    *[16]byte
 	// bindingSID is the session whose binding is in progress: its final
 	// SESSION_SETUP response is verified by bind, with the channel key.
 	bindingSID uint64
@@ -724,7 +727,13 @@ var testClientGUID = [16]byte{'s', 'i', 'g', 'n', 'e', 't', '-', 't', 'e', 's', 
 // 3.1.1 contexts (preauth SHA-512 with a salt, signing GMAC, CMAC, HMAC)
 // when 3.1.1 is among them.
 func (tc *tester) negotiateReq(dialects ...uint16) *req {
-	nr := &wire.NegotiateRequest{SecurityMode: wire.SigningEnabled, Capabilities: wire.CapLargeMTU | tc.extraCaps,
+	// Directory leasing is announced as Windows clients do; noDirLeaseCap
+	// leaves it out (dirlease_test.go).
+	caps := wire.CapLargeMTU | wire.CapDirectoryLeasing | tc.extraCaps
+	if tc.noDirLeaseCap {
+		caps &^= wire.CapDirectoryLeasing
+	}
+	nr := &wire.NegotiateRequest{SecurityMode: wire.SigningEnabled, Capabilities: caps,
 		ClientGUID: testClientGUID, Dialects: dialects}
 	if tc.clientGUID != nil {
 		nr.ClientGUID = *tc.clientGUID
