@@ -44,7 +44,7 @@ type dirLeaseOpen struct {
 }
 
 // dirLeaseCaps is the capability bit of a dialect's NEGOTIATE response:
-// offered on 3.x to a client that announced it, as Windows and Samba do.
+// offered on 3.x to a client that announced it, as Samba does.
 // Clients that do not ask for it are not told: impacket (0.10/0.11) fails
 // every CREATE on a 3.x connection whose server offers it unasked.
 func (c *conn) dirLeaseCaps(dialect uint16) uint32 {
