@@ -3,9 +3,7 @@ package interop
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,30 +38,8 @@ request_timeout = "1s"
 name = "share"
 path = %q
 `, s.addr, strings.Join(endpoints, `", "`), name, shared))
-	add := exec.Command(signetBin, "user", "add", testUser, "--users-file", filepath.Join(s.dir, "users"))
-	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+testPassword)
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("signet user add: %v\n%s", err, out)
-	}
-	s.cmd = exec.Command(signetBin, "serve", "--config", s.config)
-	s.cmd.Stdout = &lockedWriter{s}
-	s.cmd.Stderr = &lockedWriter{s}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("signet node %s did not start listening:\n%s", name, s.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.addUserAndStart(t)
+	return s
 }
 
 const statusSharingViolation = 0xC0000043

@@ -132,6 +132,14 @@ func startSignet(t testing.TB, o serverOpts) *signetServer {
 		t.Fatal(err)
 	}
 	s.writeConfig(o.configText(s.port))
+	s.addUserAndStart(t)
+	return s
+}
+
+// addUserAndStart adds the test user to s's users file, starts `signet
+// serve` on s.config and waits until it listens on s.addr.
+func (s *signetServer) addUserAndStart(t testing.TB) {
+	t.Helper()
 	add := exec.Command(signetBin, "user", "add", testUser, "--users-file", filepath.Join(s.dir, "users"))
 	add.Env = append(os.Environ(), "SIGNET_PASSWORD="+testPassword)
 	if out, err := add.CombinedOutput(); err != nil {
@@ -149,14 +157,13 @@ func startSignet(t testing.TB, o serverOpts) *signetServer {
 		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("signet did not start listening on %s:\n%s", s.addr, s.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
 }
 
 type lockedWriter struct{ s *signetServer }
