@@ -106,6 +106,7 @@ type Node struct {
 	// mirrors (read-only after Join) are followed by one goroutine each,
 	// ended by Close through mirrorStop and waited for with mirrorWG.
 	mirrors    map[string]*mirror
+	mirrorCtx  context.Context // ends at Close (also for ServeBreaks: caching.go)
 	mirrorStop context.CancelFunc
 	mirrorWG   sync.WaitGroup
 }
@@ -224,7 +225,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	n.setHealthy(true, "")
 	go n.keepAlive()
 	mctx, mstop := context.WithCancel(context.Background())
-	n.mirrorStop = mstop
+	n.mirrorCtx, n.mirrorStop = mctx, mstop
 	n.mirrors = map[string]*mirror{}
 	for _, table := range cfg.Mirror {
 		m := &mirror{table: table}

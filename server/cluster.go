@@ -38,11 +38,28 @@ type Cluster interface {
 	// another node on file in table, from a local copy kept up to date by a watch (for
 	// the tables in ClusterMirrorTables); it makes no etcd request.
 	Others(table, file string, pred func(val []byte) bool) bool
+
+	// lease15: oplock and lease caching across nodes (cluster_lease.go).
+	// SetCaching publishes the caching state (lease R/H/W bits) the node
+	// grants on file, 0 for none; with exclusive, only if no other node
+	// has an entry in the opens table on file (else an error with
+	// Conflict() true), by check-and-set.
+	SetCaching(ctx context.Context, file string, state byte, exclusive bool) error
+	// Caching returns the other nodes' caching states on file, by node,
+	// read from etcd.
+	Caching(ctx context.Context, file string) (map[string]byte, error)
+	// RequestBreak sends node holder a break request for file; with wait
+	// it returns when the holder answered, is gone, or ctx ends.
+	RequestBreak(ctx context.Context, holder, file string, req []byte, wait bool) error
+	// ServeBreaks has handle called for each break request addressed to
+	// this node (concurrently); returning answers the request.
+	ServeBreaks(handle func(ctx context.Context, file string, req []byte))
 }
 
 // ClusterMirrorTables are the tables a Cluster must keep a local copy of
-// for Others: the byte-range locks, checked on every READ and WRITE.
-var ClusterMirrorTables = []string{clusterLocks}
+// for Others: the byte-range locks, checked on every READ and WRITE, and
+// the nodes' caching states, looked at on every WRITE (cluster_lease.go).
+var ClusterMirrorTables = []string{clusterLocks, clusterCachingTable}
 
 // The cluster tables the server uses.
 const (
@@ -60,6 +77,10 @@ type clusterOpen struct {
 	// entry). Both guarded by clusterTable.mu.
 	locks    map[string][]clusterLockKey
 	detached bool
+	// noW: the open may be granted no W caching (another node has an
+	// open of the file; cluster_lease.go). Set by its CREATE before the
+	// grant.
+	noW bool
 }
 
 type clusterLockKey struct {
@@ -124,6 +145,10 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
 		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+	if isClusterConflict(err) && s.clusterBreakHandles(ctx, o, co) { // cluster_lease.go
+		_, err = c.Acquire(ctx, clusterOpens, co.file, co.owner,
+			[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+	}
 	if err != nil {
 		o.mu.Lock()
 		p := o.path
@@ -159,6 +184,7 @@ func (s *Server) clusterDetach(o *open) {
 	if err := c.ReleaseOwner(ctx, clusterOpens, co.file, co.owner); err != nil {
 		s.log.Warn("cluster: releasing a closed open (retried)", "err", err)
 	}
+	s.clusterSyncCaching(ctx, co, o.node.key) // cluster_lease.go
 }
 
 func encodeLockEntry(off, n uint64, exclusive bool) []byte {

@@ -271,22 +271,6 @@ func TestClusterQuorumLoss(t *testing.T) {
 	})
 }
 
-// TestClusterNoCaching: until lease and oplock breaks cross nodes, a
-// cluster node grants neither, so no client caches data another node's
-// client could change.
-func TestClusterNoCaching(t *testing.T) {
-	_, n := clusterNodes(t, 1, 1)
-	a := n[0]
-	cr := a.parseCreate(a.roundTrip(a.createOplock("o", wire.OplockBatch)))
-	if cr == nil || cr.OplockLevel != wire.OplockNone {
-		t.Fatalf("batch oplock on a cluster node: %+v", cr)
-	}
-	cr = a.parseCreate(a.roundTrip(a.createLease("l", [16]byte{1}, wire.LeaseRead|wire.LeaseHandle|wire.LeaseWrite, shareAll)))
-	if lc := leaseOf(t, cr); lc.State != 0 {
-		t.Fatalf("lease state %#x on a cluster node, want none", lc.State)
-	}
-}
-
 // BenchmarkClusterOpenClose measures CREATE+CLOSE round trips on one node
 // without a cluster and as a node of a one-member etcd cluster on
 // loopback (the etcd transactions an open and a close cost).

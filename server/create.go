@@ -507,6 +507,9 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	if err == nil {
 		err = r.c.srv.clusterAttach(ctx, o, p.key) // cluster.go; nothing unless clustered
 	}
+	if err == nil {
+		r.c.srv.clusterBreakRemote(ctx, o, overwrite) // cluster_lease.go; nothing unless clustered
+	}
 	if err != nil {
 		f.Close()
 		cc.undoCreate(ctx)
@@ -601,12 +604,14 @@ func (cc *createCall) respond(o *open, w *response) error {
 	info := fileInfoOf(&fi, o)
 	var lease *wire.LeaseContext
 	level := wire.OplockNone
+	granted := cc.r.c.srv.clusterGrantCaching(cc.r.ctx(), o, cc) // cluster_lease.go; nothing unless clustered
 	if cc.leaseAllowedOn(o) { // dirlease.go
 		lease = cc.r.c.srv.nodes.grantLease(o, cc.lease)
 		level = wire.OplockLease
 	} else {
 		level = cc.r.c.srv.nodes.grantOplock(o, cc.req.RequestedOplockLevel)
 	}
+	granted()
 	resp := newCreateResponse(level, cc.action, &info, o.id)
 	if _, ok := cc.ctxs[wire.CtxNameMxAc]; ok {
 		d := make([]byte, 8) // QueryStatus SUCCESS, MaximalAccess

@@ -48,7 +48,7 @@ type dirLeaseOpen struct {
 // Clients that do not ask for it are not told: impacket (0.10/0.11) fails
 // every CREATE on a 3.x connection whose server offers it unasked.
 func (c *conn) dirLeaseCaps(dialect uint16) uint32 {
-	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && !c.srv.nodes.noCache &&
+	if dialect >= wire.Dialect300 && dialect != wire.DialectWildcard && !c.srv.nodes.noDirLease &&
 		c.clientCaps&wire.CapDirectoryLeasing != 0 {
 		return wire.CapDirectoryLeasing
 	}

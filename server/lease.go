@@ -87,10 +87,13 @@ func (t *nodeTable) grantLease(o *open, lr *leaseRequest) *wire.LeaseContext {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	want := lr.ctx.State & leaseStateMask(o) // no W on a directory (dirlease.go)
-	if want&wire.LeaseRead == 0 || t.noCache {
-		want = 0 // H, W and HW alone are not granted; none on a cluster node (cluster.go)
+	if want&wire.LeaseRead == 0 {
+		want = 0 // H, W and HW alone are not granted
 	}
 	allowed := leaseRWH
+	if o.cl != nil && o.cl.noW {
+		allowed &^= wire.LeaseWrite // another node has an open (cluster_lease.go)
+	}
 	for _, other := range o.node.opens {
 		if other == o || other.op.closed || other.lease != nil && other.lease.id == lr.id ||
 			other.lease == nil && leaseStatOpen(other.access) {
@@ -292,6 +295,7 @@ func (s *Server) breakHandleLeases(ctx context.Context, o *open) {
 	if o.node == nil {
 		return
 	}
+	s.clusterBreakHandle(ctx, o) // cluster_lease.go; nothing unless clustered
 	t := &s.nodes
 	timer := time.NewTimer(oplockBreakTimeout)
 	defer timer.Stop()

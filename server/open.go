@@ -122,9 +122,10 @@ type nodeTable struct {
 	// streamNodes lists the stream nodes with opens by their file's key
 	// (streams.go).
 	streamNodes map[nodeKey][]*fileNode
-	// noCache: a cluster node grants no oplocks and no lease caching
-	// until breaks cross nodes (cluster.go). Set by New, then read-only.
-	noCache bool
+	// noDirLease: a cluster node offers no directory leasing (leases on
+	// directories are not published across nodes: cluster_lease.go). Set
+	// by New, then read-only.
+	noDirLease bool
 	dl      dirLeaseIndex // leases granted on directories (dirlease.go)
 }
 

@@ -35,7 +35,7 @@ type oplockState struct {
 // grantOplock decides the level for a new open o of its node, after any
 // break: the requested level when o is alone, at most level II otherwise.
 func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
-	if o.isDir || requested == wire.OplockNone || requested == wire.OplockLease || t.noCache {
+	if o.isDir || requested == wire.OplockNone || requested == wire.OplockLease {
 		return wire.OplockNone
 	}
 	t.mu.Lock()
@@ -51,6 +51,9 @@ func (t *nodeTable) grantOplock(o *open, requested uint8) uint8 {
 			break
 		}
 		level = wire.OplockLevelII
+	}
+	if o.cl != nil && o.cl.noW && (level == wire.OplockBatch || level == wire.OplockExclusive) {
+		level = wire.OplockLevelII // another node has an open (cluster_lease.go)
 	}
 	o.op.level = level
 	return level
@@ -188,6 +191,7 @@ func (s *Server) breakLevelII(writer *open) {
 	if writer.node == nil {
 		return
 	}
+	s.clusterBreakRead(writer) // cluster_lease.go; nothing unless clustered
 	t := &s.nodes
 	t.mu.Lock()
 	defer t.mu.Unlock()

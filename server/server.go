@@ -250,6 +250,9 @@ type Server struct {
 	msid     fscc.SID // Options.MachineSID (security.go)
 	// cluster maps opens to their entries in Options.Cluster (cluster.go).
 	cluster clusterTable
+	// clCache lists the files whose caching the node published to its
+	// cluster (cluster_lease.go).
+	clCache clusterCacheTable
 
 	// liveSessions counts established sessions; it is the control for
 	// MaxSessions (reserveSession), and Stats reports it.
@@ -304,7 +307,12 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.sessions = sessions
-	s.nodes.noCache = opts.Cluster != nil // cluster.go
+	// Directory leases stay off on cluster nodes; file leases and oplocks
+	// are granted and broken across nodes (cluster_lease.go).
+	s.nodes.noDirLease = opts.Cluster != nil
+	if opts.Cluster != nil {
+		opts.Cluster.ServeBreaks(s.clusterServeBreak)
+	}
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}

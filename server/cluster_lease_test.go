@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/cluster"
+	"github.com/signetsmb/signet/cluster/etcdtest"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs/localfs"
+)
+
+// deafNode is a cluster node whose server never hears break requests, as
+// a node that hangs.
+type deafNode struct{ *cluster.Node }
+
+func (deafNode) ServeBreaks(func(context.Context, string, []byte)) {}
+
+// clusterPair starts one etcd member and two Signet nodes over one
+// directory; deafA makes node A's server deaf to break requests. It
+// returns the testers and A's cluster node.
+func clusterPair(t *testing.T, deafA bool) (a, b *tester, closeA func(), nodeB *cluster.Node) {
+	t.Helper()
+	ec := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	var tcs []*tester
+	var nodes []*cluster.Node
+	var closers []func()
+	for i := range 2 {
+		node, err := cluster.Join(context.Background(), cluster.Config{
+			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
+			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Mirror: ClusterMirrorTables,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeNode := sync.OnceFunc(func() { node.Close() })
+		t.Cleanup(closeNode)
+		closers = append(closers, closeNode)
+		var c Cluster = node
+		if i == 0 && deafA {
+			c = deafNode{node}
+		}
+		fsys, err := localfs.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := newTester(t, &testerConfig{FS: fsys, Options: func(o *Options) { o.Cluster = c }})
+		tc.negotiate(wire.Dialect311)
+		tc.mustSessionSetup("alice", "pw")
+		tc.mustTreeConnect("share")
+		tcs = append(tcs, tc)
+		nodes = append(nodes, node)
+	}
+	return tcs[0], tcs[1], closers[0], nodes[1]
+}
+
+// writeOpen is a CREATE for reading and writing, sharing everything,
+// without caching.
+func (tc *tester) writeOpen(name string) *req {
+	return tc.createReq(&wire.CreateRequest{DesiredAccess: rwAccess, ShareAccess: shareAll,
+		CreateDisposition: wire.FileOpenIf, CreateOptions: wire.FileNonDirectoryFile, Name: name})
+}
+
+// TestClusterLeaseBreak is the lease part of issue 15's must-show 1 in
+// the server: a client of node A holds an RWH lease and has written; a
+// client of node B opens the file for writing: A's client gets a break to
+// RH (through node A), B's open completes only after A's client
+// acknowledged it, and B reads what A wrote. B's write then breaks A's
+// read caching, without B waiting. A second lease on B gets no W while
+// A's open exists (the check-and-set of W across nodes).
+func TestClusterLeaseBreak(t *testing.T) {
+	a, b, _, nodeB := clusterPair(t, false)
+	k := [16]byte{0xA1}
+	cr := a.parseCreate(a.roundTrip(a.createLease("f", k, leaseRWH, shareAll)))
+	if l := leaseOf(t, cr); l.State != leaseRWH {
+		t.Fatalf("A: lease %#x, want RWH (alone in the cluster)", l.State)
+	}
+	fa := cr.FileID
+	if _, st := a.write(fa, 0, []byte("cached on A")); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+
+	open := b.writeOpen("f")
+	b.send(open)
+	lb := a.recvLeaseBreak()
+	if lb.Key != k || lb.CurrentState != leaseRWH || lb.NewState != wire.LeaseRead|wire.LeaseHandle ||
+		lb.Flags&wire.LeaseBreakAckRequired == 0 {
+		t.Fatalf("A: break %+v, want RWH -> RH with acknowledgment", lb)
+	}
+	// B's open waits for the acknowledgment.
+	b.expectNoFrame(300 * time.Millisecond)
+	if r := a.roundTrip(a.leaseAckReq(k, wire.LeaseRead|wire.LeaseHandle)); r.hdr.Status != uint32(ntstatus.Success) {
+		t.Fatalf("A: ack: %v", ntstatus.Status(r.hdr.Status))
+	}
+	crb := b.parseCreate(b.wait(open))
+	if crb == nil {
+		t.Fatal("B: open after the break failed")
+	}
+	fb := crb.FileID
+	if data, st := b.read(fb, 0, 64); st != ntstatus.Success || string(data) != "cached on A" {
+		t.Fatalf("B: read %q %v", data, st)
+	}
+
+	// B's write breaks A's RH to none once B's copy of the caching table
+	// shows A's R.
+	eventually(t, "B sees A's read caching", func() bool {
+		return nodeB.Others(clusterCachingTable, "share/"+fileIDHex(t, b, fb), func(v []byte) bool {
+			return len(v) > 0 && uint32(v[0])&wire.LeaseRead != 0
+		})
+	})
+	if _, st := b.write(fb, 0, []byte("B")); st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	lb = a.recvLeaseBreak()
+	if lb.CurrentState != wire.LeaseRead|wire.LeaseHandle || lb.NewState != 0 {
+		t.Fatalf("A: break after B's write %+v, want RH -> none", lb)
+	}
+	a.roundTrip(a.leaseAckReq(k, 0))
+
+	// W is not granted on B while A has an open of the file.
+	cr2 := b.parseCreate(b.roundTrip(b.createLease("f", [16]byte{0xB1}, leaseRWH, shareAll)))
+	if l := leaseOf(t, cr2); l.State != wire.LeaseRead|wire.LeaseHandle {
+		t.Fatalf("B: lease %#x with A's open on the file, want RH", l.State)
+	}
+	// A batch oplock likewise becomes level II.
+	a.mustCreate("h")
+	cr3 := b.parseCreate(b.roundTrip(b.createOplock("h", wire.OplockBatch)))
+	if cr3 == nil || cr3.OplockLevel != wire.OplockLevelII {
+		t.Fatalf("B: batch oplock with A's open: %+v", cr3)
+	}
+	// Alone on a file, a batch oplock is granted on a cluster node.
+	cr4 := a.parseCreate(a.roundTrip(a.createOplock("g", wire.OplockBatch)))
+	if cr4 == nil || cr4.OplockLevel != wire.OplockBatch {
+		t.Fatalf("A: batch oplock alone: %+v", cr4)
+	}
+	// ... and broken to level II by an open on B, which waits for it.
+	open = b.writeOpen("g")
+	b.send(open)
+	if lvl, id := a.recvBreak(); lvl != wire.OplockLevelII || id != cr4.FileID {
+		t.Fatalf("A: oplock break to %d", lvl)
+	}
+	b.expectNoFrame(200 * time.Millisecond)
+	a.roundTrip(a.oplockAckReq(cr4.FileID, wire.OplockLevelII))
+	expectStatus(t, "B: open after the oplock break", b.wait(open), ntstatus.Success)
+}
+
+// fileIDHex is the backend's file id of an open, as cluster file names
+// carry it.
+func fileIDHex(t *testing.T, tc *tester, id wire.FileID) string {
+	t.Helper()
+	o := tc.ts.srv.lookupOpen(id)
+	if o == nil || o.node == nil {
+		t.Fatal("no such open")
+	}
+	return clusterFile(o, o.node.key)[len("share/"):]
+}
+
+// TestClusterLeaseBreakTimeout: a holder that never acknowledges holds
+// an open on another node up for the break timeout only, after which its
+// node revokes the lease, as on a single server.
+func TestClusterLeaseBreakTimeout(t *testing.T) {
+	defer func(d time.Duration) { oplockBreakTimeout = d }(oplockBreakTimeout)
+	oplockBreakTimeout = 500 * time.Millisecond
+	a, b, _, _ := clusterPair(t, false)
+	k := [16]byte{0xA2}
+	if l := leaseOf(t, a.parseCreate(a.roundTrip(a.createLease("t", k, leaseRWH, shareAll)))); l.State != leaseRWH {
+		t.Fatalf("A: lease %#x", l.State)
+	}
+	start := time.Now()
+	open := b.writeOpen("t")
+	b.send(open)
+	if lb := a.recvLeaseBreak(); lb.NewState != wire.LeaseRead|wire.LeaseHandle {
+		t.Fatalf("A: break %+v", lb)
+	}
+	expectStatus(t, "B: open after A's timeout", b.wait(open), ntstatus.Success)
+	if d := time.Since(start); d < oplockBreakTimeout || d > oplockBreakTimeout+clusterBreakMargin {
+		t.Fatalf("B waited %v, want the break timeout (%v)", d, oplockBreakTimeout)
+	}
+	// The lease was lost: a late acknowledgment finds no break.
+	if r := a.roundTrip(a.leaseAckReq(k, wire.LeaseRead|wire.LeaseHandle)); r.hdr.Status == uint32(ntstatus.Success) {
+		t.Fatal("A: late acknowledgment accepted")
+	}
+}
+
+// TestClusterLeaseHolderDies: a node that stops answering (here: its
+// server ignores break requests) holds another node's open up only until
+// its etcd lease ends (here it leaves the cluster).
+func TestClusterLeaseHolderDies(t *testing.T) {
+	a, b, closeA, _ := clusterPair(t, true)
+	if l := leaseOf(t, a.parseCreate(a.roundTrip(a.createLease("d", [16]byte{0xA3}, leaseRWH, shareAll)))); l.State != leaseRWH {
+		t.Fatalf("A: lease %#x", l.State)
+	}
+	open := b.writeOpen("d")
+	b.send(open)
+	b.expectNoFrame(300 * time.Millisecond) // waits for A, which does not answer
+	start := time.Now()
+	closeA()
+	expectStatus(t, "B: open after A left", b.wait(open), ntstatus.Success)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("B waited %v after A left", d)
+	}
+}
