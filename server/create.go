@@ -605,7 +605,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	var lease *wire.LeaseContext
 	level := wire.OplockNone
 	granted := cc.r.c.srv.clusterGrantCaching(cc.r.ctx(), o, cc) // cluster_lease.go; nothing unless clustered
-	if cc.leaseAllowedOn(o) { // dirlease.go
+	if cc.leaseAllowedOn(o) {                                    // dirlease.go
 		lease = cc.r.c.srv.nodes.grantLease(o, cc.lease)
 		level = wire.OplockLease
 	} else {

@@ -126,7 +126,7 @@ type nodeTable struct {
 	// directories are not published across nodes: cluster_lease.go). Set
 	// by New, then read-only.
 	noDirLease bool
-	dl      dirLeaseIndex // leases granted on directories (dirlease.go)
+	dl         dirLeaseIndex // leases granted on directories (dirlease.go)
 }
 
 // release closes the open's file and drops it from its node; the last
