@@ -604,8 +604,9 @@ func (cc *createCall) respond(o *open, w *response) error {
 	info := fileInfoOf(&fi, o)
 	var lease *wire.LeaseContext
 	level := wire.OplockNone
-	granted := cc.r.c.srv.clusterGrantCaching(cc.r.ctx(), o, cc) // cluster_lease.go; nothing unless clustered
-	if cc.leaseAllowedOn(o) {                                    // dirlease.go
+	// cluster_lease.go; nothing unless clustered
+	granted := cc.r.c.srv.clusterGrantCaching(cc.r.ctx(), o, cc)
+	if cc.leaseAllowedOn(o) { // dirlease.go
 		lease = cc.r.c.srv.nodes.grantLease(o, cc.lease)
 		level = wire.OplockLease
 	} else {
