@@ -293,6 +293,13 @@ func lastLines(s string, n int) string {
 // writer's SHA-256 and the reader's.
 func leaseBreakFlush(t *testing.T, server, shareDir, name, second string) (broke bool, want, got [32]byte) {
 	t.Helper()
+	return leaseBreakFlushAt(t, server, server, shareDir, name, second)
+}
+
+// leaseBreakFlushAt is leaseBreakFlush with the writer on server and the
+// second client on reader (another node of a cluster: cluster_lease_test.go).
+func leaseBreakFlushAt(t *testing.T, server, reader, shareDir, name, second string) (broke bool, want, got [32]byte) {
+	t.Helper()
 	smbclient := needTool(t, "smbclient", "smbclient")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -324,7 +331,7 @@ func leaseBreakFlush(t *testing.T, server, shareDir, name, second string) (broke
 	if fi, err := os.Stat(filepath.Join(shareDir, name)); err != nil || fi.Size() != 0 || f.Cached() != len(data) {
 		t.Fatalf("writes not cached: on disk %v, %v; cached %d", fi.Size(), err, f.Cached())
 	}
-	host, port, _ := net.SplitHostPort(server)
+	host, port, _ := net.SplitHostPort(reader)
 	down := filepath.Join(t.TempDir(), "down.bin")
 	if second == "smbclient" {
 		out, err := run(t, time.Minute, smbclient, "//"+host+"/share", "-p", port, "-U", testUser+"%"+testPassword,
@@ -333,7 +340,7 @@ func leaseBreakFlush(t *testing.T, server, shareDir, name, second string) (broke
 			t.Fatalf("smbclient get: %v\n%s", err, out)
 		}
 	} else {
-		s2, err := (&client.Dialer{User: testUser, Password: testPassword, RequireSigning: true}).Dial(ctx, server)
+		s2, err := (&client.Dialer{User: testUser, Password: testPassword, RequireSigning: true}).Dial(ctx, reader)
 		if err != nil {
 			t.Fatal(err)
 		}
