@@ -2,7 +2,9 @@ package interop
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,4 +83,39 @@ func TestClusterLeaseBreakFlush(t *testing.T) {
 		t.Fatalf("open through b waited %v for dead node a (lease_ttl 2s)", d)
 	}
 	t.Logf("open through b after node a's death took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestClusterLockImpacket is the byte-range part of issue 15's must-show
+// 1 against a client we did not write: impacket locks bytes 0-9 of a file
+// exclusively through node A of a three-node cluster; through node C the
+// same range cannot be locked (STATUS_LOCK_NOT_GRANTED) nor read
+// (STATUS_FILE_LOCK_CONFLICT), the range beside it can; after A unlocks,
+// C locks it.
+func TestClusterLockImpacket(t *testing.T) {
+	py := needImpacket(t)
+	ec := etcdtest.Start(t, 3)
+	shared := t.TempDir()
+	a := startClusterNode(t, "a", shared, ec.Endpoints())
+	startClusterNode(t, "b", shared, ec.Endpoints())
+	c := startClusterNode(t, "c", shared, ec.Endpoints())
+	out, err := run(t, time.Minute, py, "testdata/impacket_cluster_lock.py", a.port, c.port, testUser, testPassword)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var res map[string]any
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
+		t.Fatalf("impacket: %v / %v\n%s", err, jerr, out)
+	}
+	want := map[string]any{
+		"ok":                  true,
+		"a_lock":              "0x00000000",
+		"c_lock_inside":       "0xc0000055", // STATUS_LOCK_NOT_GRANTED
+		"c_lock_beside":       "0x00000000",
+		"c_read_inside":       "0xc0000054", // STATUS_FILE_LOCK_CONFLICT
+		"a_unlock":            "0x00000000",
+		"c_lock_after_unlock": "0x00000000",
+	}
+	for k, v := range want {
+		if res[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, res[k], v, res)
+		}
+	}
 }
