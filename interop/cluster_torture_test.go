@@ -14,8 +14,8 @@ import (
 // (`signet serve` with a [cluster] table, one etcd member) hold to the
 // same lines of test/smbtorture as a single server: a listed test passes
 // (or skips), a known failure fails. smb2.connect and smb2.lock run as
-// whole suites; smb2.lease runs its listed tests in one smbtorture
-// process, and as a whole suite (3 minutes of break timeouts) with
+// whole suites; smb2.lease runs its listed must-pass tests in one
+// smbtorture process (about 80 s), and as a whole suite (3 minutes of break timeouts) with
 // SIGNET_TORTURE_SLOW=1, which also runs the three against a single
 // server for comparison. Each run logs smbtorture's counts.
 func TestClusterSmbtorture(t *testing.T) {
@@ -42,6 +42,9 @@ func TestClusterSmbtorture(t *testing.T) {
 					if c.name == suite {
 						expect[suite[strings.LastIndexByte(suite, '.')+1:]] = c.knownFailure
 					} else if rest, ok := strings.CutPrefix(c.name, suite+"."); ok {
+						if suite == "smb2.lease" && !slow && c.knownFailure != "" {
+							continue // fails on a single server too; saves CI time
+						}
 						expect[tortureSubtest(rest)] = c.knownFailure
 						names = append(names, c.name)
 					}

@@ -250,6 +250,28 @@ func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool
 	s.requestBreaks(ctx, co, holders, encodeBreakRequest(breakForOpen, o, overwrite))
 }
 
+// clusterWouldWait reports, from the node's copy of the caching table,
+// whether a new open will wait for another node's break, so that its
+// CREATE goes asynchronous as for a local break. It only decides that:
+// clusterBreakRemote reads etcd itself after the open is registered.
+func (s *Server) clusterWouldWait(o *open, key nodeKey, overwrite bool) bool {
+	c := s.opts.Cluster
+	if c == nil || o.tree == nil {
+		return false
+	}
+	doc := o.options&wire.FileDeleteOnClose != 0
+	if !overwrite && !doc && leaseStatOpen(o.access) && oplockStatOpen(o.access) {
+		return false
+	}
+	return c.Others(clusterCachingTable, clusterFile(o, key), func(v []byte) bool {
+		if len(v) == 0 {
+			return true
+		}
+		st := uint32(v[0])
+		return st&wire.LeaseWrite != 0 || overwrite && st != 0 || doc && st&wire.LeaseHandle != 0
+	})
+}
+
 // requestBreaks asks holders to break and waits for their answers, at
 // most oplockBreakTimeout and a margin (each holder enforces the timeout
 // itself).

@@ -464,9 +464,10 @@ func (cc *createCall) open() (*open, error) {
 			f.Close()
 			return nil, errPurged
 		}
-		if len(waits) > 0 && cc.r.last {
+		if (len(waits) > 0 || r.c.srv.clusterWouldWait(o, cc.pending.key, cc.pending.overwrite)) && cc.r.last {
 			// A break that must be acknowledged makes the CREATE wait: it
 			// goes asynchronous, as Windows does, so the client can go on.
+			// (clusterWouldWait: a break by another node; cluster_lease.go.)
 			return nil, errBreakPending
 		}
 	}
