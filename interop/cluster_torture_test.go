@@ -62,9 +62,13 @@ func TestClusterSmbtorture(t *testing.T) {
 				out, _ := runIn(t, t.TempDir(), 10*time.Minute, bin, args...)
 				got := map[string]string{}
 				counts := map[string]int{}
+				var notPassed []string
 				for _, m := range tortureResult.FindAllStringSubmatch(out, -1) {
 					got[m[2]] = m[1]
 					counts[m[1]]++
+					if m[1] != "success" {
+						notPassed = append(notPassed, m[1]+": "+m[2])
+					}
 				}
 				for sub, known := range expect {
 					switch v := got[sub]; {
@@ -78,6 +82,9 @@ func TestClusterSmbtorture(t *testing.T) {
 				}
 				t.Logf("%s against the %s: %d success, %d failure, %d error, %d skip (%d listed)",
 					suite, tg.name, counts["success"], counts["failure"], counts["error"], counts["skip"], len(expect))
+				if len(notPassed) > 0 {
+					t.Logf("not passed: %s", strings.Join(notPassed, "; "))
+				}
 				if t.Failed() {
 					t.Logf("smbtorture output:\n%s", tail(out, 60))
 				}

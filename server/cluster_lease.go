@@ -229,8 +229,8 @@ func encodeBreakRequest(kind byte, o *open, overwrite bool) []byte {
 // before it is seen and none can be granted after it.
 func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool) {
 	co := o.cl
-	if co == nil {
-		return
+	if co == nil || o.isDir {
+		return // no caching on directories in a cluster
 	}
 	doc := o.options&wire.FileDeleteOnClose != 0
 	if !overwrite && !doc && leaseStatOpen(o.access) && oplockStatOpen(o.access) {
@@ -256,7 +256,7 @@ func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool
 // clusterBreakRemote reads etcd itself after the open is registered.
 func (s *Server) clusterWouldWait(o *open, key nodeKey, overwrite bool) bool {
 	c := s.opts.Cluster
-	if c == nil || o.tree == nil {
+	if c == nil || o.tree == nil || o.isDir {
 		return false
 	}
 	doc := o.options&wire.FileDeleteOnClose != 0
@@ -333,7 +333,7 @@ func (s *Server) clusterBreakRead(writer *open) {
 // file before a rename or delete, and waits.
 func (s *Server) clusterBreakHandle(ctx context.Context, o *open) {
 	co := o.cl
-	if co == nil {
+	if co == nil || o.isDir {
 		return
 	}
 	states, err := co.c.Caching(ctx, co.file)
