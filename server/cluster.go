@@ -81,6 +81,9 @@ type clusterOpen struct {
 	// open of the file; cluster_lease.go). Set by its CREATE before the
 	// grant.
 	noW bool
+	// othersSeen: when the open was registered, another node had an open
+	// of the file (cluster_lease.go). Set before publication.
+	othersSeen bool
 }
 
 type clusterLockKey struct {
@@ -143,12 +146,14 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 		return nil
 	}
 	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
+	conflict, seen := seeingOthers(shareEntryConflict) // cluster_lease.go
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
-		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+		[][]byte{encodeShareEntry(o.access, o.share)}, conflict)
 	if isClusterConflict(err) && s.clusterBreakHandles(ctx, o, co) { // cluster_lease.go
 		_, err = c.Acquire(ctx, clusterOpens, co.file, co.owner,
-			[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+			[][]byte{encodeShareEntry(o.access, o.share)}, conflict)
 	}
+	co.othersSeen = seen.Load()
 	if err != nil {
 		o.mu.Lock()
 		p := o.path

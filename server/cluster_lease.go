@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/wire"
@@ -179,6 +180,22 @@ func (s *Server) clusterSyncCaching(ctx context.Context, co *clusterOpen, key no
 
 func noop() {}
 
+// seeingOthers wraps the conflict rule given to Cluster.Acquire so that
+// it records being called: Acquire calls it for every value of another
+// node's entries it read, so when it was never called in a successful
+// Acquire, no other node had an open of the file when the open was
+// registered (the transaction commits only if the file's entries did not
+// change since that read), and then no other node can hold caching of it
+// (its caching entry, if any, is stale: W is claimed only by a node with
+// an open, and any caching goes with the node's last open).
+func seeingOthers(conflict func(mine, other []byte) bool) (func(mine, other []byte) bool, *atomic.Bool) {
+	seen := new(atomic.Bool)
+	return func(mine, other []byte) bool {
+		seen.Store(true)
+		return conflict(mine, other)
+	}, seen
+}
+
 // clusterGrantCaching is called before a CREATE grants its lease or
 // oplock: when the request could get W (a lease with W, a batch or
 // exclusive oplock), the node claims W for the file by check-and-set, and
@@ -194,7 +211,9 @@ func (s *Server) clusterGrantCaching(ctx context.Context, o *open, cc *createCal
 	cf := ct.lockFile(co.file, o.node.key, true)
 	wantW := cc.lease != nil && cc.lease.ctx.State&wire.LeaseWrite != 0 ||
 		cc.lease == nil && (cc.req.RequestedOplockLevel == wire.OplockBatch || cc.req.RequestedOplockLevel == wire.OplockExclusive)
-	if wantW && cf.written&wire.LeaseWrite == 0 {
+	if wantW && co.othersSeen {
+		co.noW = true // another node had an open a moment ago: no W, and no etcd request
+	} else if wantW && cf.written&wire.LeaseWrite == 0 {
 		claim := cf.written | leaseRWH
 		if err := co.c.SetCaching(ctx, co.file, byte(claim), true); err != nil {
 			co.noW = true // another node has an open (or etcd is unreachable): no W
@@ -233,7 +252,7 @@ func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool
 		return // no caching on directories in a cluster
 	}
 	doc := o.options&wire.FileDeleteOnClose != 0
-	if !overwrite && !doc && leaseStatOpen(o.access) && oplockStatOpen(o.access) {
+	if !co.othersSeen || !overwrite && !doc && leaseStatOpen(o.access) && oplockStatOpen(o.access) {
 		return
 	}
 	states, err := co.c.Caching(ctx, co.file)
