@@ -10,6 +10,7 @@ import (
 
 	"github.com/signetsmb/signet/cluster"
 	"github.com/signetsmb/signet/cluster/etcdtest"
+	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 	"github.com/signetsmb/signet/vfs/localfs"
@@ -190,6 +191,53 @@ func (tc *tester) expectOnlyInterim(d time.Duration) {
 		}
 		tc.receive(f)
 	}
+}
+
+// TestClusterLeaseHandleBreak: handle caching across nodes. An open on
+// B that conflicts with the share modes of A's open that holds an RWH
+// lease makes A's client get a break of H (to RW), as on a single server;
+// once A's client closed its handle, B's open succeeds. A delete
+// disposition set on B breaks H on A and waits for the acknowledgment.
+func TestClusterLeaseHandleBreak(t *testing.T) {
+	a, b, _, _ := clusterPair(t, false)
+	k := [16]byte{0xA4}
+	cr := a.parseCreate(a.roundTrip(a.createLease("h", k, leaseRWH, wire.FileShareRead|wire.FileShareWrite)))
+	if l := leaseOf(t, cr); l.State != leaseRWH {
+		t.Fatalf("A: lease %#x", l.State)
+	}
+	del := b.createReq(&wire.CreateRequest{DesiredAccess: wire.Delete | wire.FileReadAttributes, ShareAccess: shareAll,
+		CreateDisposition: wire.FileOpen, Name: "h"})
+	b.send(del)
+	lb := a.recvLeaseBreak()
+	if lb.NewState != wire.LeaseRead|wire.LeaseWrite {
+		t.Fatalf("A: break %+v, want RWH -> RW (H for a sharing violation)", lb)
+	}
+	b.expectOnlyInterim(200 * time.Millisecond)
+	a.closeFile(cr.FileID) // the client gives its cached handle up
+	crd := b.parseCreate(b.wait(del))
+	if crd == nil {
+		t.Fatal("B: DELETE open after A closed its handle failed")
+	}
+	b.closeFile(crd.FileID)
+
+	k2 := [16]byte{0xA5}
+	cr = a.parseCreate(a.roundTrip(a.createLease("k", k2, wire.LeaseRead|wire.LeaseHandle, shareAll)))
+	if l := leaseOf(t, cr); l.State != wire.LeaseRead|wire.LeaseHandle {
+		t.Fatalf("A: lease %#x", l.State)
+	}
+	crd, st := b.create(&wire.CreateRequest{DesiredAccess: wire.Delete | wire.FileReadAttributes, ShareAccess: shareAll,
+		CreateDisposition: wire.FileOpen, Name: "k"})
+	if st != ntstatus.Success {
+		t.Fatalf("B: DELETE open beside A's RH lease: %v", st)
+	}
+	set := b.setInfoReq(crd.FileID, wire.InfoFile, uint8(fscc.FileDispositionInformation), []byte{1}, 0)
+	b.send(set)
+	if lb := a.recvLeaseBreak(); lb.Key != k2 || lb.NewState != wire.LeaseRead {
+		t.Fatalf("A: break %+v, want RH -> R before the delete", lb)
+	}
+	b.expectOnlyInterim(200 * time.Millisecond)
+	a.roundTrip(a.leaseAckReq(k2, wire.LeaseRead))
+	expectStatus(t, "B: delete disposition after A's acknowledgment", b.wait(set), ntstatus.Success)
 }
 
 // fileIDHex is the backend's file id of an open, as cluster file names
