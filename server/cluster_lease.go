@@ -61,6 +61,10 @@ type clusterCacheFile struct {
 	key     nodeKey
 	written uint32 // the state last written to the cluster; mu
 	dead    bool   // removed from the table; mu
+	// serving counts the break requests of other nodes being served for
+	// the file; no W is granted meanwhile (a CREATE registered before the
+	// requester's open must not keep or gain W behind the break). mu.
+	serving int
 }
 
 // lockFile returns the file's entry with its mu held, created if need be
@@ -92,7 +96,7 @@ func (ct *clusterCacheTable) lockFile(file string, key nodeKey, create bool) *cl
 // unlockFile releases cf, dropping it from the table when nothing is
 // published any more.
 func (ct *clusterCacheTable) unlockFile(file string, cf *clusterCacheFile) {
-	if cf.written == 0 {
+	if cf.written == 0 && cf.serving == 0 {
 		cf.dead = true
 		ct.mu.Lock()
 		if ct.files[file] == cf {
@@ -211,8 +215,10 @@ func (s *Server) clusterGrantCaching(ctx context.Context, o *open, cc *createCal
 	cf := ct.lockFile(co.file, o.node.key, true)
 	wantW := cc.lease != nil && cc.lease.ctx.State&wire.LeaseWrite != 0 ||
 		cc.lease == nil && (cc.req.RequestedOplockLevel == wire.OplockBatch || cc.req.RequestedOplockLevel == wire.OplockExclusive)
-	if wantW && co.othersSeen {
-		co.noW = true // another node had an open a moment ago: no W, and no etcd request
+	if wantW && (co.othersSeen || cf.serving > 0) {
+		// Another node had an open a moment ago, or is waiting for a
+		// break: no W, and no etcd request.
+		co.noW = true
 	} else if wantW && cf.written&wire.LeaseWrite == 0 {
 		claim := cf.written | leaseRWH
 		if err := co.c.SetCaching(ctx, co.file, byte(claim), true); err != nil {
@@ -380,13 +386,16 @@ func (s *Server) clusterServeBreak(ctx context.Context, file string, req []byte)
 		return
 	}
 	ct := &s.clCache
-	ct.mu.Lock()
-	cf := ct.files[file]
-	ct.mu.Unlock()
+	// Taking the file's entry waits for a grant in progress (its lease
+	// is then there to be broken); serving keeps further grants from W
+	// and the entry in the table until the break is done.
+	cf := ct.lockFile(file, nodeKey{}, false)
 	if cf == nil {
 		return // nothing published: nothing to break
 	}
+	cf.serving++
 	key := cf.key
+	cf.mu.Unlock()
 	le := binary.LittleEndian
 	stand := &open{access: le.Uint32(req), share: le.Uint32(req[4:]), options: le.Uint32(req[8:])}
 	switch req[12] {
@@ -401,9 +410,8 @@ func (s *Server) clusterServeBreak(ctx context.Context, file string, req []byte)
 			s.breakHandleLeases(ctx, stand)
 		}
 	}
-	c := s.opts.Cluster
-	if cf := ct.lockFile(file, key, false); cf != nil {
-		s.syncCachingLocked(context.Background(), c, file, cf)
-		ct.unlockFile(file, cf)
-	}
+	cf.mu.Lock()
+	cf.serving--
+	s.syncCachingLocked(context.Background(), s.opts.Cluster, file, cf)
+	ct.unlockFile(file, cf)
 }
