@@ -252,19 +252,18 @@ func encodeBreakRequest(kind byte, o *open, overwrite bool) []byte {
 // delete-on-close) are asked to break, and the open waits for them. The
 // read of their caching follows the open's registration, so a W granted
 // before it is seen and none can be granted after it.
-func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool) {
+func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool) error {
 	co := o.cl
 	if co == nil || o.isDir {
-		return // no caching on directories in a cluster
+		return nil // no caching on directories in a cluster
 	}
 	doc := o.options&wire.FileDeleteOnClose != 0
 	if !co.othersSeen || !overwrite && !doc && leaseStatOpen(o.access) && oplockStatOpen(o.access) {
-		return
+		return nil
 	}
 	states, err := co.c.Caching(ctx, co.file)
 	if err != nil {
-		s.log.Warn("cluster: reading other nodes' caching", "file", co.file, "err", err)
-		return
+		return s.clusterRefused("open", err) // cannot know what to break
 	}
 	var holders []string
 	for node, st := range states {
@@ -273,6 +272,7 @@ func (s *Server) clusterBreakRemote(ctx context.Context, o *open, overwrite bool
 		}
 	}
 	s.requestBreaks(ctx, co, holders, encodeBreakRequest(breakForOpen, o, overwrite))
+	return nil
 }
 
 // clusterWouldWait reports, from the node's copy of the caching table,

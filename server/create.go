@@ -508,11 +508,13 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	if err == nil {
 		err = r.c.srv.clusterAttach(ctx, o, p.key) // cluster.go; nothing unless clustered
 	}
-	if err == nil {
-		r.c.srv.clusterBreakRemote(ctx, o, overwrite) // cluster_lease.go; nothing unless clustered
-	}
 	if err != nil {
 		f.Close()
+		cc.undoCreate(ctx)
+		return nil, err
+	}
+	if err := r.c.srv.clusterBreakRemote(ctx, o, overwrite); err != nil { // cluster_lease.go; nothing unless clustered
+		o.release()
 		cc.undoCreate(ctx)
 		return nil, err
 	}
