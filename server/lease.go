@@ -295,7 +295,7 @@ func (s *Server) breakHandleLeases(ctx context.Context, o *open) {
 	if o.node == nil {
 		return
 	}
-	s.clusterBreakHandle(ctx, o) // cluster_lease.go; nothing unless clustered
+	defer s.clusterBreakHandle(ctx, o) // after the local breaks (cluster_lease.go); nothing unless clustered
 	t := &s.nodes
 	timer := time.NewTimer(oplockBreakTimeout)
 	defer timer.Stop()
