@@ -286,10 +286,10 @@ func runSpread(shares []*client.Share, n int, op func(sh *client.Share, c, i int
 
 // opCost is what a batch of opens cost the configuration.
 type opCost struct {
-	clustered        bool
-	requests         float64            // etcd KV requests per open + close
-	methods          map[string]float64 // the same by method
-	signetCPU, etcdCPU float64          // CPU s per 1000 opens
+	clustered          bool
+	requests           float64            // etcd KV requests per open + close
+	methods            map[string]float64 // the same by method
+	signetCPU, etcdCPU float64            // CPU s per 1000 opens
 }
 
 func (c opCost) String() string {

@@ -44,7 +44,7 @@ func TestSmokeCluster(t *testing.T) {
 	num := `[0-9][0-9.]*`
 	for _, c := range clusterConfs {
 		for _, re := range []string{
-			`\| ` + regexp.QuoteMeta(c.name) + ` \| ` + num + ` \| ` + num + ` \| ` + num + ` \|`, // opens/s
+			`\| ` + regexp.QuoteMeta(c.name) + ` \| ` + num + ` \| ` + num + ` \| ` + num + ` \|`,                // opens/s
 			`\| ` + regexp.QuoteMeta(c.name) + ` \| ` + num + ` \| ` + num + ` \| ` + num + ` \| ` + num + ` \|`, // transfers
 		} {
 			if !regexp.MustCompile(re).MatchString(report) {
