@@ -111,6 +111,15 @@ func measureCluster(cfg *config, res *results, work string, p *payload, live *ru
 			return err
 		}
 	}
+	etcdRoot := root
+	if cfg.etcdDir != "" {
+		d, err := os.MkdirTemp(cfg.etcdDir, "signet-bench-etcd")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		etcdRoot = d
+	}
 	etcds := map[int]*etcdCluster{}
 	var stops []func()
 	defer func() {
@@ -126,7 +135,7 @@ func measureCluster(cfg *config, res *results, work string, p *payload, live *ru
 		}
 		if c.etcd > 0 && etcds[c.etcd] == nil {
 			log("starting a %d-member etcd cluster", c.etcd)
-			e, err := startEtcd(bin, filepath.Join(root, fmt.Sprintf("etcd%d", c.etcd)), c.etcd)
+			e, err := startEtcd(bin, filepath.Join(etcdRoot, fmt.Sprintf("etcd%d", c.etcd)), c.etcd)
 			if err != nil {
 				return err
 			}
@@ -365,13 +374,17 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 	if cfg.note != "" {
 		fmt.Fprintf(&b, "Note: %s\n\n", cfg.note)
 	}
-	fmt.Fprintf(&b, "Setup: Signet nodes (`signet serve`, signing required) on loopback, all nodes of a configuration serving one folder in %s; etcd members (Debian's etcd, default heartbeat and election timeouts) on loopback with their data in the same tmpfs, so a WAL fsync costs nothing here (on disks it adds the disk's fsync latency to every transaction). "+
+	etcdWhere := "with their data in the same folder, so on tmpfs a WAL fsync costs nothing (on a disk it adds the disk's fsync latency to every write transaction; `-etcd-dir` puts the data elsewhere)"
+	if cfg.etcdDir != "" {
+		etcdWhere = fmt.Sprintf("with their data in %s (`-etcd-dir`)", cfg.etcdDir)
+	}
+	fmt.Fprintf(&b, "Setup: Signet nodes (`signet serve`, signing required) on loopback, all nodes of a configuration serving one folder in %s; etcd members (Debian's etcd, default heartbeat and election timeouts) on loopback %s. "+
 		"%d Signet-client sessions (3.1.1, AES-128-GMAC, no leases or durable handles so that every open and close reaches a server) work at once, spread round-robin over the nodes; each workload makes %d opens, each followed by its close. "+
 		"The latency row is one session making the same number of opens of existing files one at a time, through each node in turn. "+
 		"Transfers: the Signet client writes %s (SHA-256 checked) through one node and reads it through the next (on one node: the same node). "+
 		"Each figure is taken %d time(s), runs outermost over all configurations, the tables give the median and the lowest and highest run. "+
 		"etcd requests are the KV requests (grpc_server_handled_total, service etcdserverpb.KV) of all members from their /metrics, taken around each workload; CPU is utime+stime from /proc of all Signet nodes, and of all etcd members, around each workload.\n\n",
-		cfg.workRoot, cfg.clusterClients, cfg.clusterOpens, humanSize(cfg.size), cfg.runs)
+		cfg.workRoot, etcdWhere, cfg.clusterClients, cfg.clusterOpens, humanSize(cfg.size), cfg.runs)
 
 	cell := func(conf, wl, fig string) string {
 		s := res.byKey[seriesKey(conf, wl, fig)]

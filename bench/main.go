@@ -73,6 +73,7 @@ type config struct {
 	// the cluster part (bench/cluster.go)
 	clusterClients int
 	clusterOpens   int
+	etcdDir        string // "": below the work folder
 }
 
 func main() {
@@ -109,6 +110,7 @@ func parseFlags(args []string) (*config, error) {
 	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
 	clusterClients := fs.Int("cluster-clients", 6, "cluster part: sessions working at once, spread round-robin over the nodes")
 	clusterOpens := fs.Int("cluster-opens", 2000, "cluster part: opens (each with its close) per workload and run")
+	etcdDir := fs.String("etcd-dir", "", "cluster part: folder for etcd's data (default: below -dir, so tmpfs; a folder on disk adds the disk's fsync to every etcd write)")
 	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba), 100 opens per cluster workload; leaves the cluster part out unless -only names it; does not write -out unless given")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ func parseFlags(args []string) (*config, error) {
 	}
 	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
 		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{},
-		clusterClients: *clusterClients, clusterOpens: *clusterOpens}
+		clusterClients: *clusterClients, clusterOpens: *clusterOpens, etcdDir: *etcdDir}
 	var err error
 	if cfg.size, err = peers.ParseSize(*size); err != nil {
 		return nil, err
