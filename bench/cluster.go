@@ -162,6 +162,7 @@ func measureCluster(cfg *config, res *results, work string, p *payload, live *ru
 		setups = append(setups, cs)
 	}
 	for run := 1; run <= cfg.runs; run++ {
+		res.clusterLoads = append(res.clusterLoads, loadAvg())
 		for _, cs := range setups {
 			if err := cs.measureOpens(cfg, res, run, log); err != nil {
 				res.fail(log, fmt.Errorf("cluster, %s: %w", cs.conf.name, err))
@@ -371,6 +372,12 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 	fmt.Fprintf(&b, "Produced by `%s` (bench/cluster.go), started %s UTC; `go run ./bench -only cluster` rewrites this section alone and keeps the rest of this file, a run without the cluster part keeps this section.\n\n", cfg.cmdline, started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %.1f GiB memory, %s, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n\n",
 		m.cpu, m.cores, m.memGiB, m.kernel, m.goVersion, etcdVersion(), m.loadBefore, m.loadAfter)
+	if len(res.clusterLoads) > 0 {
+		fmt.Fprintf(&b, "Load average at the start of each run: %s.\n\n", strings.Join(res.clusterLoads, "; "))
+	}
+	if l1 := maxLoad1(append([]string{m.loadBefore, m.loadAfter}, res.clusterLoads...)); m.cores > 0 && l1 >= 0.5*float64(m.cores) {
+		fmt.Fprintf(&b, "**Loaded machine**: the 1-minute load average reached %.2f on %d cores while the benchmark ran; other work competed for the CPU, so absolute figures are noisy. Read the spreads, and compare configurations within this run.\n\n", l1, m.cores)
+	}
 	if cfg.note != "" {
 		fmt.Fprintf(&b, "Note: %s\n\n", cfg.note)
 	}
@@ -392,10 +399,10 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 			return "-"
 		}
 		v := median(s.Values)
-		if len(s.Values) == 1 {
+		lo, hi, _ := spread(s.Values)
+		if fmtVal(lo) == fmtVal(hi) {
 			return fmtVal(v)
 		}
-		lo, hi, _ := spread(s.Values)
 		return fmt.Sprintf("%s (%s - %s)", fmtVal(v), fmtVal(lo), fmtVal(hi))
 	}
 	med := func(conf, wl, fig string) float64 { return res.med(conf, wl, fig) }
@@ -422,7 +429,7 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.name, cell(c.name, wlWrite, figMBps), cell(c.name, wlRead, figMBps), cpu(wlWrite), cpu(wlRead))
 	}
 	b.WriteString("\n### Coordination cost\n\n")
-	b.WriteString("Latency: one session, one open of an existing file and its close at a time. The other columns per workload of the opens table: etcd KV requests per open and close (by method), and CPU seconds per 1000 opens (with their closes) of all Signet nodes together and of all etcd members together.\n\n")
+	b.WriteString("Latency: one session, one open of an existing file and its close at a time. The other columns per workload of the opens table: etcd KV requests per open and close (by method), and CPU seconds per 1000 opens (with their closes) of all Signet nodes together and of all etcd members together; with the sessions spread evenly over the nodes, the Signet figure is also each node's CPU per 1000 opens it served.\n\n")
 	b.WriteString("| configuration | latency, ms per open + close | added by the cluster, ms |\n|---|---|---|\n")
 	base := med(clusterConfs[0].name, wlLatency, figLatency)
 	for _, c := range clusterConfs {
@@ -450,11 +457,19 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.name, wl, req, cell(c.name, wl, figSignet), cell(c.name, wl, figEtcd))
 		}
 	}
-	if gs := clusterGrowth(res); len(gs) > 0 {
-		b.WriteString("\n### How the cost grows (ratios of medians)\n\n")
-		for _, g := range gs {
-			fmt.Fprintf(&b, "- %s = %s\n", g.Name, fmtRatio(g.Value))
+	b.WriteString("\n### How the cost grows\n\n")
+	b.WriteString("Ratios of medians, the second configuration over the first; for opens/s, etcd requests and CPU per open: create, open existing, shared file; for transfers: write, read.\n\n")
+	b.WriteString("| step | opens/s | latency | etcd requests per open | Signet CPU per open | etcd CPU per open | MB/s |\n|---|---|---|---|---|---|---|\n")
+	for _, g := range clusterGrowth(res) {
+		fmt.Fprintf(&b, "| %s |", g.step)
+		for _, col := range g.cols {
+			var vs []string
+			for _, v := range col {
+				vs = append(vs, fmtRatio(v))
+			}
+			fmt.Fprintf(&b, " %s |", strings.Join(vs, ", "))
 		}
+		b.WriteString("\n")
 	}
 	var failed []string
 	for _, f := range res.failures {
@@ -472,33 +487,39 @@ func clusterReport(cfg *config, res *results, m machine, started time.Time) stri
 	return b.String()
 }
 
-// clusterGrowth lists how the figures change: a cluster against none, and
-// three nodes against one on the same three-member etcd.
-func clusterGrowth(res *results) []ratio {
-	none, one1, one3, three := clusterConfs[0].name, clusterConfs[1].name, clusterConfs[2].name, clusterConfs[3].name
-	var out []ratio
-	q := func(name, a, b, wl, fig string) {
-		v := res.med(a, wl, fig) / res.med(b, wl, fig)
-		if !math.IsNaN(v) {
-			out = append(out, ratio{name, v})
+// growth is how the figures change from one configuration to another:
+// per column, the ratios (second over first) of the workloads' medians.
+type growth struct {
+	step string
+	cols [6][]float64 // opens/s, latency, etcd requests, Signet CPU, etcd CPU, MB/s
+}
+
+// clusterGrowth compares a cluster with none (one node, one etcd
+// member), three etcd members with one (one node), and three nodes with
+// one (three etcd members).
+func clusterGrowth(res *results) []growth {
+	c := clusterConfs
+	steps := []struct {
+		name string
+		a, b clusterConf
+	}{
+		{"1 node: no cluster -> cluster of 1 etcd member", c[0], c[1]},
+		{"1 node: 1 etcd member -> 3", c[1], c[2]},
+		{"3 etcd members: 1 node -> 3 nodes", c[2], c[3]},
+	}
+	var out []growth
+	for _, st := range steps {
+		g := growth{step: st.name}
+		q := func(wl, fig string) float64 { return res.med(st.b.name, wl, fig) / res.med(st.a.name, wl, fig) }
+		for _, wl := range clusterWorkloads {
+			g.cols[0] = append(g.cols[0], q(wl, figRate))
+			g.cols[2] = append(g.cols[2], q(wl, figRequests))
+			g.cols[3] = append(g.cols[3], q(wl, figSignet))
+			g.cols[4] = append(g.cols[4], q(wl, figEtcd))
 		}
-	}
-	for _, wl := range clusterWorkloads {
-		q(fmt.Sprintf("opens/s, %s: 1 node with a cluster (1 etcd member) / without", wl), one1, none, wl, figRate)
-		q(fmt.Sprintf("opens/s, %s: 3 nodes / 1 node (3 etcd members each)", wl), three, one3, wl, figRate)
-	}
-	q("latency of an open + close: 1 node with a cluster (1 etcd member) / without", one1, none, wlLatency, figLatency)
-	q("latency of an open + close: 3 etcd members / 1 (1 node)", one3, one1, wlLatency, figLatency)
-	q("latency of an open + close: 3 nodes / 1 node (3 etcd members)", three, one3, wlLatency, figLatency)
-	for _, wl := range clusterWorkloads {
-		q(fmt.Sprintf("etcd requests per open + close, %s: 3 nodes / 1 node", wl), three, one3, wl, figRequests)
-		q(fmt.Sprintf("Signet CPU per open, %s: 1 node with a cluster (1 etcd member) / without", wl), one1, none, wl, figSignet)
-		q(fmt.Sprintf("Signet CPU per open, %s: 3 nodes / 1 node (3 etcd members)", wl), three, one3, wl, figSignet)
-		q(fmt.Sprintf("etcd CPU per open, %s: 3 nodes / 1 node", wl), three, one3, wl, figEtcd)
-	}
-	for _, op := range []string{wlWrite, wlRead} {
-		q(fmt.Sprintf("%s MB/s: 1 node with a cluster (1 etcd member) / without", op), one1, none, op, figMBps)
-		q(fmt.Sprintf("%s MB/s: 3 nodes / 1 node (3 etcd members)", op), three, one3, op, figMBps)
+		g.cols[1] = []float64{q(wlLatency, figLatency)}
+		g.cols[5] = []float64{q(wlWrite, figMBps), q(wlRead, figMBps)}
+		out = append(out, g)
 	}
 	return out
 }

@@ -68,7 +68,7 @@ func TestSmokeCluster(t *testing.T) {
 			t.Errorf("%s: %s etcd requests per open + close, want at least 2", c.name, m[1])
 		}
 	}
-	if !strings.Contains(report, "Txn") || !strings.Contains(report, "3 nodes / 1 node") {
+	if !strings.Contains(report, "Txn") || !regexp.MustCompile(`\| 3 etcd members: 1 node -> 3 nodes \| [0-9.]+, [0-9.]+, [0-9.]+ \|`).MatchString(report) {
 		t.Errorf("report lacks the request breakdown or the growth ratios:\n%s", report)
 	}
 	b, err := os.ReadFile(out)
