@@ -120,3 +120,29 @@ func TestSpliceCluster(t *testing.T) {
 		t.Errorf("clusterSection")
 	}
 }
+
+// TestClusterPartSelection: a full run has the cluster part, the smoke
+// run (CI's `go run ./bench -short`) leaves it out unless -only names it.
+func TestClusterPartSelection(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		want  bool
+		opens int
+	}{
+		{nil, true, 2000},
+		{[]string{"-short"}, false, 100},
+		{[]string{"-short", "-only", "cluster"}, true, 100},
+		{[]string{"-only", "transfer"}, false, 2000},
+	} {
+		cfg, err := parseFlags(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.parts["cluster"] != c.want || cfg.clusterOpens != c.opens {
+			t.Errorf("%q: cluster part %v with %d opens, want %v with %d", c.args, cfg.parts["cluster"], cfg.clusterOpens, c.want, c.opens)
+		}
+	}
+	if _, err := parseFlags([]string{"-cluster-clients", "0"}); err == nil {
+		t.Error("-cluster-clients 0 accepted")
+	}
+}
