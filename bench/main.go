@@ -15,7 +15,12 @@
 //   - small files (create, write 4 KiB, close, stat, delete) from 1 and from
 //     8 sessions at once;
 //   - a folder of 100,000 entries listed;
-//   - server memory (PSS) per idle signed session at 1,000 and 10,000.
+//   - server memory (PSS) per idle signed session at 1,000 and 10,000;
+//   - the cluster part (issue 15, bench/cluster.go): opens and closes per
+//     second, transfers and the coordination cost (latency, etcd requests
+//     and CPU per open) on one node without a cluster, one node with a
+//     one- and a three-member etcd, and three nodes; it needs Debian's
+//     etcd (package etcd-server) and is skipped with that hint without it.
 //
 // It prints ratios (Signet/Samba, Signet/ceiling, signed/unsigned, CPU)
 // and each target of issue 8 met or missed, and writes the report to
@@ -23,7 +28,8 @@
 // says what to install and measures Signet alone.
 //
 //	go run ./bench                       # everything, 1 GiB, 3 runs
-//	go run ./bench -short                # smoke run: 8 MiB, 1 run, seconds
+//	go run ./bench -short                # smoke run: 8 MiB, 1 run, seconds (no cluster part)
+//	go run ./bench -only cluster         # the scale-out figures alone, into their section of PERFORMANCE.md
 //	go run ./bench -only transfer,small -size 256MiB -runs 5
 package main
 
