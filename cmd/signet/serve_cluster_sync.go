@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/signetsmb/signet/auth/userdb"
+	"github.com/signetsmb/signet/cluster"
+	"github.com/signetsmb/signet/policy"
+	"github.com/signetsmb/signet/server"
+)
+
+// reloadHook forwards the users store's reloads (StoreOptions.OnReload,
+// called before the cluster sync exists) to it once it runs.
+type reloadHook struct{ fn atomic.Pointer[func()] }
+
+func (h *reloadHook) fire() {
+	if f := h.fn.Load(); f != nil {
+		(*f)()
+	}
+}
+
+// startClusterSync replicates the users file and the shared part of the
+// configuration (policy.ReplicablePart) through etcd (docs/cluster.md,
+// "Users file and policy"): at start the node takes the cluster's copies
+// (or publishes its own when the cluster has none); afterwards a reload of
+// either file on this node (file watch, SIGHUP, `signet policy set`,
+// `signet user add`) is published, and a change published by another
+// node is validated, written to the local file and reloaded as a local
+// edit would be. Without [cluster] (clu nil) it does nothing. The
+// returned function stops it; call it before leaving the cluster.
+func startClusterSync(ctx context.Context, clu server.Cluster, store *policy.Store, users *userdb.Store,
+	usersHook *reloadHook, log *slog.Logger) (func(), error) {
+	n, ok := clu.(*cluster.Node)
+	if !ok || n == nil {
+		return func() {}, nil
+	}
+	path := users.Path()
+	usersDoc := cluster.Doc{Name: "users",
+		Local: func() ([]byte, error) { return userdb.ReadFile(path) },
+		Apply: func(data []byte) error {
+			if err := userdb.WriteFile(path, data); err != nil {
+				return err
+			}
+			users.Reload()
+			return nil
+		}}
+	policyDoc := cluster.Doc{Name: "policy",
+		Local: func() ([]byte, error) { return policy.ReplicableFile(store.Current().Path) },
+		Apply: func(data []byte) error {
+			cur := store.Current()
+			if err := policy.ApplyReplicable(cur.Path, data, cur.AllowsUnknown()); err != nil {
+				return err
+			}
+			return store.ReloadAndLog(log, "cluster (a change on another node)")
+		}}
+	ds := cluster.NewDocSync(n, usersDoc, policyDoc)
+	if err := ds.Start(ctx); err != nil {
+		return nil, err
+	}
+	onUsers := func() { ds.Changed("users") }
+	usersHook.fn.Store(&onUsers)
+	unsub := store.Subscribe(func(_, _ *policy.Config) { ds.Changed("policy") })
+	return func() {
+		usersHook.fn.Store(nil)
+		unsub()
+		ds.Close()
+	}, nil
+}
