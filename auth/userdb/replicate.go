@@ -26,4 +26,3 @@ func WriteFile(path string, data []byte) error {
 	}
 	return writeAtomic(path, data)
 }
-
