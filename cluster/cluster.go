@@ -108,6 +108,9 @@ type Node struct {
 	mirrors    map[string]*mirror
 	mirrorStop context.CancelFunc
 	mirrorWG   sync.WaitGroup
+
+	// onLost replaces Config.OnLost when set (SetOnLost, lost.go). // sync15
+	onLost atomic.Pointer[func(table, file, owner string)]
 }
 
 func (c *Config) defaults() error {
@@ -413,9 +416,7 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 			delete(entries, k)
 			n.log.Error("cluster: an entry lost with the node's lease conflicts with another node's; dropped",
 				"table", table, "file", file, "owner", e.owner)
-			if n.cfg.OnLost != nil {
-				n.cfg.OnLost(table, file, e.owner)
-			}
+			n.lost(table, file, e.owner) // lost.go
 		}
 		for _, k := range put {
 			delete(entries, k)

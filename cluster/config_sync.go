@@ -195,6 +195,11 @@ func (s *DocSync) run(ctx context.Context, from int64) {
 // returns the revision to watch from next.
 func (s *DocSync) follow(ctx context.Context, wch clientv3.WatchChan, next int64) int64 {
 	var retry <-chan time.Time
+	s.mu.Lock()
+	if len(s.pending) > 0 { // left by a publication that failed before the watch ended
+		retry = time.After(0)
+	}
+	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
