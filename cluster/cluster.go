@@ -60,6 +60,9 @@ type Config struct {
 	// Mirror lists the tables of which the node keeps a copy of the other
 	// nodes' entries, for Others.
 	Mirror []string
+	// Username and Password authenticate the node to etcd (etcd's
+	// user/password authentication), when Username is set. // sync15
+	Username, Password string
 }
 
 var errRegistered = errors.New("cluster: node key exists")
@@ -190,6 +193,8 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		DialKeepAliveTime:    cfg.LeaseTTL / 3,
 		DialKeepAliveTimeout: cfg.RequestTimeout,
 		TLS:                  tc,
+		Username:             cfg.Username, // sync15
+		Password:             cfg.Password,
 		Logger:               zap.NewNop(),
 	})
 	if err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/signetsmb/signet/auth/userdb"
@@ -67,4 +70,31 @@ func startClusterSync(ctx context.Context, clu server.Cluster, store *policy.Sto
 		unsub()
 		ds.Close()
 	}, nil
+}
+
+// clusterPassword reads [cluster] password_file: its first line is the
+// etcd password of username. A file that group or others may read is
+// used with a warning.
+func clusterPassword(c *policy.Cluster, log *slog.Logger) (string, error) {
+	if c.PasswordFile == "" {
+		return "", nil
+	}
+	fi, err := os.Stat(c.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("cluster.password_file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("cluster.password_file is accessible by group or others; run: chmod 600 "+c.PasswordFile,
+			"mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+	data, err := os.ReadFile(c.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("cluster.password_file: %w", err)
+	}
+	pw, _, _ := strings.Cut(string(data), "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if pw == "" {
+		return "", fmt.Errorf("cluster.password_file %s: empty first line", c.PasswordFile)
+	}
+	return pw, nil
 }
