@@ -52,11 +52,14 @@ func TestClusterConfigSync(t *testing.T) {
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("signet user add: %v\n%s", err, out)
 	}
-	d := within("new user of A logs in on C", 10*time.Second, func() bool {
-		out, err := smbclientAt(t, c.port, "-U", "carol%Carol-pw-1", "-c", "ls")
-		return err == nil && !strings.Contains(out, "NT_STATUS_")
+	// (Polled on C's log, not by logging on: a failed logon costs 2 s.)
+	d := within("new user of A applied on C", 10*time.Second, func() bool {
+		return strings.Contains(c.Log(), "cluster: applied the cluster's new users")
 	})
-	t.Logf("user added on A logs in on C after %v", d.Round(time.Millisecond))
+	t.Logf("user added on A applied on C after %v", d.Round(time.Millisecond))
+	if out, err := smbclientAt(t, c.port, "-U", "carol%Carol-pw-1", "-c", "ls"); err != nil || strings.Contains(out, "NT_STATUS_") {
+		t.Fatalf("new user of A logs on to C: %v\n%s", err, out)
+	}
 	if data, err := os.ReadFile(filepath.Join(b.dir, "users")); err != nil || !strings.Contains(string(data), "carol:") {
 		t.Fatalf("B's users file lacks carol: %v\n%s", err, data)
 	}
