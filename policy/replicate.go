@@ -66,14 +66,19 @@ func ReplicablePart(data []byte) ([]byte, error) {
 	return encodeTOML(replicable(m))
 }
 
-// ReplicableFile is ReplicablePart of the configuration file at path.
-func ReplicableFile(path string) ([]byte, error) {
+// ReplicableFile is ReplicablePart of the configuration file at path,
+// which must be a valid configuration (a file being edited into an
+// invalid one is not taken for the cluster's).
+func ReplicableFile(path string, allowUnknown bool) ([]byte, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
 	data, err := readTrusted(abs)
 	if err != nil {
+		return nil, err
+	}
+	if _, _, err := parse(data, filepath.Dir(abs), abs, osEnv(), allowUnknown); err != nil {
 		return nil, err
 	}
 	return ReplicablePart(data)

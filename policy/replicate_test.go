@@ -106,7 +106,7 @@ read_only = true
 	if cfg.RequireSigning || len(cfg.Shares) != 2 || !cfg.Shares[1].ReadOnly || cfg.Limits.MaxOpens != 77 {
 		t.Fatalf("shared part not applied: signing %v shares %+v limits %d", cfg.RequireSigning, cfg.Shares, cfg.Limits.MaxOpens)
 	}
-	got, err := ReplicableFile(path)
+	got, err := ReplicableFile(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +117,12 @@ read_only = true
 
 	// An invalid policy is refused and the file left alone.
 	before, _ := os.ReadFile(path)
+	if err := os.WriteFile(path+".bad", []byte(strings.Replace(string(before), "max_opens", "max_opens_typo", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReplicableFile(path+".bad", false); err == nil {
+		t.Fatal("shared part of an invalid configuration")
+	}
 	if err := ApplyReplicable(path, []byte("[server]\nmax_dialect = \"9.9\"\n"), false); err == nil {
 		t.Fatal("invalid policy applied")
 	}

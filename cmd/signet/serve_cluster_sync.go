@@ -50,7 +50,10 @@ func startClusterSync(ctx context.Context, clu server.Cluster, store *policy.Sto
 			return nil
 		}}
 	policyDoc := cluster.Doc{Name: "policy",
-		Local: func() ([]byte, error) { return policy.ReplicableFile(store.Current().Path) },
+		Local: func() ([]byte, error) {
+			cur := store.Current()
+			return policy.ReplicableFile(cur.Path, cur.AllowsUnknown())
+		},
 		Apply: func(data []byte) error {
 			cur := store.Current()
 			if err := policy.ApplyReplicable(cur.Path, data, cur.AllowsUnknown()); err != nil {
