@@ -68,6 +68,10 @@ func startClusterSync(ctx context.Context, clu server.Cluster, store *policy.Sto
 	onUsers := func() { ds.Changed("users") }
 	usersHook.fn.Store(&onUsers)
 	unsub := store.Subscribe(func(_, _ *policy.Config) { ds.Changed("policy") })
+	// A reload between Start's read and the hooks above is not missed:
+	// look once more (nothing is published when nothing changed).
+	ds.Changed("users")
+	ds.Changed("policy")
 	return func() {
 		usersHook.fn.Store(nil)
 		unsub()
