@@ -44,32 +44,61 @@ func TestClusterLostEntriesCloseOpens(t *testing.T) {
 	}
 	defer cli.Close()
 	ctx := context.Background()
-	gr, err := cli.Get(ctx, "/signet/nodes/a")
-	if err != nil || len(gr.Kvs) != 1 {
-		t.Fatalf("node key of a: %v %v", gr, err)
+	revokeA := func() {
+		t.Helper()
+		gr, err := cli.Get(ctx, "/signet/nodes/a")
+		if err != nil || len(gr.Kvs) != 1 {
+			t.Fatalf("node key of a: %v %v", gr, err)
+		}
+		if _, err := cli.Revoke(ctx, clientv3.LeaseID(gr.Kvs[0].Lease)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := cli.Revoke(ctx, clientv3.LeaseID(gr.Kvs[0].Lease)); err != nil {
-		t.Fatal(err)
+	healthyA := func() {
+		t.Helper()
+		eventually(t, "A: accepting new opens again", func() bool {
+			_, st := a.openShare("probe", readAccess, shareAll)
+			return st == ntstatus.Success
+		})
 	}
-	if _, st := b.openShare("lost", rwAccess, shareAll); st != ntstatus.Success {
-		t.Fatalf("B: open after A's lease went: %v", st)
-	}
-	gb, st := b.openShare("locked", rwAccess, shareAll)
-	if st != ntstatus.Success {
-		t.Fatalf("B: open of the locked file: %v", st)
-	}
-	if st := b.lock(gb, excl(0, 10)); st != ntstatus.Success {
-		t.Fatalf("B: lock after A's lease went: %v", st)
+	// takeover revokes A's lease and has B do what conflicts with A's
+	// entry; when A's renewal (every 667 ms) happens to write its entries
+	// again before B, B is refused with refused: A is left to settle and
+	// the whole is tried again.
+	takeover := func(what string, refused ntstatus.Status, do func() ntstatus.Status) {
+		t.Helper()
+		for try := 0; ; try++ {
+			revokeA()
+			st := do()
+			if st == ntstatus.Success {
+				return
+			}
+			if st != refused || try == 4 {
+				t.Fatalf("B: %s after A's lease went: %v", what, st)
+			}
+			healthyA()
+		}
 	}
 
+	takeover("open", ntstatus.SharingViolation, func() ntstatus.Status {
+		_, st := b.openShare("lost", rwAccess, shareAll)
+		return st
+	})
 	eventually(t, "A: the open whose share mode was lost is closed", func() bool {
 		_, st := a.write(fa, 0, []byte("x"))
 		return st == ntstatus.FileClosed
 	})
+	healthyA()
+	gb, st := b.openShare("locked", rwAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("B: open of the locked file: %v", st)
+	}
+	takeover("lock", ntstatus.LockNotGranted, func() ntstatus.Status { return b.lock(gb, excl(0, 10)) })
 	eventually(t, "A: the open whose lock was lost is closed", func() bool {
 		_, st := a.read(fl, 0, 1)
 		return st == ntstatus.FileClosed
 	})
+	healthyA()
 	if _, st := a.write(fk, 0, []byte("x")); st != ntstatus.Success {
 		t.Fatalf("A: write on the open that kept its share mode: %v", st)
 	}
