@@ -29,6 +29,11 @@ import (
 // is 1.5 MiB).
 const MaxDocSize = 1 << 20
 
+// ErrNoLocalDoc is what Doc.Local returns when the node has no copy (its
+// file is missing): the node adopts the cluster's and never publishes the
+// absence.
+var ErrNoLocalDoc = errors.New("no local copy")
+
 // Doc is one replicated document as a DocSync sees it.
 type Doc struct {
 	// Name is the document's key under <prefix>config/ ("users", "policy").
@@ -103,7 +108,8 @@ func (s *DocSync) Start(ctx context.Context) error {
 // read at.
 func (s *DocSync) join(ctx context.Context, d *docState) (int64, error) {
 	local, err := d.Local()
-	if err != nil {
+	missing := errors.Is(err, ErrNoLocalDoc)
+	if err != nil && !missing {
 		return 0, fmt.Errorf("cluster: %s: %w", d.Name, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.n.cfg.RequestTimeout)
@@ -124,6 +130,10 @@ func (s *DocSync) join(ctx context.Context, d *docState) (int64, error) {
 			} else {
 				s.log.Warn("cluster: using the cluster's "+d.Name+" instead of the local one (local file rewritten)", "rev", kv.ModRevision)
 			}
+			return gr.Header.Revision, nil
+		}
+		if missing {
+			s.log.Warn("cluster: neither the cluster nor this node has a " + d.Name + "; nothing to share until one is written")
 			return gr.Header.Revision, nil
 		}
 		if len(local) > MaxDocSize {
@@ -306,7 +316,7 @@ func (s *DocSync) publishPending(ctx context.Context) bool {
 func (s *DocSync) publish(ctx context.Context, d *docState) error {
 	local, err := d.Local()
 	if err != nil {
-		s.log.Error("cluster: cannot read the local "+d.Name+"; not published", "err", err)
+		s.log.Error("cluster: cannot use the local "+d.Name+"; not published", "err", err)
 		return nil
 	}
 	if bytes.Equal(local, d.data) {

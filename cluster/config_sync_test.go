@@ -109,6 +109,29 @@ func TestDocSync(t *testing.T) {
 	da.set("users of a, v3")
 	sa.Changed("users")
 	eventually(t, "a's next change reaches b", func() bool { return db.get() == "users of a, v3" })
+
+	// A node without a copy (its file missing) adopts the cluster's, and
+	// never publishes the absence.
+	c := join(t, ec.Endpoints(), "c", 2*time.Second, nil)
+	defer c.Close()
+	dc := &memDoc{}
+	doc := dc.doc("users")
+	doc.Local = func() ([]byte, error) {
+		if d := dc.get(); d != "" {
+			return []byte(d), nil
+		}
+		return nil, cluster.ErrNoLocalDoc
+	}
+	sc := startSync(t, c, doc)
+	if got := dc.get(); got != "users of a, v3" {
+		t.Fatalf("c without a copy joined with %q", got)
+	}
+	dc.set("")
+	sc.Changed("users")
+	time.Sleep(200 * time.Millisecond)
+	if got := da.get(); got != "users of a, v3" {
+		t.Fatalf("c's missing copy reached a: %q", got)
+	}
 }
 
 // TestDocSyncConcurrent: two nodes change the document at once; both end

@@ -1,18 +1,18 @@
 package userdb
 
-import (
-	"errors"
-	"io/fs"
-)
-
 // ReadFile returns the users file's content for replication to the other
-// nodes of a cluster (docs/cluster.md); a missing file is empty.
+// nodes of a cluster (docs/cluster.md), after checking that it parses (a
+// file being edited into an invalid one is not shared). A missing file is
+// an error wrapping fs.ErrNotExist.
 func ReadFile(path string) ([]byte, error) {
 	data, _, _, err := readPrivate(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if err != nil {
+		return nil, err
 	}
-	return data, err
+	if _, err := parse(path, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // WriteFile replaces the users file at path with data, a users file

@@ -1,6 +1,8 @@
 package userdb
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,8 +10,8 @@ import (
 
 func TestReplicateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users")
-	if data, err := ReadFile(path); err != nil || len(data) != 0 {
-		t.Fatalf("missing file: %q %v", data, err)
+	if _, err := ReadFile(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
 	}
 	if err := Add(path, "alice", "pw"); err != nil {
 		t.Fatal(err)
@@ -31,6 +33,12 @@ func TestReplicateFile(t *testing.T) {
 	}
 	if fi, _ := os.Stat(other); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %o", fi.Mode().Perm())
+	}
+	if err := os.WriteFile(path, []byte("bob:nothex:\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(path); err == nil {
+		t.Fatal("invalid users file read for the cluster")
 	}
 	if err := WriteFile(other, []byte("bob:nothex:\n")); err == nil {
 		t.Fatal("invalid users file written")

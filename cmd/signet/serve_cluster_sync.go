@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -41,7 +43,13 @@ func startClusterSync(ctx context.Context, clu server.Cluster, store *policy.Sto
 	}
 	path := users.Path()
 	usersDoc := cluster.Doc{Name: "users",
-		Local: func() ([]byte, error) { return userdb.ReadFile(path) },
+		Local: func() ([]byte, error) {
+			data, err := userdb.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, cluster.ErrNoLocalDoc // a deleted file is not shared
+			}
+			return data, err
+		},
 		Apply: func(data []byte) error {
 			if err := userdb.WriteFile(path, data); err != nil {
 				return err
