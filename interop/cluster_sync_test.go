@@ -56,7 +56,7 @@ func TestClusterConfigSync(t *testing.T) {
 	d := within("new user of A applied on C", 10*time.Second, func() bool {
 		return strings.Contains(c.Log(), "cluster: applied the cluster's new users")
 	})
-	t.Logf("user added on A applied on C after %v", d.Round(time.Millisecond))
+	t.Logf("user added on A applied on C %v after `signet user add` returned", d.Round(time.Millisecond))
 	if out, err := smbclientAt(t, c.port, "-U", "carol%Carol-pw-1", "-c", "ls"); err != nil || strings.Contains(out, "NT_STATUS_") {
 		t.Fatalf("new user of A logs on to C: %v\n%s", err, out)
 	}
@@ -105,7 +105,7 @@ func TestClusterConfigSync(t *testing.T) {
 	d = within("policy set on B seen on A and C", 10*time.Second, func() bool {
 		return status(t, a).Server.RequireSigning == want && status(t, c).Server.RequireSigning == want
 	})
-	t.Logf("policy set on B applied on A and C after %v", d.Round(time.Millisecond))
+	t.Logf("policy set on B seen in `signet status` of A and C %v after it returned", d.Round(time.Millisecond))
 	// Per-node keys stay per node.
 	for _, n := range []*signetServer{a, c} {
 		data, _ := os.ReadFile(n.config)
