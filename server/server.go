@@ -305,6 +305,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.sessions = sessions
 	s.nodes.noCache = opts.Cluster != nil // cluster.go
+	s.hookClusterLost()                   // cluster_lost.go (sync15)
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}

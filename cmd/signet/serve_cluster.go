@@ -19,11 +19,16 @@ func joinCluster(ctx context.Context, cfg *policy.Config, log *slog.Logger) (ser
 	if c == nil {
 		return nil, func() {}, nil
 	}
+	password, err := clusterPassword(c, log) // serve_cluster_sync.go
+	if err != nil {
+		return nil, nil, err
+	}
 	n, err := cluster.Join(ctx, cluster.Config{
 		Endpoints: c.Endpoints, Node: c.Node, Prefix: c.Prefix,
 		CA: c.CA, Cert: c.Cert, Key: c.Key,
 		DialTimeout: c.DialTimeout, RequestTimeout: c.RequestTimeout, LeaseTTL: c.LeaseTTL,
 		Logger: log, Mirror: server.ClusterMirrorTables,
+		Username: c.Username, Password: password,
 	})
 	if err != nil {
 		return nil, nil, err
