@@ -34,6 +34,20 @@ func TestClusterConfigSync(t *testing.T) {
 		t.Fatalf("join did not say which users file each node uses:\nA:\n%s\nC:\n%s", a.Log(), c.Log())
 	}
 
+	// One machine SID for the cluster, so a user has one SID on every node
+	// (the owners stored in security descriptors on the shared folder).
+	sids := make([]string, 3)
+	for i, n := range []*signetServer{a, b, c} {
+		raw, err := os.ReadFile(filepath.Join(n.dir, "users.sid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sids[i] = strings.TrimSpace(string(raw))
+	}
+	if sids[0] != sids[1] || sids[0] != sids[2] || !strings.Contains(b.Log(), "using the cluster's machine SID") {
+		t.Fatalf("machine SIDs differ between nodes: %q\nB:\n%s", sids, b.Log())
+	}
+
 	within := func(what string, d time.Duration, ok func() bool) time.Duration {
 		t.Helper()
 		start := time.Now()

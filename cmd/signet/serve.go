@@ -90,6 +90,9 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer leave()
+	if msid, err = clusterMachineSID(ctx, clu, msid, cfg.UsersFile, log); err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Settings:   settings,
 		Users:      users,
