@@ -313,6 +313,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Cluster != nil {
 		opts.Cluster.ServeBreaks(s.clusterServeBreak)
 	}
+	s.hookClusterLost() // cluster_lost.go (sync15)
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
