@@ -415,3 +415,48 @@ func (s *Server) clusterServeBreak(ctx context.Context, file string, req []byte)
 	s.syncCachingLocked(context.Background(), s.opts.Cluster, file, cf)
 	ct.unlockFile(file, cf)
 }
+
+// clusterCachingLost revokes the caching the node grants on file when
+// its published caching entry was lost with the node's etcd lease and
+// another node's caching now conflicts with it (clusterLost calls it from
+// the cluster's renewal goroutine): every lease and oplock on the file is
+// broken to none at once, without waiting for the holders (the other node
+// did not wait for them either); their clients are told, and their
+// acknowledgments find no break.
+func (s *Server) clusterCachingLost(file string) {
+	ct := &s.clCache
+	cf := ct.lockFile(file, nodeKey{}, false)
+	if cf == nil {
+		return
+	}
+	t := &s.nodes
+	t.mu.Lock()
+	revoked := 0
+	if n := t.nodes[cf.key]; n != nil {
+		for _, h := range n.opens {
+			if l := h.lease; l != nil {
+				if !l.breaking && l.state != 0 {
+					l.startBreakLocked(0)
+					revoked++
+				}
+				if l.breaking {
+					l.finishBreakLocked(0)
+				}
+				continue
+			}
+			if h.op.breaking {
+				h.op.finishBreakLocked(wire.OplockNone)
+			} else if h.op.level != wire.OplockNone {
+				h.op.level = wire.OplockNone
+				h.sendBreak(wire.OplockNone)
+				revoked++
+			}
+		}
+	}
+	t.mu.Unlock()
+	s.log.Error("cluster: oplocks and leases revoked: their caching was lost with the node's etcd lease and another node caches the file",
+		"file", file, "revoked", revoked)
+	cf.written = 0 // the cluster dropped the entry
+	s.syncCachingLocked(context.Background(), s.opts.Cluster, file, cf)
+	ct.unlockFile(file, cf)
+}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/signetsmb/signet/cluster"
 	"github.com/signetsmb/signet/cluster/etcdtest"
@@ -335,4 +339,61 @@ func BenchmarkClusterLeaseOpenClose(b *testing.B) {
 		defer node.Close()
 		run(b, start(b, node))
 	})
+}
+
+// TestClusterCachingLost: node A's etcd lease is lost (revoked behind its
+// back, as an expiry while A was cut off would do) while its client holds
+// an RWH lease; B's client meanwhile gets read caching of the file. When
+// A registers again its caching entry conflicts with B's and is dropped,
+// and A revokes its client's lease (a break to none), so that the client
+// stops caching what B's client may read.
+func TestClusterCachingLost(t *testing.T) {
+	ec, n := clusterNodes(t, 1, 2)
+	a, b := n[0], n[1]
+	k := [16]byte{0xA6}
+	if l := leaseOf(t, a.parseCreate(a.roundTrip(a.createLease("c", k, leaseRWH, shareAll)))); l.State != leaseRWH {
+		t.Fatalf("A: lease %#x", l.State)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: ec.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := context.Background()
+	for try := 0; ; try++ {
+		gr, err := cli.Get(ctx, "/signet/nodes/a")
+		if err != nil || len(gr.Kvs) != 1 {
+			t.Fatalf("node key of a: %v %v", gr, err)
+		}
+		if _, err := cli.Revoke(ctx, clientv3.LeaseID(gr.Kvs[0].Lease)); err != nil {
+			t.Fatal(err)
+		}
+		// A stat open with a read lease: B publishes R, asks A nothing.
+		lc := &wire.LeaseContext{V2: true, Key: [16]byte{0xB6}, State: wire.LeaseRead}
+		cr := b.parseCreate(b.roundTrip(b.createReq(&wire.CreateRequest{RequestedOplockLevel: wire.OplockLease,
+			DesiredAccess: wire.FileReadAttributes, ShareAccess: shareAll, CreateDisposition: wire.FileOpen, Name: "c",
+			Contexts: []wire.CreateContext{{Name: wire.CtxNameRqLs, Data: lc.Marshal()}}})))
+		if l := leaseOf(t, cr); l.State != wire.LeaseRead {
+			t.Fatalf("B: lease %#x", l.State)
+		}
+		if o := b.ts.srv.lookupOpen(cr.FileID); o == nil || !o.cl.othersSeen {
+			break // B registered while A's entries were gone
+		}
+		// A's renewal wrote its entries again first: try again.
+		b.closeFile(cr.FileID)
+		if try == 4 {
+			t.Fatal("A's entries always came back before B's open")
+		}
+		time.Sleep(time.Second)
+	}
+	lb := a.recvLeaseBreak()
+	if lb.Key != k || lb.NewState != 0 {
+		t.Fatalf("A: break %+v, want a revocation to none", lb)
+	}
+	if r := a.roundTrip(a.leaseAckReq(k, 0)); r.hdr.Status == uint32(ntstatus.Success) {
+		t.Fatal("A: acknowledgment of a revoked lease accepted")
+	}
+	if !strings.Contains(a.logs(), "cluster: oplocks and leases revoked") {
+		t.Fatalf("A's log lacks the revocation:\n%s", a.logs())
+	}
 }

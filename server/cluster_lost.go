@@ -35,6 +35,10 @@ func (s *Server) hookClusterLost() {
 // clusterLost closes the open that held the entry of owner on file (from
 // the cluster's renewal goroutine); a parked durable open is purged.
 func (s *Server) clusterLost(table, file, owner string) {
+	if table == clusterCachingTable {
+		s.clusterCachingLost(file) // cluster_lease.go (lease15)
+		return
+	}
 	match := func(o *open) bool {
 		co := o.cl
 		return co != nil && co.owner == owner && co.file == file
