@@ -108,6 +108,11 @@ type Node struct {
 	mirrors    map[string]*mirror
 	mirrorStop context.CancelFunc
 	mirrorWG   sync.WaitGroup
+
+	// own and hooks: durable records and their callbacks (durable.go,
+	// failover15); guarded by mu.
+	own   map[string]ownDurable
+	hooks DurableHooks
 }
 
 func (c *Config) defaults() error {
@@ -231,6 +236,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		n.mirrors[table] = m
 		n.mirrorWG.Go(func() { n.follow(mctx, m) })
 	}
+	n.startDurable(mctx) // durable.go
 	n.log.Info("cluster: joined", "node", cfg.Node, "lease", fmt.Sprintf("%x", n.leaseID()), "ttl", cfg.LeaseTTL)
 	return n, nil
 }
@@ -319,6 +325,7 @@ func (n *Node) keepAlive() {
 			if rerr := n.register(context.Background()); rerr == nil {
 				last = time.Now()
 				kept, lost := n.reacquire()
+				n.renewDurables() // durable.go
 				n.log.Warn("cluster: lease had expired; node registered again under a new lease",
 					"node", n.cfg.Node, "entries_kept", kept, "entries_lost", lost)
 				n.setHealthy(true, "")

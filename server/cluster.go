@@ -38,6 +38,19 @@ type Cluster interface {
 	// another node on file in table, from a local copy kept up to date by a watch (for
 	// the tables in ClusterMirrorTables); it makes no etcd request.
 	Others(table, file string, pred func(val []byte) bool) bool
+
+	// Durable handles reclaimable on any node and PreviousSessionId
+	// teardown across nodes (failover15; server/cluster_durable.go,
+	// cluster/durable.go). Errors meaning "no such record" have a method
+	// NotFound() bool that returns true.
+	DurableSave(ctx context.Context, id string, timeout time.Duration, file, owner string, share, data []byte) error
+	DurablePark(ctx context.Context, id string) error
+	DurableUnpark(ctx context.Context, oldID, newID string) error
+	DurableDelete(ctx context.Context, id string) error
+	DurableFind(ctx context.Context, id string, wait time.Duration, match func(data []byte) bool) ([]byte, string, error)
+	DurableClaim(ctx context.Context, token, file, owner string, share []byte) (string, error)
+	SessionTeardown(ctx context.Context, id uint64, account string) error
+	WatchDurable(gone func(id string), endSession func(id uint64, account string) bool)
 }
 
 // ClusterMirrorTables are the tables a Cluster must keep a local copy of
@@ -60,6 +73,11 @@ type clusterOpen struct {
 	// entry). Both guarded by clusterTable.mu.
 	locks    map[string][]clusterLockKey
 	detached bool
+	// durID is the open's durable record, if any; handedOver is set when
+	// another node reclaimed it, so that its release touches no entry
+	// (cluster_durable.go). Guarded by clusterTable.mu.
+	durID      string
+	handedOver bool
 }
 
 type clusterLockKey struct {
@@ -149,8 +167,17 @@ func (s *Server) clusterDetach(o *open) {
 	s.cluster.mu.Lock()
 	co.detached = true
 	hadLocks := co.locks != nil
+	durID, handedOver := co.durID, co.handedOver
 	s.cluster.mu.Unlock()
+	if handedOver {
+		return // another node holds its entries now (cluster_durable.go)
+	}
 	ctx := context.Background()
+	if durID != "" {
+		if err := c.DurableDelete(ctx, durID); err != nil {
+			s.log.Warn("cluster: deleting the durable record of a closed open (retried)", "err", err)
+		}
+	}
 	if hadLocks {
 		if err := c.ReleaseOwner(ctx, clusterLocks, co.file, co.owner); err != nil {
 			s.log.Warn("cluster: releasing locks of a closed open (retried)", "err", err)

@@ -131,7 +131,7 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 		o.dur.v1, o.dur.v2, o.dur.timeout = !d.v2, d.v2, d.timeout
 	}
 	t.mu.Unlock()
-	if !ok {
+	if !ok || !cc.r.c.srv.clusterDurableGranted(o) { // cluster_durable.go
 		return nil
 	}
 	if !d.v2 {
@@ -152,7 +152,7 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	id := state.FileID(d.fileID)
 	o, ok := srv.durables.Peek(id)
 	if !ok {
-		return ntstatus.ObjectNameNotFound
+		return cc.clusterReclaim(w) // cluster_durable.go; not found unless clustered
 	}
 	opath, account := o.pathNow(), r.sess.account()
 	t := &srv.nodes
@@ -205,6 +205,11 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	if err != nil {
 		o.release()
 		return ntstatus.InsufficientResources
+	}
+	if err := srv.clusterDurableUnpark(o); err != nil { // cluster_durable.go
+		srv.forgetOpen(o)
+		o.release()
+		return err
 	}
 	if !r.tree.addOpen(o) {
 		srv.forgetOpen(o)
@@ -274,6 +279,7 @@ func (s *Server) parkDurable(o *open) bool {
 	s.forgetOpen(o)
 	cancelOpenEverywhere(o)
 	s.durables.Park(state.FileID(o.id), o, s.opts.Now().Add(timeout))
+	s.clusterDurableParked(o) // cluster_durable.go
 	s.kickScavenger()
 	return true
 }

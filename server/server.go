@@ -304,7 +304,8 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.sessions = sessions
-	s.nodes.noCache = opts.Cluster != nil // cluster.go
+	s.nodes.noCache = opts.Cluster != nil && !clusterGrantsCaching // cluster.go; cluster_durable.go (failover15)
+	s.clusterWatchDurable()                                        // cluster_durable.go
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
@@ -484,7 +485,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // released and its pending requests end [MS-SMB2 3.3.5.5.3].
 func (s *Server) expirePrevious(prev uint64, account string, by *conn) {
 	old, ok := s.sessions.Get(prev)
-	if !ok || account == "" || !old.established() || old.account() != account {
+	if !ok {
+		s.clusterExpirePrevious(prev, account) // cluster_durable.go; nothing unless clustered
+		return
+	}
+	if account == "" || !old.established() || old.account() != account {
 		return
 	}
 	if old.endSessionLost() {

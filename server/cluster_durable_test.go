@@ -1,0 +1,273 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signetsmb/signet/cluster"
+	"github.com/signetsmb/signet/cluster/etcdtest"
+	"github.com/signetsmb/signet/internal/ntstatus"
+	"github.com/signetsmb/signet/internal/wire"
+	"github.com/signetsmb/signet/vfs/localfs"
+)
+
+// Tests of durable handles reclaimed on another node of a cluster and of
+// PreviousSessionId across nodes (cluster_durable.go): two or three
+// in-process Signet nodes over one folder, on a one-member etcd.
+
+// durableNodes starts a one-member etcd and n nodes (lease TTL 2 s) with
+// alice and bob, and returns their test servers and memberships.
+func durableNodes(t *testing.T, n int) ([]*testServer, []*cluster.Node) {
+	t.Helper()
+	ec := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	var tss []*testServer
+	var nodes []*cluster.Node
+	for i := range n {
+		node, err := cluster.Join(context.Background(), cluster.Config{
+			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
+			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Mirror: ClusterMirrorTables,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys, err := localfs.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := startTestServer(t, &testerConfig{FS: fsys, Options: func(o *Options) { o.Cluster = node; withBob(o) }})
+		tss = append(tss, ts)
+		nodes = append(nodes, node)
+	}
+	return tss, nodes
+}
+
+// nodeSession connects to ts as user, with ClientGuid guid.
+func nodeSession(ts *testServer, guid byte, user, pw string) *tester {
+	tc := ts.dial()
+	g := [16]byte{guid, 0xC1}
+	tc.clientGUID = &g
+	tc.negotiate(wire.Dialect311)
+	tc.mustSessionSetup(user, pw)
+	tc.mustTreeConnect("share")
+	return tc
+}
+
+// TestClusterDurableReclaimAfterNodeDeath: a durable handle opened on
+// node a, whose cluster membership then dies (its lease runs out, no
+// revoke) while its client's connection is not even seen to drop, is
+// reclaimed on node b with its data and share modes; the old FileId is
+// not reclaimable twice.
+func TestClusterDurableReclaimAfterNodeDeath(t *testing.T) {
+	tss, nodes := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	guid := [16]byte{0xD1}
+	cr := a.parseCreate(a.roundTrip(a.createDurable("f", 0, guid, wire.FileShareRead)))
+	if cr == nil || cr.OplockLevel != wire.OplockBatch {
+		t.Fatalf("durable open on a: %+v", cr)
+	}
+	if _, ok := durableOf(cr); !ok {
+		t.Fatal("no durable handle granted on a cluster node")
+	}
+	a.write(cr.FileID, 0, []byte("written through node a"))
+	b := nodeSession(tss[1], 1, "alice", "pw")
+	// While a lives, its open's share modes hold on b.
+	if _, st := b.openShare("f", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("write open on b while a holds f: %v", st)
+	}
+	nodes[0].Kill()
+	start := time.Now()
+	cr2, st := b.create(&wire.CreateRequest{Name: "f", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
+	if cr2 == nil || cr2.CreateAction != wire.FileOpened || cr2.OplockLevel != wire.OplockBatch {
+		t.Fatalf("reclaim on b: %v %+v\n%s", st, cr2, tss[1].log.String())
+	}
+	t.Logf("reclaimed on b %v after a's membership died (lease TTL 2 s)", time.Since(start).Round(time.Millisecond))
+	if got, st := b.read(cr2.FileID, 0, 64); st != ntstatus.Success || string(got) != "written through node a" {
+		t.Fatalf("read on b: %q %v", got, st)
+	}
+	if _, st := b.write(cr2.FileID, 0, []byte("W")); st != ntstatus.Success {
+		t.Fatalf("write on the reclaimed handle: %v", st)
+	}
+	other := nodeSession(tss[1], 2, "alice", "pw")
+	c := nodeSession(tss[1], 3, "alice", "pw")
+	expectStatus(t, "second reclaim of the old FileId", c.roundTrip(c.reclaimReq("f", cr.FileID, guid)), ntstatus.ObjectNameNotFound)
+	if st := b.closeFile(cr2.FileID); st != ntstatus.Success {
+		t.Fatalf("close: %v", st)
+	}
+	if _, st := other.openShare("f", rwAccess, shareAll); st != ntstatus.Success {
+		t.Fatalf("write open after the close: %v", st)
+	}
+}
+
+// TestClusterDurableOtherUserAndHandover: a handle parked on a (its
+// connection lost) is refused to another user on b (ACCESS_DENIED) and
+// to a wrong CreateGuid (OBJECT_NAME_NOT_FOUND), reclaimed at once by its
+// user on b, and a drops its parked copy.
+func TestClusterDurableOtherUserAndHandover(t *testing.T) {
+	tss, _ := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	guid := [16]byte{0xD2}
+	cr := a.parseCreate(a.roundTrip(a.createDurable("g", 0, guid, wire.FileShareRead)))
+	if _, ok := durableOf(cr); !ok {
+		t.Fatalf("no durable handle: %+v", cr)
+	}
+	a.close()
+	waitFor(t, "the open to be parked on a", func() bool { return tss[0].srv.durables.Len() == 1 })
+	bob := nodeSession(tss[1], 1, "bob", "pw2")
+	expectStatus(t, "bob's reclaim of alice's handle", bob.roundTrip(bob.reclaimReq("g", cr.FileID, guid)), ntstatus.AccessDenied)
+	b := nodeSession(tss[1], 1, "alice", "pw")
+	expectStatus(t, "reclaim with another CreateGuid", b.roundTrip(b.reclaimReq("g", cr.FileID, [16]byte{0xBA, 0xD})), ntstatus.ObjectNameNotFound)
+	start := time.Now()
+	cr2, st := b.create(&wire.CreateRequest{Name: "g", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
+	if cr2 == nil || cr2.CreateAction != wire.FileOpened {
+		t.Fatalf("reclaim on b: %v %+v\n%s", st, cr2, tss[0].log.String())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("reclaim of a parked handle took %v: it must not wait for anything", d)
+	}
+	waitFor(t, "a to drop its parked copy", func() bool { return tss[0].srv.durables.Len() == 0 })
+	// The reclaimed open's share modes (read only) hold cluster-wide.
+	a2 := nodeSession(tss[0], 2, "alice", "pw")
+	if _, st := a2.openShare("g", rwAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("write open on a beside the handle reclaimed on b: %v", st)
+	}
+}
+
+// TestClusterDurableReclaimRace: nodes b and c race to reclaim one handle
+// parked on a; exactly one wins.
+func TestClusterDurableReclaimRace(t *testing.T) {
+	tss, _ := durableNodes(t, 3)
+	for round := range 3 {
+		a := nodeSession(tss[0], 1, "alice", "pw")
+		guid := [16]byte{0xD3, byte(round)}
+		cr := a.parseCreate(a.roundTrip(a.createDurable("r", 0, guid, wire.FileShareRead)))
+		if _, ok := durableOf(cr); !ok {
+			t.Fatalf("no durable handle: %+v", cr)
+		}
+		a.close()
+		waitFor(t, "the open to be parked on a", func() bool { return tss[0].srv.durables.Len() == 1 })
+		rs := []*tester{nodeSession(tss[1], 1, "alice", "pw"), nodeSession(tss[2], 1, "alice", "pw")}
+		sts := make([]ntstatus.Status, 2)
+		ids := make([]wire.FileID, 2)
+		var wg sync.WaitGroup
+		for i, r := range rs {
+			wg.Go(func() {
+				cr, st := r.create(&wire.CreateRequest{Name: "r", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
+				sts[i] = st
+				if cr != nil {
+					ids[i] = cr.FileID
+				}
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, st := range sts {
+			switch st {
+			case ntstatus.Success:
+				won++
+			case ntstatus.ObjectNameNotFound:
+			default:
+				t.Fatalf("round %d: node %c: %v", round, 'b'+i, st)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d nodes reclaimed the handle (%v)", round, won, sts)
+		}
+		for i, st := range sts {
+			if st == ntstatus.Success {
+				rs[i].closeFile(ids[i])
+			}
+		}
+		waitFor(t, "a to drop its parked copy", func() bool { return tss[0].srv.durables.Len() == 0 })
+	}
+}
+
+// TestClusterDurableShareModesUntilTimeout: the share modes of a durable
+// handle of a dead node hold after its node's lease has expired, until
+// the handle's timeout, then they are released.
+func TestClusterDurableShareModesUntilTimeout(t *testing.T) {
+	tss, nodes := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	const timeout = 4 * time.Second
+	cr := a.parseCreate(a.roundTrip(a.createDurable("s", uint32(timeout/time.Millisecond), [16]byte{0xD4}, 0)))
+	if _, ok := durableOf(cr); !ok {
+		t.Fatalf("no durable handle: %+v", cr)
+	}
+	b := nodeSession(tss[1], 2, "alice", "pw")
+	nodes[0].Kill()
+	died := time.Now()
+	// Past a's lease (2 s) its ordinary entries are gone; the durable
+	// handle's share mode (share none) still refuses any data open.
+	time.Sleep(3 * time.Second)
+	if _, st := b.openShare("s", readAccess, shareAll); st != ntstatus.SharingViolation {
+		t.Fatalf("open on b 3 s after a died, within the handle's timeout: %v", st)
+	}
+	for {
+		_, st := b.openShare("s", readAccess, shareAll)
+		if st == ntstatus.Success {
+			break
+		}
+		if st != ntstatus.SharingViolation || time.Since(died) > 12*time.Second {
+			t.Fatalf("open on b %v after a died: %v", time.Since(died), st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d := time.Since(died)
+	if d < timeout {
+		t.Fatalf("share modes released %v after a died, before the handle's timeout %v", d, timeout)
+	}
+	t.Logf("share modes of the dead node's durable handle released %v after it died (timeout %v, lease 2 s)", d.Round(100*time.Millisecond), timeout)
+}
+
+// TestClusterPreviousSessionOtherNode: a client whose connection to a is
+// dead (a has not noticed) logs on to b naming its session on a as
+// PreviousSessionId: a ends that session and parks its durable open, and
+// b reclaims it without waiting for a's lease; another user's
+// PreviousSessionId ends nothing.
+func TestClusterPreviousSessionOtherNode(t *testing.T) {
+	tss, _ := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	guid := [16]byte{0xD5}
+	cr := a.parseCreate(a.roundTrip(a.createDurable("p", 0, guid, wire.FileShareRead)))
+	if _, ok := durableOf(cr); !ok {
+		t.Fatalf("no durable handle: %+v", cr)
+	}
+	bob := tss[1].dial()
+	bob.negotiate(wire.Dialect311)
+	bob.prevSessionID = a.sessionID
+	bob.mustSessionSetup("bob", "pw2")
+	time.Sleep(300 * time.Millisecond)
+	if st := a.echo(); st != ntstatus.Success {
+		t.Fatalf("bob's PreviousSessionId ended alice's session on a: %v", st)
+	}
+	if tss[0].srv.durables.Len() != 0 {
+		t.Fatal("bob's PreviousSessionId parked alice's open")
+	}
+	b := tss[1].dial()
+	g := [16]byte{1, 0xC1}
+	b.clientGUID = &g
+	b.negotiate(wire.Dialect311)
+	b.prevSessionID = a.sessionID
+	start := time.Now()
+	b.mustSessionSetup("alice", "pw")
+	b.mustTreeConnect("share")
+	cr2 := b.parseCreate(b.roundTrip(b.reclaimReq("p", cr.FileID, guid)))
+	if cr2 == nil || cr2.CreateAction != wire.FileOpened {
+		t.Fatalf("reclaim on b: %+v", cr2)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("logon and reclaim on b took %v: more than the teardown needs", d)
+	} else {
+		t.Logf("PreviousSessionId teardown on a and reclaim on b in %v", d.Round(time.Millisecond))
+	}
+	if _, st := a.treeConnect("share"); st == ntstatus.Success {
+		t.Fatal("alice's old session on a still works after her PreviousSessionId on b")
+	}
+	waitFor(t, "a to drop its parked copy", func() bool { return tss[0].srv.durables.Len() == 0 })
+}
