@@ -205,7 +205,10 @@ func (n *Node) DurableFind(ctx context.Context, id string, wait time.Duration, m
 		var cand *durableToken
 		for _, kv := range gr.Kvs {
 			var env durableEnvelope
-			if json.Unmarshal(kv.Value, &env) != nil || env.Node == n.cfg.Node || !match(env.Data) {
+			if json.Unmarshal(kv.Value, &env) != nil || !match(env.Data) ||
+				env.Node == n.cfg.Node && env.Lease == int64(n.leaseID()) && !env.Free {
+				// (this node's own live records are in its memory; a
+				// previous run's are claimable like another node's)
 				continue
 			}
 			cand = &durableToken{Key: string(kv.Key), Rev: kv.ModRevision, Node: env.Node, Lease: env.Lease,
@@ -283,11 +286,20 @@ func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, shar
 	key := n.fileDir("opens", file) + n.cfg.Node + "/" + owner + "/" + strconv.FormatUint(n.seq.Add(1), 36)
 	vals := [][]byte{share}
 	for attempt := 0; ; attempt++ {
-		tr, err := n.cli.Txn(ctx).If(conds...).Then(
-			clientv3.OpDelete(t.Key),
-			clientv3.OpDelete(n.fileDir("opens", t.File)+t.Node+"/"+t.Owner+"/", clientv3.WithPrefix()),
-			clientv3.OpPut(key, string(encodeVals(vals)), clientv3.WithLease(lease)),
-		).Commit()
+		// The old node's entries of the open: all of them while that
+		// incarnation lives (a parked open); else only the share-mode
+		// copy, the others went with its lease (and a restarted node of
+		// that name may use the same owner names again).
+		// (A record of this node's own previous run: that run is dead.)
+		oldDir := n.fileDir("opens", t.File) + t.Node + "/" + t.Owner + "/"
+		ops := []clientv3.Op{clientv3.OpDelete(t.Key), clientv3.OpDelete(oldDir + "d")}
+		if t.Node != n.cfg.Node {
+			ops = append(ops, clientv3.OpTxn(
+				[]clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(n.prefix+"nodes/"+t.Node), "=", clientv3.LeaseID(t.Lease))},
+				[]clientv3.Op{clientv3.OpDelete(oldDir, clientv3.WithPrefix())}, nil))
+		}
+		ops = append(ops, clientv3.OpPut(key, string(encodeVals(vals)), clientv3.WithLease(lease)))
+		tr, err := n.cli.Txn(ctx).If(conds...).Then(ops...).Commit()
 		if err != nil {
 			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}

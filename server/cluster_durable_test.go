@@ -137,6 +137,18 @@ func TestClusterDurableOtherUserAndHandover(t *testing.T) {
 	if _, st := a2.openShare("g", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("write open on a beside the handle reclaimed on b: %v", st)
 	}
+	// Closed on b, the handle leaves no entry behind, of a or of b.
+	if st := b.closeFile(cr2.FileID); st != ntstatus.Success {
+		t.Fatalf("close on b: %v", st)
+	}
+	id, st := bob.openShare("g", rwAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("write open on b after the handle closed: %v", st)
+	}
+	bob.closeFile(id)
+	if _, st := a2.openShare("g", rwAccess, shareAll); st != ntstatus.Success {
+		t.Fatalf("write open on a after the handle closed: %v", st)
+	}
 }
 
 // TestClusterDurableReclaimRace: nodes b and c race to reclaim one handle
