@@ -49,7 +49,7 @@ type clientFlags struct {
 	channels       int
 	noLeases       bool
 	noDurable      bool
-	failover       string // --failover host:port,...
+	failover       string        // --failover host:port,...
 	krb            kerberosFlags // cli_kerberos.go
 }
 
