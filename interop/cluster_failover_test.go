@@ -78,7 +78,9 @@ func TestClusterFailoverPut(t *testing.T) {
 	target := filepath.Join(shared, "big.bin")
 	killed := make(chan time.Time, 1)
 	stopKill := make(chan struct{})
-	go func() {
+	var killer sync.WaitGroup
+	defer killer.Wait()
+	killer.Go(func() {
 		for {
 			if fi, err := os.Stat(target); err == nil && fi.Size() >= size/2 {
 				a.cmd.Process.Signal(syscall.SIGKILL)
@@ -92,7 +94,7 @@ func TestClusterFailoverPut(t *testing.T) {
 			case <-time.After(5 * time.Millisecond):
 			}
 		}
-	}()
+	})
 	start := time.Now()
 	stdout, stderr, code := signetCLI(t, "put", local, "//"+a.addr+"/share/big.bin", "-U", testUser,
 		"--timeout", "60s", "--failover", b.addr)
