@@ -238,8 +238,10 @@ func (n *Node) DurableFind(ctx context.Context, id string, wait time.Duration, m
 				return nil, "", ErrDurableNotFound
 			}
 			wctx, cancel := context.WithTimeout(ctx, left)
-			wa := n.cli.Watch(wctx, cand.Key, clientv3.WithRev(max(gr.Header.Revision, nr.Header.Revision)+1))
-			wb := n.cli.Watch(wctx, nodeKey, clientv3.WithRev(max(gr.Header.Revision, nr.Header.Revision)+1))
+			// Each watch starts after the read it follows, so that no
+			// change between the two reads is missed.
+			wa := n.cli.Watch(wctx, cand.Key, clientv3.WithRev(gr.Header.Revision+1))
+			wb := n.cli.Watch(wctx, nodeKey, clientv3.WithRev(nr.Header.Revision+1))
 			select {
 			case <-wa:
 			case <-wb:
@@ -436,17 +438,27 @@ func (n *Node) startDurable(ctx context.Context) {
 }
 
 // watchLoop follows prefix from now on, calling f for each event, until
-// ctx ends; a failed watch starts again (events meanwhile are missed: the
-// callers' states are also checked by transactions).
+// ctx ends; a failed watch starts again after the last revision seen (or
+// from now, if that revision was compacted: events meanwhile are missed,
+// and the callers' states are also checked by transactions).
 func (n *Node) watchLoop(ctx context.Context, prefix string, f func(*clientv3.Event)) {
+	var rev int64
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		for wr := range n.cli.Watch(wctx, prefix, clientv3.WithPrefix()) {
+		opts := []clientv3.OpOption{clientv3.WithPrefix()}
+		if rev > 0 {
+			opts = append(opts, clientv3.WithRev(rev+1))
+		}
+		for wr := range n.cli.Watch(wctx, prefix, opts...) {
+			if wr.CompactRevision != 0 {
+				rev = 0
+			}
 			if wr.Err() != nil {
 				break
 			}
 			for _, ev := range wr.Events {
 				f(ev)
+				rev = ev.Kv.ModRevision
 			}
 		}
 		cancel()

@@ -78,6 +78,7 @@ type clusterOpen struct {
 	// (cluster_durable.go). Guarded by clusterTable.mu.
 	durID      string
 	handedOver bool
+	parking    chan struct{} // closed when the record is marked parked
 }
 
 type clusterLockKey struct {

@@ -134,10 +134,23 @@ func (s *Server) clusterDurableID(o *open) string {
 	return o.cl.durID
 }
 
-// clusterDurableParked marks the record of an open just parked, so that
-// another node may reclaim it at once.
-func (s *Server) clusterDurableParked(o *open) {
-	if id := s.clusterDurableID(o); id != "" {
+// clusterDurableParking is called as an open is parked; the function it
+// returns, called once the open is in the parked table, marks its record
+// parked, so that another node may reclaim it at once. A reconnect on
+// this node that takes the open meanwhile waits for the mark before it
+// takes the record back (clusterDurableUnpark), so the two transactions
+// cannot cross.
+func (s *Server) clusterDurableParking(o *open) func() {
+	id := s.clusterDurableID(o)
+	if id == "" {
+		return func() {}
+	}
+	ch := make(chan struct{})
+	s.cluster.mu.Lock()
+	o.cl.parking = ch
+	s.cluster.mu.Unlock()
+	return func() {
+		defer close(ch)
 		if err := o.cl.c.DurablePark(context.Background(), id); err != nil {
 			s.log.Warn("cluster: could not mark a durable handle parked (other nodes wait for this node's lease)", "err", err)
 		}
@@ -151,6 +164,12 @@ func (s *Server) clusterDurableUnpark(o *open) error {
 	old := s.clusterDurableID(o)
 	if old == "" {
 		return nil
+	}
+	s.cluster.mu.Lock()
+	parking := o.cl.parking
+	s.cluster.mu.Unlock()
+	if parking != nil {
+		<-parking // bounded by the cluster's request timeout
 	}
 	id := durableID(o.id)
 	err := o.cl.c.DurableUnpark(context.Background(), old, id)

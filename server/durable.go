@@ -278,8 +278,9 @@ func (s *Server) parkDurable(o *open) bool {
 	}
 	s.forgetOpen(o)
 	cancelOpenEverywhere(o)
+	parked := s.clusterDurableParking(o) // cluster_durable.go
 	s.durables.Park(state.FileID(o.id), o, s.opts.Now().Add(timeout))
-	s.clusterDurableParked(o) // cluster_durable.go
+	parked()
 	s.kickScavenger()
 	return true
 }
