@@ -15,7 +15,12 @@
 //   - small files (create, write 4 KiB, close, stat, delete) from 1 and from
 //     8 sessions at once;
 //   - a folder of 100,000 entries listed;
-//   - server memory (PSS) per idle signed session at 1,000 and 10,000.
+//   - server memory (PSS) per idle signed session at 1,000 and 10,000;
+//   - the cluster part (issue 15, bench/cluster.go): opens and closes per
+//     second, transfers and the coordination cost (latency, etcd requests
+//     and CPU per open) on one node without a cluster, one node with a
+//     one- and a three-member etcd, and three nodes; it needs Debian's
+//     etcd (package etcd-server) and is skipped with that hint without it.
 //
 // It prints ratios (Signet/Samba, Signet/ceiling, signed/unsigned, CPU)
 // and each target of issue 8 met or missed, and writes the report to
@@ -23,7 +28,8 @@
 // says what to install and measures Signet alone.
 //
 //	go run ./bench                       # everything, 1 GiB, 3 runs
-//	go run ./bench -short                # smoke run: 8 MiB, 1 run, seconds
+//	go run ./bench -short                # smoke run: 8 MiB, 1 run, seconds (no cluster part)
+//	go run ./bench -only cluster         # the scale-out figures alone, into their section of PERFORMANCE.md
 //	go run ./bench -only transfer,small -size 256MiB -runs 5
 package main
 
@@ -49,7 +55,7 @@ import (
 )
 
 // parts of the benchmark, as -only names them.
-var allParts = []string{"ceiling", "transfer", "unsigned", "encrypt", "small", "dir", "idle"}
+var allParts = []string{"ceiling", "transfer", "unsigned", "encrypt", "small", "dir", "idle", "cluster"}
 
 // config is the parsed command line.
 type config struct {
@@ -70,6 +76,10 @@ type config struct {
 	clients      []string
 	note         string
 	cmdline      string
+	// the cluster part (bench/cluster.go)
+	clusterClients int
+	clusterOpens   int
+	etcdDir        string // "": below the work folder
 }
 
 func main() {
@@ -104,7 +114,10 @@ func parseFlags(args []string) (*config, error) {
 	clients := fs.String("clients", "", "comma-separated words: transfer cases whose client name contains one of them (e.g. smbclient,GMAC); default all")
 	note := fs.String("note", "", "a sentence for the report about the conditions (e.g. \"machine shared with other jobs\")")
 	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
-	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba); does not write -out unless given")
+	clusterClients := fs.Int("cluster-clients", 6, "cluster part: sessions working at once, spread round-robin over the nodes")
+	clusterOpens := fs.Int("cluster-opens", 2000, "cluster part: opens (each with its close) per workload and run")
+	etcdDir := fs.String("etcd-dir", "", "cluster part: folder for etcd's data (default: below -dir, so tmpfs; a folder on disk adds the disk's fsync to every etcd write)")
+	short := fs.Bool("short", false, "smoke run: 8 MiB, 1 run, 200 small files, 2,000 entries, 200 idle sessions (Signet) and 20 (Samba), 100 opens per cluster workload; leaves the cluster part out unless -only names it; does not write -out unless given")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -114,14 +127,15 @@ func parseFlags(args []string) (*config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *short {
-		for name, v := range map[string]string{"size": "8MiB", "runs": "1", "small-files": "200", "dir-entries": "2000", "idle": "200", "samba-idle": "20", "out": "", "profile": "false"} {
+		for name, v := range map[string]string{"size": "8MiB", "runs": "1", "small-files": "200", "dir-entries": "2000", "idle": "200", "samba-idle": "20", "out": "", "profile": "false", "cluster-opens": "100"} {
 			if !set[name] {
 				fs.Set(name, v)
 			}
 		}
 	}
 	cfg := &config{runs: *runs, smallFiles: *smallFiles, dirEntries: *dirEntries, sambaIdle: *sambaIdle,
-		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{}}
+		samba: *samba, port: *port, workRoot: *workRoot, out: *out, short: *short, profile: *profile, note: *note, parts: map[string]bool{},
+		clusterClients: *clusterClients, clusterOpens: *clusterOpens, etcdDir: *etcdDir}
 	var err error
 	if cfg.size, err = peers.ParseSize(*size); err != nil {
 		return nil, err
@@ -138,9 +152,15 @@ func parseFlags(args []string) (*config, error) {
 	if !slices.Contains([]string{"auto", "on", "off"}, cfg.samba) {
 		return nil, fmt.Errorf("-samba must be auto, on or off")
 	}
+	if cfg.clusterClients < 1 || cfg.clusterOpens < 1 {
+		return nil, errors.New("-cluster-clients and -cluster-opens must be at least 1")
+	}
 	if *only == "" {
 		for _, p := range allParts {
 			cfg.parts[p] = true
+		}
+		if cfg.short {
+			delete(cfg.parts, "cluster") // starts etcd and six nodes: -only cluster -short, or TestSmokeCluster
 		}
 	} else {
 		for _, p := range strings.Split(*only, ",") {
@@ -276,17 +296,45 @@ func run(cfg *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	m.loadAfter = loadAvg()
-	report := render(cfg, res, m, started, note)
+	if res.clusterNote != "" {
+		note = strings.TrimSpace(note + " " + res.clusterNote)
+	}
+	section := clusterReport(cfg, res, m, started)
+	clusterOnly := len(cfg.parts) == 1 && cfg.parts["cluster"]
+	report := section
+	if !clusterOnly {
+		report = render(cfg, res, m, started, note)
+		if section != "" {
+			report += "\n" + section
+		}
+	}
 	fmt.Fprint(stdout, report)
 	if cfg.out != "" {
 		out := cfg.out
 		if !filepath.IsAbs(out) {
 			out = filepath.Join(root, out)
 		}
-		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
-			return err
+		old, _ := os.ReadFile(out)
+		text := report
+		switch {
+		case clusterOnly:
+			// The cluster section alone: the rest of the file stays.
+			text = ""
+			if section != "" {
+				text = spliceCluster(string(old), section)
+			}
+		case section == "":
+			// A run without the cluster part keeps the last one's section.
+			if prev := clusterSection(string(old)); prev != "" {
+				text += "\n" + prev
+			}
 		}
-		log("report written to %s", out)
+		if text != "" {
+			if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
+				return err
+			}
+			log("report written to %s", out)
+		}
 	}
 	if len(res.failures) > 0 {
 		return fmt.Errorf("%d measurement(s) failed (listed in the report)", len(res.failures))
@@ -303,6 +351,24 @@ func (cfg *config) addr(offset int) string { return fmt.Sprintf("127.0.0.1:%d", 
 type running struct {
 	mu      sync.Mutex
 	servers map[*peers.Server]bool
+	etcds   map[*etcdCluster]bool // the cluster part's etcd clusters
+}
+
+// addEtcd registers a started etcd cluster and returns the function that
+// stops it.
+func (r *running) addEtcd(e *etcdCluster) func() {
+	r.mu.Lock()
+	if r.etcds == nil {
+		r.etcds = map[*etcdCluster]bool{}
+	}
+	r.etcds[e] = true
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.etcds, e)
+		r.mu.Unlock()
+		e.stop()
+	}
 }
 
 // add registers a started server and returns the function that stops it.
@@ -324,6 +390,9 @@ func (r *running) signalAll() {
 	defer r.mu.Unlock()
 	for s := range r.servers {
 		s.Signal()
+	}
+	for e := range r.etcds {
+		e.signal()
 	}
 }
 
@@ -550,6 +619,9 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 				log("Samba, %d idle signed sessions: %.1f KiB per session", cfg.sambaIdle, v)
 			}
 		}
+	}
+	if cfg.parts["cluster"] {
+		return measureCluster(cfg, res, work, p, live, log)
 	}
 	return nil
 }

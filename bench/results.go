@@ -37,6 +37,10 @@ type results struct {
 	profileNote string
 	loads       []string // /proc/loadavg (1, 5, 15 min) at the start of each run
 	failures    []string // measurements that failed (the run goes on without them)
+
+	clusterMeasured bool     // the cluster part ran (bench/cluster.go)
+	clusterNote     string   // why the cluster part did not run
+	clusterLoads    []string // /proc/loadavg at the start of each run of the cluster part
 }
 
 // fail records a failed measurement; the benchmark goes on with the

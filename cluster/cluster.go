@@ -60,6 +60,9 @@ type Config struct {
 	// Mirror lists the tables of which the node keeps a copy of the other
 	// nodes' entries, for Others.
 	Mirror []string
+	// Username and Password authenticate the node to etcd (etcd's
+	// user/password authentication), when Username is set. // sync15
+	Username, Password string
 }
 
 var errRegistered = errors.New("cluster: node key exists")
@@ -108,6 +111,9 @@ type Node struct {
 	mirrors    map[string]*mirror
 	mirrorStop context.CancelFunc
 	mirrorWG   sync.WaitGroup
+
+	// onLost replaces Config.OnLost when set (SetOnLost, lost.go). // sync15
+	onLost atomic.Pointer[func(table, file, owner string)]
 
 	// own and hooks: durable records and their callbacks (durable.go,
 	// failover15); guarded by mu.
@@ -192,6 +198,8 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		DialKeepAliveTime:    cfg.LeaseTTL / 3,
 		DialKeepAliveTimeout: cfg.RequestTimeout,
 		TLS:                  tc,
+		Username:             cfg.Username, // sync15
+		Password:             cfg.Password,
 		Logger:               zap.NewNop(),
 	})
 	if err != nil {
@@ -420,9 +428,7 @@ func (n *Node) reacquireFile(table, file string, entries map[string]heldEntry) (
 			delete(entries, k)
 			n.log.Error("cluster: an entry lost with the node's lease conflicts with another node's; dropped",
 				"table", table, "file", file, "owner", e.owner)
-			if n.cfg.OnLost != nil {
-				n.cfg.OnLost(table, file, e.owner)
-			}
+			n.lost(table, file, e.owner) // lost.go
 		}
 		for _, k := range put {
 			delete(entries, k)

@@ -22,6 +22,9 @@ type Cluster struct {
 	CA, Cert, Key string
 	// DialTimeout, RequestTimeout and LeaseTTL: see cluster.Config.
 	DialTimeout, RequestTimeout, LeaseTTL time.Duration
+	// Username and PasswordFile (absolute): etcd user/password
+	// authentication; both or neither. // sync15
+	Username, PasswordFile string
 }
 
 type rawCluster struct {
@@ -34,6 +37,8 @@ type rawCluster struct {
 	DialTimeout    string   `toml:"dial_timeout"`
 	RequestTimeout string   `toml:"request_timeout"`
 	LeaseTTL       string   `toml:"lease_ttl"`
+	Username       string   `toml:"username"`      // sync15
+	PasswordFile   string   `toml:"password_file"` // sync15
 }
 
 // Cluster defaults.
@@ -89,6 +94,19 @@ func (p *parser) cluster(r rawCluster) {
 	if (c.Cert == "") != (c.Key == "") {
 		bad("cluster.cert", "cert and key go together")
 	}
+	if (r.Username == "") != (r.PasswordFile == "") {
+		bad("cluster.username", "username and password_file go together")
+	} else if r.Username != "" {
+		if hasControl(r.Username) || strings.ContainsAny(r.Username, ": \t") {
+			bad("cluster.username", "%q: an etcd user name without ':', spaces or control characters", r.Username)
+		}
+		c.Username, c.PasswordFile = r.Username, p.resolve(r.PasswordFile)
+		if fi, err := p.env.stat(c.PasswordFile); err != nil {
+			bad("cluster.password_file", "%v", unwrapPathError(err))
+		} else if fi.IsDir() {
+			bad("cluster.password_file", "%s is a folder", c.PasswordFile)
+		}
+	}
 	dur := func(key, v string, min, max time.Duration, out *time.Duration) {
 		if v == "" {
 			return
@@ -111,7 +129,8 @@ func (p *parser) cluster(r rawCluster) {
 // clusterKeys are the keys of [cluster] whose presence Show reports.
 func clusterKeys() []string {
 	return []string{"cluster.endpoints", "cluster.node", "cluster.prefix", "cluster.ca", "cluster.cert", "cluster.key",
-		"cluster.dial_timeout", "cluster.request_timeout", "cluster.lease_ttl"}
+		"cluster.dial_timeout", "cluster.request_timeout", "cluster.lease_ttl",
+		"cluster.username", "cluster.password_file"}
 }
 
 // clusterSettings renders [cluster] for Show; nothing without it, so a
@@ -131,5 +150,7 @@ func (c *Config) clusterSettings() []Setting {
 		c.scalar("cluster.dial_timeout", k.DialTimeout.String(), ""),
 		c.scalar("cluster.request_timeout", k.RequestTimeout.String(), "an open waits at most this long for etcd"),
 		c.scalar("cluster.lease_ttl", k.LeaseTTL.String(), "a dead node's share modes and locks go after this"),
+		c.scalar("cluster.username", orDash(k.Username), "etcd user/password authentication"),
+		c.scalar("cluster.password_file", orDash(k.PasswordFile), ""),
 	}
 }

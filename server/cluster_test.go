@@ -210,10 +210,13 @@ func TestClusterQuorumLoss(t *testing.T) {
 	ec, n := clusterNodes(t, 3, 2)
 	a, b := n[0], n[1]
 	ec.Stop(2)
-	fa, st := a.openShare("q", rwAccess, wire.FileShareRead)
-	if st != ntstatus.Success {
-		t.Fatalf("one member down: %v", st)
-	}
+	// The member stopped may have been the leader: allow the election.
+	var fa wire.FileID
+	eventually(t, "one member down: open", func() bool {
+		var st ntstatus.Status
+		fa, st = a.openShare("q", rwAccess, wire.FileShareRead)
+		return st == ntstatus.Success
+	})
 	if _, st := b.openShare("q", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("one member down, conflicting open: %v", st)
 	}
@@ -258,10 +261,11 @@ func TestClusterQuorumLoss(t *testing.T) {
 	// B's copy of the cluster's locks follows again after the outage (its
 	// watch ended with the quorum and started over): A's new lock refuses
 	// B's READ.
-	fa, st = a.openShare("q", rwAccess, shareAll)
-	if st != ntstatus.Success {
-		t.Fatalf("A: open after the outage: %v", st)
-	}
+	// B has recovered; A's renewal may come a moment later.
+	eventually(t, "A: open after the outage", func() bool {
+		fa, st = a.openShare("q", rwAccess, shareAll)
+		return st == ntstatus.Success
+	})
 	if st := a.lock(fa, excl(0, 4)); st != ntstatus.Success {
 		t.Fatalf("A: lock after the outage: %v", st)
 	}

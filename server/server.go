@@ -305,7 +305,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.sessions = sessions
 	s.nodes.noCache = opts.Cluster != nil && !clusterGrantsCaching // cluster.go; cluster_durable.go (failover15)
-	s.clusterWatchDurable()                                        // cluster_durable.go
+	s.hookClusterLost()                                            // cluster_lost.go (sync15)
+	s.clusterWatchDurable()                                        // cluster_durable.go (failover15)
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}

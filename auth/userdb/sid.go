@@ -46,3 +46,13 @@ func MachineSID(path string) (string, error) {
 	}
 	return s, nil
 }
+
+// SetMachineSID replaces the machine SID kept with the users file at path
+// (a cluster node adopts the cluster's, so that every node names a user by
+// the same SID).
+func SetMachineSID(path, sid string) error {
+	if !machineSIDPattern.MatchString(sid) {
+		return fmt.Errorf("not a machine SID (S-1-5-21-a-b-c): %q", sid)
+	}
+	return writeAtomic(path+SIDFileSuffix, []byte(sid+"\n"))
+}

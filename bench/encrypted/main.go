@@ -7,7 +7,9 @@
 // from other jobs falls on both alike. Every get is checked (SHA-256). It
 // prints each run, the median and spread per server and direction, the
 // Signet/Samba ratio of the medians, and the servers' CPU seconds per GiB
-// moved (from /proc).
+// moved (from /proc), and smbclient's own CPU seconds per GiB with the rate
+// that bounds: one smbclient thread cannot move data faster than 1 GiB per
+// its CPU seconds per GiB, whatever the server.
 //
 //	go run ./bench/encrypted -size 1GiB -rounds 5
 //
@@ -21,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -61,6 +64,7 @@ type server struct {
 	name string
 	srv  *peers.Server
 	cpu  map[string]float64   // "put"/"get" -> server CPU seconds
+	ccpu map[string]float64   // "put"/"get" -> smbclient's CPU seconds
 	runs map[string][]float64 // "put"/"get" -> MB/s
 }
 
@@ -90,6 +94,7 @@ func run(size int64, rounds int, protocol, root string) error {
 	for _, s := range servers {
 		s.runs = map[string][]float64{}
 		s.cpu = map[string]float64{}
+		s.ccpu = map[string]float64{}
 	}
 	dst := filepath.Join(work, "got.bin")
 	for r := range rounds {
@@ -105,7 +110,8 @@ func run(size int64, rounds int, protocol, root string) error {
 					cmd = "get bench.bin " + dst
 				}
 				cpu0 := cpuSeconds(s.srv.PIDs()[0])
-				el, err := smbclient(s.srv.Addr, protocol, cmd)
+				el, ccpu, err := smbclient(s.srv.Addr, protocol, cmd)
+				s.ccpu[op] += ccpu
 				time.Sleep(300 * time.Millisecond) // smbd reaps its connection's child
 				s.cpu[op] += cpuSeconds(s.srv.PIDs()[0]) - cpu0
 				if err != nil {
@@ -124,33 +130,57 @@ func run(size int64, rounds int, protocol, root string) error {
 	}
 	fmt.Printf("\n%s, %d MiB, %d rounds, smbclient -m %s, client smb encrypt = required (AES-128-GCM), signing required; %d CPUs, load average %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), size>>20, rounds, protocol, runtime.NumCPU(), loadAvg())
-	fmt.Println("| server | put median MB/s (min-max) | get median MB/s (min-max) | server CPU s/GiB put | get |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| server | put median MB/s (min-max) | get median MB/s (min-max) | server CPU s/GiB put | get | smbclient CPU s/GiB put | get |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	med := map[string]float64{}
+	clientCPU := map[string]float64{}
+	gib := float64(rounds) * float64(size) / (1 << 30)
 	for _, s := range servers {
-		gib := float64(rounds) * float64(size) / (1 << 30)
-		fmt.Printf("| %s | %s | %s | %.2f | %.2f |\n", s.name, spread(s.runs["put"]), spread(s.runs["get"]),
-			s.cpu["put"]/gib, s.cpu["get"]/gib)
+		fmt.Printf("| %s | %s | %s | %.2f | %.2f | %.2f | %.2f |\n", s.name, spread(s.runs["put"]), spread(s.runs["get"]),
+			s.cpu["put"]/gib, s.cpu["get"]/gib, s.ccpu["put"]/gib, s.ccpu["get"]/gib)
 		med[s.name+"put"], med[s.name+"get"] = median(s.runs["put"]), median(s.runs["get"])
+		for _, op := range []string{"put", "get"} {
+			clientCPU[op] = min(nonZero(clientCPU[op]), s.ccpu[op]/gib)
+		}
 	}
 	fmt.Printf("\nSignet/Samba (medians): put %.2f, get %.2f\n", med["Signetput"]/med["Sambaput"], med["Signetget"]/med["Sambaget"])
+	// smbclient is one thread: with a core to itself and a server that
+	// costs nothing it moves at most 1 GiB per its CPU seconds per GiB.
+	// That bounds the ratio any server can reach against Samba's median.
+	for _, op := range []string{"put", "get"} {
+		if clientCPU[op] <= 0 {
+			continue
+		}
+		bound := (1 << 30) / clientCPU[op] / 1e6
+		fmt.Printf("smbclient %s bound: %.0f MB/s (1 GiB per %.2f s of its own CPU), %.2fx Samba's median\n",
+			op, bound, clientCPU[op], bound/med["Samba"+op])
+	}
 	return nil
 }
 
 // smbclient runs one command with encryption required and returns how
 // long it took.
-func smbclient(addr, protocol, cmd string) (time.Duration, error) {
+func smbclient(addr, protocol, cmd string) (time.Duration, float64, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	args := []string{"//127.0.0.1/share", "-p", port, "-U", peers.User + "%" + peers.Password, "-m", protocol,
 		"--option=client min protocol=" + protocol, "--option=client signing=required",
 		"--option=client smb encrypt=required", "-c", cmd}
 	t0 := time.Now()
-	out, err := exec.Command("smbclient", args...).CombinedOutput()
+	c := exec.Command("smbclient", args...)
+	out, err := c.CombinedOutput()
 	el := time.Since(t0)
 	if err != nil {
-		return 0, fmt.Errorf("smbclient: %v\n%s", err, out)
+		return 0, 0, fmt.Errorf("smbclient: %v\n%s", err, out)
 	}
-	return el, nil
+	return el, (c.ProcessState.UserTime() + c.ProcessState.SystemTime()).Seconds(), nil
+}
+
+// nonZero maps 0 (nothing recorded yet) to +Inf for min.
+func nonZero(v float64) float64 {
+	if v == 0 {
+		return math.Inf(1)
+	}
+	return v
 }
 
 // cpuSeconds is a process's user+system CPU time, its reaped children

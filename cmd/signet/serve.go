@@ -63,7 +63,9 @@ func runServe(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reloaded := make(chan struct{}, 1)
+	var usersHook reloadHook // serve_cluster_sync.go
 	users, err := userdb.OpenStore(cfg.UsersFile, userdb.StoreOptions{Logger: log, OnReload: func() {
+		usersHook.fire()
 		select { // coalesce: one pending revalidation covers every reload
 		case reloaded <- struct{}{}:
 		default:
@@ -88,6 +90,9 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer leave()
+	if msid, err = clusterMachineSID(ctx, clu, msid, cfg.UsersFile, log); err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Settings:   settings,
 		Users:      users,
@@ -99,6 +104,11 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopSync, err := startClusterSync(ctx, clu, store, users, &usersHook, log) // users file and policy through etcd
+	if err != nil {
+		return err
+	}
+	defer stopSync()
 	addr := cfg.Listen
 	if *listen != "" {
 		addr = *listen

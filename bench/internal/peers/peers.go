@@ -92,6 +92,41 @@ type Options struct {
 	// max_connections and max_connections_per_addr) for idle-session
 	// runs; 0 keeps the defaults.
 	MaxConnections int
+	// Bin is a signet binary built by BuildSignet; "" builds one into
+	// the server's folder.
+	Bin string
+	// SharePath is the share's folder; "" is dir/share. Cluster nodes
+	// share one folder.
+	SharePath string
+	// Cluster, when it has endpoints, makes the server a node of that
+	// etcd cluster (a [cluster] table; docs/cluster.md).
+	Cluster ClusterOptions
+}
+
+// ClusterOptions is the [cluster] table of a Signet node.
+type ClusterOptions struct {
+	Endpoints []string
+	Node      string // unique per node
+	Prefix    string // root of the keys in etcd; "" keeps the default
+}
+
+// BuildSignet builds ./cmd/signet (of the module the current folder is
+// in) into dir and returns the binary's path.
+func BuildSignet(dir string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "signet")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/signet")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/signet: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // Signet builds ./cmd/signet (of the module the current folder is in) into
@@ -115,19 +150,20 @@ func ModuleRoot() (string, error) {
 
 // SignetWith is Signet with options.
 func SignetWith(dir, user, password string, o Options) (*Server, error) {
-	share := filepath.Join(dir, "share")
-	if err := os.MkdirAll(share, 0o755); err != nil {
-		return nil, err
+	share := o.SharePath
+	if share == "" {
+		share = filepath.Join(dir, "share")
 	}
-	root, err := ModuleRoot()
-	if err != nil {
-		return nil, err
+	for _, d := range []string{dir, share} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
 	}
-	bin := filepath.Join(dir, "signet")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/signet")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/signet: %v\n%s", err, out)
+	bin, err := o.Bin, error(nil)
+	if bin == "" {
+		if bin, err = BuildSignet(dir); err != nil {
+			return nil, err
+		}
 	}
 	addr := o.Addr
 	if addr == "" {
@@ -138,9 +174,15 @@ func SignetWith(dir, user, password string, o Options) (*Server, error) {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "signet.toml")
-	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = %v\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = \"share\"\n", addr, !o.Unsigned)
+	text := fmt.Sprintf("[server]\nlisten = %q\nrequire_signing = %v\nusers_file = \"users\"\n[[share]]\nname = \"share\"\npath = %q\n", addr, !o.Unsigned, share)
 	if o.MaxConnections > 0 {
 		text += fmt.Sprintf("[limits]\nmax_connections = %d\nmax_connections_per_addr = %d\n", o.MaxConnections, o.MaxConnections)
+	}
+	if c := o.Cluster; len(c.Endpoints) > 0 {
+		text += fmt.Sprintf("[cluster]\nendpoints = [\"%s\"]\nnode = %q\n", strings.Join(c.Endpoints, `", "`), c.Node)
+		if c.Prefix != "" {
+			text += fmt.Sprintf("prefix = %q\n", c.Prefix)
+		}
 	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
