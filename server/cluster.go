@@ -90,7 +90,8 @@ type clusterLockKey struct {
 //
 // Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
-	mu orderedMutex[rankLeaf]
+	mu        orderedMutex[rankLeaf]
+	teardowns teardownLimit // cluster_durable.go (failover15)
 }
 
 // clusterFile names a file (or one of its named streams) cluster-wide:

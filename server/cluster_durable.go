@@ -227,11 +227,46 @@ func (s *Server) clusterEndSession(id uint64, account string) bool {
 	return true
 }
 
+// maxTeardowns bounds the PreviousSessionId teardown requests a node
+// writes to etcd per teardownWindow (each is a key on a lease there):
+// reconnects are rare, a flood of them is not let through to etcd.
+const (
+	maxTeardowns   = 100
+	teardownWindow = 10 * time.Second
+)
+
+// teardownLimit counts the teardown requests of the current window.
+//
+// Ownership: mu is a leaf; no etcd call is made while it is held.
+type teardownLimit struct {
+	mu    orderedMutex[rankLeaf]
+	start time.Time
+	n     int
+}
+
+// take reports whether one more request fits in the window at now.
+func (l *teardownLimit) take(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.start) >= teardownWindow {
+		l.start, l.n = now, 0
+	}
+	if l.n >= maxTeardowns {
+		return false
+	}
+	l.n++
+	return true
+}
+
 // clusterExpirePrevious asks the other nodes to end the previous session
 // of a reconnect that this node does not hold [MS-SMB2 3.3.5.5.3].
 func (s *Server) clusterExpirePrevious(prev uint64, account string) {
 	c := s.opts.Cluster
 	if c == nil || account == "" {
+		return
+	}
+	if !s.cluster.teardowns.take(s.opts.Now()) {
+		s.log.Warn("cluster: too many PreviousSessionId teardowns; not asking the other nodes", "session_id", prev)
 		return
 	}
 	if err := c.SessionTeardown(context.Background(), prev, account); err != nil {

@@ -283,3 +283,21 @@ func TestClusterPreviousSessionOtherNode(t *testing.T) {
 	}
 	waitFor(t, "a to drop its parked copy", func() bool { return tss[0].srv.durables.Len() == 0 })
 }
+
+// TestTeardownLimit: at most maxTeardowns PreviousSessionId teardowns
+// per window go to etcd; the next window allows as many again.
+func TestTeardownLimit(t *testing.T) {
+	var l teardownLimit
+	now := time.Unix(1000, 0)
+	for i := range maxTeardowns {
+		if !l.take(now) {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	if l.take(now.Add(teardownWindow - time.Millisecond)) {
+		t.Fatal("one more than the limit in the window")
+	}
+	if !l.take(now.Add(teardownWindow)) {
+		t.Fatal("refused in the next window")
+	}
+}
