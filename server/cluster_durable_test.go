@@ -301,3 +301,57 @@ func TestTeardownLimit(t *testing.T) {
 		t.Fatal("refused in the next window")
 	}
 }
+
+// TestClusterDurableV1AndLease: a durable v1 handle (DHnQ, batch oplock)
+// parked on a is reclaimed on b with DHnC; a v2 handle with a lease is
+// reclaimed on b only with its lease key (and its ClientGuid), keeping
+// handle caching.
+func TestClusterDurableV1AndLease(t *testing.T) {
+	tss, _ := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	cr := a.parseCreate(a.roundTrip(a.createReq(&wire.CreateRequest{RequestedOplockLevel: wire.OplockBatch,
+		DesiredAccess: rwAccess, ShareAccess: wire.FileShareRead, CreateDisposition: wire.FileOpenIf, Name: "v1",
+		Contexts: []wire.CreateContext{{Name: wire.CtxNameDHnQ, Data: make([]byte, 16)}}})))
+	granted := false
+	for _, c := range cr.Contexts {
+		granted = granted || c.Name == wire.CtxNameDHnQ
+	}
+	if cr.OplockLevel != wire.OplockBatch || !granted {
+		t.Fatalf("durable v1 open: %+v", cr)
+	}
+	key := [16]byte{0x1E, 0xA5}
+	guid := [16]byte{0xD6}
+	crl := a.parseCreate(a.roundTrip(a.createLease("l", key, wire.LeaseRead|wire.LeaseHandle|wire.LeaseWrite, wire.FileShareRead, dh2q(0, guid))))
+	if _, ok := durableOf(crl); !ok {
+		t.Fatalf("durable v2 lease open: %+v", crl)
+	}
+	a.close()
+	waitFor(t, "the opens to be parked on a", func() bool { return tss[0].srv.durables.Len() == 2 })
+
+	b := nodeSession(tss[1], 1, "alice", "pw") // a's ClientGuid
+	dhnc := make([]byte, 16)
+	wire.PutFileID(dhnc, cr.FileID)
+	cr2, st := b.create(&wire.CreateRequest{Name: "v1", Contexts: []wire.CreateContext{{Name: wire.CtxNameDHnC, Data: dhnc}}})
+	if st != ntstatus.Success || cr2.OplockLevel != wire.OplockBatch || cr2.CreateAction != wire.FileOpened {
+		t.Fatalf("DHnC on b: %v %+v", st, cr2)
+	}
+
+	lc := func(k [16]byte) wire.CreateContext {
+		l := &wire.LeaseContext{V2: true, Key: k, State: wire.LeaseRead | wire.LeaseHandle | wire.LeaseWrite}
+		return wire.CreateContext{Name: wire.CtxNameRqLs, Data: l.Marshal()}
+	}
+	_, st = b.create(&wire.CreateRequest{RequestedOplockLevel: wire.OplockLease, Name: "l",
+		Contexts: []wire.CreateContext{dh2c(crl.FileID, guid), lc([16]byte{0xBA, 0xD})}})
+	if st != ntstatus.ObjectNameNotFound {
+		t.Fatalf("reclaim with another lease key: %v", st)
+	}
+	cr3, st := b.create(&wire.CreateRequest{RequestedOplockLevel: wire.OplockLease, Name: "l",
+		Contexts: []wire.CreateContext{dh2c(crl.FileID, guid), lc(key)}})
+	if st != ntstatus.Success || cr3.OplockLevel != wire.OplockLease {
+		t.Fatalf("reclaim with the lease key: %v %+v", st, cr3)
+	}
+	if l := leaseOf(t, cr3); l.Key != key || l.State&wire.LeaseHandle == 0 {
+		t.Fatalf("lease after the reclaim: %+v", l)
+	}
+	waitFor(t, "a to drop its parked copies", func() bool { return tss[0].srv.durables.Len() == 0 })
+}
