@@ -19,14 +19,26 @@ import (
 // PreviousSessionId across nodes (cluster_durable.go): two or three
 // in-process Signet nodes over one folder, on a one-member etcd.
 
+// testNode is a cluster membership of a test, left at the test's end
+// unless kill ended it as a crash would.
+type testNode struct {
+	*cluster.Node
+	killed bool
+}
+
+func (n *testNode) kill() {
+	n.killed = true
+	n.Kill()
+}
+
 // durableNodes starts a one-member etcd and n nodes (lease TTL 2 s) with
 // alice and bob, and returns their test servers and memberships.
-func durableNodes(t *testing.T, n int) ([]*testServer, []*cluster.Node) {
+func durableNodes(t *testing.T, n int) ([]*testServer, []*testNode) {
 	t.Helper()
 	ec := etcdtest.Start(t, 1)
 	dir := t.TempDir()
 	var tss []*testServer
-	var nodes []*cluster.Node
+	var nodes []*testNode
 	for i := range n {
 		node, err := cluster.Join(context.Background(), cluster.Config{
 			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
@@ -41,9 +53,15 @@ func durableNodes(t *testing.T, n int) ([]*testServer, []*cluster.Node) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		tn := &testNode{Node: node}
+		t.Cleanup(func() {
+			if !tn.killed {
+				tn.Close()
+			}
+		})
 		ts := startTestServer(t, &testerConfig{FS: fsys, Options: func(o *Options) { o.Cluster = node; withBob(o) }})
 		tss = append(tss, ts)
-		nodes = append(nodes, node)
+		nodes = append(nodes, tn)
 	}
 	return tss, nodes
 }
@@ -81,7 +99,7 @@ func TestClusterDurableReclaimAfterNodeDeath(t *testing.T) {
 	if _, st := b.openShare("f", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("write open on b while a holds f: %v", st)
 	}
-	nodes[0].Kill()
+	nodes[0].kill()
 	start := time.Now()
 	cr2, st := b.create(&wire.CreateRequest{Name: "f", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
 	if cr2 == nil || cr2.CreateAction != wire.FileOpened || cr2.OplockLevel != wire.OplockBatch {
@@ -212,7 +230,7 @@ func TestClusterDurableShareModesUntilTimeout(t *testing.T) {
 		t.Fatalf("no durable handle: %+v", cr)
 	}
 	b := nodeSession(tss[1], 2, "alice", "pw")
-	nodes[0].Kill()
+	nodes[0].kill()
 	died := time.Now()
 	// Past a's lease (2 s) its ordinary entries are gone; the durable
 	// handle's share mode (share none) still refuses any data open.
