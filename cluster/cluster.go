@@ -119,6 +119,7 @@ type Node struct {
 	// failover15); guarded by mu.
 	own   map[string]ownDurable
 	hooks DurableHooks
+	dmu   sync.Mutex // serialises the rewrites of own records (not a leaf: held across etcd calls)
 }
 
 func (c *Config) defaults() error {

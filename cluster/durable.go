@@ -51,6 +51,10 @@ type durableEnvelope struct {
 	Share   []byte `json:"share"` // the open's share-mode entry value
 	Timeout int64  `json:"timeout_ms"`
 	Data    []byte `json:"data"`
+	// Locks are the open's byte-range locks (one value each, as in
+	// the locks table), also kept in locks/<file>/<node>/<owner>/d.
+	Locks   [][]byte `json:"locks,omitempty"`
+	LockVer uint64   `json:"lock_ver,omitempty"`
 }
 
 // ownDurable is a record this node wrote, with its last revision.
@@ -78,6 +82,36 @@ func (n *Node) durableKey(id, node string) string {
 
 func (n *Node) durableCopyKey(file, node, owner string) string {
 	return n.fileDir("opens", file) + node + "/" + owner + "/d"
+}
+
+func (n *Node) durableLocksKey(file, node, owner string) string {
+	return n.fileDir("locks", file) + node + "/" + owner + "/d"
+}
+
+// DurableLocks records the byte-range locks an open with a durable record
+// holds now (ver orders the calls: an older snapshot than the last
+// written is ignored): in the record, and as an entry of the locks table
+// on no lease, locks/<file>/<node>/<owner>/d, which outlives the node
+// like the share-mode copy. None deletes that entry.
+func (n *Node) DurableLocks(ctx context.Context, id string, ver uint64, locks [][]byte) error {
+	n.dmu.Lock()
+	defer n.dmu.Unlock()
+	n.mu.Lock()
+	od, ok := n.own[id]
+	n.mu.Unlock()
+	if !ok {
+		return ErrDurableNotFound
+	}
+	if ver <= od.env.LockVer && od.env.LockVer != 0 {
+		return nil // a later snapshot was written
+	}
+	lk := n.durableLocksKey(od.env.File, n.cfg.Node, od.env.Owner)
+	extra := clientv3.OpDelete(lk)
+	if len(locks) > 0 {
+		extra = clientv3.OpPut(lk, string(encodeVals(locks)))
+	}
+	_, err := n.durableRewriteLocked(ctx, id, id, func(e *durableEnvelope) { e.Locks, e.LockVer = locks, ver }, extra)
+	return err
 }
 
 // DurableSave writes the durable record of an open of this node (a new
@@ -112,7 +146,9 @@ func (n *Node) DurableSave(ctx context.Context, id string, timeout time.Duration
 // DurablePark marks this node's record of id parked (its connection was
 // lost), so that another node may claim it at once.
 func (n *Node) DurablePark(ctx context.Context, id string) error {
-	_, err := n.durableRewrite(ctx, id, id, func(e *durableEnvelope) { e.Parked = true })
+	n.dmu.Lock()
+	defer n.dmu.Unlock()
+	_, err := n.durableRewriteLocked(ctx, id, id, func(e *durableEnvelope) { e.Parked = true })
 	return err
 }
 
@@ -120,13 +156,16 @@ func (n *Node) DurablePark(ctx context.Context, id string) error {
 // on this node, under the open's new id. It fails with
 // ErrDurableNotFound when another node claimed it meanwhile.
 func (n *Node) DurableUnpark(ctx context.Context, oldID, newID string) error {
-	_, err := n.durableRewrite(ctx, oldID, newID, func(e *durableEnvelope) { e.Parked = false })
+	n.dmu.Lock()
+	defer n.dmu.Unlock()
+	_, err := n.durableRewriteLocked(ctx, oldID, newID, func(e *durableEnvelope) { e.Parked = false })
 	return err
 }
 
-// durableRewrite replaces the record oldID by newID, changed by f, if it
-// is unchanged since this node last wrote it.
-func (n *Node) durableRewrite(ctx context.Context, oldID, newID string, f func(*durableEnvelope)) (bool, error) {
+// durableRewriteLocked replaces the record oldID by newID, changed by f,
+// with the extra operations, if it is unchanged since this node last
+// wrote it. n.dmu held.
+func (n *Node) durableRewriteLocked(ctx context.Context, oldID, newID string, f func(*durableEnvelope), extra ...clientv3.Op) (bool, error) {
 	n.mu.Lock()
 	od, ok := n.own[oldID]
 	n.mu.Unlock()
@@ -145,6 +184,7 @@ func (n *Node) durableRewrite(ctx context.Context, oldID, newID string, f func(*
 		ops = append(ops, clientv3.OpDelete(oldKey))
 	}
 	ops = append(ops, clientv3.OpPut(newKey, string(b)))
+	ops = append(ops, extra...)
 	tr, err := n.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(oldKey), "=", od.rev)).Then(ops...).Commit()
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -172,16 +212,16 @@ func (n *Node) DurableDelete(ctx context.Context, id string) error {
 
 // durableToken is what DurableFind hands to DurableClaim.
 type durableToken struct {
-	Key        string `json:"key"`
-	Rev        int64  `json:"rev"`
-	Node       string `json:"node"`
-	Lease      int64  `json:"lease"`
-	NeedDead   bool   `json:"need_dead"` // neither parked nor free: its node must be gone
-	File       string `json:"file"`
-	Owner      string `json:"owner"`
-	TimeoutMS  int64  `json:"timeout_ms"`
-	Record     []byte `json:"record"`
-	recordNode string
+	Key       string   `json:"key"`
+	Rev       int64    `json:"rev"`
+	Node      string   `json:"node"`
+	Lease     int64    `json:"lease"`
+	NeedDead  bool     `json:"need_dead"` // neither parked nor free: its node must be gone
+	File      string   `json:"file"`
+	Owner     string   `json:"owner"`
+	TimeoutMS int64    `json:"timeout_ms"`
+	Record    []byte   `json:"record"`
+	Locks     [][]byte `json:"locks,omitempty"`
 }
 
 // DurableFind looks for another node's durable record of id that match
@@ -212,7 +252,8 @@ func (n *Node) DurableFind(ctx context.Context, id string, wait time.Duration, m
 				continue
 			}
 			cand = &durableToken{Key: string(kv.Key), Rev: kv.ModRevision, Node: env.Node, Lease: env.Lease,
-				NeedDead: !env.Parked && !env.Free, File: env.File, Owner: env.Owner, TimeoutMS: env.Timeout, Record: env.Data}
+				NeedDead: !env.Parked && !env.Free, File: env.File, Owner: env.Owner, TimeoutMS: env.Timeout, Record: env.Data,
+				Locks: env.Locks}
 			break
 		}
 		if cand == nil {
@@ -261,18 +302,22 @@ func (n *Node) DurableFind(ctx context.Context, id string, wait time.Duration, m
 // DurableClaim takes the record DurableFind found for an open of this
 // node: in one transaction, if the record is unchanged (and, for a record
 // neither parked nor free, its node is still gone), it deletes the record
-// and its node's entries of the open, and writes this node's share-mode
+// and its node's entries of the open and writes this node's share-mode
 // entry for owner on file (as Acquire would, without a conflict check:
-// the open's share modes were checked when it was made and held since).
-// It returns the entry's key; ErrDurableNotFound when another node
-// claimed it first, or it expired.
-func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, share []byte) (string, error) {
+// the open's share modes were checked when it was made and held since),
+// and, when the open held byte-range locks, one locks entry with them
+// all. It returns those locks and their entry's key; the conflict
+// functions are kept for writing the entries again after a lost lease
+// (as Acquire's). ErrDurableNotFound when another node claimed it first,
+// or it expired.
+func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, share []byte,
+	shareConflict, lockConflict func(mine, other []byte) bool) (locks [][]byte, lockKey string, err error) {
 	var t durableToken
 	if err := json.Unmarshal([]byte(token), &t); err != nil {
-		return "", fmt.Errorf("cluster: bad durable token: %w", err)
+		return nil, "", fmt.Errorf("cluster: bad durable token: %w", err)
 	}
 	if !n.Healthy() {
-		return "", ErrUnavailable
+		return nil, "", ErrUnavailable
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
@@ -286,24 +331,29 @@ func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, shar
 		conds = append(conds, clientv3.Compare(clientv3.LeaseValue(n.prefix+"nodes/"+t.Node), "!=", clientv3.LeaseID(t.Lease)))
 	}
 	key := n.fileDir("opens", file) + n.cfg.Node + "/" + owner + "/" + strconv.FormatUint(n.seq.Add(1), 36)
+	lockKey = n.fileDir("locks", file) + n.cfg.Node + "/" + owner + "/" + strconv.FormatUint(n.seq.Add(1), 36)
 	vals := [][]byte{share}
 	for attempt := 0; ; attempt++ {
 		// The old node's entries of the open: all of them while that
-		// incarnation lives (a parked open); else only the share-mode
-		// copy, the others went with its lease (and a restarted node of
-		// that name may use the same owner names again).
-		// (A record of this node's own previous run: that run is dead.)
-		oldDir := n.fileDir("opens", t.File) + t.Node + "/" + t.Owner + "/"
-		ops := []clientv3.Op{clientv3.OpDelete(t.Key), clientv3.OpDelete(oldDir + "d")}
+		// incarnation lives (a parked open); else only the copies on no
+		// lease, the others went with its lease (and a restarted node of
+		// that name may use the same owner names again). A record of
+		// this node's own previous run: that run is dead.
+		oldOpens := n.fileDir("opens", t.File) + t.Node + "/" + t.Owner + "/"
+		oldLocks := n.fileDir("locks", t.File) + t.Node + "/" + t.Owner + "/"
+		ops := []clientv3.Op{clientv3.OpDelete(t.Key), clientv3.OpDelete(oldOpens + "d"), clientv3.OpDelete(oldLocks + "d")}
 		if t.Node != n.cfg.Node {
 			ops = append(ops, clientv3.OpTxn(
 				[]clientv3.Cmp{clientv3.Compare(clientv3.LeaseValue(n.prefix+"nodes/"+t.Node), "=", clientv3.LeaseID(t.Lease))},
-				[]clientv3.Op{clientv3.OpDelete(oldDir, clientv3.WithPrefix())}, nil))
+				[]clientv3.Op{clientv3.OpDelete(oldOpens, clientv3.WithPrefix()), clientv3.OpDelete(oldLocks, clientv3.WithPrefix())}, nil))
 		}
 		ops = append(ops, clientv3.OpPut(key, string(encodeVals(vals)), clientv3.WithLease(lease)))
+		if len(t.Locks) > 0 {
+			ops = append(ops, clientv3.OpPut(lockKey, string(encodeVals(t.Locks)), clientv3.WithLease(lease)))
+		}
 		tr, err := n.cli.Txn(ctx).If(conds...).Then(ops...).Commit()
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		if tr.Succeeded {
 			break
@@ -313,13 +363,14 @@ func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, shar
 		// claimable, under a new revision.
 		gr, err := n.cli.Get(ctx, t.Key)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 		var env durableEnvelope
 		if attempt == 3 || len(gr.Kvs) == 0 || json.Unmarshal(gr.Kvs[0].Value, &env) != nil ||
 			env.Node != t.Node || env.Owner != t.Owner || env.File != t.File || !(env.Free || env.Parked) {
-			return "", ErrDurableNotFound
+			return nil, "", ErrDurableNotFound
 		}
+		t.Locks = env.Locks
 		conds = conds[:2]
 		conds[0] = clientv3.Compare(clientv3.ModRevision(t.Key), "=", gr.Kvs[0].ModRevision)
 	}
@@ -327,14 +378,21 @@ func (n *Node) DurableClaim(ctx context.Context, token, file, owner string, shar
 	if n.held == nil {
 		n.held = map[string]map[string]heldEntry{}
 	}
-	prefix := key[:strings.LastIndexByte(key, '/')+1]
-	if n.held[prefix] == nil {
-		n.held[prefix] = map[string]heldEntry{}
+	hold := func(table, k string, vals [][]byte, conflict func(mine, other []byte) bool) {
+		prefix := k[:strings.LastIndexByte(k, '/')+1]
+		if n.held[prefix] == nil {
+			n.held[prefix] = map[string]heldEntry{}
+		}
+		n.held[prefix][k] = heldEntry{table: table, file: file, owner: owner, vals: vals, conflict: conflict}
 	}
-	n.held[prefix][key] = heldEntry{table: "opens", file: file, owner: owner, vals: vals,
-		conflict: func(mine, other []byte) bool { return false }}
+	hold("opens", key, vals, shareConflict)
+	if len(t.Locks) > 0 {
+		hold("locks", lockKey, t.Locks, lockConflict)
+	} else {
+		lockKey = ""
+	}
 	n.mu.Unlock()
-	return key, nil
+	return t.Locks, lockKey, nil
 }
 
 // SessionTeardown asks the node that holds session id (if any) to end it
@@ -505,13 +563,17 @@ func (n *Node) sweepDurables(ctx context.Context) {
 		}
 		env.Free = true
 		b, _ := json.Marshal(env)
+		ops := []clientv3.Op{
+			clientv3.OpPut(string(kv.Key), string(b), clientv3.WithLease(lr.ID)),
+			clientv3.OpPut(n.durableCopyKey(env.File, env.Node, env.Owner), string(encodeVals([][]byte{env.Share})), clientv3.WithLease(lr.ID)),
+		}
+		if len(env.Locks) > 0 {
+			ops = append(ops, clientv3.OpPut(n.durableLocksKey(env.File, env.Node, env.Owner), string(encodeVals(env.Locks)), clientv3.WithLease(lr.ID)))
+		}
 		tr, err := n.cli.Txn(rctx).If(
 			clientv3.Compare(clientv3.ModRevision(string(kv.Key)), "=", kv.ModRevision),
 			clientv3.Compare(clientv3.LeaseValue(n.prefix+"nodes/"+env.Node), "!=", clientv3.LeaseID(env.Lease)),
-		).Then(
-			clientv3.OpPut(string(kv.Key), string(b), clientv3.WithLease(lr.ID)),
-			clientv3.OpPut(n.durableCopyKey(env.File, env.Node, env.Owner), string(encodeVals([][]byte{env.Share})), clientv3.WithLease(lr.ID)),
-		).Commit()
+		).Then(ops...).Commit()
 		if err != nil || !tr.Succeeded {
 			n.cli.Revoke(rctx, lr.ID)
 			continue
@@ -531,7 +593,10 @@ func (n *Node) renewDurables() {
 	}
 	n.mu.Unlock()
 	for _, id := range ids {
-		if _, err := n.durableRewrite(context.Background(), id, id, func(*durableEnvelope) {}); errors.Is(err, ErrDurableNotFound) {
+		n.dmu.Lock()
+		_, err := n.durableRewriteLocked(context.Background(), id, id, func(*durableEnvelope) {})
+		n.dmu.Unlock()
+		if errors.Is(err, ErrDurableNotFound) {
 			n.log.Error("cluster: a durable record was claimed or freed while the node's lease was lost", "id", id)
 		}
 	}

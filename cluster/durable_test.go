@@ -53,10 +53,10 @@ func TestDurableRecordOutlivesRestart(t *testing.T) {
 	if err != nil || string(data) != "rec" {
 		t.Fatalf("find on the restarted node: %q %v", data, err)
 	}
-	if _, err := a2.DurableClaim(ctx, token, "f", a2.Owner(), []byte{1}); err != nil {
+	if _, _, err := a2.DurableClaim(ctx, token, "f", a2.Owner(), []byte{1}, all, all); err != nil {
 		t.Fatalf("claim on the restarted node: %v", err)
 	}
-	if _, err := b.DurableClaim(ctx, token, "f", b.Owner(), []byte{1}); !errors.Is(err, ErrDurableNotFound) {
+	if _, _, err := b.DurableClaim(ctx, token, "f", b.Owner(), []byte{1}, all, all); !errors.Is(err, ErrDurableNotFound) {
 		t.Fatalf("second claim: %v, want not found", err)
 	}
 	if _, _, err := b.DurableFind(ctx, "id1", time.Second, func([]byte) bool { return true }); !errors.Is(err, ErrDurableNotFound) {

@@ -48,7 +48,9 @@ type Cluster interface {
 	DurableUnpark(ctx context.Context, oldID, newID string) error
 	DurableDelete(ctx context.Context, id string) error
 	DurableFind(ctx context.Context, id string, wait time.Duration, match func(data []byte) bool) ([]byte, string, error)
-	DurableClaim(ctx context.Context, token, file, owner string, share []byte) (string, error)
+	DurableClaim(ctx context.Context, token, file, owner string, share []byte,
+		shareConflict, lockConflict func(mine, other []byte) bool) (locks [][]byte, lockKey string, err error)
+	DurableLocks(ctx context.Context, id string, ver uint64, locks [][]byte) error
 	SessionTeardown(ctx context.Context, id uint64, account string) error
 	WatchDurable(gone func(id string), endSession func(id uint64, account string) bool)
 }
@@ -79,6 +81,7 @@ type clusterOpen struct {
 	durID      string
 	handedOver bool
 	parking    chan struct{} // closed when the record is marked parked
+	lockVer    uint64        // counts the changes of locks, for DurableLocks
 }
 
 type clusterLockKey struct {
@@ -254,6 +257,7 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 		co.locks[key] = append(co.locks[key], clusterLockKey{e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0})
 	}
 	s.cluster.mu.Unlock()
+	s.clusterDurableLocks(o) // cluster_durable.go
 	return nil
 }
 
@@ -309,6 +313,7 @@ find:
 		if err := c.Shrink(context.Background(), key, rest); err != nil {
 			s.log.Warn("cluster: releasing a lock (retried)", "err", err)
 		}
+		s.clusterDurableLocks(o) // cluster_durable.go
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,7 +121,11 @@ func (s *Server) clusterDurableGranted(o *open) bool {
 	}
 	s.cluster.mu.Lock()
 	co.durID = id
+	hasLocks := len(co.locks) > 0 // a handle reclaimed from another node
 	s.cluster.mu.Unlock()
+	if hasLocks {
+		s.clusterDurableLocks(o)
+	}
 	return true
 }
 
@@ -292,7 +297,9 @@ func (cc *createCall) attachCluster(ctx context.Context, o *open, key nodeKey) e
 	}
 	c := srv.opts.Cluster
 	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
-	if _, err := c.DurableClaim(ctx, cc.claim, co.file, co.owner, encodeShareEntry(o.access, o.share)); err != nil {
+	locks, lockKey, err := c.DurableClaim(ctx, cc.claim, co.file, co.owner, encodeShareEntry(o.access, o.share),
+		shareEntryConflict, lockEntryConflict)
+	if err != nil {
 		o.mu.Lock()
 		p := o.path
 		o.mu.Unlock()
@@ -303,7 +310,72 @@ func (cc *createCall) attachCluster(ctx context.Context, o *open, key nodeKey) e
 		return srv.clusterRefused("durable reconnect", err)
 	}
 	o.cl = co // before publication
+	srv.reclaimLocks(o, locks, lockKey)
 	return nil
+}
+
+// reclaimLocks gives a reclaimed open the byte-range locks it held on
+// its old node: in this node's table and in its cluster entry (lockKey,
+// written by the claim). They were held cluster-wide until the claim, so
+// no other open can hold a conflicting one; one that cannot be granted
+// here all the same is dropped and logged.
+func (s *Server) reclaimLocks(o *open, locks [][]byte, lockKey string) {
+	if len(locks) == 0 {
+		return
+	}
+	lim := s.limits()
+	var kept []clusterLockKey
+	for _, v := range locks {
+		if len(v) != 17 {
+			continue
+		}
+		off, n := binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[8:])
+		flags := uint32(lockSharedNow)
+		if v[16] == 1 {
+			flags = lockExclusiveNow
+		}
+		if err := o.node.locks.tryLock(o, []wire.LockElement{{Offset: off, Length: n, Flags: flags}}, lim); err != nil {
+			s.log.Warn("cluster: a byte-range lock of a reclaimed durable handle could not be granted; dropped", "err", err)
+			continue
+		}
+		kept = append(kept, clusterLockKey{off, n, v[16] == 1})
+	}
+	s.cluster.mu.Lock()
+	o.cl.locks = map[string][]clusterLockKey{lockKey: kept}
+	s.cluster.mu.Unlock()
+	if len(kept) != len(locks) {
+		vals := make([][]byte, len(kept))
+		for i, l := range kept {
+			vals[i] = encodeLockEntry(l.off, l.n, l.exclusive)
+		}
+		if err := o.cl.c.Shrink(context.Background(), lockKey, vals); err != nil {
+			s.log.Warn("cluster: releasing a lock (retried)", "err", err)
+		}
+	}
+}
+
+// clusterDurableLocks writes the byte-range locks of an open with a
+// durable record into it (and its copy on no lease), so that they are
+// reclaimed with the handle on another node.
+func (s *Server) clusterDurableLocks(o *open) {
+	co := o.cl
+	s.cluster.mu.Lock()
+	id := co.durID
+	co.lockVer++
+	ver := co.lockVer
+	var vals [][]byte
+	for _, ls := range co.locks {
+		for _, l := range ls {
+			vals = append(vals, encodeLockEntry(l.off, l.n, l.exclusive))
+		}
+	}
+	s.cluster.mu.Unlock()
+	if id == "" {
+		return
+	}
+	if err := co.c.DurableLocks(context.Background(), id, ver, vals); err != nil && !isClusterNotFound(err) {
+		s.log.Warn("cluster: could not record the locks of a durable handle (another node reclaiming it would not hold them)", "err", err)
+	}
 }
 
 // clusterReclaim reclaims a durable handle that is not parked on this

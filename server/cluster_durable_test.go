@@ -373,3 +373,62 @@ func TestClusterDurableV1AndLease(t *testing.T) {
 	}
 	waitFor(t, "a to drop its parked copies", func() bool { return tss[0].srv.durables.Len() == 0 })
 }
+
+// TestClusterDurableLocksCarried: the byte-range locks of a durable
+// handle outlive its node: after a's lease expired, a lock and a write of
+// another client in the range are refused on b, the handle reclaimed on b
+// holds them (its unlock succeeds, once), and then the range is free.
+func TestClusterDurableLocksCarried(t *testing.T) {
+	tss, nodes := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	guid := [16]byte{0xD7}
+	cr := a.parseCreate(a.roundTrip(a.createDurable("k", 0, guid, shareAll)))
+	if _, ok := durableOf(cr); !ok {
+		t.Fatalf("no durable handle: %+v", cr)
+	}
+	if st := a.lock(cr.FileID, wire.LockElement{Offset: 0, Length: 10, Flags: lockExclusiveNow}); st != ntstatus.Success {
+		t.Fatalf("lock on a: %v", st)
+	}
+	if st := a.lock(cr.FileID, wire.LockElement{Offset: 100, Length: 10, Flags: lockSharedNow}); st != ntstatus.Success {
+		t.Fatalf("lock on a: %v", st)
+	}
+	nodes[0].kill()
+	time.Sleep(3 * time.Second) // a's lease and its ordinary entries are gone
+	other := nodeSession(tss[1], 2, "alice", "pw")
+	oid, st := other.openShare("k", rwAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("open beside the handle (sharing all): %v", st)
+	}
+	if st := other.lock(oid, wire.LockElement{Offset: 5, Length: 1, Flags: lockSharedNow}); st != ntstatus.LockNotGranted {
+		t.Fatalf("lock in the dead node's exclusive range: %v", st)
+	}
+	if st := other.lock(oid, wire.LockElement{Offset: 100, Length: 1, Flags: lockExclusiveNow}); st != ntstatus.LockNotGranted {
+		t.Fatalf("exclusive lock in the dead node's shared range: %v", st)
+	}
+	if _, st := other.write(oid, 2, []byte("x")); st != ntstatus.FileLockConflict {
+		t.Fatalf("write in the dead node's exclusive range: %v", st)
+	}
+	b := nodeSession(tss[1], 1, "alice", "pw")
+	cr2, st := b.create(&wire.CreateRequest{Name: "k", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
+	if st != ntstatus.Success {
+		t.Fatalf("reclaim on b: %v", st)
+	}
+	if _, st := b.write(cr2.FileID, 2, []byte("y")); st != ntstatus.Success {
+		t.Fatalf("write of the lock's holder in its range: %v", st)
+	}
+	if st := other.lock(oid, wire.LockElement{Offset: 5, Length: 1, Flags: lockSharedNow}); st != ntstatus.LockNotGranted {
+		t.Fatalf("lock in the reclaimed handle's range: %v", st)
+	}
+	if st := b.lock(cr2.FileID, wire.LockElement{Offset: 0, Length: 10, Flags: wire.LockFlagUnlock}); st != ntstatus.Success {
+		t.Fatalf("unlock by the reclaimed handle: %v", st)
+	}
+	if st := b.lock(cr2.FileID, wire.LockElement{Offset: 0, Length: 10, Flags: wire.LockFlagUnlock}); st != ntstatus.RangeNotLocked {
+		t.Fatalf("second unlock: %v", st)
+	}
+	if st := other.lock(oid, wire.LockElement{Offset: 5, Length: 1, Flags: lockSharedNow}); st != ntstatus.Success {
+		t.Fatalf("lock after the unlock: %v", st)
+	}
+	if st := other.lock(oid, wire.LockElement{Offset: 100, Length: 1, Flags: lockExclusiveNow}); st != ntstatus.LockNotGranted {
+		t.Fatalf("exclusive lock in the reclaimed handle's shared range: %v", st)
+	}
+}
