@@ -129,7 +129,8 @@ type Dialer struct {
 	// first that takes it (PreviousSessionId, durable handles reclaimed
 	// there). A failover address may answer another ServerGuid (each
 	// node has its own); the dialect, signing algorithm and cipher must
-	// be the same (failover.go).
+	// be the same (failover.go). Like reconnection, it applies to
+	// sessions of one channel.
 	Failover []string
 
 	// DurableTimeout is the durable v2 timeout asked for; zero means
