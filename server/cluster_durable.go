@@ -196,6 +196,35 @@ func (s *Server) clusterDurableUnpark(o *open) error {
 	}
 }
 
+// clusterHandOver leaves the durable handle of an open that a node
+// shutting down releases to the other nodes: its record is marked parked
+// (claimable at once) and kept, with its share-mode and locks copies, and
+// the release touches no etcd entry (the node's lease, revoked when it
+// leaves the cluster, takes the others). A client that fails over
+// reclaims it elsewhere; else the surviving nodes free it for its
+// timeout when the node's key goes.
+func (s *Server) clusterHandOver(o *open) {
+	id := s.clusterDurableID(o)
+	if id == "" {
+		return
+	}
+	t := &s.nodes
+	t.mu.Lock()
+	ok := o.dur.on() && !o.op.breaking && (o.lease == nil || !o.lease.breaking)
+	t.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := o.cl.c.DurablePark(context.Background(), id); err != nil {
+		s.log.Warn("cluster: could not leave a durable handle to the other nodes at shutdown", "err", err)
+		return
+	}
+	s.cluster.mu.Lock()
+	o.cl.handedOver = true
+	o.cl.durID = ""
+	s.cluster.mu.Unlock()
+}
+
 // clusterDurableGone drops a parked open whose record another node
 // claimed: its entries in etcd are the claimer's now, so the release
 // touches none.

@@ -432,3 +432,40 @@ func TestClusterDurableLocksCarried(t *testing.T) {
 		t.Fatalf("exclusive lock in the reclaimed handle's shared range: %v", st)
 	}
 }
+
+// TestClusterDurableHandOverAtShutdown: a node shut down cleanly leaves
+// its durable handles (live or parked) to the other nodes, which reclaim
+// them at once (a rolling restart).
+func TestClusterDurableHandOverAtShutdown(t *testing.T) {
+	tss, _ := durableNodes(t, 2)
+	a := nodeSession(tss[0], 1, "alice", "pw")
+	guid := [16]byte{0xD8}
+	cr := a.parseCreate(a.roundTrip(a.createDurable("h", 0, guid, wire.FileShareRead)))
+	if _, ok := durableOf(cr); !ok {
+		t.Fatalf("no durable handle: %+v", cr)
+	}
+	a.write(cr.FileID, 0, []byte("before the restart"))
+	a2 := nodeSession(tss[0], 2, "alice", "pw")
+	guid2 := [16]byte{0xD9}
+	cr2 := a2.parseCreate(a2.roundTrip(a2.createDurable("h2", 0, guid2, wire.FileShareRead)))
+	a2.close()
+	waitFor(t, "h2 to be parked on a", func() bool { return tss[0].srv.durables.Len() == 1 })
+	if err := tss[0].srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := nodeSession(tss[1], 1, "alice", "pw")
+	start := time.Now()
+	cr3, st := b.create(&wire.CreateRequest{Name: "h", Contexts: []wire.CreateContext{dh2c(cr.FileID, guid)}})
+	if st != ntstatus.Success {
+		t.Fatalf("reclaim on b of a live handle of the node shut down: %v", st)
+	}
+	if got, st := b.read(cr3.FileID, 0, 64); st != ntstatus.Success || string(got) != "before the restart" {
+		t.Fatalf("read on b: %q %v", got, st)
+	}
+	if _, st := b.create(&wire.CreateRequest{Name: "h2", Contexts: []wire.CreateContext{dh2c(cr2.FileID, guid2)}}); st != ntstatus.Success {
+		t.Fatalf("reclaim on b of a parked handle of the node shut down: %v", st)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("reclaims after a clean shutdown took %v: they must not wait for the node's lease", d)
+	}
+}

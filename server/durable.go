@@ -259,7 +259,10 @@ func (cc *createCall) respondReconnect(o *open, w *response) error {
 // for its timeout; false when o is not durable (the caller closes it).
 func (s *Server) parkDurable(o *open) bool {
 	if s.isClosed() {
-		return false // shutting down: nothing will reclaim it
+		// Shutting down: nothing here will reclaim it; in a cluster the
+		// other nodes may (cluster_durable.go).
+		s.clusterHandOver(o)
+		return false
 	}
 	t := &s.nodes
 	t.mu.Lock()
@@ -332,6 +335,7 @@ func (s *Server) scavengeLoop(stop <-chan struct{}) {
 		case <-stop:
 			s.durables.Range(func(id state.FileID, _ *open) bool {
 				if o, ok := s.durables.Take(id); ok {
+					s.clusterHandOver(o) // cluster_durable.go
 					o.release()
 				}
 				return true
