@@ -122,6 +122,17 @@ type Dialer struct {
 	// NoReconnect keeps durable handles but never reconnects.
 	NoReconnect bool
 
+	// Failover lists other addresses ("host", "host:port") of the same
+	// service, such as the other nodes of a Signet cluster: when the
+	// connection is lost, each reconnect attempt tries the current
+	// address first, then these in order, and the session moves to the
+	// first that takes it (PreviousSessionId, durable handles reclaimed
+	// there). A failover address may answer another ServerGuid (each
+	// node has its own); the dialect, signing algorithm and cipher must
+	// be the same (failover.go). Like reconnection, it applies to
+	// sessions of one channel.
+	Failover []string
+
 	// DurableTimeout is the durable v2 timeout asked for; zero means
 	// 60 s. The server may grant less (Signet caps it at 5 minutes).
 	DurableTimeout time.Duration
@@ -356,6 +367,13 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Session, error) {
 	}
 	s := newSession(d, c, neg, host)
 	_, s.hostport, _ = SplitAddr(addr)
+	s.firstHostport = s.hostport
+	for _, a := range d.Failover {
+		if _, _, err := SplitAddr(a); err != nil {
+			c.close()
+			return nil, fmt.Errorf("smb: failover address: %w", err)
+		}
+	}
 	err = s.logon(ctx)
 	if err != nil {
 		s.cfg.Password = ""

@@ -99,7 +99,7 @@ func (s *Session) reconnect(ctx context.Context, dead *channel) error {
 			}
 			delay = min(2*delay, maxReconnectDelay)
 		}
-		if err = s.reconnectOnce(ctx, dead); err == nil {
+		if err = s.reconnectAny(ctx, dead); err == nil { // failover.go
 			s.reconnects.Add(1)
 			return nil
 		}
@@ -112,21 +112,21 @@ func (s *Session) reconnect(ctx context.Context, dead *channel) error {
 
 // reconnectOnce makes one attempt: connect, log on with PreviousSessionId,
 // reconnect the trees, reclaim the durable opens, publish the channel.
-func (s *Session) reconnectOnce(ctx context.Context, dead *channel) error {
+func (s *Session) reconnectOnce(ctx context.Context, dead *channel, to reconnectTarget) error {
 	req, err := s.bindNegotiateRequest() // same ClientGuid, dialect, algorithm, cipher
 	if err != nil {
 		return err
 	}
-	c, neg, err := s.cfg.open(ctx, s.hostport, req, 0)
+	c, neg, err := s.cfg.open(ctx, to.hostport, req, to.connectTimeout)
 	if err != nil {
 		return err
 	}
-	if err := s.checkSameServer(neg); err != nil {
+	if err := s.checkSameServer(neg, to.hostport != s.firstHostport); err != nil {
 		c.close()
 		return err
 	}
-	tmp := newSession(&s.cfg, c, neg, s.host)
-	tmp.hostport = s.hostport
+	tmp := newSession(&s.cfg, c, neg, to.host)
+	tmp.hostport = to.hostport
 	tmp.previousID = dead.sid
 	if err := tmp.logon(ctx); err != nil {
 		c.close()
@@ -183,13 +183,14 @@ func (s *Session) reconnectOnce(ctx context.Context, dead *channel) error {
 }
 
 // checkSameServer refuses a reconnect that reached another server or
-// negotiated other parameters.
-func (s *Session) checkSameServer(neg *negotiation) error {
+// negotiated other parameters; failover (another address of the
+// Dialer's Failover list) allows another ServerGuid.
+func (s *Session) checkSameServer(neg *negotiation, failover bool) error {
 	first, now := &s.neg.info, &neg.info
 	switch {
 	case now.Dialect != first.Dialect:
 		return invalidResponse("NEGOTIATE", fmt.Errorf("dialect %s on reconnect, session had %s", DialectName(now.Dialect), DialectName(first.Dialect)))
-	case now.ServerGUID != first.ServerGUID:
+	case now.ServerGUID != first.ServerGUID && !failover:
 		return invalidResponse("NEGOTIATE", errors.New("another ServerGuid on reconnect"))
 	case now.SigningAlgorithm != first.SigningAlgorithm || now.Cipher != first.Cipher:
 		return invalidResponse("NEGOTIATE", errors.New("another signing algorithm or cipher on reconnect"))

@@ -28,6 +28,10 @@ type Session struct {
 	neg      *negotiation
 	host     string // server name for UNC paths
 	hostport string // dialed address, for channels bound to the same one
+	// firstHostport is the address Dial connected to; a reconnect
+	// elsewhere is a failover (failover.go). hostport changes on a
+	// failover, under the reconnect semaphore rc.
+	firstHostport string
 
 	// Settled by logon, read-only afterwards.
 	cfg             Dialer // copy of the Dialer's options

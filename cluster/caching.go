@@ -300,9 +300,4 @@ func (n *Node) serveBreaks(ctx context.Context, handle func(ctx context.Context,
 	}
 }
 
-// unescape undoes escape.
-func unescape(s string) string {
-	return strings.NewReplacer("%2F", "/", "%25", "%").Replace(s)
-}
-
 var timeAfter = time.After

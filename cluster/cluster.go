@@ -115,6 +115,12 @@ type Node struct {
 
 	// onLost replaces Config.OnLost when set (SetOnLost, lost.go). // sync15
 	onLost atomic.Pointer[func(table, file, owner string)]
+
+	// own and hooks: durable records and their callbacks (durable.go,
+	// failover15); guarded by mu.
+	own   map[string]ownDurable
+	hooks DurableHooks
+	dmu   sync.Mutex // serialises the rewrites of own records (not a leaf: held across etcd calls)
 }
 
 func (c *Config) defaults() error {
@@ -240,6 +246,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		n.mirrors[table] = m
 		n.mirrorWG.Go(func() { n.follow(mctx, m) })
 	}
+	n.startDurable(mctx) // durable.go
 	n.log.Info("cluster: joined", "node", cfg.Node, "lease", fmt.Sprintf("%x", n.leaseID()), "ttl", cfg.LeaseTTL)
 	return n, nil
 }
@@ -328,6 +335,7 @@ func (n *Node) keepAlive() {
 			if rerr := n.register(context.Background()); rerr == nil {
 				last = time.Now()
 				kept, lost := n.reacquire()
+				n.renewDurables() // durable.go
 				n.log.Warn("cluster: lease had expired; node registered again under a new lease",
 					"node", n.cfg.Node, "entries_kept", kept, "entries_lost", lost)
 				n.setHealthy(true, "")

@@ -39,6 +39,21 @@ type Cluster interface {
 	// the tables in ClusterMirrorTables); it makes no etcd request.
 	Others(table, file string, pred func(val []byte) bool) bool
 
+	// Durable handles reclaimable on any node and PreviousSessionId
+	// teardown across nodes (failover15; server/cluster_durable.go,
+	// cluster/durable.go). Errors meaning "no such record" have a method
+	// NotFound() bool that returns true.
+	DurableSave(ctx context.Context, id string, timeout time.Duration, file, owner string, share, data []byte) error
+	DurablePark(ctx context.Context, id string) error
+	DurableUnpark(ctx context.Context, oldID, newID string) error
+	DurableDelete(ctx context.Context, id string) error
+	DurableFind(ctx context.Context, id string, wait time.Duration, match func(data []byte) bool) ([]byte, string, error)
+	DurableClaim(ctx context.Context, token, file, owner string, share []byte,
+		shareConflict, lockConflict func(mine, other []byte) bool) (locks [][]byte, lockKey string, err error)
+	DurableLocks(ctx context.Context, id string, ver uint64, locks [][]byte) error
+	SessionTeardown(ctx context.Context, id uint64, account string) error
+	WatchDurable(gone func(id string), endSession func(id uint64, account string) bool)
+
 	// lease15: oplock and lease caching across nodes (cluster_lease.go).
 	// SetCaching publishes the caching state (lease R/H/W bits) the node
 	// grants on file, 0 for none; with exclusive, only if no other node
@@ -77,6 +92,13 @@ type clusterOpen struct {
 	// entry). Both guarded by clusterTable.mu.
 	locks    map[string][]clusterLockKey
 	detached bool
+	// durID is the open's durable record, if any; handedOver is set when
+	// another node reclaimed it, so that its release touches no entry
+	// (cluster_durable.go). Guarded by clusterTable.mu.
+	durID      string
+	handedOver bool
+	parking    chan struct{} // closed when the record is marked parked
+	lockVer    uint64        // counts the changes of locks, for DurableLocks
 	// noW: the open may be granted no W caching (another node has an
 	// open of the file; cluster_lease.go). Set by its CREATE before the
 	// grant.
@@ -95,7 +117,8 @@ type clusterLockKey struct {
 //
 // Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
-	mu orderedMutex[rankLeaf]
+	mu        orderedMutex[rankLeaf]
+	teardowns teardownLimit // cluster_durable.go (failover15)
 }
 
 // clusterFile names a file (or one of its named streams) cluster-wide:
@@ -179,8 +202,18 @@ func (s *Server) clusterDetach(o *open) {
 	s.cluster.mu.Lock()
 	co.detached = true
 	hadLocks := co.locks != nil
+	durID, handedOver := co.durID, co.handedOver
 	s.cluster.mu.Unlock()
 	ctx := context.Background()
+	if handedOver {
+		s.clusterSyncCaching(ctx, co, o.node.key) // cluster_lease.go
+		return                                    // another node holds its entries now (cluster_durable.go)
+	}
+	if durID != "" {
+		if err := c.DurableDelete(ctx, durID); err != nil {
+			s.log.Warn("cluster: deleting the durable record of a closed open (retried)", "err", err)
+		}
+	}
 	if hadLocks {
 		if err := c.ReleaseOwner(ctx, clusterLocks, co.file, co.owner); err != nil {
 			s.log.Warn("cluster: releasing locks of a closed open (retried)", "err", err)
@@ -256,6 +289,7 @@ func (s *Server) tryLock(o *open, els []wire.LockElement, lim Limits) error {
 		co.locks[key] = append(co.locks[key], clusterLockKey{e.Offset, e.Length, e.Flags&wire.LockFlagExclusive != 0})
 	}
 	s.cluster.mu.Unlock()
+	s.clusterDurableLocks(o) // cluster_durable.go
 	return nil
 }
 
@@ -311,6 +345,7 @@ find:
 		if err := c.Shrink(context.Background(), key, rest); err != nil {
 			s.log.Warn("cluster: releasing a lock (retried)", "err", err)
 		}
+		s.clusterDurableLocks(o) // cluster_durable.go
 	}
 }
 

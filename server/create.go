@@ -35,6 +35,9 @@ type createCall struct {
 	pending *pendingOpen
 	async   bool
 	durable *durableRequest // DHnQ, DH2Q, DHnC or DH2C
+	// claim: the CREATE reclaims another node's durable handle by this
+	// token (cluster_durable.go).
+	claim string
 	// reserved: the CREATE holds an open reservation (openlimit.go) that
 	// no open has claimed yet.
 	reserved bool
@@ -506,7 +509,7 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 	r.c.srv.breakOplocks(ctx, p.key, o, cc.lease, overwrite)
 	err := r.c.srv.nodes.attach(o, p.key)
 	if err == nil {
-		err = r.c.srv.clusterAttach(ctx, o, p.key) // cluster.go; nothing unless clustered
+		err = cc.attachCluster(ctx, o, p.key) // cluster_durable.go; nothing unless clustered
 	}
 	if err != nil {
 		f.Close()
@@ -633,7 +636,7 @@ func (cc *createCall) respond(o *open, w *response) error {
 	// A durable handle is granted with a batch oplock or a handle lease;
 	// otherwise the request is declined by not answering it
 	// [MS-SMB2 3.3.5.9.6, 3.3.5.9.10].
-	if d := cc.grantDurable(o, level); d != nil {
+	if d := cc.grantDurable(o, level); d != nil && cc.claim == "" { // a reclaim answers none
 		resp.Contexts = append(resp.Contexts, *d)
 	}
 	w.buf = wire.AppendCreateResponse(w.buf, resp)

@@ -131,7 +131,7 @@ func (cc *createCall) grantDurable(o *open, level uint8) *wire.CreateContext {
 		o.dur.v1, o.dur.v2, o.dur.timeout = !d.v2, d.v2, d.timeout
 	}
 	t.mu.Unlock()
-	if !ok {
+	if !ok || !cc.r.c.srv.clusterDurableGranted(o) { // cluster_durable.go
 		return nil
 	}
 	if !d.v2 {
@@ -152,7 +152,7 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	id := state.FileID(d.fileID)
 	o, ok := srv.durables.Peek(id)
 	if !ok {
-		return ntstatus.ObjectNameNotFound
+		return cc.clusterReclaim(w) // cluster_durable.go; not found unless clustered
 	}
 	opath, account := o.pathNow(), r.sess.account()
 	t := &srv.nodes
@@ -206,6 +206,11 @@ func (cc *createCall) reconnectDurable(w *response) error {
 		o.release()
 		return ntstatus.InsufficientResources
 	}
+	if err := srv.clusterDurableUnpark(o); err != nil { // cluster_durable.go
+		srv.forgetOpen(o)
+		o.release()
+		return err
+	}
 	if !r.tree.addOpen(o) {
 		srv.forgetOpen(o)
 		o.release()
@@ -254,7 +259,10 @@ func (cc *createCall) respondReconnect(o *open, w *response) error {
 // for its timeout; false when o is not durable (the caller closes it).
 func (s *Server) parkDurable(o *open) bool {
 	if s.isClosed() {
-		return false // shutting down: nothing will reclaim it
+		// Shutting down: nothing here will reclaim it; in a cluster the
+		// other nodes may (cluster_durable.go).
+		s.clusterHandOver(o)
+		return false
 	}
 	t := &s.nodes
 	t.mu.Lock()
@@ -273,7 +281,9 @@ func (s *Server) parkDurable(o *open) bool {
 	}
 	s.forgetOpen(o)
 	cancelOpenEverywhere(o)
+	parked := s.clusterDurableParking(o) // cluster_durable.go
 	s.durables.Park(state.FileID(o.id), o, s.opts.Now().Add(timeout))
+	parked()
 	s.kickScavenger()
 	return true
 }
@@ -325,6 +335,7 @@ func (s *Server) scavengeLoop(stop <-chan struct{}) {
 		case <-stop:
 			s.durables.Range(func(id state.FileID, _ *open) bool {
 				if o, ok := s.durables.Take(id); ok {
+					s.clusterHandOver(o) // cluster_durable.go
 					o.release()
 				}
 				return true

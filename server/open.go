@@ -156,8 +156,10 @@ func (o *open) release() {
 		o.tree.srv.dirLeaseClose(o) // dirlease.go
 	}
 	if o.node != nil && o.tree != nil {
-		o.tree.srv.clusterDetach(o) // cluster.go; nothing unless clustered
+		// The node's own table first: an open woken by the end of a
+		// break (releaseOplock) must not wait for etcd to find o gone.
 		o.tree.srv.nodes.detach(o, p)
+		o.tree.srv.clusterDetach(o) // cluster.go; nothing unless clustered
 	}
 	if o.counted {
 		o.tree.srv.unreserveOpen(o.sess)

@@ -313,7 +313,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Cluster != nil {
 		opts.Cluster.ServeBreaks(s.clusterServeBreak)
 	}
-	s.hookClusterLost() // cluster_lost.go (sync15)
+	s.hookClusterLost()     // cluster_lost.go (sync15)
+	s.clusterWatchDurable() // cluster_durable.go (failover15)
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
@@ -493,7 +494,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // released and its pending requests end [MS-SMB2 3.3.5.5.3].
 func (s *Server) expirePrevious(prev uint64, account string, by *conn) {
 	old, ok := s.sessions.Get(prev)
-	if !ok || account == "" || !old.established() || old.account() != account {
+	if !ok {
+		s.clusterExpirePrevious(prev, account) // cluster_durable.go; nothing unless clustered
+		return
+	}
+	if account == "" || !old.established() || old.account() != account {
 		return
 	}
 	if old.endSessionLost() {

@@ -49,6 +49,7 @@ type clientFlags struct {
 	channels       int
 	noLeases       bool
 	noDurable      bool
+	failover       string        // --failover host:port,...
 	krb            kerberosFlags // cli_kerberos.go
 }
 
@@ -67,6 +68,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.channels, "channels", 1, fmt.Sprintf("connections per session when the server offers SMB3 multichannel (1-%d); large transfers are spread over them", client.MaxChannels))
 	fs.BoolVar(&c.noLeases, "no-leases", false, "ask for no leases (and so no durable handles)")
 	fs.BoolVar(&c.noDurable, "no-durable", false, "ask for no durable handles: a lost connection fails the transfer instead of reconnecting")
+	fs.StringVar(&c.failover, "failover", "", "other addresses of the service (host:port,...), e.g. the other nodes of a Signet cluster: a lost connection reconnects there when the server is gone, reclaiming the durable handles")
 	c.krb.register(fs)
 	fs.StringVar(&c.config, "config", "", "configuration file whose [client] require_signing applies (--require-signing overrides it)")
 	fs.BoolVar(&c.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
@@ -111,6 +113,14 @@ func (c *clientFlags) finish(fs *flag.FlagSet, pos []string) error {
 func (c *clientFlags) dialer(host string) (*client.Dialer, error) {
 	d := &client.Dialer{User: c.user, Domain: c.domain, AllowUnsigned: !c.requireSigning, RequireEncryption: c.encrypt,
 		Timeout: c.timeout, Channels: c.channels, NoLeases: c.noLeases, NoDurable: c.noDurable}
+	for _, a := range strings.Split(c.failover, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			if _, _, err := client.SplitAddr(a); err != nil {
+				return nil, fmt.Errorf("--failover: %w", err)
+			}
+			d.Failover = append(d.Failover, a)
+		}
+	}
 	if c.channels < 1 || c.channels > client.MaxChannels {
 		return nil, fmt.Errorf("--channels %d: want 1 to %d", c.channels, client.MaxChannels)
 	}
