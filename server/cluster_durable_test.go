@@ -95,8 +95,9 @@ func TestClusterDurableReclaimAfterNodeDeath(t *testing.T) {
 	}
 	a.write(cr.FileID, 0, []byte("written through node a"))
 	b := nodeSession(tss[1], 1, "alice", "pw")
-	// While a lives, its open's share modes hold on b.
-	if _, st := b.openShare("f", rwAccess, shareAll); st != ntstatus.SharingViolation {
+	// While a lives, its open's share modes hold on b (after a's batch
+	// oplock was broken for b's open: cluster_lease.go).
+	if st := b.openShareAcking(a, "f", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("write open on b while a holds f: %v", st)
 	}
 	nodes[0].kill()
@@ -152,7 +153,7 @@ func TestClusterDurableOtherUserAndHandover(t *testing.T) {
 	waitFor(t, "a to drop its parked copy", func() bool { return tss[0].srv.durables.Len() == 0 })
 	// The reclaimed open's share modes (read only) hold cluster-wide.
 	a2 := nodeSession(tss[0], 2, "alice", "pw")
-	if _, st := a2.openShare("g", rwAccess, shareAll); st != ntstatus.SharingViolation {
+	if st := a2.openShareAcking(b, "g", rwAccess, shareAll); st != ntstatus.SharingViolation {
 		t.Fatalf("write open on a beside the handle reclaimed on b: %v", st)
 	}
 	// Closed on b, the handle leaves no entry behind, of a or of b.

@@ -244,6 +244,19 @@ func TestClusterLeaseHandleBreak(t *testing.T) {
 	expectStatus(t, "B: delete disposition after A's acknowledgment", b.wait(set), ntstatus.Success)
 }
 
+// openShareAcking is openShare for an open that breaks holder's batch
+// oplock on another node (to level II, as a sharing violation breaks
+// it): holder acknowledges the break, and the open's status is returned.
+func (tc *tester) openShareAcking(holder *tester, name string, access, share uint32) ntstatus.Status {
+	tc.t.Helper()
+	req := tc.createReq(&wire.CreateRequest{DesiredAccess: access, ShareAccess: share,
+		CreateDisposition: wire.FileOpenIf, CreateOptions: wire.FileNonDirectoryFile, Name: name})
+	tc.send(req)
+	lvl, id := holder.recvBreak()
+	holder.roundTrip(holder.oplockAckReq(id, lvl))
+	return tc.wait(req).status
+}
+
 // fileIDHex is the backend's file id of an open, as cluster file names
 // carry it.
 func fileIDHex(t *testing.T, tc *tester, id wire.FileID) string {
