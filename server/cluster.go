@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -94,7 +95,8 @@ type clusterLockKey struct {
 // Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
 	mu        orderedMutex[rankLeaf]
-	teardowns teardownLimit // cluster_durable.go (failover15)
+	teardowns teardownLimit       // cluster_durable.go (failover15)
+	pending   clusterPendingMarks // cluster_pending.go
 }
 
 // clusterFile names a file (or one of its named streams) cluster-wide:
@@ -145,15 +147,16 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 		return nil
 	}
 	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
+	var pending atomic.Bool // cluster_pending.go
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
-		[][]byte{encodeShareEntry(o.access, o.share)}, shareEntryConflict)
+		[][]byte{encodeShareEntry(o.access, o.share)}, pendingAware(shareEntryConflict, &pending))
 	if err != nil {
 		o.mu.Lock()
 		p := o.path
 		o.mu.Unlock()
 		s.nodes.detach(o, p)
 		if isClusterConflict(err) {
-			return ntstatus.SharingViolation
+			return clusterOpenStatus(&pending)
 		}
 		return s.clusterRefused("open", err)
 	}

@@ -382,7 +382,9 @@ func (r *request) setDisposition(o *open, del bool) error {
 	if del {
 		r.c.srv.breakHandleLeases(r.ctx(), o) // [MS-FSA 2.1.5.14.3]
 	}
-	r.c.srv.nodes.setDeletePending(o.node, del)
+	if err := r.c.srv.setDeletePending(r.ctx(), o, del); err != nil { // cluster_pending.go
+		return err
+	}
 	if del {
 		r.c.srv.watches.deletePending(o.node)
 	}
