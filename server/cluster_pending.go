@@ -116,3 +116,31 @@ func clusterOpenStatus(pending *atomic.Bool) error {
 	}
 	return ntstatus.SharingViolation
 }
+
+// clusterClaimRenameTarget refuses, with STATUS_ACCESS_DENIED as for a
+// target open on this node, a rename that would replace a file open on
+// another node [MS-FSA 2.1.5.14.11]. The check is a check-and-set: the
+// node adds a delete-pending marker to the target's opens, which commits
+// only if no other node has an entry there, and holds it until the
+// rename is done (release), so no other node opens the target meanwhile
+// (such an open fails with STATUS_DELETE_PENDING for that moment).
+func (s *Server) clusterClaimRenameTarget(ctx context.Context, o *open, targetID uint64) (release func(), err error) {
+	c := s.opts.Cluster
+	if c == nil || o.tree == nil {
+		return func() {}, nil
+	}
+	file := clusterFile(o, nodeKey{fs: o.fs, id: targetID})
+	owner := c.Owner()
+	anyOther := func(mine, other []byte) bool { return true }
+	if _, err := c.Acquire(ctx, clusterOpens, file, owner, [][]byte{pendingMark}, anyOther); err != nil {
+		if isClusterConflict(err) {
+			return nil, ntstatus.AccessDenied
+		}
+		return nil, s.clusterRefused("rename", err)
+	}
+	return func() {
+		if err := c.ReleaseOwner(context.Background(), clusterOpens, file, owner); err != nil {
+			s.log.Warn("cluster: releasing a rename target (retried)", "err", err)
+		}
+	}, nil
+}

@@ -58,3 +58,33 @@ func TestClusterDeletePending(t *testing.T) {
 	}
 	b.closeFile(fb)
 }
+
+// TestClusterRenameTarget: a rename on node B that would replace a file
+// open on node A is refused with STATUS_ACCESS_DENIED, as when the target
+// is open on the same server; once A closed it, the rename replaces it.
+func TestClusterRenameTarget(t *testing.T) {
+	_, n := clusterNodes(t, 1, 2)
+	a, b := n[0], n[1]
+	fa, st := a.openShare("target", readAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	fb, st := b.openShare("source", rwAccess|wire.Delete, shareAll)
+	if st != ntstatus.Success {
+		t.Fatal(st)
+	}
+	if st := b.setFile(fb, fscc.FileRenameInformation, renameInfo("target", true)); st != ntstatus.AccessDenied {
+		t.Fatalf("rename on B onto a file open on A: %v, want STATUS_ACCESS_DENIED", st)
+	}
+	a.closeFile(fa)
+	if st := b.setFile(fb, fscc.FileRenameInformation, renameInfo("target", true)); st != ntstatus.Success {
+		t.Fatalf("rename on B after A closed the target: %v", st)
+	}
+	b.closeFile(fb)
+	// The rename's claim on the target is gone: A opens the new file.
+	fa, st = a.openShare("target", readAccess, shareAll)
+	if st != ntstatus.Success {
+		t.Fatalf("open on A after the rename: %v", st)
+	}
+	a.closeFile(fa)
+}

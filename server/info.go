@@ -331,6 +331,11 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 		if r.c.srv.nodes.isOpen(o.fs, dfi.FileID) {
 			return ntstatus.AccessDenied
 		}
+		release, err := r.c.srv.clusterClaimRenameTarget(ctx, o, dfi.FileID) // cluster_pending.go
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	if !exists {
 		// Keep the case the client asked for in the last component.
