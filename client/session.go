@@ -173,7 +173,7 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
 	}
-	for stale, reconnects := 0, 0; ; {
+	for stale, busy, reconnects := 0, 0, 0; ; {
 		ch, err := s.pick(x.spread)
 		if err != nil {
 			return nil, err
@@ -201,6 +201,21 @@ func (s *Session) exec(ctx context.Context, x *exchange) (*response, error) {
 			stale++
 			continue
 		}
+		if err == nil && resp.status() == ntstatus.FileNotAvailable && isReplay(x.msg) && busy < maxBusyReplays {
+			// A replay is refused, before it runs, while requests sent
+			// under an earlier ChannelSequence (on the lost connection)
+			// still run on the server [MS-SMB2 3.3.5.2.10]: they end
+			// soon, so wait a little and send it again.
+			busy++
+			t := time.NewTimer(time.Duration(busy) * busyReplayStep)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			}
+			continue
+		}
 		if err != nil && ch.lost(err) && ctx.Err() == nil && s.canReconnect() && reconnects < maxReconnectsPerCall {
 			reconnects++
 			if rerr := s.reconnect(ctx, ch); rerr != nil {
@@ -225,6 +240,19 @@ var errConnLost = errors.New("smb: connection lost")
 // maxStaleRetries bounds the resends of one request refused for a stale
 // ChannelSequence.
 const maxStaleRetries = 4
+
+// maxBusyReplays bounds the resends of one replayed request refused
+// because the server still runs requests of the lost connection; the
+// waits grow by busyReplayStep each time (about 5 s in all).
+const (
+	maxBusyReplays = 14
+	busyReplayStep = 50 * time.Millisecond
+)
+
+// isReplay reports whether a request carries SMB2_FLAGS_REPLAY_OPERATION.
+func isReplay(msg []byte) bool {
+	return len(msg) >= wire.HeaderSize && binary.LittleEndian.Uint32(msg[16:])&wire.FlagReplayOperation != 0
+}
 
 // sequence returns the current ChannelSequence.
 func (s *Session) sequence() uint16 { return uint16(s.chanSeq.Load()) }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -118,7 +119,8 @@ type clusterLockKey struct {
 // Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
 	mu        orderedMutex[rankLeaf]
-	teardowns teardownLimit // cluster_durable.go (failover15)
+	teardowns teardownLimit       // cluster_durable.go (failover15)
+	pending   clusterPendingMarks // cluster_pending.go
 }
 
 // clusterFile names a file (or one of its named streams) cluster-wide:
@@ -169,10 +171,11 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 		return nil
 	}
 	co := &clusterOpen{c: c, file: clusterFile(o, key), owner: c.Owner()}
-	conflict, seen := seeingOthers(shareEntryConflict) // cluster_lease.go
+	var pending atomic.Bool                                                    // cluster_pending.go
+	conflict, seen := seeingOthers(pendingAware(shareEntryConflict, &pending)) // cluster_lease.go
 	_, err := c.Acquire(ctx, clusterOpens, co.file, co.owner,
 		[][]byte{encodeShareEntry(o.access, o.share)}, conflict)
-	if isClusterConflict(err) && s.clusterBreakHandles(ctx, o, co) { // cluster_lease.go
+	if isClusterConflict(err) && !pending.Load() && s.clusterBreakHandles(ctx, o, co) { // cluster_lease.go
 		_, err = c.Acquire(ctx, clusterOpens, co.file, co.owner,
 			[][]byte{encodeShareEntry(o.access, o.share)}, conflict)
 	}
@@ -183,7 +186,7 @@ func (s *Server) clusterAttach(ctx context.Context, o *open, key nodeKey) error 
 		o.mu.Unlock()
 		s.nodes.detach(o, p)
 		if isClusterConflict(err) {
-			return ntstatus.SharingViolation
+			return clusterOpenStatus(&pending)
 		}
 		return s.clusterRefused("open", err)
 	}

@@ -554,7 +554,10 @@ func (cc *createCall) finishOpen(ctx context.Context) (*open, error) {
 			o.release()
 			return nil, ntstatus.DirectoryNotEmpty
 		}
-		r.c.srv.nodes.setDeletePending(o.node, true)
+		if err := r.c.srv.setDeletePending(r.ctx(), o, true); err != nil { // cluster_pending.go
+			o.release()
+			return nil, err
+		}
 		r.c.srv.watches.deletePending(o.node)
 		o.deleteOnClose = true
 	}

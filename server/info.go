@@ -331,6 +331,11 @@ func (r *request) rename(o *open, ri fscc.RenameInfo) error {
 		if r.c.srv.nodes.isOpen(o.fs, dfi.FileID) {
 			return ntstatus.AccessDenied
 		}
+		release, err := r.c.srv.clusterClaimRenameTarget(ctx, o, dfi.FileID) // cluster_pending.go
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	if !exists {
 		// Keep the case the client asked for in the last component.
@@ -382,7 +387,9 @@ func (r *request) setDisposition(o *open, del bool) error {
 	if del {
 		r.c.srv.breakHandleLeases(r.ctx(), o) // [MS-FSA 2.1.5.14.3]
 	}
-	r.c.srv.nodes.setDeletePending(o.node, del)
+	if err := r.c.srv.setDeletePending(r.ctx(), o, del); err != nil { // cluster_pending.go
+		return err
+	}
 	if del {
 		r.c.srv.watches.deletePending(o.node)
 	}

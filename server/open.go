@@ -240,6 +240,9 @@ func (t *nodeTable) detach(o *open, p string) {
 			o.tree.srv.notifyChange(o, notifyRemoved)
 		}
 	}
+	if last && o.tree != nil {
+		o.tree.srv.clusterPendingDone(o) // cluster_pending.go
+	}
 }
 
 // setDeletePending sets or clears the node's delete disposition.
