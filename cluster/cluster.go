@@ -61,7 +61,7 @@ type Config struct {
 	// nodes' entries, for Others.
 	Mirror []string
 	// Username and Password authenticate the node to etcd (etcd's
-	// user/password authentication), when Username is set. // sync15
+	// user/password authentication), when Username is set.
 	Username, Password string
 }
 
@@ -113,11 +113,11 @@ type Node struct {
 	mirrorStop context.CancelFunc
 	mirrorWG   sync.WaitGroup
 
-	// onLost replaces Config.OnLost when set (SetOnLost, lost.go). // sync15
+	// onLost replaces Config.OnLost when set (SetOnLost, lost.go).
 	onLost atomic.Pointer[func(table, file, owner string)]
 
-	// own and hooks: durable records and their callbacks (durable.go,
-	// failover15); guarded by mu.
+	// own and hooks: durable records and their callbacks (durable.go);
+	// guarded by mu.
 	own   map[string]ownDurable
 	hooks DurableHooks
 	dmu   sync.Mutex // serialises the rewrites of own records (not a leaf: held across etcd calls)
@@ -200,7 +200,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		DialKeepAliveTime:    cfg.LeaseTTL / 3,
 		DialKeepAliveTimeout: cfg.RequestTimeout,
 		TLS:                  tc,
-		Username:             cfg.Username, // sync15
+		Username:             cfg.Username,
 		Password:             cfg.Password,
 		Logger:               zap.NewNop(),
 	})

@@ -23,7 +23,7 @@ type Cluster struct {
 	// DialTimeout, RequestTimeout and LeaseTTL: see cluster.Config.
 	DialTimeout, RequestTimeout, LeaseTTL time.Duration
 	// Username and PasswordFile (absolute): etcd user/password
-	// authentication; both or neither. // sync15
+	// authentication; both or neither.
 	Username, PasswordFile string
 }
 
@@ -37,8 +37,8 @@ type rawCluster struct {
 	DialTimeout    string   `toml:"dial_timeout"`
 	RequestTimeout string   `toml:"request_timeout"`
 	LeaseTTL       string   `toml:"lease_ttl"`
-	Username       string   `toml:"username"`      // sync15
-	PasswordFile   string   `toml:"password_file"` // sync15
+	Username       string   `toml:"username"`
+	PasswordFile   string   `toml:"password_file"`
 }
 
 // Cluster defaults.

@@ -41,7 +41,7 @@ type Cluster interface {
 	Others(table, file string, pred func(val []byte) bool) bool
 
 	// Durable handles reclaimable on any node and PreviousSessionId
-	// teardown across nodes (failover15; server/cluster_durable.go,
+	// teardown across nodes (server/cluster_durable.go,
 	// cluster/durable.go). Errors meaning "no such record" have a method
 	// NotFound() bool that returns true.
 	DurableSave(ctx context.Context, id string, timeout time.Duration, file, owner string, share, data []byte) error
@@ -55,7 +55,7 @@ type Cluster interface {
 	SessionTeardown(ctx context.Context, id uint64, account string) error
 	WatchDurable(gone func(id string), endSession func(id uint64, account string) bool)
 
-	// lease15: oplock and lease caching across nodes (cluster_lease.go).
+	// Oplock and lease caching across nodes (cluster_lease.go).
 	// SetCaching publishes the caching state (lease R/H/W bits) the node
 	// grants on file, 0 for none; with exclusive, only if no other node
 	// has an entry in the opens table on file (else an error with
@@ -119,7 +119,7 @@ type clusterLockKey struct {
 // Ownership: mu is a leaf, and no cluster call is made while it is held.
 type clusterTable struct {
 	mu        orderedMutex[rankLeaf]
-	teardowns teardownLimit       // cluster_durable.go (failover15)
+	teardowns teardownLimit       // cluster_durable.go
 	pending   clusterPendingMarks // cluster_pending.go
 }
 

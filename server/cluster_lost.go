@@ -36,7 +36,7 @@ func (s *Server) hookClusterLost() {
 // the cluster's renewal goroutine); a parked durable open is purged.
 func (s *Server) clusterLost(table, file, owner string) {
 	if table == clusterCachingTable {
-		s.clusterCachingLost(file) // cluster_lease.go (lease15)
+		s.clusterCachingLost(file) // cluster_lease.go
 		return
 	}
 	match := func(o *open) bool {

@@ -313,8 +313,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Cluster != nil {
 		opts.Cluster.ServeBreaks(s.clusterServeBreak)
 	}
-	s.hookClusterLost()     // cluster_lost.go (sync15)
-	s.clusterWatchDurable() // cluster_durable.go (failover15)
+	s.hookClusterLost()     // cluster_lost.go
+	s.clusterWatchDurable() // cluster_durable.go
 	if _, err := io.ReadFull(opts.Rand, s.guid[:]); err != nil {
 		return nil, err
 	}
