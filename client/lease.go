@@ -75,6 +75,9 @@ func (s *Session) durableTimeout() time.Duration {
 }
 
 // writeCacheLimit is the write-behind bound; 0 means no caching.
+// minWriteCacheCap is the first capacity of a file's write cache.
+const minWriteCacheCap = 16 << 10
+
 func (s *Session) writeCacheLimit() int {
 	switch {
 	case s.cfg.WriteCache < 0:
@@ -355,9 +358,15 @@ func (f *File) cacheWrite(p []byte, off int64) (bool, error) {
 	}
 	if len(f.cache) == 0 {
 		f.cacheOff = off
-		if f.cache == nil {
-			f.cache = make([]byte, 0, limit)
-		}
+	}
+	if need := len(f.cache) + len(p); need > cap(f.cache) {
+		// Grow by doubling up to the limit rather than taking the whole
+		// limit at the first write: most files written are small, and a
+		// 1 MiB buffer per file made the garbage collector the cost of
+		// small-file work.
+		grown := make([]byte, len(f.cache), min(max(2*cap(f.cache), need, minWriteCacheCap), limit))
+		copy(grown, f.cache)
+		f.cache = grown
 	}
 	f.cache = append(f.cache, p...)
 	return true, nil
