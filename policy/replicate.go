@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
@@ -138,44 +137,6 @@ func MergeReplicable(local, shared []byte) ([]byte, error) {
 // (the file is left alone otherwise), atomically and with the file's
 // mode. The caller reloads the Store afterwards.
 func ApplyReplicable(path string, shared []byte, allowUnknown bool) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	data, err := readTrusted(abs)
-	if err != nil {
-		return err
-	}
-	next, err := MergeReplicable(data, shared)
-	if err != nil {
-		return err
-	}
-	if _, _, err := parse(next, filepath.Dir(abs), abs, osEnv(), allowUnknown); err != nil {
-		return err
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(abs), ".signet-cluster-*")
-	if err != nil {
-		return fmt.Errorf("cannot write the config file's folder: %v", unwrapPathError(err))
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(next); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), abs)
+	return editConfigFile(path, allowUnknown, ".signet-cluster-*", "",
+		func(data []byte) ([]byte, error) { return MergeReplicable(data, shared) })
 }

@@ -119,6 +119,17 @@ func tomlLiteral(v string) string {
 // alone otherwise), and replaces the file atomically with the same mode.
 // The caller reloads the Store afterwards.
 func SetInFile(path, key, value string, allowUnknown bool) error {
+	return editConfigFile(path, allowUnknown, ".signet-policy-set-*", " (edit the file and send SIGHUP instead)",
+		func(data []byte) ([]byte, error) { return SetKey(data, key, value) })
+}
+
+// editConfigFile rewrites the configuration file at path with edit's
+// result, after checking that the result parses: the new file is written
+// beside it (tmpPattern), with its mode, synced and renamed over it, so a
+// reader sees the old file or the new one, never a part. Nothing is
+// written when edit changes nothing. hint is added to the error when the
+// folder cannot be written.
+func editConfigFile(path string, allowUnknown bool, tmpPattern, hint string, edit func(data []byte) ([]byte, error)) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -127,20 +138,23 @@ func SetInFile(path, key, value string, allowUnknown bool) error {
 	if err != nil {
 		return err
 	}
-	next, err := SetKey(data, key, value)
+	next, err := edit(data)
 	if err != nil {
 		return err
 	}
 	if _, _, err := parse(next, filepath.Dir(abs), abs, osEnv(), allowUnknown); err != nil {
 		return err
 	}
+	if bytes.Equal(next, data) {
+		return nil
+	}
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(abs), ".signet-policy-set-*")
+	tmp, err := os.CreateTemp(filepath.Dir(abs), tmpPattern)
 	if err != nil {
-		return fmt.Errorf("cannot write the config file's folder (edit the file and send SIGHUP instead): %v", unwrapPathError(err))
+		return fmt.Errorf("cannot write the config file's folder%s: %v", hint, unwrapPathError(err))
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(next); err != nil {
@@ -151,11 +165,12 @@ func SetInFile(path, key, value string, allowUnknown bool) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return err
 	}
-	if bytes.Equal(next, data) {
-		return nil
+	if err := tmp.Close(); err != nil {
+		return err
 	}
 	return os.Rename(tmp.Name(), abs)
 }
