@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -49,7 +48,7 @@ func TestClusterFailoverPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var scOut syncBuffer
+	var scOut lockedBuf
 	sc.Stdout, sc.Stderr = &scOut, &scOut
 	if err := sc.Start(); err != nil {
 		t.Fatal(err)
@@ -133,21 +132,3 @@ func TestClusterFailoverPut(t *testing.T) {
 	t.Logf("smbclient on node c: one session, %d ls+get rounds during the put and failover, no error", gets)
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

@@ -341,15 +341,7 @@ func BenchmarkClusterLeaseOpenClose(b *testing.B) {
 	}
 	b.Run("single", func(b *testing.B) { run(b, start(b, nil)) })
 	b.Run("cluster", func(b *testing.B) {
-		ec := etcdtest.Start(b, 1)
-		node, err := cluster.Join(context.Background(), cluster.Config{
-			Endpoints: ec.Endpoints(), Node: "a", Mirror: ClusterMirrorTables,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer node.Close()
+		node := joinOneNode(b)
 		run(b, start(b, node))
 	})
 }

@@ -300,15 +300,7 @@ func BenchmarkClusterOpenClose(b *testing.B) {
 		run(b, tc)
 	})
 	b.Run("cluster", func(b *testing.B) {
-		ec := etcdtest.Start(b, 1)
-		node, err := cluster.Join(context.Background(), cluster.Config{
-			Endpoints: ec.Endpoints(), Node: "a", Mirror: ClusterMirrorTables,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer node.Close()
+		node := joinOneNode(b)
 		fsys, err := localfs.New(b.TempDir())
 		if err != nil {
 			b.Fatal(err)
@@ -319,4 +311,20 @@ func BenchmarkClusterOpenClose(b *testing.B) {
 		tc.mustTreeConnect("share")
 		run(b, tc)
 	})
+}
+
+// joinOneNode makes a one-member etcd cluster and joins it as node "a",
+// left at the end of tb.
+func joinOneNode(tb testing.TB) *cluster.Node {
+	tb.Helper()
+	ec := etcdtest.Start(tb, 1)
+	node, err := cluster.Join(context.Background(), cluster.Config{
+		Endpoints: ec.Endpoints(), Node: "a", Mirror: ClusterMirrorTables,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { node.Close() })
+	return node
 }
