@@ -85,8 +85,11 @@ func TestClusterLeaseBreakFlush(t *testing.T) {
 	t.Logf("open through b after node a's death took %v", time.Since(start).Round(time.Millisecond))
 }
 
-// TestClusterLockImpacket is the byte-range part of issue 15's must-show
-// 1 against a client we did not write: impacket locks bytes 0-9 of a file
+// TestClusterLockImpacket is the share-mode and byte-range part of issue
+// 15's must-show 1 against a client we did not write: impacket opens a
+// file with deny-write through node A of a three-node cluster, and a write
+// open through node B fails with STATUS_SHARING_VIOLATION (a read open
+// succeeds, and the write open once A closed). Then impacket locks bytes 0-9 of a file
 // exclusively through node A of a three-node cluster; through node C the
 // same range cannot be locked (STATUS_LOCK_NOT_GRANTED) nor read
 // (STATUS_FILE_LOCK_CONFLICT), the range beside it can; after A unlocks,
@@ -96,22 +99,26 @@ func TestClusterLockImpacket(t *testing.T) {
 	ec := etcdtest.Start(t, 3)
 	shared := t.TempDir()
 	a := startClusterNode(t, "a", shared, ec.Endpoints())
-	startClusterNode(t, "b", shared, ec.Endpoints())
+	b := startClusterNode(t, "b", shared, ec.Endpoints())
 	c := startClusterNode(t, "c", shared, ec.Endpoints())
-	out, err := run(t, time.Minute, py, "testdata/impacket_cluster_lock.py", a.port, c.port, testUser, testPassword)
+	out, err := run(t, time.Minute, py, "testdata/impacket_cluster_lock.py", a.port, c.port, testUser, testPassword, b.port)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var res map[string]any
 	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
 		t.Fatalf("impacket: %v / %v\n%s", err, jerr, out)
 	}
 	want := map[string]any{
-		"ok":                  true,
-		"a_lock":              "0x00000000",
-		"c_lock_inside":       "0xc0000055", // STATUS_LOCK_NOT_GRANTED
-		"c_lock_beside":       "0x00000000",
-		"c_read_inside":       "0xc0000054", // STATUS_FILE_LOCK_CONFLICT
-		"a_unlock":            "0x00000000",
-		"c_lock_after_unlock": "0x00000000",
+		"ok":                       true,
+		"a_open_deny_write":        "0x00000000",
+		"b_open_write":             "0xc0000043", // STATUS_SHARING_VIOLATION
+		"b_open_read":              "0x00000000",
+		"b_open_write_after_close": "0x00000000",
+		"a_lock":                   "0x00000000",
+		"c_lock_inside":            "0xc0000055", // STATUS_LOCK_NOT_GRANTED
+		"c_lock_beside":            "0x00000000",
+		"c_read_inside":            "0xc0000054", // STATUS_FILE_LOCK_CONFLICT
+		"a_unlock":                 "0x00000000",
+		"c_lock_after_unlock":      "0x00000000",
 	}
 	for k, v := range want {
 		if res[k] != v {
