@@ -131,4 +131,3 @@ func TestClusterFailoverPut(t *testing.T) {
 	}
 	t.Logf("smbclient on node c: one session, %d ls+get rounds during the put and failover, no error", gets)
 }
-
