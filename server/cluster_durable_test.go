@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -40,15 +38,7 @@ func durableNodes(t *testing.T, n int) ([]*testServer, []*testNode) {
 	var tss []*testServer
 	var nodes []*testNode
 	for i := range n {
-		node, err := cluster.Join(context.Background(), cluster.Config{
-			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
-			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Mirror: ClusterMirrorTables,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		node := joinTestNode(t, ec.Endpoints(), string(rune('a'+i)))
 		fsys, err := localfs.New(dir)
 		if err != nil {
 			t.Fatal(err)

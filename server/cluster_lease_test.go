@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -37,15 +36,7 @@ func clusterPair(t *testing.T, deafA bool) (a, b *tester, closeA func(), nodeB *
 	var nodes []*cluster.Node
 	var closers []func()
 	for i := range 2 {
-		node, err := cluster.Join(context.Background(), cluster.Config{
-			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
-			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Mirror: ClusterMirrorTables,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		node := joinTestNode(t, ec.Endpoints(), string(rune('a'+i)))
 		closeNode := sync.OnceFunc(func() { node.Close() })
 		t.Cleanup(closeNode)
 		closers = append(closers, closeNode)

@@ -26,15 +26,7 @@ func clusterNodes(t *testing.T, members, n int) (*etcdtest.Cluster, []*tester) {
 	dir := t.TempDir()
 	var tcs []*tester
 	for i := range n {
-		node, err := cluster.Join(context.Background(), cluster.Config{
-			Endpoints: ec.Endpoints(), Node: string(rune('a' + i)),
-			LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Mirror: ClusterMirrorTables,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		node := joinTestNode(t, ec.Endpoints(), string(rune('a'+i)))
 		t.Cleanup(func() { node.Close() })
 		fsys, err := localfs.New(dir)
 		if err != nil {
@@ -326,5 +318,21 @@ func joinOneNode(tb testing.TB) *cluster.Node {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { node.Close() })
+	return node
+}
+
+// joinTestNode joins the etcd cluster at eps as node name, with the short
+// lease and request timeouts the tests use. The caller leaves it.
+func joinTestNode(t testing.TB, eps []string, name string) *cluster.Node {
+	t.Helper()
+	node, err := cluster.Join(context.Background(), cluster.Config{
+		Endpoints: eps, Node: name,
+		LeaseTTL: 2 * time.Second, RequestTimeout: time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Mirror: ClusterMirrorTables,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return node
 }
