@@ -19,6 +19,7 @@ import (
 
 	"github.com/signetsmb/signet/client"
 	"github.com/signetsmb/signet/server"
+	"github.com/signetsmb/signet/vfs"
 	"github.com/signetsmb/signet/vfs/memfs"
 )
 
@@ -26,9 +27,15 @@ import (
 // leases and durable handles (always on), until the test ends.
 func startServer(t testing.TB) string {
 	t.Helper()
+	return startServerFS(t, memfs.New(memfs.Options{}))
+}
+
+// startServerFS is startServer with the share served from fsys.
+func startServerFS(t testing.TB, fsys vfs.FS) string {
+	t.Helper()
 	st := &server.Settings{RequireSigning: true, MinDialect: 0x0202, MaxDialect: 0x0311,
 		ServerName: "TEST", Domain: "WORKGROUP",
-		Shares: []*server.Share{{Name: "share", FS: memfs.New(memfs.Options{})}}}
+		Shares: []*server.Share{{Name: "share", FS: fsys}}}
 	srv, err := server.New(server.Options{Settings: func() *server.Settings { return st }, Users: oneUser{},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

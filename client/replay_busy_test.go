@@ -5,16 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"io"
 	"io/fs"
-	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/signetsmb/signet/server"
 	"github.com/signetsmb/signet/vfs"
 	"github.com/signetsmb/signet/vfs/memfs"
 )
@@ -85,26 +81,12 @@ func (f *gatedFile) WriteAt(p []byte, off int64) (int, error) {
 // the upload completes and the file is whole.
 func TestReplayWhileOldWritesRun(t *testing.T) {
 	gfs := newGatedFS()
-	st := &server.Settings{RequireSigning: true, MinDialect: 0x0202, MaxDialect: 0x0311,
-		ServerName: "TEST", Domain: "WORKGROUP",
-		Shares: []*server.Share{{Name: "share", FS: gfs}}}
-	srv, err := server.New(server.Options{Settings: func() *server.Settings { return st }, Users: oneUser{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { srv.Serve(l) })
-	t.Cleanup(func() { srv.Shutdown(context.Background()); wg.Wait() })
+	addr := startServerFS(t, gfs)
 
 	data := make([]byte, 16<<20)
 	rand.Read(data)
 	want := sha256.Sum256(data)
-	px := newCutter(t, l.Addr().String())
+	px := newCutter(t, addr)
 	s, sh := mount(t, dialer(0x0311), px.addr())
 	f, err := sh.Create("up.bin")
 	if err != nil {
