@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetsmb/signet/internal/bufpool"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
@@ -95,7 +96,27 @@ type response struct {
 	hdr       wire.Header
 	msg       []byte
 	encrypted bool // arrived in a transform (not signed, authenticated)
+
+	// pooled, when set, is the bufpool buffer the frame was read into,
+	// msg being its only message. Whoever consumes msg last may give it
+	// back with release (the READ paths do); otherwise the garbage
+	// collector takes it.
+	pooled []byte
 }
+
+// release gives the frame buffer back to the pool; r.msg must not be used
+// afterwards.
+func (r *response) release() {
+	if r != nil && r.pooled != nil {
+		bufpool.Put(r.pooled)
+		r.pooled, r.msg = nil, nil
+	}
+}
+
+// pooledFrame is the smallest frame read into a pooled buffer: smaller
+// ones are allocated to their size, which costs less than a class's
+// spare capacity.
+const pooledFrame = 64 << 10
 
 // status returns the response's NTSTATUS.
 func (r *response) status() ntstatus.Status { return ntstatus.Status(r.hdr.Status) }
@@ -196,7 +217,11 @@ func (c *conn) send(ctx context.Context, req *request) (*call, error) {
 		c.credits.release(charge)
 		return nil, err
 	}
-	if err := c.write(ctx, wireMsg); err != nil {
+	err = c.write(ctx, wireMsg)
+	if req.sealed {
+		bufpool.Put(wireMsg) // the transform is on the wire (or never will be)
+	}
+	if err != nil {
 		c.fail(fmt.Errorf("smb: write: %w", err))
 		return nil, c.connError(err)
 	}
@@ -358,7 +383,12 @@ func (c *conn) readFrame() ([]byte, error) {
 		}
 		// 16 spare bytes let an encrypted frame be opened in place (the
 		// AEAD wants its tag after the ciphertext).
-		frame := make([]byte, n, n+16)
+		var frame []byte
+		if n >= pooledFrame {
+			frame = bufpool.Get(int(n) + 16)[:n]
+		} else {
+			frame = make([]byte, n, n+16)
+		}
 		if _, err := io.ReadFull(c.nc, frame); err != nil {
 			return nil, err
 		}
@@ -368,6 +398,10 @@ func (c *conn) readFrame() ([]byte, error) {
 
 // dispatch hands every message of a frame to its call.
 func (c *conn) dispatch(frame []byte) error {
+	var pooled []byte
+	if len(frame) >= pooledFrame {
+		pooled = frame
+	}
 	encrypted := len(frame) >= 4 && [4]byte(frame[:4]) == wire.ProtocolTransform
 	if encrypted {
 		var err error
@@ -379,8 +413,11 @@ func (c *conn) dispatch(frame []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidResponse, err)
 	}
+	if len(msgs) != 1 {
+		pooled = nil // several owners: left to the garbage collector
+	}
 	for _, m := range msgs {
-		if err := c.deliver(m, encrypted); err != nil {
+		if err := c.deliver(m, encrypted, pooled); err != nil {
 			return err
 		}
 	}
@@ -393,7 +430,7 @@ func (c *conn) dispatch(frame []byte) error {
 // and oplock breaks) go to the session's breaker through onBreak; they are
 // not signed [MS-SMB2 3.3.4.6, 3.3.4.7], and a forged one can only make
 // the client flush and give caching up.
-func (c *conn) deliver(m []byte, encrypted bool) error {
+func (c *conn) deliver(m []byte, encrypted bool, pooled []byte) error {
 	h, err := wire.ParseHeader(m)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidResponse, err)
@@ -424,7 +461,7 @@ func (c *conn) deliver(m []byte, encrypted bool) error {
 	delete(c.pending, h.MessageID)
 	c.mu.Unlock()
 	c.credits.grant(h.Credits, true, cl.charge)
-	cl.resp = &response{hdr: h, msg: m, encrypted: encrypted}
+	cl.resp = &response{hdr: h, msg: m, encrypted: encrypted, pooled: pooled}
 	close(cl.ready)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/signetsmb/signet/internal/bufpool"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -182,7 +183,8 @@ func (sc *sessionCipher) seal(msg []byte) ([]byte, error) {
 		sc.nonces.Store(math.MaxUint64)
 		return nil, errors.New("smb: encryption nonces exhausted for this session")
 	}
-	buf := make([]byte, smbcrypto.TransformHeaderSize+len(msg), smbcrypto.TransformHeaderSize+len(msg)+16)
+	// From the pool: send gives it back once written.
+	buf := bufpool.Get(smbcrypto.TransformHeaderSize + len(msg) + 16)[:smbcrypto.TransformHeaderSize+len(msg)]
 	copy(buf[smbcrypto.TransformHeaderSize:], msg)
 	var nonce [16]byte
 	binary.LittleEndian.PutUint64(nonce[:], n)

@@ -2,12 +2,14 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
 
+	"github.com/signetsmb/signet/internal/bufpool"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -15,36 +17,66 @@ import (
 // readChunk sends one READ of len(p) bytes at off and copies the data
 // into p. It returns io.EOF (with 0 bytes) at or past the end of file.
 func (f *File) readChunk(ctx context.Context, p []byte, off int64) (int, error) {
-	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
-		Length: uint32(len(p)), Offset: uint64(off), FileID: f.fileID(),
-	})
-	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
+	resp, data, err := f.readResp(ctx, len(p), off)
 	if err != nil {
 		return 0, err
+	}
+	n := copy(p, data)
+	resp.release()
+	return n, nil
+}
+
+// readResp sends one READ of n bytes at off and returns the response and
+// the data in it (no copy: the caller releases resp when done with the
+// data). It returns io.EOF (and no response) at or past the end of file.
+func (f *File) readResp(ctx context.Context, n int, off int64) (*response, []byte, error) {
+	msg := wire.AppendReadRequest(newMessage(wire.CmdRead, 49), &wire.ReadRequest{
+		Length: uint32(n), Offset: uint64(off), FileID: f.fileID(),
+	})
+	resp, err := f.sh.t.s.exec(ctx, &exchange{msg: msg, t: f.sh.t, payload: n, spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
+	if err != nil {
+		return nil, nil, err
 	}
 	switch st := resp.status(); st {
 	case ntstatus.Success:
 	case ntstatus.EndOfFile:
-		return 0, io.EOF
+		return nil, nil, io.EOF
 	default:
-		return 0, statusError("READ", st)
+		return nil, nil, statusError("READ", st)
 	}
 	data, err := wire.ParseReadResponse(resp.msg)
 	if err != nil {
-		return 0, invalidResponse("READ", err)
+		return nil, nil, invalidResponse("READ", err)
 	}
-	if len(data) > len(p) {
-		return 0, invalidResponse("READ", fmt.Errorf("%d bytes returned for %d asked", len(data), len(p)))
+	if len(data) > n {
+		return nil, nil, invalidResponse("READ", fmt.Errorf("%d bytes returned for %d asked", len(data), n))
 	}
-	return copy(p, data), nil
+	return resp, data, nil
 }
 
 // writeChunk sends one WRITE of p at off and returns the count the
 // server reports.
 func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error) {
-	msg := wire.AppendWriteRequest(newMessage(wire.CmdWrite, 48+len(p)), &wire.WriteRequest{
-		Offset: uint64(off), FileID: f.fileID(), Data: p,
-	})
+	msg := make([]byte, writeDataAt+len(p))
+	copy(msg[writeDataAt:], p)
+	return f.writeMsg(ctx, msg, off)
+}
+
+// writeDataAt is where a WRITE request's data starts: after the header
+// and the 48-byte body.
+const writeDataAt = wire.HeaderSize + 48
+
+// writeMsg sends the WRITE whose data is msg[writeDataAt:], at off, and
+// returns the count the server reports. It fills in the header and body
+// in front of the data, so the data goes out from the buffer it was read
+// into; msg may be a buffer a previous WRITE was sent from.
+func (f *File) writeMsg(ctx context.Context, msg []byte, off int64) (int, error) {
+	size := len(msg) - writeDataAt
+	clear(msg[:wire.HeaderSize])
+	binary.LittleEndian.PutUint16(msg[12:], uint16(wire.CmdWrite))
+	wire.AppendWriteRequest(msg[:wire.HeaderSize], &wire.WriteRequest{Offset: uint64(off), FileID: f.fileID()})
+	binary.LittleEndian.PutUint32(msg[wire.HeaderSize+4:], uint32(size))
+	p := msg[writeDataAt:]
 	resp, err := f.sh.t.s.simple(ctx, &exchange{msg: msg, t: f.sh.t, payload: len(p), spread: true, reissue: true, f: f, fidAt: wire.HeaderSize + 16})
 	if err != nil {
 		return 0, err
@@ -234,6 +266,8 @@ type job struct {
 	n    int
 	err  error
 	done chan struct{}
+	resp *response // download: the READ response buf lies in
+	want int       // download: the bytes asked for
 }
 
 // upload reads r into chunks and writes them at off, off+size, ...
@@ -244,24 +278,33 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 	var jobs []*job
 	var readErr error
 	inFlight := s.inFlight()
+	// Each slot is a whole WRITE message: the data is read into it
+	// behind room for the header and body, and sent from there.
 	free := make(chan []byte, inFlight)
 	for range inFlight {
 		free <- nil
 	}
+	defer func() { // every job is done once collect returns
+		for range inFlight {
+			if b := <-free; b != nil {
+				bufpool.Put(b)
+			}
+		}
+	}()
 	pos := off
 	for readErr == nil {
 		buf := <-free
 		if buf == nil {
-			buf = make([]byte, s.ioSize)
+			buf = bufpool.Get(writeDataAt + s.ioSize)
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := io.ReadFull(r, buf[writeDataAt:writeDataAt+s.ioSize])
 		if n > 0 {
-			j := &job{buf: buf[:n], off: pos, done: make(chan struct{})}
+			j := &job{buf: buf[:writeDataAt+n], off: pos, done: make(chan struct{})}
 			jobs = append(jobs, j)
 			pos += int64(n)
 			go func() {
-				j.n, j.err = p.f.writeChunk(ctx, j.buf, j.off)
-				if j.err == nil && j.n < len(j.buf) {
+				j.n, j.err = p.f.writeMsg(ctx, j.buf, j.off)
+				if j.err == nil && j.n < len(j.buf)-writeDataAt {
 					j.err = io.ErrShortWrite
 				}
 				if j.err != nil {
@@ -270,6 +313,8 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 				close(j.done)
 				free <- buf
 			}()
+		} else {
+			free <- buf
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
@@ -324,6 +369,7 @@ func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
 		cancel()
 		for _, j := range queue {
 			<-j.done
+			j.resp.release()
 		}
 	}()
 	end, err := p.f.size()
@@ -331,7 +377,6 @@ func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
 		return 0, err
 	}
 	next, total := off, int64(0)
-	var spare []byte
 	inFlight := s.inFlight()
 	for {
 		for len(queue) < inFlight && (next < end || len(queue) == 0) {
@@ -339,40 +384,37 @@ func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
 			if next < end {
 				size = int(min(int64(size), end-next))
 			}
-			queue = append(queue, p.startRead(ctx, next, size, spare))
+			queue = append(queue, p.startRead(ctx, next, size))
 			next += int64(size)
-			spare = nil
 		}
 		j := queue[0]
 		<-j.done
 		queue = queue[1:]
 		if j.n > 0 {
-			m, err := w.Write(j.buf[:j.n])
+			m, err := w.Write(j.buf)
+			j.resp.release()
 			total += int64(m)
 			if err != nil {
 				return total, err
 			}
 		}
-		if j.err == io.EOF || (j.err == nil && j.n < len(j.buf)) {
+		if j.err == io.EOF || (j.err == nil && j.n < j.want) {
 			return total, nil
 		}
 		if j.err != nil {
 			return total, j.err
 		}
-		spare = j.buf
 	}
 }
 
-// startRead issues one READ in the background, into buf when it is not
-// nil.
-func (p *pipeline) startRead(ctx context.Context, off int64, size int, buf []byte) *job {
-	if cap(buf) < size {
-		buf = make([]byte, p.f.sh.t.s.ioSize)
-	}
-	buf = buf[:size]
-	j := &job{buf: buf, off: off, done: make(chan struct{})}
+// startRead issues one READ of size bytes in the background. The data is
+// written from the response's frame (j.buf) with no copy; whoever takes
+// it releases j.resp.
+func (p *pipeline) startRead(ctx context.Context, off int64, size int) *job {
+	j := &job{off: off, want: size, done: make(chan struct{})}
 	go func() {
-		j.n, j.err = p.f.readChunk(ctx, j.buf, j.off)
+		j.resp, j.buf, j.err = p.f.readResp(ctx, size, off)
+		j.n = len(j.buf)
 		close(j.done)
 	}()
 	return j

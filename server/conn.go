@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signetsmb/signet/internal/bufpool"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -633,56 +634,7 @@ func runsOnReader(reqs []*request) bool {
 	return false
 }
 
-// Buffers: size-classed pools so steady-state reads and responses do not
-// allocate (x/net/http2 databuffer).
-// The large classes have 4 KiB of headroom, so that a READ response or
-// WRITE request of a round size (64 KiB, 1 MiB, 4 MiB, 8 MiB) and its
-// headers fits the class of that size, not the next one up.
-var bufClasses = [...]int{1 << 10, 4 << 10, 16 << 10, 64<<10 + 4<<10, 256<<10 + 4<<10, 1<<20 + 4<<10,
-	4<<20 + 4<<10, 8<<20 + 68<<10}
-
-// bufClassSize is the capacity getBuf(n) returns.
-func bufClassSize(n int) int {
-	for _, sz := range bufClasses {
-		if n <= sz {
-			return sz
-		}
-	}
-	return n
-}
-
-var bufPools [len(bufClasses)]sync.Pool
-
-// bufHeaders recycles the *[]byte the pools hold buffers by, so that
-// putting a buffer back allocates nothing either.
-var bufHeaders sync.Pool
-
-func getBuf(n int) []byte {
-	for i, sz := range bufClasses {
-		if n <= sz {
-			if p, ok := bufPools[i].Get().(*[]byte); ok {
-				b := (*p)[:n]
-				*p = nil
-				bufHeaders.Put(p)
-				return b
-			}
-			return make([]byte, n, sz)
-		}
-	}
-	return make([]byte, n)
-}
-
-func putBuf(b []byte) {
-	c := cap(b)
-	for i, sz := range bufClasses {
-		if c == sz {
-			p, _ := bufHeaders.Get().(*[]byte)
-			if p == nil {
-				p = new([]byte)
-			}
-			*p = b[:0]
-			bufPools[i].Put(p)
-			return
-		}
-	}
-}
+// Buffers come from the size-classed pools of internal/bufpool.
+func bufClassSize(n int) int { return bufpool.ClassSize(n) }
+func getBuf(n int) []byte    { return bufpool.Get(n) }
+func putBuf(b []byte)        { bufpool.Put(b) }

@@ -215,7 +215,14 @@ func (r *request) write(w *response) error {
 	if o.node != nil {
 		o.node.times.ensure(o) // capture the write time before the kernel moves it
 	}
+	serial := o.node != nil && o.node.serialWrites
+	if serial {
+		o.node.writeMu.Lock()
+	}
 	n, err := o.file.WriteAt(req.Data, int64(off))
+	if serial {
+		o.node.writeMu.Unlock()
+	}
 	if err != nil {
 		return statusOf(err)
 	}

@@ -39,6 +39,17 @@ type Allocator interface {
 	Allocate(off, length int64) error
 }
 
+// SerialWriter is an optional FS capability: telling the server that the
+// backend runs the data writes to one file one at a time (as Linux does
+// for a regular file: every buffered write takes the inode's lock). The
+// server then queues concurrent WRITEs to a file itself, where they wait
+// parked instead of spinning on the kernel's lock. A backend that writes
+// to one file in parallel does not implement it.
+type SerialWriter interface {
+	// WritesSerialized reports whether writes to one file are serialized.
+	WritesSerialized() bool
+}
+
 // Notifier is an optional FS capability: watching a directory for changes.
 type Notifier interface {
 	// Watch reports changes to the entries of directory dir, and to its

@@ -122,9 +122,14 @@ type FS struct {
 
 // Compile-time checks of the capabilities FS provides.
 var (
-	_ vfs.FS         = (*FS)(nil)
-	_ vfs.TimeSetter = (*FS)(nil)
+	_ vfs.FS           = (*FS)(nil)
+	_ vfs.TimeSetter   = (*FS)(nil)
+	_ vfs.SerialWriter = (*FS)(nil)
 )
+
+// WritesSerialized reports true: Linux runs the buffered writes to one
+// regular file one at a time (each takes the inode's lock).
+func (fsys *FS) WritesSerialized() bool { return true }
 
 // New returns an FS serving the directory dir, which must exist. The FS
 // holds a descriptor for dir; call Close to release it.
