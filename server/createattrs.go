@@ -38,7 +38,7 @@ func (cc *createCall) checkOverwriteAttrs() error {
 	// Only attributes a client set count: a dot file's derived HIDDEN does
 	// not make its overwrite need FILE_ATTRIBUTE_HIDDEN.
 	info.Attributes &^= fscc.FileAttributeHidden
-	cc.r.c.srv.nodes.entryTimes(cc.r.ctx(), cc.r.tree.share.FS, cc.path, &cc.fi, &info)
+	cc.r.c.srv.nodes.entryTimes(cc.r.ctx(), cc.r.tree.share.FS, cc.path, nil, &cc.fi, &info)
 	for _, bit := range []uint32{fscc.FileAttributeHidden, fscc.FileAttributeSystem} {
 		if info.Attributes&bit != 0 && q.FileAttributes&bit == 0 {
 			return ntstatus.AccessDenied

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"path"
 	"strings"
 
 	"github.com/signetsmb/signet/internal/fscc"
@@ -291,7 +292,7 @@ func fsEAAttributes(fsys vfs.FS, a uint32) uint32 {
 // entryEASize is the EaSize of a directory entry for the listing classes
 // that carry it [MS-FSCC 2.4.14, 2.4.8, 2.4.17, 2.4.18]; 0 for the others,
 // for "." and "..", and without EA support.
-func entryEASize(ctx context.Context, fsys vfs.FS, class fscc.InfoClass, name string) uint32 {
+func entryEASize(ctx context.Context, fsys vfs.FS, class fscc.InfoClass, name string, dir vfs.EntryDescriber) uint32 {
 	switch class {
 	case fscc.FileFullDirectoryInformation, fscc.FileBothDirectoryInformation,
 		fscc.FileIDFullDirectoryInformation, fscc.FileIDBothDirectoryInformation:
@@ -301,7 +302,13 @@ func entryEASize(ctx context.Context, fsys vfs.FS, class fscc.InfoClass, name st
 	if name == "" || !eaFS(fsys) {
 		return 0
 	}
-	list, err := fsys.(vfs.EAFS).EAsOf(ctx, name)
+	var list []vfs.EA
+	var err error
+	if dir != nil {
+		list, err = dir.EntryEAs(path.Base(name))
+	} else {
+		list, err = fsys.(vfs.EAFS).EAsOf(ctx, name)
+	}
 	if err != nil {
 		return 0
 	}

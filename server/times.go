@@ -385,8 +385,9 @@ func (t *nodeTimes) closing(o *open, last bool) {
 }
 
 // entryTimes overlays on info, a directory entry of fsys, the times the
-// server keeps: those of an open node, else the stored creation time.
-func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, fi *vfs.FileInfo, info *fscc.FileInfo) {
+// server keeps: those of an open node, else the stored creation time
+// (read through dir, the open directory, when not nil).
+func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, dir vfs.EntryDescriber, fi *vfs.FileInfo, info *fscc.FileInfo) {
 	t.mu.Lock()
 	n := t.nodes[nodeKey{fs: fsys, id: fi.FileID}]
 	t.mu.Unlock()
@@ -405,7 +406,14 @@ func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, fi
 		}
 	}
 	if mfs, ok := fsys.(vfs.MetaFS); ok && name != "" {
-		if b, err := mfs.Meta(ctx, name); err == nil {
+		var b []byte
+		var err error
+		if dir != nil {
+			b, err = dir.EntryMeta(fi.Name)
+		} else {
+			b, err = mfs.Meta(ctx, name)
+		}
+		if err == nil {
 			if m, ok := decodeMeta(b); ok {
 				if !m.birth.IsZero() {
 					info.CreationTime = m.birth

@@ -39,6 +39,20 @@ type Allocator interface {
 	Allocate(off, length int64) error
 }
 
+// EntryDescriber is an optional File capability of an open directory:
+// describing its entries through the directory itself, without looking
+// their names up from the root. A folder listing asks this for every
+// entry it returns. name is a base name in the directory (no separator,
+// not "." or ".."; otherwise fs.ErrInvalid).
+type EntryDescriber interface {
+	// StatEntry is FS.Stat of the entry.
+	StatEntry(name string) (FileInfo, error)
+	// EntryMeta is MetaFS.Meta of the entry.
+	EntryMeta(name string) ([]byte, error)
+	// EntryEAs is EAFS.EAsOf of the entry.
+	EntryEAs(name string) ([]EA, error)
+}
+
 // SerialWriter is an optional FS capability: telling the server that the
 // backend runs the data writes to one file one at a time (as Linux does
 // for a regular file: every buffered write takes the inode's lock). The

@@ -133,34 +133,43 @@ func (l *FS) EAsOf(ctx context.Context, name string) ([]vfs.EA, error) {
 	}
 	defer release()
 	var out []vfs.EA
-	err = withFD(d, func(fd int) error {
-		p := "/proc/self/fd/" + strconv.Itoa(fd) + "/" + base
-		names, err := llistXattrs(p)
-		if err != nil {
-			return err
-		}
-		for _, a := range names {
-			ea, ok := strings.CutPrefix(a, eaXattrPrefix)
-			if !ok || ea == "" {
-				continue
-			}
-			buf := make([]byte, maxEAValue+1)
-			n, err := unix.Lgetxattr(p, a, buf)
-			if err == unix.ENODATA || err == unix.ERANGE {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if n < 2 {
-				continue
-			}
-			out = append(out, vfs.EA{Name: ea, Flags: buf[0], Value: append([]byte(nil), buf[1:n]...)})
-		}
-		return nil
+	err = withFD(d, func(fd int) (err error) {
+		out, err = easAt(fd, base)
+		return err
 	})
 	if err != nil {
 		return nil, pathErr("eas", name, streamErr(err))
+	}
+	return out, nil
+}
+
+// easAt reads the EAs of the entry base of the directory dirfd, sorted
+// by name (llistxattr(2) and lgetxattr(2) through /proc, so links are
+// not followed). Errors are raw errnos.
+func easAt(dirfd int, base string) ([]vfs.EA, error) {
+	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
+	names, err := llistXattrs(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []vfs.EA
+	for _, a := range names {
+		ea, ok := strings.CutPrefix(a, eaXattrPrefix)
+		if !ok || ea == "" {
+			continue
+		}
+		buf := make([]byte, maxEAValue+1)
+		n, err := unix.Lgetxattr(p, a, buf)
+		if err == unix.ENODATA || err == unix.ERANGE {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n < 2 {
+			continue
+		}
+		out = append(out, vfs.EA{Name: ea, Flags: buf[0], Value: append([]byte(nil), buf[1:n]...)})
 	}
 	slices.SortFunc(out, func(a, b vfs.EA) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

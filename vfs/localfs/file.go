@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -298,4 +299,79 @@ func (f *file) Chmod(perm fs.FileMode) error {
 		return pathErr("chmod", f.name, err)
 	}
 	return nil
+}
+
+var _ vfs.EntryDescriber = (*file)(nil)
+
+// entryOp runs fn with the descriptor of the open directory f for its
+// entry name, a base name.
+func (f *file) entryOp(op, name string, fn func(fd int) error) error {
+	if err := f.check(op, dirOnly); err != nil {
+		return err
+	}
+	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') || hiddenName(path.Join(f.path, name)) {
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return withFD(f.f, fn)
+}
+
+// StatEntry implements vfs.EntryDescriber with fstatat(2) on the open
+// directory. As FS.Stat, a symbolic link is followed through the root: a
+// link to something outside the share, or dangling, is an error.
+func (f *file) StatEntry(name string) (vfs.FileInfo, error) {
+	var fi vfs.FileInfo
+	err := f.entryOp("stat", name, func(fd int) (err error) {
+		fi, err = statAt(fd, name, unix.AT_SYMLINK_NOFOLLOW, name)
+		return err
+	})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return vfs.FileInfo{}, err
+		}
+		return vfs.FileInfo{}, pathErr("stat", path.Join(f.path, name), err)
+	}
+	if fi.Mode&fs.ModeSymlink != 0 {
+		clean := path.Join(f.path, name)
+		info, err := f.fs.root.Stat(clean)
+		if err != nil {
+			return vfs.FileInfo{}, rootErr("stat", clean, err)
+		}
+		fi = fromOSInfo(info, name)
+	}
+	return fi, nil
+}
+
+// EntryMeta implements vfs.EntryDescriber.
+func (f *file) EntryMeta(name string) ([]byte, error) {
+	var out []byte
+	err := f.entryOp("getmeta", name, func(fd int) (err error) {
+		out, err = metaAt(fd, name)
+		return err
+	})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, err
+		}
+		return nil, pathErr("getmeta", path.Join(f.path, name), metaErr(err))
+	}
+	return out, nil
+}
+
+// EntryEAs implements vfs.EntryDescriber.
+func (f *file) EntryEAs(name string) ([]vfs.EA, error) {
+	var out []vfs.EA
+	err := f.entryOp("eas", name, func(fd int) (err error) {
+		out, err = easAt(fd, name)
+		return err
+	})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, err
+		}
+		return nil, pathErr("eas", path.Join(f.path, name), streamErr(err))
+	}
+	return out, nil
 }

@@ -88,16 +88,21 @@ func (l *FS) Meta(ctx context.Context, name string) ([]byte, error) {
 		return nil, rootErr("getmeta", name, err)
 	}
 	defer release()
-	err = withFD(d, func(fd int) error {
-		p := "/proc/self/fd/" + strconv.Itoa(fd) + "/" + base
-		var err error
-		out, err = getMeta(func(b []byte) (int, error) { return unix.Lgetxattr(p, metaXattr, b) })
+	err = withFD(d, func(fd int) (err error) {
+		out, err = metaAt(fd, base)
 		return err
 	})
 	if err != nil {
 		return nil, pathErr("getmeta", name, metaErr(err))
 	}
 	return out, nil
+}
+
+// metaAt reads the record of the entry base of the directory dirfd
+// (lgetxattr(2) through /proc, so links are not followed).
+func metaAt(dirfd int, base string) ([]byte, error) {
+	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
+	return getMeta(func(b []byte) (int, error) { return unix.Lgetxattr(p, metaXattr, b) })
 }
 
 // getMeta reads the attribute with get, mapping "no attribute" (and, for
