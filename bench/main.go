@@ -400,7 +400,7 @@ func (r *running) signalAll() {
 func (cfg *config) cases() []xfer {
 	var cases []xfer
 	if cfg.parts["transfer"] {
-		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigCMAC, xSigHMAC, xGoSMB2)
+		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigMem, xSigCMAC, xSigHMAC, xGoSMB2)
 	}
 	if cfg.parts["encrypt"] {
 		cases = append(cases, xSmbEnc, xSigEnc)

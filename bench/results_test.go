@@ -117,7 +117,7 @@ func TestParseFlags(t *testing.T) {
 	for _, x := range cfg.cases() {
 		names = append(names, x.client)
 	}
-	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSigGMAC, cliSigCMAC, cliSigHMAC, cliGoSMB2}, ";") {
+	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSigGMAC, cliSigMem, cliSigCMAC, cliSigHMAC, cliGoSMB2}, ";") {
 		t.Errorf("transfer cases %q", names)
 	}
 	cfg, err = parseFlags([]string{"-only", "transfer,encrypt", "-clients", "smbclient, GCM"})

@@ -26,7 +26,7 @@ func TestSmoke(t *testing.T) {
 	report := out.String()
 	for _, want := range []string{
 		"| " + srvCeiling + " | ",
-		"| Signet | " + cliSigGMAC + " | read |", "| Signet | " + cliSigCMAC + " | write |",
+		"| Signet | " + cliSigGMAC + " | read |", "| Signet | " + cliSigMem + " | read |", "| Signet | " + cliSigCMAC + " | write |",
 		"| Signet | " + cliSigHMAC + " | read |", "| Signet | " + cliGoSMB2 + " | write |",
 		"| Signet | " + cliSigEnc + " | read |", "| " + srvUnsigned + " | " + cliSigNoSign + " | write |",
 		"| Signet | " + smallClient(4) + " |", "| Signet | Signet client 3.1.1 AES-128-GMAC | " + dirOp(300) + " |",
