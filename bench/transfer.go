@@ -288,42 +288,61 @@ func (x xfer) signet(srv *server, p *payload, op, local string) (float64, error)
 			return 0, err
 		}
 		defer in.Close()
-		t0 := time.Now()
-		f, err := sh.Create(putName)
+		el, err := signetUpload(sh, in)
 		if err != nil {
 			return 0, err
 		}
-		if _, err := f.ReadFrom(in); err != nil {
-			f.Close()
-			return 0, err
-		}
-		if err := f.Close(); err != nil {
-			return 0, err
-		}
-		return mbps(p.size, time.Since(t0)), nil
+		return mbps(p.size, el), nil
 	}
 	out, err := os.Create(local)
 	if err != nil {
 		return 0, err
 	}
 	defer out.Close()
-	t0 := time.Now()
-	f, err := sh.OpenFile(readName, os.O_RDONLY, 0)
+	n, el, err := signetDownload(sh, out)
 	if err != nil {
 		return 0, err
 	}
-	n, err := f.WriteTo(out)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, err
-	}
-	el := time.Since(t0)
 	if n != p.size {
 		return 0, fmt.Errorf("read %d bytes of %d", n, p.size)
 	}
 	return mbps(p.size, el), out.Close()
+}
+
+// signetUpload creates putName and fills it from r; it returns the time
+// from the CREATE to the end of the CLOSE.
+func signetUpload(sh *client.Share, r io.Reader) (time.Duration, error) {
+	t0 := time.Now()
+	f, err := sh.Create(putName)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.ReadFrom(r); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// signetDownload reads readName into w; it returns the bytes read and the
+// time from the CREATE to the end of the CLOSE.
+func signetDownload(sh *client.Share, w io.Writer) (int64, time.Duration, error) {
+	t0 := time.Now()
+	f, err := sh.OpenFile(readName, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := f.WriteTo(w)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, time.Since(t0), nil
 }
 
 // goSMB2 moves the payload with cloudsoda/go-smb2 (3.0.2, so AES-CMAC).
@@ -403,19 +422,11 @@ func (x xfer) signetMemory(sh *client.Share, p *payload, op string) (float64, er
 		return 0, err
 	}
 	if op == "write" {
-		t0 := time.Now()
-		f, err := sh.Create(putName)
+		el, err := signetUpload(sh, bytes.NewReader(data))
 		if err != nil {
 			return 0, err
 		}
-		if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
-			f.Close()
-			return 0, err
-		}
-		if err := f.Close(); err != nil {
-			return 0, err
-		}
-		return mbps(p.size, time.Since(t0)), nil
+		return mbps(p.size, el), nil
 	}
 	if p.sink == nil {
 		// Made and touched once: a fresh 1 GiB per run would make the
@@ -424,19 +435,10 @@ func (x xfer) signetMemory(sh *client.Share, p *payload, op string) (float64, er
 		copy(p.sink, data)
 	}
 	into := &sliceWriter{b: p.sink[:0]}
-	t0 := time.Now()
-	f, err := sh.OpenFile(readName, os.O_RDONLY, 0)
+	n, el, err := signetDownload(sh, into)
 	if err != nil {
 		return 0, err
 	}
-	n, err := f.WriteTo(into)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, err
-	}
-	el := time.Since(t0)
 	if n != p.size || sha256.Sum256(into.b) != p.sum {
 		return 0, fmt.Errorf("%s read: the copy differs from the original (%d bytes, SHA-256)", x.client, n)
 	}

@@ -315,6 +315,16 @@ func (f *file) entryOp(op, name string, fn func(fd int) error) error {
 	return withFD(f.f, fn)
 }
 
+// entryErr is the error of op on the entry name: entryOp's own refusals
+// as they are, a raw errno as a *fs.PathError naming the entry.
+func (f *file) entryErr(op, name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return pathErr(op, path.Join(f.path, name), err)
+}
+
 // StatEntry implements vfs.EntryDescriber with fstatat(2) on the open
 // directory. As FS.Stat, a symbolic link is followed through the root: a
 // link to something outside the share, or dangling, is an error.
@@ -325,11 +335,7 @@ func (f *file) StatEntry(name string) (vfs.FileInfo, error) {
 		return err
 	})
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return vfs.FileInfo{}, err
-		}
-		return vfs.FileInfo{}, pathErr("stat", path.Join(f.path, name), err)
+		return vfs.FileInfo{}, f.entryErr("stat", name, err)
 	}
 	if fi.Mode&fs.ModeSymlink != 0 {
 		clean := path.Join(f.path, name)
@@ -350,11 +356,7 @@ func (f *file) EntryMeta(name string) ([]byte, error) {
 		return err
 	})
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, pathErr("getmeta", path.Join(f.path, name), metaErr(err))
+		return nil, f.entryErr("getmeta", name, metaErr(err))
 	}
 	return out, nil
 }
@@ -367,11 +369,7 @@ func (f *file) EntryEAs(name string) ([]vfs.EA, error) {
 		return err
 	})
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, pathErr("eas", path.Join(f.path, name), streamErr(err))
+		return nil, f.entryErr("eas", name, streamErr(err))
 	}
 	return out, nil
 }
