@@ -69,9 +69,16 @@ func TestBulkTransferAllocation(t *testing.T) {
 			pass()
 			runtime.ReadMemStats(&after)
 			// Client and in-process server together; a buffer per request
-			// alone would be 2 x 32 MiB.
-			if got := after.TotalAlloc - before.TotalAlloc; got > size/4 {
-				t.Fatalf("%d MiB allocated to move 32 MiB each way, want under 8 MiB", got>>20)
+			// alone would be 2 x 32 MiB (the old client allocated 70 MiB
+			// signed, 105 MiB encrypted). Under the race detector
+			// sync.Pool drops a quarter of the buffers put back, so about
+			// a quarter of the requests allocate (25 to 29 MiB measured).
+			limit := uint64(size / 4)
+			if raceEnabled {
+				limit = size * 3 / 2
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > limit {
+				t.Fatalf("%d MiB allocated to move 32 MiB each way, want under %d MiB", got>>20, limit>>20)
 			}
 		})
 	}
