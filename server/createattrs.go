@@ -1,6 +1,8 @@
 package server
 
 import (
+	"path"
+
 	"github.com/signetsmb/signet/internal/fscc"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/wire"
@@ -38,7 +40,9 @@ func (cc *createCall) checkOverwriteAttrs() error {
 	// Only attributes a client set count: a dot file's derived HIDDEN does
 	// not make its overwrite need FILE_ATTRIBUTE_HIDDEN.
 	info.Attributes &^= fscc.FileAttributeHidden
-	cc.r.c.srv.nodes.entryTimes(cc.r.ctx(), cc.r.tree.share.FS, cc.path, nil, &cc.fi, &info)
+	fsys := cc.r.tree.share.FS
+	parent := byName{ctx: cc.r.ctx(), fsys: fsys, dir: path.Dir(cc.path)}
+	cc.r.c.srv.nodes.entryTimes(fsys, parent, path.Base(cc.path), &cc.fi, &info)
 	for _, bit := range []uint32{fscc.FileAttributeHidden, fscc.FileAttributeSystem} {
 		if info.Attributes&bit != 0 && q.FileAttributes&bit == 0 {
 			return ntstatus.AccessDenied

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"errors"
-	"path"
 	"strings"
 
 	"github.com/signetsmb/signet/internal/fscc"
@@ -292,23 +290,17 @@ func fsEAAttributes(fsys vfs.FS, a uint32) uint32 {
 // entryEASize is the EaSize of a directory entry for the listing classes
 // that carry it [MS-FSCC 2.4.14, 2.4.8, 2.4.17, 2.4.18]; 0 for the others,
 // for "." and "..", and without EA support.
-func entryEASize(ctx context.Context, fsys vfs.FS, class fscc.InfoClass, name string, dir vfs.EntryDescriber) uint32 {
+func entryEASize(fsys vfs.FS, class fscc.InfoClass, dir vfs.EntryDescriber, base string) uint32 {
 	switch class {
 	case fscc.FileFullDirectoryInformation, fscc.FileBothDirectoryInformation,
 		fscc.FileIDFullDirectoryInformation, fscc.FileIDBothDirectoryInformation:
 	default:
 		return 0
 	}
-	if name == "" || !eaFS(fsys) {
+	if base == "" || !eaFS(fsys) {
 		return 0
 	}
-	var list []vfs.EA
-	var err error
-	if dir != nil {
-		list, err = dir.EntryEAs(path.Base(name))
-	} else {
-		list, err = fsys.(vfs.EAFS).EAsOf(ctx, name)
-	}
+	list, err := dir.EntryEAs(base)
 	if err != nil {
 		return 0
 	}

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
+	"path"
 	"sort"
 	"strings"
 
@@ -131,28 +133,19 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 	first := !d.started
 	d.started = true
 	single := req.Flags&wire.QueryDirReturnSingleEntry != 0
-	// Entries are described through the open directory when the backend
-	// can (vfs.EntryDescriber): a lookup from the share's root per entry
-	// and per attribute was most of the cost of a large listing.
-	ed, _ := o.file.(vfs.EntryDescriber)
+	ed := o.entryDescriber(r.ctx())
 	for d.pos < len(d.entries) {
 		e := &d.entries[d.pos]
 		if !d.match.Match(e.Name) {
 			d.pos++
 			continue
 		}
-		name := ""
+		base := "" // "." and ".." have no record or EAs of their own here
 		if e.Name != "." && e.Name != ".." {
 			// The listing is a snapshot: report entries as they are now,
 			// and skip those removed since [MS-FSA 2.1.5.6.3].
-			name = joinPath(o.path, e.Name)
-			var fresh vfs.FileInfo
-			var err error
-			if ed != nil {
-				fresh, err = ed.StatEntry(e.Name)
-			} else {
-				fresh, err = o.fs.Stat(r.ctx(), name)
-			}
+			base = e.Name
+			fresh, err := ed.StatEntry(e.Name)
 			if err != nil {
 				d.pos++
 				continue
@@ -161,8 +154,8 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 			*e = fresh
 		}
 		info := fileInfoOf(e, nil)
-		r.c.srv.nodes.entryTimes(r.ctx(), o.fs, name, ed, e, &info)
-		info.EaSize = entryEASize(r.ctx(), o.fs, fscc.InfoClass(req.InfoClass), name, ed) // ea.go
+		r.c.srv.nodes.entryTimes(o.fs, ed, base, e, &info)
+		info.EaSize = entryEASize(o.fs, fscc.InfoClass(req.InfoClass), ed, base) // ea.go
 		info.FileIndex = 0
 		if !dw.Add(&info) {
 			if dw.Count() == 0 {
@@ -187,6 +180,45 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 	}
 	w.buf = wire.AppendOutputBuffer(w.buf, dw.Bytes())
 	return nil
+}
+
+// entryDescriber returns how the entries of the open directory o are
+// described: through the directory handle when the backend can
+// (vfs.EntryDescriber; a lookup from the share's root per entry and per
+// attribute was most of the cost of a large listing), else by name.
+func (o *open) entryDescriber(ctx context.Context) vfs.EntryDescriber {
+	if ed, ok := o.file.(vfs.EntryDescriber); ok {
+		return ed
+	}
+	return byName{ctx: ctx, fsys: o.fs, dir: o.path}
+}
+
+// byName describes the entries of the folder dir of fsys by their names
+// from the share root (FS.Stat, MetaFS.Meta, EAFS.EAsOf).
+type byName struct {
+	ctx  context.Context
+	fsys vfs.FS
+	dir  string
+}
+
+func (b byName) StatEntry(name string) (vfs.FileInfo, error) {
+	return b.fsys.Stat(b.ctx, path.Join(b.dir, name))
+}
+
+func (b byName) EntryMeta(name string) ([]byte, error) {
+	mfs, ok := b.fsys.(vfs.MetaFS)
+	if !ok {
+		return nil, vfs.ErrNotSupported
+	}
+	return mfs.Meta(b.ctx, path.Join(b.dir, name))
+}
+
+func (b byName) EntryEAs(name string) ([]vfs.EA, error) {
+	efs, ok := b.fsys.(vfs.EAFS)
+	if !ok {
+		return nil, vfs.ErrNotSupported
+	}
+	return efs.EAsOf(b.ctx, path.Join(b.dir, name))
 }
 
 // joinPath joins a share-relative directory and an entry name.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"sync"
 	"time"
@@ -384,10 +383,11 @@ func (t *nodeTimes) closing(o *open, last bool) {
 	}
 }
 
-// entryTimes overlays on info, a directory entry of fsys, the times the
-// server keeps: those of an open node, else the stored creation time
-// (read through dir, the open directory, when not nil).
-func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, dir vfs.EntryDescriber, fi *vfs.FileInfo, info *fscc.FileInfo) {
+// entryTimes overlays on info, the entry base of a directory of fsys
+// described by dir, the times the server keeps: those of an open node,
+// else the stored creation time. An empty base ("." and "..") has no
+// stored record.
+func (t *nodeTable) entryTimes(fsys vfs.FS, dir vfs.EntryDescriber, base string, fi *vfs.FileInfo, info *fscc.FileInfo) {
 	t.mu.Lock()
 	n := t.nodes[nodeKey{fs: fsys, id: fi.FileID}]
 	t.mu.Unlock()
@@ -405,15 +405,8 @@ func (t *nodeTable) entryTimes(ctx context.Context, fsys vfs.FS, name string, di
 			return
 		}
 	}
-	if mfs, ok := fsys.(vfs.MetaFS); ok && name != "" {
-		var b []byte
-		var err error
-		if dir != nil {
-			b, err = dir.EntryMeta(fi.Name)
-		} else {
-			b, err = mfs.Meta(ctx, name)
-		}
-		if err == nil {
+	if _, ok := fsys.(vfs.MetaFS); ok && base != "" {
+		if b, err := dir.EntryMeta(base); err == nil {
 			if m, ok := decodeMeta(b); ok {
 				if !m.birth.IsZero() {
 					info.CreationTime = m.birth
