@@ -83,9 +83,14 @@ type open struct {
 	closed   bool
 }
 
-// dirCursor is the enumeration state of a directory open.
+// dirCursor is the enumeration state of a directory open. The listing is
+// a snapshot of names only: each entry is described when it is returned
+// (fillListing), so that what a client sees is current, and the snapshot
+// costs a few dozen bytes per name rather than a whole FileInfo.
 type dirCursor struct {
-	entries []vfs.FileInfo
+	names   []string     // ".", "..", then the folder's names in byte-wise order
+	dot     vfs.FileInfo // the folder, as "."
+	dotdot  vfs.FileInfo // its parent (the folder itself at the share root), as ".."
 	pos     int
 	pattern string
 	match   *fscc.Matcher // pattern, compiled

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/signetsmb/signet/internal/fscc"
@@ -62,11 +62,12 @@ func (o *open) prepareListing(r *request, req *wire.QueryDirectoryRequest) error
 	if o.dir != nil && !restart && o.dir.started {
 		return nil
 	}
-	ents, err := o.listAll()
+	d, err := o.listAll()
 	if err != nil {
 		return statusOf(err)
 	}
-	o.dir = &dirCursor{entries: ents, pattern: req.Pattern, match: fscc.Compile(req.Pattern)}
+	d.pattern, d.match = req.Pattern, fscc.Compile(req.Pattern)
+	o.dir = d
 	return nil
 }
 
@@ -83,38 +84,52 @@ func (r *request) checkPattern(p string) error {
 	return nil
 }
 
-// listAll reads the directory, adding "." and "..", sorted by name.
-func (o *open) listAll() ([]vfs.FileInfo, error) {
+// listAll takes the snapshot of the folder's names, sorted, after "."
+// and "..", which are described now. Names come from vfs.NameReader when
+// the backend has it (localfs would otherwise stat every entry here and
+// again when it is returned), else from ReadDir.
+func (o *open) listAll() (*dirCursor, error) {
 	if err := o.file.RewindDir(); err != nil {
 		return nil, err
 	}
-	var all []vfs.FileInfo
-	for len(all) < maxDirEntries {
-		ents, err := o.file.ReadDir(1024)
-		all = append(all, ents...)
-		if errors.Is(err, io.EOF) || err == nil && len(ents) == 0 {
+	names := []string{".", ".."}
+	nr, _ := o.file.(vfs.NameReader)
+	for len(names)-2 < maxDirEntries {
+		var batch []string
+		var err error
+		if nr != nil {
+			batch, err = nr.ReadDirNames(min(4096, maxDirEntries+2-len(names)))
+		} else {
+			var ents []vfs.FileInfo
+			ents, err = o.file.ReadDir(min(1024, maxDirEntries+2-len(names)))
+			for i := range ents {
+				batch = append(batch, ents[i].Name)
+			}
+		}
+		names = append(names, batch...)
+		if errors.Is(err, io.EOF) || err == nil && len(batch) == 0 {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	if rest := names[2:]; !slices.IsSorted(rest) {
+		slices.Sort(rest)
+	}
 	self, err := o.file.Stat()
 	if err != nil {
 		return nil, err
 	}
-	dot := self
-	dot.Name = "."
-	dotdot := self
-	dotdot.Name = ".."
+	d := &dirCursor{names: slices.Clip(names), dot: self, dotdot: self}
+	d.dot.Name, d.dotdot.Name = ".", ".."
 	if o.path != "" {
 		if pfi, err := o.fs.Stat(o.tree.srv.ctx(), parentOf(o.path)); err == nil {
-			dotdot = pfi
-			dotdot.Name = ".."
+			d.dotdot = pfi
+			d.dotdot.Name = ".."
 		}
 	}
-	return append([]vfs.FileInfo{dot, dotdot}, all...), nil
+	return d, nil
 }
 
 func parentOf(p string) string {
@@ -134,27 +149,33 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 	d.started = true
 	single := req.Flags&wire.QueryDirReturnSingleEntry != 0
 	ed := o.entryDescriber(r.ctx())
-	for d.pos < len(d.entries) {
-		e := &d.entries[d.pos]
-		if !d.match.Match(e.Name) {
+	for d.pos < len(d.names) {
+		name := d.names[d.pos]
+		if !d.match.Match(name) {
 			d.pos++
 			continue
 		}
+		var e vfs.FileInfo
 		base := "" // "." and ".." have no record or EAs of their own here
-		if e.Name != "." && e.Name != ".." {
-			// The listing is a snapshot: report entries as they are now,
-			// and skip those removed since [MS-FSA 2.1.5.6.3].
-			base = e.Name
-			fresh, err := ed.StatEntry(e.Name)
+		switch {
+		case d.pos == 0:
+			e = d.dot
+		case d.pos == 1:
+			e = d.dotdot
+		default:
+			// The listing is a snapshot of names: report entries as they
+			// are now, and skip those removed since [MS-FSA 2.1.5.6.3].
+			base = name
+			fresh, err := ed.StatEntry(name)
 			if err != nil {
 				d.pos++
 				continue
 			}
-			fresh.Name = e.Name
-			*e = fresh
+			fresh.Name = name
+			e = fresh
 		}
-		info := fileInfoOf(e, nil)
-		r.c.srv.nodes.entryTimes(o.fs, ed, base, e, &info)
+		info := fileInfoOf(&e, nil)
+		r.c.srv.nodes.entryTimes(o.fs, ed, base, &e, &info)
 		info.EaSize = entryEASize(o.fs, fscc.InfoClass(req.InfoClass), ed, base) // ea.go
 		info.FileIndex = 0
 		if !dw.Add(&info) {

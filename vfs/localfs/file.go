@@ -164,16 +164,8 @@ func (f *file) ReadDir(n int) ([]vfs.FileInfo, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.listed {
-		names, err := f.f.Readdirnames(-1)
-		if err != nil {
-			return nil, pathErr("readdir", f.name, err)
-		}
-		if f.path == vfs.Root {
-			names = slices.DeleteFunc(names, func(n string) bool { return n == sidecarDir }) // sidecar.go
-		}
-		slices.Sort(names)
-		f.listing, f.listed, f.pos = names, true, 0
+	if err := f.snapshot(); err != nil {
+		return nil, err
 	}
 	out, err := f.nextEntries(n)
 	if err != nil {
@@ -183,6 +175,25 @@ func (f *file) ReadDir(n int) ([]vfs.FileInfo, error) {
 		return nil, io.EOF
 	}
 	return out, nil
+}
+
+// snapshot takes the sorted listing of the directory's names on the
+// first ReadDir or ReadDirNames after open or RewindDir. The caller holds
+// f.mu.
+func (f *file) snapshot() error {
+	if f.listed {
+		return nil
+	}
+	names, err := f.f.Readdirnames(-1)
+	if err != nil {
+		return pathErr("readdir", f.name, err)
+	}
+	if f.path == vfs.Root {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == sidecarDir }) // sidecar.go
+	}
+	slices.Sort(names)
+	f.listing, f.listed, f.pos = names, true, 0
+	return nil
 }
 
 // nextEntries describes up to n (all if n <= 0) further names of the

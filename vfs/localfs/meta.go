@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -99,10 +98,9 @@ func (l *FS) Meta(ctx context.Context, name string) ([]byte, error) {
 }
 
 // metaAt reads the record of the entry base of the directory dirfd
-// (lgetxattr(2) through /proc, so links are not followed).
+// (links are not followed).
 func metaAt(dirfd int, base string) ([]byte, error) {
-	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
-	return getMeta(func(b []byte) (int, error) { return unix.Lgetxattr(p, metaXattr, b) })
+	return getMeta(func(b []byte) (int, error) { return lgetxattrAt(dirfd, base, metaXattr, b) })
 }
 
 // getMeta reads the attribute with get, mapping "no attribute" (and, for

@@ -2,7 +2,6 @@ package localfs
 
 import (
 	"io"
-	"slices"
 
 	"github.com/signetsmb/signet/vfs"
 )
@@ -18,13 +17,8 @@ func (f *file) ReadDirNames(n int) ([]string, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.listed {
-		names, err := f.f.Readdirnames(-1)
-		if err != nil {
-			return nil, pathErr("readdir", f.name, err)
-		}
-		slices.Sort(names)
-		f.listing, f.listed, f.pos = names, true, 0
+	if err := f.snapshot(); err != nil {
+		return nil, err
 	}
 	end := len(f.listing)
 	if n > 0 {
