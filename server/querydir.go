@@ -38,6 +38,9 @@ func (r *request) queryDirectory(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidInfoClass
 	}
+	scratch := getBuf(int(req.OutputBufferLength))
+	defer putBuf(scratch)
+	dw.SetBuffer(scratch)
 	if req.Pattern == "" {
 		req.Pattern = "*"
 	}
@@ -199,7 +202,9 @@ func (o *open) fillListing(r *request, req *wire.QueryDirectoryRequest, dw *fscc
 		}
 		return ntstatus.NoMoreFiles
 	}
-	w.buf = wire.AppendOutputBuffer(w.buf, dw.Bytes())
+	n := len(w.buf)
+	w.reserve(n + 8 + max(dw.Len(), 1)) // in the pooled response buffer
+	w.buf = wire.AppendOutputBuffer(w.buf[:n], dw.Bytes())
 	return nil
 }
 

@@ -149,6 +149,11 @@ func NewDirWriter(class InfoClass, maxLen int) (*DirWriter, error) {
 	return &DirWriter{class: class, max: maxLen, last: -1}, nil
 }
 
+// SetBuffer makes w build its output in b's capacity (from b[:0]), so a
+// caller can lend it a pooled buffer; if b is shorter than the output
+// grows, appending reallocates as usual. Call it before the first Add.
+func (w *DirWriter) SetBuffer(b []byte) { w.buf = b[:0] }
+
 // Add appends fi's entry and reports true, or reports false and leaves the
 // buffer unchanged when the entry (after padding to an 8-byte boundary)
 // would not fit in the maximum length.

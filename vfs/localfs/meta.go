@@ -3,10 +3,12 @@
 package localfs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"path"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -106,8 +108,9 @@ func metaAt(dirfd int, base string) ([]byte, error) {
 // getMeta reads the attribute with get, mapping "no attribute" (and, for
 // symbolic links, "not permitted") to no record.
 func getMeta(get func([]byte) (int, error)) ([]byte, error) {
-	buf := make([]byte, vfs.MaxMetaSize)
-	n, err := get(buf)
+	buf := metaBufs.Get().(*[vfs.MaxMetaSize]byte)
+	defer metaBufs.Put(buf)
+	n, err := get(buf[:])
 	switch {
 	case err == unix.ENODATA, err == unix.EPERM:
 		return nil, nil
@@ -116,8 +119,12 @@ func getMeta(get func([]byte) (int, error)) ([]byte, error) {
 	case err != nil:
 		return nil, err
 	}
-	return buf[:n], nil
+	return bytes.Clone(buf[:n]), nil
 }
+
+// metaBufs holds the buffers records are read into: most files have none,
+// and a folder listing reads one per entry.
+var metaBufs = sync.Pool{New: func() any { return new([vfs.MaxMetaSize]byte) }}
 
 // metaErr maps "extended attributes unsupported" to vfs.ErrNotSupported.
 func metaErr(err error) error {
