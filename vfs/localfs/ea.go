@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -144,11 +143,9 @@ func (l *FS) EAsOf(ctx context.Context, name string) ([]vfs.EA, error) {
 }
 
 // easAt reads the EAs of the entry base of the directory dirfd, sorted
-// by name (llistxattr(2) and lgetxattr(2) through /proc, so links are
-// not followed). Errors are raw errnos.
+// by name (links are not followed; xattrat.go). Errors are raw errnos.
 func easAt(dirfd int, base string) ([]vfs.EA, error) {
-	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
-	names, err := llistXattrs(p)
+	names, err := llistXattrs(func(b []byte) (int, error) { return llistxattrAt(dirfd, base, b) })
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +156,7 @@ func easAt(dirfd int, base string) ([]vfs.EA, error) {
 			continue
 		}
 		buf := make([]byte, maxEAValue+1)
-		n, err := unix.Lgetxattr(p, a, buf)
+		n, err := lgetxattrAt(dirfd, base, a, buf)
 		if err == unix.ENODATA || err == unix.ERANGE {
 			continue
 		}
@@ -175,11 +172,12 @@ func easAt(dirfd int, base string) ([]vfs.EA, error) {
 	return out, nil
 }
 
-// llistXattrs returns the attribute names of the entry p (links not
-// followed); links and files without attributes have none.
-func llistXattrs(p string) ([]string, error) {
+// llistXattrs returns the attribute names list gives (llistxattr(2) of
+// one entry, links not followed); links and files without attributes
+// have none.
+func llistXattrs(list func([]byte) (int, error)) ([]string, error) {
 	for {
-		n, err := unix.Llistxattr(p, nil)
+		n, err := list(nil)
 		if err == unix.EPERM || err == unix.ENOTSUP {
 			return nil, nil
 		}
@@ -187,7 +185,7 @@ func llistXattrs(p string) ([]string, error) {
 			return nil, err
 		}
 		buf := make([]byte, n)
-		m, err := unix.Llistxattr(p, buf)
+		m, err := list(buf)
 		if err == unix.ERANGE {
 			continue
 		}
