@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -125,9 +124,8 @@ func (l *FS) lastLinkSidecars(clean string) string {
 		default:
 			return nil
 		}
-		p := "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + base
 		var b [64]byte
-		n, err := unix.Lgetxattr(p, sidecarIDXattr, b[:])
+		n, err := lgetxattrAt(dfd, base, sidecarIDXattr, b[:])
 		if err == nil && n == 32 && strings.Trim(string(b[:n]), "0123456789abcdef") == "" {
 			id = string(b[:n])
 		}
