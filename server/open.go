@@ -429,6 +429,10 @@ func findFold(ctx context.Context, fsys vfs.FS, dir, name string) (string, bool)
 		return "", false
 	}
 	defer f.Close()
+	if ff, ok := f.(vfs.FoldFinder); ok {
+		n, ok, err := ff.FindFold(name)
+		return n, ok && err == nil
+	}
 	if nr, ok := f.(vfs.NameReader); ok {
 		return foldNames(nr, name) // names only: no stat per entry
 	}

@@ -14,3 +14,16 @@ type NameReader interface {
 	// Errors: ErrNotDir for a file that is not a directory; fs.ErrClosed.
 	ReadDirNames(n int) ([]string, error)
 }
+
+// FoldFinder is an optional File capability of directories: finding the
+// entry whose name equals name ignoring case (strings.EqualFold), which
+// every CREATE of a name that does not exist asks. Without it the server
+// walks ReadDirNames, which on localfs takes and sorts a snapshot of the
+// whole folder first; creating n files in a folder then costs n of them.
+type FoldFinder interface {
+	// FindFold returns the entry's name and true, or false when no entry
+	// matches. It does not disturb a ReadDir or ReadDirNames listing.
+	//
+	// Errors: ErrNotDir for a file that is not a directory; fs.ErrClosed.
+	FindFold(name string) (string, bool, error)
+}

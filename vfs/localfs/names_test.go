@@ -3,6 +3,7 @@ package localfs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,5 +59,68 @@ func TestReadDirNames(t *testing.T) {
 	defer f.Close()
 	if _, err := f.(vfs.NameReader).ReadDirNames(1); !errors.Is(err, vfs.ErrNotDir) {
 		t.Fatalf("ReadDirNames on a file: %v", err)
+	}
+}
+
+// TestFindFold: a name is found ignoring case, in a folder larger than one
+// getdents buffer too; a missing name is not; a listing under way is
+// neither disturbed nor needed, and one started after starts at the
+// first entry.
+func TestFindFold(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"Alpha", "beta.TXT", "Gamma"}
+	for i := range 3000 {
+		names = append(names, fmt.Sprintf("file-%04d-Ω", i))
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys := mustNew(t, dir)
+	ctx := context.Background()
+	d, err := fsys.OpenFile(ctx, ".", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ff, ok := d.(vfs.FoldFinder)
+	if !ok {
+		t.Fatal("localfs directory is not a vfs.FoldFinder")
+	}
+	check := func(when string) {
+		t.Helper()
+		for q, want := range map[string]string{"ALPHA": "Alpha", "Beta.txt": "beta.TXT", "gamma": "Gamma",
+			"FILE-2999-ω": "file-2999-Ω", "file-0000-Ω": "file-0000-Ω", "nope": "", ".": "", "..": "", "a/b": ""} {
+			got, found, err := ff.FindFold(q)
+			if err != nil || got != want || found != (want != "") {
+				t.Errorf("%s: FindFold(%q) = %q, %v, %v; want %q", when, q, got, found, err, want)
+			}
+		}
+	}
+	check("fresh")
+	all, err := d.ReadDir(0)
+	if err != nil || len(all) != len(names) {
+		t.Fatalf("ReadDir after FindFold: %d entries of %d, %v", len(all), len(names), err)
+	}
+	if err := d.RewindDir(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := d.ReadDir(2)
+	if err != nil || len(first) != 2 {
+		t.Fatal(len(first), err)
+	}
+	check("during a listing")
+	rest, err := d.ReadDir(0)
+	if err != nil || len(rest) != len(names)-2 || rest[0].Name <= first[1].Name {
+		t.Fatalf("listing after FindFold: %d entries, %v", len(rest), err)
+	}
+	f, err := fsys.OpenFile(ctx, "Alpha", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, _, err := f.(vfs.FoldFinder).FindFold("x"); !errors.Is(err, vfs.ErrNotDir) {
+		t.Fatalf("FindFold on a file: %v", err)
 	}
 }

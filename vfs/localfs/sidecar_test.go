@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/signetsmb/signet/vfs"
@@ -53,6 +54,12 @@ func TestSidecars(t *testing.T) {
 	}
 	if names, err := root.(vfs.NameReader).ReadDirNames(-1); err != nil || len(names) != 1 || names[0] != "a" {
 		t.Fatalf("root's names %q, %v", names, err)
+	}
+	if err := root.RewindDir(); err != nil { // FindFold reads the folder itself
+		t.Fatal(err)
+	}
+	if n, found, err := root.(vfs.FoldFinder).FindFold(strings.ToUpper(sidecarDir)); found || err != nil {
+		t.Fatalf("FindFold finds the sidecar folder: %q, %v", n, err)
 	}
 	root.Close()
 	for _, name := range []string{sidecarDir, sidecarDir + "/" + ids[0].Name(), sidecarDir + "/x"} {
