@@ -17,20 +17,9 @@ import (
 // end, the same listing as ReadDir when mixed, and a clear error on a
 // file.
 func TestReadDirNames(t *testing.T) {
-	dir := t.TempDir()
 	want := []string{"A", "b", "c.txt", "d"}
-	for _, n := range want {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fsys := mustNew(t, dir)
+	fsys, d := folderOf(t, want)
 	ctx := context.Background()
-	d, err := fsys.OpenFile(ctx, ".", os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	nr, ok := d.(vfs.NameReader)
 	if !ok {
 		t.Fatal("localfs directory is not a vfs.NameReader")
@@ -67,23 +56,12 @@ func TestReadDirNames(t *testing.T) {
 // neither disturbed nor needed, and one started after starts at the
 // first entry.
 func TestFindFold(t *testing.T) {
-	dir := t.TempDir()
 	names := []string{"Alpha", "beta.TXT", "Gamma"}
 	for i := range 3000 {
 		names = append(names, fmt.Sprintf("file-%04d-Ω", i))
 	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fsys := mustNew(t, dir)
+	fsys, d := folderOf(t, names)
 	ctx := context.Background()
-	d, err := fsys.OpenFile(ctx, ".", os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	ff, ok := d.(vfs.FoldFinder)
 	if !ok {
 		t.Fatal("localfs directory is not a vfs.FoldFinder")
@@ -123,4 +101,23 @@ func TestFindFold(t *testing.T) {
 	if _, _, err := f.(vfs.FoldFinder).FindFold("x"); !errors.Is(err, vfs.ErrNotDir) {
 		t.Fatalf("FindFold on a file: %v", err)
 	}
+}
+
+// folderOf makes a share holding empty files of the given names and
+// returns it with its root open (closed when the test ends).
+func folderOf(t *testing.T, names []string) (vfs.FS, vfs.File) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys := mustNew(t, dir)
+	d, err := fsys.OpenFile(context.Background(), ".", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return fsys, d
 }
