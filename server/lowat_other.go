@@ -1,0 +1,9 @@
+//go:build !linux
+
+package server
+
+import "net"
+
+// rcvLowat is Linux-only (lowat_linux.go); elsewhere bodies are read as
+// they come.
+func rcvLowat(net.Conn) func(int) { return nil }
