@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/internal/bufpool"
+	"github.com/signetsmb/signet/internal/netio"
 	"github.com/signetsmb/signet/internal/ntstatus"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
@@ -389,7 +390,7 @@ func (c *conn) readFrame() ([]byte, error) {
 		} else {
 			frame = make([]byte, n, n+16)
 		}
-		if _, err := io.ReadFull(c.nc, frame); err != nil {
+		if err := netio.ReadFull(c.nc, frame); err != nil {
 			return nil, err
 		}
 		return frame, nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/internal/bufpool"
+	"github.com/signetsmb/signet/internal/netio"
 	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
@@ -482,7 +483,7 @@ func (c *conn) readLoop() error {
 		}
 		c.nc.SetReadDeadline(c.bodyDeadline())
 		buf := getBuf(n + tagRoom)[:n] // room to decrypt in place
-		if err := c.readBody(buf); err != nil {
+		if err := netio.ReadFull(c.nc, buf); err != nil {
 			putBuf(buf)
 			if isTimeout(err) {
 				return fatal("read_timeout", "%d-byte PDU not received in time", n)
@@ -494,52 +495,6 @@ func (c *conn) readLoop() error {
 		}
 	}
 }
-
-// readBody reads a PDU's body into buf. A large body arrives in many
-// segments, and each wake-up of the reader for a few of them costs a
-// thread switch (about 8,000 per GiB uploaded); where the socket can be
-// told to wait (rcvLowat), the reader asks to be woken only once
-// lowatMax bytes of the body, or the whole rest of it if less, are
-// there, so it never waits for bytes the client has no reason to send.
-// The read deadline set by the caller applies as before.
-func (c *conn) readBody(buf []byte) error {
-	var set func(int)
-	if len(buf) >= lowatMin {
-		set = rcvLowat(c.nc)
-	}
-	if set == nil {
-		_, err := io.ReadFull(c.nc, buf)
-		return err
-	}
-	cur := 1
-	defer func() {
-		if cur != 1 {
-			set(1)
-		}
-	}()
-	for got := 0; got < len(buf); {
-		if want := min(len(buf)-got, lowatMax); want != cur {
-			set(want)
-			cur = want
-		}
-		n, err := c.nc.Read(buf[got:])
-		got += n
-		if err != nil && got < len(buf) {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-// Bodies of lowatMin bytes or more are read with a raised SO_RCVLOWAT of
-// at most lowatMax.
-const (
-	lowatMin = 256 << 10
-	lowatMax = 1 << 20
-)
 
 // readHeader reads a transport header. An authenticated connection that
 // stays silent for IdleTimeout is closed unless it holds opens or pending

@@ -1,6 +1,6 @@
 //go:build linux
 
-package server
+package netio
 
 import (
 	"bytes"
@@ -15,12 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestReadBodyInPieces: a large body that arrives in pieces, the last one
+// TestReadFullInPieces: a large body that arrives in pieces, the last one
 // small and late, is read whole and in time; the socket's low-water mark
 // is back to 1 after (a 1-byte header is read at once); a peer that goes
 // away mid-body is an error, not a hang. A mark left above what the peer
 // still has to send would make the read wait for the deadline.
-func TestReadBodyInPieces(t *testing.T) {
+func TestReadFullInPieces(t *testing.T) {
 	if !lowatKernel() {
 		t.Skip("kernel older than 4.18: bodies are read without a low-water mark")
 	}
@@ -64,11 +64,10 @@ func TestReadBodyInPieces(t *testing.T) {
 			time.Sleep(150 * time.Millisecond)
 		}
 	}()
-	c := &conn{nc: sv}
 	buf := make([]byte, size)
 	sv.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if err := c.readBody(buf); err != nil {
-		t.Fatalf("readBody: %v", err)
+	if err := ReadFull(sv, buf); err != nil {
+		t.Fatalf("ReadFull: %v", err)
 	}
 	wg.Wait()
 	if !bytes.Equal(buf, data) {
@@ -90,7 +89,7 @@ func TestReadBodyInPieces(t *testing.T) {
 	cl2.Write(data[:1<<20+1])
 	cl2.Close()
 	sv2.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if err := (&conn{nc: sv2}).readBody(make([]byte, size)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err := ReadFull(sv2, make([]byte, size)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("peer gone mid-body: %v", err)
 	}
 }
