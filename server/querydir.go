@@ -38,15 +38,15 @@ func (r *request) queryDirectory(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidInfoClass
 	}
-	scratch := getBuf(int(req.OutputBufferLength))
-	defer putBuf(scratch)
-	dw.SetBuffer(scratch)
 	if req.Pattern == "" {
 		req.Pattern = "*"
 	}
 	if err := r.checkPattern(req.Pattern); err != nil {
 		return err
 	}
+	scratch := getBuf(int(req.OutputBufferLength))
+	defer putBuf(scratch)
+	dw.SetBuffer(scratch)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := o.prepareListing(r, req); err != nil {
@@ -245,14 +245,6 @@ func (b byName) EntryEAs(name string) ([]vfs.EA, error) {
 		return nil, vfs.ErrNotSupported
 	}
 	return efs.EAsOf(b.ctx, path.Join(b.dir, name))
-}
-
-// joinPath joins a share-relative directory and an entry name.
-func joinPath(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
 }
 
 func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }

@@ -188,9 +188,7 @@ func (f *file) snapshot() error {
 	if err != nil {
 		return pathErr("readdir", f.name, err)
 	}
-	if f.path == vfs.Root {
-		names = slices.DeleteFunc(names, func(n string) bool { return n == sidecarDir }) // sidecar.go
-	}
+	names = slices.DeleteFunc(names, func(n string) bool { return hiddenEntry(f.path, n) }) // sidecar.go
 	slices.Sort(names)
 	f.listing, f.listed, f.pos = names, true, 0
 	return nil

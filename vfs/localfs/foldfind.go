@@ -49,7 +49,6 @@ func (f *file) FindFold(name string) (string, bool, error) {
 	buf := direntBufs.Get().(*[32 << 10]byte)
 	defer direntBufs.Put(buf)
 	want := []byte(name)
-	hideSidecar := f.path == vfs.Root
 	var found string
 	err := withFD(f.f, func(fd int) error {
 		for {
@@ -72,9 +71,11 @@ func (f *file) FindFold(name string) (string, bool, error) {
 					ent = ent[:i]
 				}
 				off += reclen
-				if bytes.EqualFold(ent, want) && !(hideSidecar && string(ent) == sidecarDir) {
-					found = string(ent)
-					return nil
+				if bytes.EqualFold(ent, want) {
+					if n := string(ent); !hiddenEntry(f.path, n) {
+						found = n
+						return nil
+					}
 				}
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/signetsmb/signet/vfs"
 )
 
 // Sidecars hold the bytes of large named streams (see streams.go):
@@ -28,6 +30,12 @@ const (
 	sidecarDir     = ".signet-streams"
 	sidecarIDXattr = "user.signet.streamid"
 )
+
+// hiddenEntry reports whether name, an entry of the folder dir, is the
+// sidecar directory, which listings leave out.
+func hiddenEntry(dir, name string) bool {
+	return dir == vfs.Root && name == sidecarDir
+}
 
 // hiddenName reports whether a clean name lies in the sidecar directory.
 func hiddenName(clean string) bool {
