@@ -211,8 +211,11 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	// A node restarted within its lease TTL finds its previous
 	// incarnation's key: it waits for that lease to expire (a live node of
-	// the same name renews its key, so the wait ends in an error).
-	deadline := time.Now().Add(cfg.LeaseTTL + time.Second)
+	// the same name renews its key, so the wait ends in an error). etcd
+	// revokes an expired lease on its own schedule, later than the TTL on
+	// a busy server (seen: more than TTL + 1 s), so the wait allows twice
+	// the TTL.
+	deadline := time.Now().Add(2*cfg.LeaseTTL + time.Second)
 	for {
 		err := n.register(ctx)
 		if err == nil {
