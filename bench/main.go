@@ -57,7 +57,7 @@ import (
 )
 
 // parts of the benchmark, as -only names them.
-var allParts = []string{"ceiling", "transfer", "unsigned", "encrypt", "small", "dir", "idle", "cluster"}
+var allParts = []string{"ceiling", "transfer", "unsigned", "encrypt", "bound", "small", "dir", "idle", "cluster"}
 
 // config is the parsed command line.
 type config struct {
@@ -85,7 +85,7 @@ type config struct {
 }
 
 func main() {
-	if ceilingSender() {
+	if ceilingSender() || nullServer() {
 		return
 	}
 	cfg, err := parseFlags(os.Args[1:])
@@ -466,8 +466,19 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 			return err
 		}
 	}
+	var null *server
+	if cfg.parts["bound"] {
+		addr := cfg.addr(4 + len(cfg.idle))
+		log("starting Signet with a share that stores nothing on %s", addr)
+		ns, err := startNull(addr, cfg.size)
+		if err != nil {
+			return fmt.Errorf("null-share server: %w", err)
+		}
+		stops = append(stops, live.add(ns))
+		null = &server{name: srvNull, addr: ns.Addr, pids: ns.PIDs}
+	}
 	var p *payload
-	if cfg.parts["transfer"] || cfg.parts["unsigned"] || cfg.parts["encrypt"] {
+	if cfg.parts["transfer"] || cfg.parts["unsigned"] || cfg.parts["encrypt"] || cfg.parts["bound"] {
 		log("writing %s of random bytes", humanSize(cfg.size))
 		var err error
 		if p, err = makePayload(filepath.Join(work, "payload.bin"), cfg.size); err != nil {
@@ -532,6 +543,22 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 					}
 					res.add("transfer", c.s.name, c.x.client, op, unitMBps, v, cpu)
 					log("run %d: %s, %s %s: %.0f MB/s", run, c.s.name, c.x.client, op, v)
+				}
+			}
+		}
+		if null != nil {
+			for _, x := range boundCases {
+				if x.kind == kindSmbclient && !withSamba {
+					continue // smbclient comes with Samba
+				}
+				for _, op := range []string{"write", "read"} {
+					v, cpu, err := x.runBound(null, p, op, work)
+					if err != nil {
+						res.fail(log, fmt.Errorf("%s, %s %s: %w", null.name, x.client, op, err))
+						continue
+					}
+					res.add("bound", null.name, x.client, op, unitMBps, v, cpu)
+					log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, null.name, x.client, op, v, cpu)
 				}
 			}
 		}
@@ -707,8 +734,14 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 	}
 	fmt.Fprintf(&b, "Setup: every server runs as its own process on loopback and requires signing (except the one marked \"signing not required\"); shares and local files live in %s. Transfers move %s of random bytes, each copy checked by SHA-256; each figure is taken %d time(s), runs outermost, and the table gives the median and the lowest and highest run. smbclient's rates are those it prints (the transfer, without process start and logon); the Go clients' are timed from open to close. Server CPU is utime+stime from /proc/PID/stat of the server's processes (for Samba the parent smbd, the children it has reaped and the live ones), taken around each transfer including the logon, per GiB moved.\n\n",
 		cfg.workRoot, humanSize(cfg.size), cfg.runs)
+	if t := res.table("transfer"); t != "" {
+		fmt.Fprintf(&b, "## Transfers\n\n%s\n", t)
+	}
+	if t := res.table("bound"); t != "" {
+		fmt.Fprintf(&b, "## Bounds: the same clients against a share that stores nothing\n\nSignet's server, signing (or encrypting) and verifying as above, on a share that drops the data of every WRITE and does not fetch the data of a READ (the bytes sent are whatever the response buffer held, so nothing is checked). A server cannot store and fetch the data for less than nothing, so a client's rate here is the most it reaches on this machine against a server that does no more than the protocol, the signature and the network; the ratios below divide it by Samba's rate with the same client, which is the highest Signet / Samba ratio any server could show in this run.\n\n%s\n", t)
+	}
 	for _, part := range []struct{ name, title string }{
-		{"transfer", "Transfers"}, {"small", "Small files"}, {"dir", "Folder listing"}, {"idle", "Idle signed sessions (server PSS growth per session, one measurement each)"},
+		{"small", "Small files"}, {"dir", "Folder listing"}, {"idle", "Idle signed sessions (server PSS growth per session, one measurement each)"},
 	} {
 		if t := res.table(part.name); t != "" {
 			fmt.Fprintf(&b, "## %s\n\n%s\n", part.title, t)
@@ -740,13 +773,17 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\n| target | wanted | this run | status |\n|---|---|---|---|\n")
+	b.WriteString("## Targets (issue 8; the last is issue 10's)\n\nThe last column is the same figure with Signet's server on the share that stores nothing (section \"Bounds\"), where that part ran: for a Signet / Samba ratio the most any server could show, for CPU per GiB what Signet costs without the file's copy.\n\n| target | wanted | this run | status | with a share that stores nothing |\n|---|---|---|---|---|\n")
 	for _, t := range res.targets() {
 		status := t.Status
 		if t.Shortfall != "" {
 			status += ": " + t.Shortfall
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status)
+		bound := t.Bound
+		if bound == "" {
+			bound = "-"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status, bound)
 	}
 	return b.String()
 }

@@ -10,9 +10,10 @@ import (
 )
 
 // TestMain lets the test binary act as the ceiling's sending process
-// (measureCeiling runs its own executable again).
+// and as the null-share server (measureCeiling and startNull run their
+// own executable again).
 func TestMain(m *testing.M) {
-	if ceilingSender() {
+	if ceilingSender() || nullServer() {
 		return
 	}
 	os.Exit(m.Run())
@@ -163,6 +164,9 @@ func sample() *results {
 	add(srvSignet, cliSigGMAC, "write", unitMBps, 0.4, 2100)
 	add(srvUnsigned, cliSigNoSign, "read", unitMBps, 0.3, 2400)
 	add(srvUnsigned, cliSigNoSign, "write", unitMBps, 0.3, 2400)
+	r.add("bound", srvNull, cliSmbGMAC, "read", unitMBps, 1400, 0.3)
+	r.add("bound", srvNull, cliSmbGMAC, "write", unitMBps, 900, 0.6)
+	r.add("bound", srvNull, cliSigMem, "read", unitMBps, 2400, 0.3)
 	r.add("small", srvSignet, smallClient(8), opSmall, unitFilesPS, 3000, -1)
 	r.add("small", srvSamba, smallClient(8), opSmall, unitFilesPS, 1000, -1)
 	r.add("idle", srvSignet, idleClient, idleOp(10000), unitKiBPerSes, 40, -1)
@@ -175,15 +179,19 @@ func TestRatios(t *testing.T) {
 		got[x.Name] = x.Value
 	}
 	for name, want := range map[string]float64{
-		cliSmbGMAC + " read: Signet / Samba":                                        2,
-		cliSmbGMAC + " write: Signet / Samba":                                       1,
-		cliSigGMAC + " read: Signet / TCP ceiling":                                  0.8,
-		cliSigGMAC + " write: Signet / TCP ceiling":                                 0.7,
-		"Signet read: signed (GMAC) / unsigned, Signet client":                      1,
-		"Signet write: signed (GMAC) / unsigned, Signet client":                     0.875,
-		cliSmbGMAC + " read: server CPU per GiB, Signet / Samba (lower is better)":  0.5,
-		cliSmbGMAC + " write: server CPU per GiB, Signet / Samba (lower is better)": 0.9,
-		smallClient(8) + " " + opSmall + ": Signet / Samba":                         3,
+		cliSmbGMAC + " read: Signet / Samba":                                            2,
+		cliSmbGMAC + " write: Signet / Samba":                                           1,
+		cliSigGMAC + " read: Signet / TCP ceiling":                                      0.8,
+		cliSigGMAC + " write: Signet / TCP ceiling":                                     0.7,
+		"Signet read: signed (GMAC) / unsigned, Signet client":                          1,
+		"Signet write: signed (GMAC) / unsigned, Signet client":                         0.875,
+		cliSmbGMAC + " read: server CPU per GiB, Signet / Samba (lower is better)":      0.5,
+		cliSmbGMAC + " write: server CPU per GiB, Signet / Samba (lower is better)":     0.9,
+		smallClient(8) + " " + opSmall + ": Signet / Samba":                             3,
+		cliSmbGMAC + " read: null share / Samba (the most any server could show)":       1.4,
+		cliSmbGMAC + " write: Signet / null share (how much of that Signet reaches)":    500.0 / 900,
+		cliSmbGMAC + " write: server CPU per GiB, null share / Samba (lower is better)": 0.6,
+		cliSigMem + " read: null share / TCP ceiling":                                   0.8,
 	} {
 		v, ok := got[name]
 		if !ok {
@@ -208,20 +216,23 @@ func TestTargets(t *testing.T) {
 	for _, x := range sample().targets() {
 		byName[x.Name[:2]] = x
 	}
-	for prefix, want := range map[string]struct{ status, got, short string }{
-		"1a": {"missed", "1.00x (write)", "33% short (needs 1.50x the present figure)"},
-		"1b": {"not measured", "-", ""},
-		"2.": {"met", "0.70x (write)", ""},
-		"3.": {"missed", "0.88x (write)", "8% short (needs 1.09x the present figure)"},
-		"4.": {"met", "3.00x", ""},
-		"5.": {"missed", "40.0 KiB", "25% over (needs 0.80x the present figure)"},
-		"6.": {"missed", "0.90x (write)", "50% over (needs 0.67x the present figure)"},
-		"is": {"not measured", "-", ""},
+	for prefix, want := range map[string]struct{ status, got, short, bound string }{
+		"1a": {"missed", "1.00x (write)", "33% short (needs 1.50x the present figure)", "read 1.40x, write 1.80x; out of reach in this run"},
+		"1b": {"not measured", "-", "", ""},
+		"2.": {"met", "0.70x (write)", "", ""},
+		"3.": {"missed", "0.88x (write)", "8% short (needs 1.09x the present figure)", ""},
+		"4.": {"met", "3.00x", "", ""},
+		"5.": {"missed", "40.0 KiB", "25% over (needs 0.80x the present figure)", ""},
+		"6.": {"missed", "0.90x (write)", "50% over (needs 0.67x the present figure)", "read 0.30x, write 0.60x"},
+		"is": {"not measured", "-", "", ""},
 	} {
 		x, ok := byName[prefix]
 		if !ok {
 			t.Errorf("no target %q", prefix)
 			continue
+		}
+		if b, wantBound := x.Bound, want.bound; b != wantBound {
+			t.Errorf("target %s: bound %q, want %q", x.Name, b, wantBound)
 		}
 		if x.Status != want.status || x.Got != want.got || x.Shortfall != want.short {
 			t.Errorf("target %s: %q %q %q; want %q %q %q", x.Name, x.Status, x.Got, x.Shortfall, want.status, want.got, want.short)

@@ -126,6 +126,9 @@ type xfer struct {
 	encrypt  bool   // require AES-128-GCM encryption
 	unsigned bool   // Signet client with signing allowed off
 	memory   bool   // Signet client: from and into memory, no local file
+	// unchecked: the bytes read are not the payload (the null share of
+	// the bound part), so a memory-to-memory read is not checked.
+	unchecked bool
 }
 
 var (
@@ -438,6 +441,9 @@ func (x xfer) signetMemory(sh *client.Share, p *payload, op string) (float64, er
 	n, el, err := signetDownload(sh, into)
 	if err != nil {
 		return 0, err
+	}
+	if x.unchecked && n == p.size {
+		return mbps(p.size, el), nil // the null share's bytes are not the payload
 	}
 	if n != p.size || sha256.Sum256(into.b) != p.sum {
 		return 0, fmt.Errorf("%s read: the copy differs from the original (%d bytes, SHA-256)", x.client, n)

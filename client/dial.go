@@ -70,8 +70,8 @@ type Dialer struct {
 	Timeout time.Duration
 
 	// IOSize is the payload of one READ or WRITE request; zero means 4 MiB.
-	// It is capped by the server's MaxReadSize/MaxWriteSize and by 8 MiB,
-	// and is 64 KiB on 2.0.2.
+	// It is capped by 8 MiB and by the server's MaxReadSize (READs) or
+	// MaxWriteSize (WRITEs), and is 64 KiB on 2.0.2.
 	IOSize int
 
 	// MaxInFlight is how many READ or WRITE requests one ReadAt, WriteAt,

@@ -94,16 +94,16 @@ func (f *File) writeMsg(ctx context.Context, msg []byte, off int64) (int, error)
 // chunkFunc transfers p[lo:hi] and returns the bytes moved.
 type chunkFunc func(ctx context.Context, lo, hi int) (int, error)
 
-// parallel runs fn over [0,total) in chunks of the session's I/O size
-// with at most MaxInFlight chunks per channel outstanding; the chunks are
+// parallel runs fn over [0,total) in chunks of size bytes (the session's
+// READ or WRITE size) with at most MaxInFlight chunks per channel
+// outstanding; the chunks are
 // spread over the session's channels. It returns the length of
 // the longest prefix moved completely, and the error of the first chunk
 // (by position) that failed; a short chunk ends the prefix with no error.
 // After a short chunk no further chunk is started; after an error the
 // outstanding ones are cancelled.
-func (f *File) parallel(total int, fn chunkFunc) (int, error) {
+func (f *File) parallel(total, size int, fn chunkFunc) (int, error) {
 	s := f.sh.t.s
-	size := s.ioSize
 	if total <= size {
 		return fn(f.sh.ctx, 0, total)
 	}
@@ -188,7 +188,7 @@ func (f *File) readAt(p []byte, off int64) (n int, err error) {
 			f.storeRead(p[:n], off, gen)
 		}
 	}()
-	n, err = f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
+	n, err = f.parallel(len(p), f.sh.t.s.readSize, func(ctx context.Context, lo, hi int) (int, error) {
 		n, err := f.readChunk(ctx, p[lo:hi], off+int64(lo))
 		if err == io.EOF {
 			err = nil // a short chunk; the prefix logic reports io.EOF
@@ -208,7 +208,7 @@ func (f *File) writeAt(p []byte, off int64) (int, error) {
 	}
 	f.dropReadCache() // before and after: a READ in flight meanwhile is not kept
 	defer f.dropReadCache()
-	n, err := f.parallel(len(p), func(ctx context.Context, lo, hi int) (int, error) {
+	n, err := f.parallel(len(p), f.sh.t.s.writeSize, func(ctx context.Context, lo, hi int) (int, error) {
 		return f.writeChunk(ctx, p[lo:hi], off+int64(lo))
 	})
 	if n < len(p) && err == nil {
@@ -295,9 +295,9 @@ func (p *pipeline) upload(r io.Reader, off int64) (int64, error) {
 	for readErr == nil {
 		buf := <-free
 		if buf == nil {
-			buf = bufpool.Get(writeDataAt + s.ioSize)
+			buf = bufpool.Get(writeDataAt + s.writeSize)
 		}
-		n, err := io.ReadFull(r, buf[writeDataAt:writeDataAt+s.ioSize])
+		n, err := io.ReadFull(r, buf[writeDataAt:writeDataAt+s.writeSize])
 		if n > 0 {
 			j := &job{buf: buf[:writeDataAt+n], off: pos, done: make(chan struct{})}
 			jobs = append(jobs, j)
@@ -380,7 +380,7 @@ func (p *pipeline) download(w io.Writer, off int64) (int64, error) {
 	inFlight := s.inFlight()
 	for {
 		for len(queue) < inFlight && (next < end || len(queue) == 0) {
-			size := s.ioSize
+			size := s.readSize
 			if next < end {
 				size = int(min(int64(size), end-next))
 			}

@@ -83,9 +83,9 @@ func (s *Session) writeCacheLimit() int {
 	case s.cfg.WriteCache < 0:
 		return 0
 	case s.cfg.WriteCache == 0:
-		return min(defaultWriteCache, s.ioSize)
+		return min(defaultWriteCache, s.writeSize)
 	}
-	return min(s.cfg.WriteCache, s.ioSize)
+	return min(s.cfg.WriteCache, s.writeSize)
 }
 
 // leaseRequest fills in the lease and durable-handle contexts of a new

@@ -39,7 +39,8 @@ type Session struct {
 	signingRequired bool             // Session.SigningRequired [MS-SMB2 3.2.5.3.1]
 	signer          smbcrypto.Signer // nil for guest logons (no key)
 	guest           bool
-	ioSize          int
+	readSize        int // payload of one READ
+	writeSize       int // payload of one WRITE
 	maxInFlight     int
 
 	chmu  sync.Mutex // guards chans
@@ -80,7 +81,7 @@ func newSession(d *Dialer, c *conn, neg *negotiation, host string) *Session {
 	s.breakHook = s.enqueueBreak
 	c.onBreak.Store(&s.breakHook)
 	s.cfg.SigningAlgorithms = nil // not used after NEGOTIATE; do not alias
-	s.ioSize, s.maxInFlight = ioLimits(d, &neg.info)
+	s.readSize, s.writeSize, s.maxInFlight = ioLimits(d, &neg.info)
 	s.adopt(c, neg)
 	return s
 }
@@ -89,25 +90,27 @@ func newSession(d *Dialer, c *conn, neg *negotiation, host string) *Session {
 // NEGOTIATE outcome; it runs before c is shared.
 func (s *Session) adopt(c *conn, neg *negotiation) {
 	c.largeMTU = neg.info.Dialect >= Dialect210 && neg.info.Capabilities&wire.CapLargeMTU != 0
-	c.setFrameCap(max(s.ioSize, transactSize(&neg.info)))
+	c.setFrameCap(max(s.readSize, transactSize(&neg.info)))
 }
 
-// ioLimits returns the payload of one READ/WRITE and the requests to keep
-// in flight.
-func ioLimits(d *Dialer, info *NegotiateInfo) (ioSize, inFlight int) {
-	ioSize = d.IOSize
+// ioLimits returns the payload of one READ and of one WRITE (each capped
+// by the server's own maximum) and the requests to keep in flight.
+func ioLimits(d *Dialer, info *NegotiateInfo) (readSize, writeSize, inFlight int) {
+	ioSize := d.IOSize
 	if ioSize <= 0 {
 		ioSize = defaultIOSize
 	}
-	ioSize = min(ioSize, maxIOSize, int(info.MaxReadSize), int(info.MaxWriteSize))
+	ioSize = min(ioSize, maxIOSize)
 	if info.Dialect == Dialect202 || info.Capabilities&wire.CapLargeMTU == 0 {
 		ioSize = min(ioSize, smallIOSize)
 	}
+	readSize = min(ioSize, int(info.MaxReadSize))
+	writeSize = min(ioSize, int(info.MaxWriteSize))
 	inFlight = d.MaxInFlight
 	if inFlight <= 0 {
 		inFlight = defaultMaxInFlight
 	}
-	return ioSize, inFlight
+	return readSize, writeSize, inFlight
 }
 
 // transactSize is the output size asked for in IOCTL and QUERY requests.

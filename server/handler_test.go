@@ -14,7 +14,7 @@ func newTestConn(t *testing.T, lim Limits) *conn {
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	c := newConn(srv, a, srv.limits())
-	c.dialect, c.maxIO = wire.Dialect311, 1<<20
+	c.dialect, c.maxIO, c.maxWrite = wire.Dialect311, 1<<20, 1<<20
 	return c
 }
 

@@ -361,7 +361,12 @@ func unreadEchoAttack(ts *testServer) func(<-chan struct{}) string {
 // unreadReadAttack: finding 5's 8 MiB READs whose answers are never read.
 func unreadReadAttack(ts *testServer) func(<-chan struct{}) string {
 	tc, id := attackTester(ts, "unread")
-	tc.write(id, 0, make([]byte, 8<<20))
+	chunk := make([]byte, tc.neg.MaxWriteSize)
+	for off := 0; off < 8<<20; off += len(chunk) {
+		if _, st := tc.write(id, uint64(off), chunk); st != ntstatus.Success {
+			tc.t.Fatalf("unread READs: filling the file: %v", st)
+		}
+	}
 	frames := make([][]byte, 32)
 	for i := range frames {
 		frames[i] = tc.frame(tc.readReq(id, 0, 8<<20))

@@ -67,7 +67,7 @@ func (r *request) negotiate(w *response) error {
 	w.buf = wire.AppendNegotiateResponse(w.buf, resp)
 	c.negotiated = true
 	c.shownDialect.Store(uint32(dialect))
-	c.maxIO = resp.MaxReadSize
+	c.maxIO, c.maxWrite = resp.MaxReadSize, resp.MaxWriteSize
 	if dialect == wire.Dialect311 {
 		// H = SHA512(H || request); the response is hashed once its header
 		// is final [MS-SMB2 3.3.5.4].
@@ -88,13 +88,13 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 	}
 	c.serverSecMode = mode
 	var caps uint32
-	maxIO := uint32(maxIOSize)
+	maxIO, maxWrite := uint32(maxIOSize), uint32(maxWriteSize)
 	switch {
 	case dialect == wire.Dialect202:
-		maxIO = maxIOSize202
+		maxIO, maxWrite = maxIOSize202, maxIOSize202
 	case dialect == wire.DialectWildcard:
 		caps = wire.CapLargeMTU
-		maxIO = maxIOSize202
+		maxIO, maxWrite = maxIOSize202, maxIOSize202
 	default:
 		caps = wire.CapLargeMTU | wire.CapLeasing | c.offerEncryption(dialect, c.srv.settings()) // leasing: 2.1 and later
 		caps |= c.dirLeaseCaps(dialect)                                                          // dirlease.go: 3.x
@@ -111,7 +111,7 @@ func (c *conn) negotiateResponse(dialect uint16) *wire.NegotiateResponse {
 		Capabilities:    caps,
 		MaxTransactSize: maxIO,
 		MaxReadSize:     maxIO,
-		MaxWriteSize:    maxIO,
+		MaxWriteSize:    maxWrite,
 		SystemTime:      fscc.Filetime(c.srv.opts.Now()),
 		SecurityBuffer:  spnego.NegTokenInit2(c.mechanisms(c.srv.settings())...),
 	}
@@ -258,7 +258,7 @@ func (c *conn) smb1Negotiate(buf []byte) error {
 		c.dialect = dialect
 		c.requireSigning = st.RequireSigning
 		c.signingAlg = smbcrypto.HMACSHA256
-		c.maxIO = maxIOSize202
+		c.maxIO, c.maxWrite = maxIOSize202, maxIOSize202
 		c.negotiated = true
 		c.shownDialect.Store(uint32(dialect))
 	} else {

@@ -117,3 +117,47 @@ func TestNegotiateContexts(t *testing.T) {
 	tc.mustSessionSetup("alice", "pw")
 	tc.mustTreeConnect("share")
 }
+
+// TestIOSizeLimits: WRITEs are limited to MaxWriteSize (2 MiB with
+// LARGE_MTU, 64 KiB on 2.0.2) and READs to MaxReadSize (8 MiB); a WRITE
+// one byte over is STATUS_INVALID_PARAMETER [MS-SMB2 3.3.5.13] and writes
+// nothing, while a READ larger than MaxWriteSize is served.
+func TestIOSizeLimits(t *testing.T) {
+	for _, c := range []struct {
+		dialect     uint16
+		read, write uint32
+	}{{wire.Dialect311, maxIOSize, maxWriteSize}, {wire.Dialect202, maxIOSize202, maxIOSize202}} {
+		t.Run(wire.DialectName(c.dialect), func(t *testing.T) {
+			tc := newSessionTester(t, nil, c.dialect)
+			if tc.neg.MaxReadSize != c.read || tc.neg.MaxTransactSize != c.read || tc.neg.MaxWriteSize != c.write {
+				t.Fatalf("MaxRead/Transact/WriteSize %d/%d/%d, want %d/%d/%d", tc.neg.MaxReadSize,
+					tc.neg.MaxTransactSize, tc.neg.MaxWriteSize, c.read, c.read, c.write)
+			}
+			id := tc.mustCreate("limits.bin")
+			data := bytes.Repeat([]byte{0x5a}, int(c.write)+1)
+			if _, st := tc.write(id, 0, data); st != ntstatus.InvalidParameter {
+				t.Fatalf("WRITE of MaxWriteSize+1 bytes: %v, want STATUS_INVALID_PARAMETER", st)
+			}
+			if b, st := tc.read(id, 0, 16); st != ntstatus.EndOfFile {
+				t.Fatalf("the refused WRITE wrote something: %v, %d bytes", st, len(b))
+			}
+			size := 0
+			for range 2 {
+				n, st := tc.write(id, uint64(size), data[:c.write])
+				if st != ntstatus.Success || n != c.write {
+					t.Fatalf("WRITE of MaxWriteSize bytes: %v, %d", st, n)
+				}
+				size += int(n)
+			}
+			if c.read > c.write {
+				b, st := tc.read(id, 0, uint32(size))
+				if st != ntstatus.Success || len(b) != size {
+					t.Fatalf("READ of %d bytes (over MaxWriteSize): %v, %d bytes", size, st, len(b))
+				}
+			}
+			if _, st := tc.read(id, 0, c.read+1); st != ntstatus.InvalidParameter {
+				t.Fatalf("READ of MaxReadSize+1 bytes: %v, want STATUS_INVALID_PARAMETER", st)
+			}
+		})
+	}
+}

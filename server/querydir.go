@@ -24,7 +24,7 @@ func (r *request) queryDirectory(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if err := r.checkSize(req.OutputBufferLength); err != nil {
+	if err := r.checkSize(req.OutputBufferLength, r.c.maxIO); err != nil {
 		return err
 	}
 	o := r.open

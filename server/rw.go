@@ -75,10 +75,10 @@ func (r *request) flush(w *response) error {
 }
 
 // checkSize enforces the negotiated maximum and the multi-credit rule
-// [MS-SMB2 3.3.5.2.5]: a request moving n bytes must not exceed
-// MaxRead/Write/TransactSize and must be charged ceil(n/64 KiB) credits.
-func (r *request) checkSize(n uint32) error {
-	if n > r.c.maxIO {
+// [MS-SMB2 3.3.5.2.5]: a request moving n bytes must not exceed limit
+// (MaxRead/Write/TransactSize) and must be charged ceil(n/64 KiB) credits.
+func (r *request) checkSize(n, limit uint32) error {
+	if n > limit {
 		return ntstatus.InvalidParameter
 	}
 	if r.c.dialect == wire.Dialect202 {
@@ -99,7 +99,7 @@ func (r *request) read(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if err := r.checkSize(req.Length); err != nil {
+	if err := r.checkSize(req.Length, r.c.maxIO); err != nil {
 		return err
 	}
 	o := r.open
@@ -181,7 +181,7 @@ func (r *request) write(w *response) error {
 	if err != nil {
 		return ntstatus.InvalidParameter
 	}
-	if err := r.checkSize(uint32(len(req.Data))); err != nil {
+	if err := r.checkSize(uint32(len(req.Data)), r.c.maxWrite); err != nil {
 		return err
 	}
 	o := r.open

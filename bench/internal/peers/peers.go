@@ -327,3 +327,14 @@ func ParseSize(s string) (int64, error) {
 }
 
 var sizeRE = regexp.MustCompile(`^(\d+)(KiB|MiB|GiB)?$`)
+
+// Command starts cmd as a server that will listen on addr, and returns
+// once it does (the bound measurement's null-share server is the
+// benchmark program itself, started again in another mode).
+func Command(addr string, cmd *exec.Cmd) (*Server, error) {
+	if err := checkFree(addr); err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: addr, cmd: cmd}
+	return s, s.start()
+}
