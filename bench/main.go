@@ -506,6 +506,10 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 	}
 	for run := 1; run <= cfg.runs; run++ {
 		res.loads = append(res.loads, loadAvg())
+		if v, err := freshMemoryCost(); err == nil {
+			res.freshMem = append(res.freshMem, v)
+			log("run %d: fresh memory %.2f s/GiB", run, v)
+		}
 		if cfg.parts["ceiling"] {
 			if v, err := measureCeiling(cfg.size); err != nil {
 				res.fail(log, fmt.Errorf("ceiling: %w", err))
@@ -722,6 +726,13 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 		m.cpu, m.cores, m.memGiB, m.kernel, m.goVersion, m.samba, m.loadBefore, m.loadAfter)
 	if len(res.loads) > 0 {
 		fmt.Fprintf(&b, "Load average at the start of each run: %s.\n\n", strings.Join(res.loads, "; "))
+	}
+	if len(res.freshMem) > 0 {
+		var vs []string
+		for _, v := range res.freshMem {
+			vs = append(vs, fmt.Sprintf("%.2f", v))
+		}
+		fmt.Fprintf(&b, "Fresh memory at the start of each run: %s s/GiB (512 MiB of anonymous 4 KiB pages written once each; every write into a new file on tmpfs pays this for its pages; well above 0.2 means the host is slow to hand back pages the guest freed, which slows every write measurement of that run: see benchmarks.md).\n\n", strings.Join(vs, ", "))
 	}
 	if l1 := maxLoad1(append([]string{m.loadBefore, m.loadAfter}, res.loads...)); m.cores > 0 && l1 >= 0.5*float64(m.cores) {
 		fmt.Fprintf(&b, "**Loaded machine**: the 1-minute load average reached %.2f on %d cores while the benchmark ran; other work competed for the CPU, so absolute figures are noisy and even ratios of one run move between runs. Read the spread columns.\n\n", l1, m.cores)

@@ -35,8 +35,9 @@ type results struct {
 	byKey       map[string]*series
 	profiles    []*profile
 	profileNote string
-	loads       []string // /proc/loadavg (1, 5, 15 min) at the start of each run
-	failures    []string // measurements that failed (the run goes on without them)
+	loads       []string  // /proc/loadavg (1, 5, 15 min) at the start of each run
+	freshMem    []float64 // freshMemoryCost at the start of each run, s/GiB
+	failures    []string  // measurements that failed (the run goes on without them)
 
 	clusterMeasured bool     // the cluster part ran (bench/cluster.go)
 	clusterNote     string   // why the cluster part did not run

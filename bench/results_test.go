@@ -280,3 +280,14 @@ func TestRender(t *testing.T) {
 		t.Error("empty part rendered")
 	}
 }
+
+// TestTouchFresh: the probe touches its pages and reports a time.
+func TestTouchFresh(t *testing.T) {
+	v, err := touchFresh(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		t.Fatalf("fresh memory cost %v s/GiB", v)
+	}
+}
