@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,25 +121,4 @@ func startNull(addr string, size int64) (*peers.Server, error) {
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", nullEnv, addr, size))
 	return peers.Command(addr, cmd)
-}
-
-// runBound moves the payload once against the null share. Nothing is
-// stored, so nothing is checked: the rate and the server's CPU per GiB.
-func (x xfer) runBound(srv *server, p *payload, op, work string) (rate, cpuPerGiB float64, err error) {
-	local := filepath.Join(work, "download.bin") // as in run: the client writes it like any download
-	defer os.Remove(local)
-	before := serverCPU(srv.pids())
-	switch x.kind {
-	case kindSmbclient:
-		rate, err = x.smbclient(srv, p, op, local)
-	case kindSignet:
-		x.unchecked = true
-		rate, err = x.signet(srv, p, op, local)
-	default:
-		err = fmt.Errorf("%s: not measured against the null share", x.client)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	return rate, (serverCPU(srv.pids()) - before) / (float64(p.size) / (1 << 30)), nil
 }

@@ -524,13 +524,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 					continue // smbclient comes with Samba
 				}
 				for _, op := range []string{"write", "read"} {
-					v, cpu, err := x.run(s, p, op, work)
-					if err != nil {
-						res.fail(log, fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err))
-						continue
-					}
-					res.add("transfer", s.name, x.client, op, unitMBps, v, cpu)
-					log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, s.name, x.client, op, v, cpu)
+					measureTransfer(res, log, "transfer", run, x, s, p, op, work)
 				}
 			}
 		}
@@ -540,13 +534,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 					x xfer
 					s *server
 				}{{xSigGMAC, servers[0]}, {xSigNoSig, unsigned}} {
-					v, cpu, err := c.x.run(c.s, p, op, work)
-					if err != nil {
-						res.fail(log, fmt.Errorf("%s, %s %s: %w", c.s.name, c.x.client, op, err))
-						continue
-					}
-					res.add("transfer", c.s.name, c.x.client, op, unitMBps, v, cpu)
-					log("run %d: %s, %s %s: %.0f MB/s", run, c.s.name, c.x.client, op, v)
+					measureTransfer(res, log, "transfer", run, c.x, c.s, p, op, work)
 				}
 			}
 		}
@@ -555,14 +543,9 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 				if x.kind == kindSmbclient && !withSamba {
 					continue // smbclient comes with Samba
 				}
+				x.unchecked = true // the null share's bytes are not the payload
 				for _, op := range []string{"write", "read"} {
-					v, cpu, err := x.runBound(null, p, op, work)
-					if err != nil {
-						res.fail(log, fmt.Errorf("%s, %s %s: %w", null.name, x.client, op, err))
-						continue
-					}
-					res.add("bound", null.name, x.client, op, unitMBps, v, cpu)
-					log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, null.name, x.client, op, v, cpu)
+					measureTransfer(res, log, "bound", run, x, null, p, op, work)
 				}
 			}
 		}
@@ -667,6 +650,18 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 		return measureCluster(cfg, res, work, p, live, log)
 	}
 	return nil
+}
+
+// measureTransfer moves the payload once and records the rate and the
+// server's CPU per GiB in part, or the failure.
+func measureTransfer(res *results, log logf, part string, run int, x xfer, s *server, p *payload, op, work string) {
+	v, cpu, err := x.run(s, p, op, work)
+	if err != nil {
+		res.fail(log, fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err))
+		return
+	}
+	res.add(part, s.name, x.client, op, unitMBps, v, cpu)
+	log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, s.name, x.client, op, v, cpu)
 }
 
 // machine describes where the figures were taken.

@@ -146,7 +146,8 @@ var (
 
 // run moves the payload once (op "read" or "write") and returns MB/s and
 // the server's CPU seconds per GiB moved. Every transfer is checked
-// against the payload's SHA-256 afterwards.
+// against the payload's SHA-256 afterwards, but the null share's
+// (x.unchecked), which stores nothing.
 func (x xfer) run(srv *server, p *payload, op, work string) (rate, cpuPerGiB float64, err error) {
 	local := filepath.Join(work, "download.bin")
 	defer os.Remove(local)
@@ -166,8 +167,8 @@ func (x xfer) run(srv *server, p *payload, op, work string) (rate, cpuPerGiB flo
 	// so its CPU time is in the parent's account.
 	time.Sleep(100 * time.Millisecond)
 	cpuPerGiB = (serverCPU(srv.pids()) - before) / (float64(p.size) / (1 << 30))
-	if x.memory && op == "read" {
-		return rate, cpuPerGiB, nil // checked by signetMemory
+	if x.unchecked || x.memory && op == "read" {
+		return rate, cpuPerGiB, nil // nothing to check, or checked by signetMemory
 	}
 	check := local
 	if op == "write" {
