@@ -161,18 +161,21 @@ func (o *open) release() {
 		o.file.Close()
 	}
 	if o.tree != nil {
-		if o.node != nil {
-			o.tree.srv.nodes.releaseOplock(o)
-		}
 		o.releaseLocks()
 		o.tree.srv.watches.drop(o)
 		o.tree.srv.resume.drop(o)
 		o.tree.srv.dirLeaseClose(o) // dirlease.go
 	}
 	if o.node != nil && o.tree != nil {
-		// The node's own table first: an open woken by the end of a
-		// break (releaseOplock) must not wait for etcd to find o gone.
+		// Leave the node's share modes (and remove a delete-pending file)
+		// before ending a pending break: the end of the break wakes the
+		// open that waits for it (startBreaks), which then checks share
+		// modes again and must not find o still there
+		// (smb2.oplock.batch3: the holder closes on the break, and the
+		// unlink that broke it succeeds). The node's own table before
+		// etcd: that open must not wait for etcd to find o gone.
 		o.tree.srv.nodes.detach(o, p)
+		o.tree.srv.nodes.releaseOplock(o)
 		o.tree.srv.clusterDetach(o) // cluster.go; nothing unless clustered
 	}
 	if o.counted {
