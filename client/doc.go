@@ -42,10 +42,10 @@
 // request waiting for its MessageId. Credits are a semaphore over the
 // MessageId window; with LARGE_MTU a request moving n bytes charges
 // ceil(n/64 KiB) credits. ReadAt, WriteAt, ReadFrom and WriteTo split
-// transfers into Dialer.IOSize requests (1 MiB by default, capped by the
-// server's MaxRead/WriteSize and 8 MiB) and keep up to Dialer.MaxInFlight
-// (8) of them outstanding per channel. Signing and verification run in the goroutines
-// that issue the requests.
+// transfers into Dialer.IOSize requests (4 MiB by default; READs capped by
+// the server's MaxReadSize, WRITEs by its MaxWriteSize, both by 8 MiB) and
+// keep up to Dialer.MaxInFlight (8) of them outstanding per channel.
+// Signing and verification run in the goroutines that issue the requests.
 //
 // # Multichannel
 //

@@ -145,7 +145,11 @@ func (s *signetServer) addUserAndStart(t testing.TB) {
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("signet user add: %v\n%s", err, out)
 	}
-	s.cmd = exec.Command(signetBin, "serve", "--config", s.config)
+	args := []string{"serve", "--config", s.config}
+	if os.Getenv("SIGNET_SERVE_DEBUG") == "1" {
+		args = append(args, "-v") // debug log lines, shown when a test fails
+	}
+	s.cmd = exec.Command(signetBin, args...)
 	s.cmd.Stdout = &lockedWriter{s}
 	s.cmd.Stderr = &lockedWriter{s}
 	if err := s.cmd.Start(); err != nil {

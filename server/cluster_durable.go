@@ -481,8 +481,11 @@ func (cc *createCall) clusterReclaim(w *response) error {
 		if errors.Is(err, errBreakPending) {
 			return cc.goAsync(w)
 		}
-		if errors.Is(err, errPurged) && attempt < 3 {
-			continue
+		if errors.Is(err, errPurged) {
+			if attempt < maxPurgeRounds {
+				continue
+			}
+			return errPurgedTooOften
 		}
 		if err != nil {
 			return err

@@ -94,8 +94,11 @@ func (r *request) create(w *response) error {
 		if errors.Is(err, errBreakPending) {
 			return cc.goAsync(w)
 		}
-		if errors.Is(err, errPurged) && attempt < 3 {
-			continue
+		if errors.Is(err, errPurged) {
+			if attempt < maxPurgeRounds {
+				continue
+			}
+			return errPurgedTooOften
 		}
 		if err != nil {
 			if attempt < 3 && cc.raced(err) {
@@ -461,10 +464,12 @@ func (cc *createCall) open() (*open, error) {
 			// Disconnected durable opens that would need a break are
 			// closed; the file may be gone with them (delete on close),
 			// so the CREATE looks the name up again.
-			for _, id := range purge {
-				r.c.srv.purgeDurable(id)
-			}
+			// A purge waits while the open's teardown is still parking it.
+			err := r.c.srv.purgeParked(ctx, purge)
 			f.Close()
+			if err != nil {
+				return nil, err
+			}
 			return nil, errPurged
 		}
 		if (len(waits) > 0 || r.c.srv.clusterWouldWait(o, cc.pending.key, cc.pending.overwrite)) && cc.r.last {
@@ -496,8 +501,15 @@ type pendingOpen struct {
 var errBreakPending = errors.New("create waits for a break acknowledgment")
 
 // errPurged: the CREATE closed parked durable opens of the file and
-// starts again from the lookup.
+// starts again from the lookup. It never leaves the CREATE handler (a
+// plain error there would end the connection): after maxPurgeRounds
+// rounds, each of which closed at least one parked open, the client is
+// told errPurgedTooOften, a status it may retry on.
 var errPurged = errors.New("create closed parked durable opens")
+
+const maxPurgeRounds = 8
+
+var errPurgedTooOften = ntstatus.SharingViolation
 
 // finishOpen waits for the breaks the open causes, checks share modes and
 // registers the open.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/signetsmb/signet/internal/ntstatus"
@@ -46,6 +48,11 @@ type durableState struct {
 	owner        string // account that may reclaim it
 	timeout      time.Duration
 	disconnected bool
+	// parked is made when disconnected is set and closed once the open is
+	// in Server.durables. Between the two, a CREATE that must purge it
+	// (startBreaks) finds nothing to Take; it waits on parked instead of
+	// retrying (purgeParked).
+	parked chan struct{}
 	action       uint32       // the CREATE's CreateAction, for a replay
 	replayable   bool         // made with a DH2Q: createGuid names it for a replay
 	app          *appInstance // SMB2_CREATE_APP_INSTANCE_ID (appinstance.go)
@@ -151,6 +158,9 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	d := cc.durable
 	id := state.FileID(d.fileID)
 	o, ok := srv.durables.Peek(id)
+	if !ok && srv.awaitParking(r.ctx(), d.fileID, r.sess.account(), r.c) {
+		o, ok = srv.durables.Peek(id)
+	}
 	if !ok {
 		return cc.clusterReclaim(w) // cluster_durable.go; not found unless clustered
 	}
@@ -271,13 +281,19 @@ func (s *Server) parkDurable(o *open) bool {
 	// (smb2.durable-open.oplock when the connection loss is noticed
 	// after the break was sent).
 	ok := o.dur.on() && !o.dur.disconnected && !o.op.breaking && (o.lease == nil || !o.lease.breaking)
+	var inTable chan struct{}
 	if ok {
-		o.dur.disconnected = true
+		inTable = make(chan struct{})
+		o.dur.disconnected, o.dur.parked = true, inTable
 	}
 	timeout := o.dur.timeout
 	t.mu.Unlock()
 	if !ok {
 		return false
+	}
+	defer close(inTable)
+	if h := parkingHook.Load(); h != nil {
+		(*h)()
 	}
 	s.forgetOpen(o)
 	cancelOpenEverywhere(o)
@@ -286,6 +302,92 @@ func (s *Server) parkDurable(o *open) bool {
 	parked()
 	s.kickScavenger()
 	return true
+}
+
+// reconnectGrace is how long a durable reconnect waits for the server to
+// finish with the connection the client lost (awaitParking).
+const reconnectGrace = time.Second
+
+// awaitParking lets a durable reconnect that arrives before the server has
+// noticed the loss of the old connection, or before that connection's
+// teardown has parked the open, find it parked: while id names a live
+// durable open of the same account made on another connection, it waits
+// (at most reconnectGrace) until the teardown has parked it, and reports
+// whether it was. A client reconnects a durable handle only after losing
+// its connection, and the server sees the loss a moment later
+// (smbtorture's durable-open tests reconnect at once); an open whose
+// connection really is alive is still refused after the wait, as MS-SMB2
+// 3.3.5.9.7 says. An open closed instead of parked ends the wait.
+func (s *Server) awaitParking(ctx context.Context, id wire.FileID, account string, requester *conn) bool {
+	o := s.lookupOpen(id)
+	if o == nil {
+		return false
+	}
+	o.refsMu.Lock()
+	same := o.conn == requester
+	o.refsMu.Unlock()
+	if same {
+		return false
+	}
+	deadline := time.NewTimer(reconnectGrace)
+	defer deadline.Stop()
+	t := &s.nodes
+	for {
+		t.mu.Lock()
+		mine := o.dur.on() && o.dur.owner != "" && o.dur.owner == account
+		closed := o.op.closed
+		var parked chan struct{}
+		if o.dur.disconnected {
+			parked = o.dur.parked // closed once it is in Server.durables
+		}
+		t.mu.Unlock()
+		if !mine || closed {
+			return false
+		}
+		var poll <-chan time.Time
+		if parked == nil {
+			poll = time.After(10 * time.Millisecond) // the teardown has not reached it yet
+		}
+		select {
+		case <-parked:
+			return true
+		case <-poll:
+		case <-deadline.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// parkingHook, when set (tests only), runs in parkDurable after the open
+// is marked disconnected and before it is in Server.durables: the window
+// a conflicting CREATE must wait out (TestPurgeWhileParking).
+var parkingHook atomic.Pointer[func()]
+
+// parkedOpen is a disconnected durable open that a CREATE must close
+// (startBreaks): its FileId and the channel closed once it is parked.
+type parkedOpen struct {
+	id     wire.FileID
+	parked <-chan struct{}
+}
+
+// purgeParked closes the parked opens of purge, each once it is in
+// Server.durables (its connection's teardown may still be parking it);
+// an open reclaimed or closed meanwhile is left alone. It returns
+// ctx's cause if ctx ends first.
+func (s *Server) purgeParked(ctx context.Context, purge []parkedOpen) error {
+	for _, p := range purge {
+		if p.parked != nil {
+			select {
+			case <-p.parked:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		s.purgeDurable(p.id)
+	}
+	return nil
 }
 
 // purgeDurable closes a parked open now (a conflicting open needs a break

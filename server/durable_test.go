@@ -219,3 +219,93 @@ func TestReplayCreate(t *testing.T) {
 		t.Fatalf("replay of a CREATE the server never saw: %+v", cr3)
 	}
 }
+
+// TestPurgeWhileParking: a conflicting CREATE that arrives while the lost
+// connection's teardown is still parking a durable batch open (marked
+// disconnected, not yet in Server.durables) waits for the parking, closes
+// the open and succeeds with its own batch oplock; it used to retry a few
+// times, find nothing to close and end its own connection
+// (smb2.durable-open.oplock failed with CONNECTION_DISCONNECTED).
+func TestPurgeWhileParking(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	other := tc.otherClient(7)
+	cr := tc.parseCreate(tc.roundTrip(tc.createDurable("p", 0, [16]byte{0xD0, 7}, shareAll)))
+	if cr == nil || cr.OplockLevel != wire.OplockBatch {
+		t.Fatalf("durable open: %+v", cr)
+	}
+	entered := make(chan struct{})
+	hold := 300 * time.Millisecond
+	hook := func() {
+		close(entered)
+		time.Sleep(hold) // the window, much longer than a CREATE's retries
+	}
+	parkingHook.Store(&hook)
+	defer parkingHook.Store(nil)
+	srv := tc.srv()
+	go tc.close() // the connection is lost; its teardown parks the open
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the open was never parked")
+	}
+	start := time.Now()
+	got, st := other.create(&wire.CreateRequest{RequestedOplockLevel: wire.OplockBatch, DesiredAccess: rwAccess,
+		ShareAccess: shareAll, CreateDisposition: wire.FileOpen, Name: "p"})
+	if st != ntstatus.Success || got.OplockLevel != wire.OplockBatch {
+		t.Fatalf("CREATE during the parking: %v %+v", st, got)
+	}
+	if waited := time.Since(start); waited < hold/2 {
+		t.Fatalf("the CREATE returned after %v, before the parking ended", waited)
+	}
+	if n := srv.durables.Len(); n != 0 {
+		t.Fatalf("%d opens still parked: the parked open was not closed", n)
+	}
+	if st := other.closeFile(got.FileID); st != ntstatus.Success {
+		t.Fatalf("close: %v", st)
+	}
+}
+
+// TestReconnectWhileParking: a durable reconnect that arrives while the
+// lost connection's teardown is still parking the open waits for it and
+// reclaims the open (smbtorture's durable-open.reopen2-lease-v2 reconnects
+// at once and got OBJECT_NAME_NOT_FOUND now and then); a reconnect naming
+// an open whose connection is alive is refused after the grace period.
+func TestReconnectWhileParking(t *testing.T) {
+	tc := newSessionTester(t, nil, wire.Dialect311)
+	guid := [16]byte{0xD0, 8}
+	cr := tc.parseCreate(tc.roundTrip(tc.createDurable("q", 0, guid, shareAll)))
+	if cr == nil || cr.OplockLevel != wire.OplockBatch {
+		t.Fatalf("durable open: %+v", cr)
+	}
+
+	// The old connection is alive: refused, after the grace period.
+	n := tc.reconnect()
+	start := time.Now()
+	expectStatus(t, "reclaim of an open whose connection is alive", n.roundTrip(n.reclaimReq("q", cr.FileID, guid)),
+		ntstatus.ObjectNameNotFound)
+	if waited := time.Since(start); waited < reconnectGrace/2 {
+		t.Fatalf("refused after %v, without waiting for the old connection", waited)
+	}
+
+	entered := make(chan struct{})
+	hold := 300 * time.Millisecond
+	hook := func() {
+		close(entered)
+		time.Sleep(hold)
+	}
+	parkingHook.Store(&hook)
+	defer parkingHook.Store(nil)
+	go tc.close()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the open was never parked")
+	}
+	cr2 := n.parseCreate(n.roundTrip(n.reclaimReq("q", cr.FileID, guid)))
+	if cr2 == nil || cr2.OplockLevel != wire.OplockBatch || cr2.CreateAction != wire.FileOpened {
+		t.Fatalf("reclaim during the parking: %+v", cr2)
+	}
+	if st := n.closeFile(cr2.FileID); st != ntstatus.Success {
+		t.Fatalf("close: %v", st)
+	}
+}

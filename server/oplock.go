@@ -76,8 +76,8 @@ func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open,
 	for {
 		waits, purge := s.startBreaks(key, requester, lr, overwrite)
 		if len(purge) > 0 {
-			for _, id := range purge {
-				s.purgeDurable(id)
+			if s.purgeParked(ctx, purge) != nil {
+				return
 			}
 			continue
 		}
@@ -103,7 +103,7 @@ func (s *Server) breakOplocks(ctx context.Context, key nodeKey, requester *open,
 // startBreaks sends the breaks a new open needs and returns what to wait
 // for, or the disconnected durable opens to close first because they
 // would need a break (their holders cannot acknowledge it).
-func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, overwrite bool) (waits []chan struct{}, purge []wire.FileID) {
+func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, overwrite bool) (waits []chan struct{}, purge []parkedOpen) {
 	t := &s.nodes
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -117,7 +117,7 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 		}
 		if h.dur.disconnected && (h.op.breaking ||
 			(h.op.level == wire.OplockExclusive || h.op.level == wire.OplockBatch) && !oplockStatOpen(requester.access)) {
-			purge = append(purge, h.id)
+			purge = append(purge, parkedOpen{h.id, h.dur.parked})
 			continue
 		}
 		if h.op.breaking {
@@ -145,7 +145,7 @@ func (s *Server) startBreaks(key nodeKey, requester *open, lr *leaseRequest, ove
 	for l, lt := range leaseTargetsLocked(n, requester, lr, overwrite) {
 		if (l.breaking || lt.to != l.state) && l.allDisconnectedLocked() {
 			for _, o := range l.opens {
-				purge = append(purge, o.id)
+				purge = append(purge, parkedOpen{o.id, o.dur.parked})
 			}
 			continue
 		}
