@@ -52,10 +52,10 @@ type durableState struct {
 	// in Server.durables. Between the two, a CREATE that must purge it
 	// (startBreaks) finds nothing to Take; it waits on parked instead of
 	// retrying (purgeParked).
-	parked chan struct{}
-	action       uint32       // the CREATE's CreateAction, for a replay
-	replayable   bool         // made with a DH2Q: createGuid names it for a replay
-	app          *appInstance // SMB2_CREATE_APP_INSTANCE_ID (appinstance.go)
+	parked     chan struct{}
+	action     uint32       // the CREATE's CreateAction, for a replay
+	replayable bool         // made with a DH2Q: createGuid names it for a replay
+	app        *appInstance // SMB2_CREATE_APP_INSTANCE_ID (appinstance.go)
 }
 
 func (d *durableState) on() bool { return d.v1 || d.v2 }

@@ -7,14 +7,17 @@
 // size of a large READ:
 //
 //   - pread into the buffer, seal in place;
+//
 //   - per piece: one anonymous page plus the range reserved, the file
 //     mapped over the range (MAP_FIXED, MAP_POPULATE), the 80 header bytes
 //     at the end of the anonymous page so header and data are one slice,
 //     sealed into the buffer, unmapped;
+//
 //   - one mapping of the whole file, each piece sealed from it;
+//
 //   - the seal alone, from a buffer already in cache.
 //
-//	go run ./bench/mapseal -file /dev/shm/big -rounds 3
+//     go run ./bench/mapseal -file /dev/shm/big -rounds 3
 //
 // Without -file it writes a 1 GiB random file in /dev/shm and removes it
 // after. The results are in docs/PERFORMANCE-profiles.md.
