@@ -4,20 +4,14 @@
 // sealed straight from the file's mapped pages than read with pread into
 // the send buffer and sealed there (what the server does). It times, in
 // CPU seconds per GiB (getrusage), AES-128-GCM over a file in pieces the
-// size of a large READ:
+// size of a large READ: pread into the buffer and seal in place; per
+// piece, one anonymous page plus the range reserved, the file mapped over
+// the range (MAP_FIXED, MAP_POPULATE) and the 80 header bytes at the end
+// of the anonymous page, so that header and data are one slice, sealed
+// into the buffer and unmapped; one mapping of the whole file, each piece
+// sealed from it; and the seal alone, from a buffer already in cache.
 //
-//   - pread into the buffer, seal in place;
-//
-//   - per piece: one anonymous page plus the range reserved, the file
-//     mapped over the range (MAP_FIXED, MAP_POPULATE), the 80 header bytes
-//     at the end of the anonymous page so header and data are one slice,
-//     sealed into the buffer, unmapped;
-//
-//   - one mapping of the whole file, each piece sealed from it;
-//
-//   - the seal alone, from a buffer already in cache.
-//
-//     go run ./bench/mapseal -file /dev/shm/big -rounds 3
+//	go run ./bench/mapseal -file /dev/shm/big -rounds 3
 //
 // Without -file it writes a 1 GiB random file in /dev/shm and removes it
 // after. The results are in docs/PERFORMANCE-profiles.md.
