@@ -55,11 +55,15 @@ func (f *File) readResp(ctx context.Context, n int, off int64) (*response, []byt
 }
 
 // writeChunk sends one WRITE of p at off and returns the count the
-// server reports.
+// server reports. The request is built in a pooled buffer: writeMsg has
+// sent it (conn.write is synchronous, a reissue happens inside exec) and
+// nothing holds it once writeMsg returns.
 func (f *File) writeChunk(ctx context.Context, p []byte, off int64) (int, error) {
-	msg := make([]byte, writeDataAt+len(p))
+	msg := bufpool.Get(writeDataAt + len(p))
 	copy(msg[writeDataAt:], p)
-	return f.writeMsg(ctx, msg, off)
+	n, err := f.writeMsg(ctx, msg, off)
+	bufpool.Put(msg)
+	return n, err
 }
 
 // writeDataAt is where a WRITE request's data starts: after the header
