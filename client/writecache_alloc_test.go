@@ -50,6 +50,9 @@ func TestSmallWriteCacheAllocation(t *testing.T) {
 // a fresh buffer per request (2 MiB against this server) was allocated,
 // zeroed and collected for every request.
 func TestLargeWriteAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race sync.Pool drops a share of what is put back")
+	}
 	_, sh := mount(t, dialer(0x0311), startServer(t))
 	data := make([]byte, 16<<20)
 	f, err := sh.Create("large")
