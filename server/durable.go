@@ -158,7 +158,10 @@ func (cc *createCall) reconnectDurable(w *response) error {
 	d := cc.durable
 	id := state.FileID(d.fileID)
 	o, ok := srv.durables.Peek(id)
-	if !ok && srv.awaitParking(r.ctx(), d.fileID, r.sess.account(), r.c) {
+	if !ok {
+		// Parked meanwhile, or just now (after the first look and
+		// before awaitParking's): look again either way.
+		srv.awaitParking(r.ctx(), d.fileID, r.sess.account(), r.c)
 		o, ok = srv.durables.Peek(id)
 	}
 	if !ok {
@@ -312,22 +315,21 @@ const reconnectGrace = time.Second
 // noticed the loss of the old connection, or before that connection's
 // teardown has parked the open, find it parked: while id names a live
 // durable open of the same account made on another connection, it waits
-// (at most reconnectGrace) until the teardown has parked it, and reports
-// whether it was. A client reconnects a durable handle only after losing
+// (at most reconnectGrace) until the teardown has parked it. A client reconnects a durable handle only after losing
 // its connection, and the server sees the loss a moment later
 // (smbtorture's durable-open tests reconnect at once); an open whose
 // connection really is alive is still refused after the wait, as MS-SMB2
 // 3.3.5.9.7 says. An open closed instead of parked ends the wait.
-func (s *Server) awaitParking(ctx context.Context, id wire.FileID, account string, requester *conn) bool {
+func (s *Server) awaitParking(ctx context.Context, id wire.FileID, account string, requester *conn) {
 	o := s.lookupOpen(id)
 	if o == nil {
-		return false
+		return
 	}
 	o.refsMu.Lock()
 	same := o.conn == requester
 	o.refsMu.Unlock()
 	if same {
-		return false
+		return
 	}
 	deadline := time.NewTimer(reconnectGrace)
 	defer deadline.Stop()
@@ -342,7 +344,7 @@ func (s *Server) awaitParking(ctx context.Context, id wire.FileID, account strin
 		}
 		t.mu.Unlock()
 		if !mine || closed {
-			return false
+			return
 		}
 		var poll <-chan time.Time
 		if parked == nil {
@@ -350,12 +352,12 @@ func (s *Server) awaitParking(ctx context.Context, id wire.FileID, account strin
 		}
 		select {
 		case <-parked:
-			return true
+			return
 		case <-poll:
 		case <-deadline.C:
-			return false
+			return
 		case <-ctx.Done():
-			return false
+			return
 		}
 	}
 }
