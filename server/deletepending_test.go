@@ -15,10 +15,7 @@ import (
 // (smb2.oplock.doc).
 func TestDeletePendingBeforeBreak(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
-	cr := tc.parseCreate(tc.roundTrip(tc.createOplock("doc", wire.OplockBatch)))
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("open: %+v", cr)
-	}
+	cr := tc.mustBatch(tc.createOplock("doc", wire.OplockBatch), "open")
 	if st := tc.setInfo(cr.FileID, wire.InfoFile, uint8(fscc.FileDispositionInformation), []byte{1}, 0); st != ntstatus.Success {
 		t.Fatalf("delete disposition: %v", st)
 	}

@@ -80,10 +80,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDurableReconnectAfterDrop(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
 	guid := [16]byte{0xD0, 1}
-	cr := tc.parseCreate(tc.roundTrip(tc.createDurable("d", 0, guid, wire.FileShareRead|wire.FileShareWrite)))
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("durable open: %+v", cr)
-	}
+	cr := tc.mustBatch(tc.createDurable("d", 0, guid, wire.FileShareRead|wire.FileShareWrite), "durable open")
 	if d, ok := durableOf(cr); !ok || d != defaultDurableTimeout {
 		t.Fatalf("durable timeout %v %v, want the 60 s default", d, ok)
 	}
@@ -229,10 +226,7 @@ func TestReplayCreate(t *testing.T) {
 func TestPurgeWhileParking(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
 	other := tc.otherClient(7)
-	cr := tc.parseCreate(tc.roundTrip(tc.createDurable("p", 0, [16]byte{0xD0, 7}, shareAll)))
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("durable open: %+v", cr)
-	}
+	tc.mustBatch(tc.createDurable("p", 0, [16]byte{0xD0, 7}, shareAll), "durable open")
 	entered := make(chan struct{})
 	hold := 300 * time.Millisecond
 	hook := func() {
@@ -273,10 +267,7 @@ func TestPurgeWhileParking(t *testing.T) {
 func TestReconnectWhileParking(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
 	guid := [16]byte{0xD0, 8}
-	cr := tc.parseCreate(tc.roundTrip(tc.createDurable("q", 0, guid, shareAll)))
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("durable open: %+v", cr)
-	}
+	cr := tc.mustBatch(tc.createDurable("q", 0, guid, shareAll), "durable open")
 
 	// The old connection is alive: refused, after the grace period.
 	n := tc.reconnect()

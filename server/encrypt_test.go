@@ -497,10 +497,7 @@ func TestEncryptedOplockBreak(t *testing.T) {
 			holder.mustSessionSetup("alice", "pw")
 			holder.mustTreeConnect("share")
 		}
-		cr := holder.parseCreate(holder.roundTrip(holder.createOplock("o", wire.OplockBatch)))
-		if cr == nil || cr.OplockLevel != wire.OplockBatch {
-			t.Fatalf("first open: %+v", cr)
-		}
+		cr := holder.mustBatch(holder.createOplock("o", wire.OplockBatch), "first open")
 		other := holder.secondClient(wire.Dialect302)
 		second := other.createOplock("o", wire.OplockExclusive)
 		other.send(second)

@@ -394,10 +394,7 @@ func TestBreakGoesToLiveChannel(t *testing.T) {
 	a := newChannel(ts, wire.Dialect311)
 	a.mustSessionSetup("alice", "pw")
 	a.mustTreeConnect("share")
-	cr := a.parseCreate(a.roundTrip(a.createOplock("o", wire.OplockBatch)))
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("open: %+v", cr)
-	}
+	cr := a.mustBatch(a.createOplock("o", wire.OplockBatch), "open")
 	b := newChannel(ts, wire.Dialect311)
 	if st := b.bind(a, "alice", "pw"); st != ntstatus.Success {
 		t.Fatalf("bind: %v", st)

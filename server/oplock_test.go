@@ -17,6 +17,18 @@ func (tc *tester) createOplock(name string, level uint8) *req {
 		CreateDisposition: wire.FileOpenIf, Name: name})
 }
 
+// mustBatch sends the CREATE r and fails the test unless it succeeds
+// with a batch oplock; what names the open in the failure.
+func (tc *tester) mustBatch(r *req, what string) *wire.CreateResponse {
+	tc.t.Helper()
+	resp := tc.roundTrip(r)
+	cr := tc.parseCreate(resp)
+	if cr == nil || cr.OplockLevel != wire.OplockBatch {
+		tc.t.Fatalf("%s: %v %+v", what, resp.status, cr)
+	}
+	return cr
+}
+
 // secondClient connects another client to tc's server: NEGOTIATE of
 // dialect, alice's session, tree connect to "share".
 func (tc *tester) secondClient(dialect uint16) *tester {
@@ -35,11 +47,7 @@ func (tc *tester) secondClient(dialect uint16) *tester {
 // acknowledgment.
 func TestOplockBreakAndAck(t *testing.T) {
 	holder := newSessionTester(t, nil, wire.Dialect311)
-	resp := holder.roundTrip(holder.createOplock("o", wire.OplockBatch))
-	cr := holder.parseCreate(resp)
-	if cr == nil || cr.OplockLevel != wire.OplockBatch {
-		t.Fatalf("first open: %v %+v", resp.status, cr)
-	}
+	cr := holder.mustBatch(holder.createOplock("o", wire.OplockBatch), "first open")
 	other := holder.secondClient(wire.Dialect210)
 	second := other.createOplock("o", wire.OplockExclusive)
 	other.send(second)
@@ -135,10 +143,7 @@ func TestOplockBreakCloseUnlink(t *testing.T) {
 	other := holder.secondClient(wire.Dialect311)
 	for i := range 200 {
 		name := fmt.Sprintf("u%d", i)
-		cr := holder.parseCreate(holder.roundTrip(holder.createOplock(name, wire.OplockBatch)))
-		if cr == nil || cr.OplockLevel != wire.OplockBatch {
-			t.Fatalf("round %d: holder's open %+v", i, cr)
-		}
+		cr := holder.mustBatch(holder.createOplock(name, wire.OplockBatch), fmt.Sprintf("round %d: holder's open", i))
 		unlink := other.createReq(&wire.CreateRequest{DesiredAccess: wire.Delete, ShareAccess: wire.FileShareDelete,
 			CreateDisposition: wire.FileOpen, CreateOptions: wire.FileDeleteOnClose, Name: name})
 		other.send(unlink)

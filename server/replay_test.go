@@ -135,10 +135,7 @@ func TestChannelSequence(t *testing.T) {
 func TestReplayOfPendingCreate(t *testing.T) {
 	tc := newSessionTester(t, nil, wire.Dialect311)
 	holder := tc.secondClient(wire.Dialect311)
-	held := holder.parseCreate(holder.roundTrip(holder.createOplock("p", wire.OplockBatch)))
-	if held == nil || held.OplockLevel != wire.OplockBatch {
-		t.Fatalf("holder's open: %+v", held)
-	}
+	held := holder.mustBatch(holder.createOplock("p", wire.OplockBatch), "holder's open")
 	guid := [16]byte{0xAB, 1}
 	orig := withSeq(tc.createNoOplock("p", guid), 0, false)
 	tc.send(orig)
@@ -366,10 +363,7 @@ func TestGrantAfterHolderCloses(t *testing.T) {
 	holder := tc.secondClient(wire.Dialect311)
 	for i := range 20 {
 		name := fmt.Sprintf("g%d", i)
-		held := holder.parseCreate(holder.roundTrip(holder.createOplock(name, wire.OplockBatch)))
-		if held == nil || held.OplockLevel != wire.OplockBatch {
-			t.Fatalf("holder's open: %+v", held)
-		}
+		held := holder.mustBatch(holder.createOplock(name, wire.OplockBatch), "holder's open")
 		var w *req
 		if i%2 == 0 {
 			w = tc.createDurable(name, 0, [16]byte{0xAB, byte(i)}, shareAll)
