@@ -170,7 +170,8 @@ func measureCluster(cfg *config, res *results, work string, p *payload, live *ru
 			for i, op := range []string{"write", "read"} {
 				// Written through one node, read through the next.
 				node := cs.nodes[(run-1+i)%len(cs.nodes)]
-				v, cpu, err := xSigGMAC.run(node, p, op, work)
+				m, err := xSigGMAC.run(node, p, op, work)
+				v, cpu := m.rate, m.serverCPU
 				if err != nil {
 					res.fail(log, fmt.Errorf("cluster, %s, %s %s: %w", node.name, xSigGMAC.client, op, err))
 					continue

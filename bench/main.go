@@ -655,13 +655,14 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 // measureTransfer moves the payload once and records the rate and the
 // server's CPU per GiB in part, or the failure.
 func measureTransfer(res *results, log logf, part string, run int, x xfer, s *server, p *payload, op, work string) {
-	v, cpu, err := x.run(s, p, op, work)
+	m, err := x.run(s, p, op, work)
 	if err != nil {
 		res.fail(log, fmt.Errorf("%s, %s %s: %w", s.name, x.client, op, err))
 		return
 	}
-	res.add(part, s.name, x.client, op, unitMBps, v, cpu)
-	log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB", run, s.name, x.client, op, v, cpu)
+	res.add(part, s.name, x.client, op, unitMBps, m.rate, m.serverCPU)
+	res.addClientCPU(s.name, x.client, op, m.clientCPU)
+	log("run %d: %s, %s %s: %.0f MB/s, server CPU %.2f s/GiB, client CPU %.2f s/GiB", run, s.name, x.client, op, m.rate, m.serverCPU, m.clientCPU)
 }
 
 // machine describes where the figures were taken.
@@ -738,7 +739,7 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 	if note != "" {
 		fmt.Fprintf(&b, "Note: %s\n\n", note)
 	}
-	fmt.Fprintf(&b, "Setup: every server runs as its own process on loopback and requires signing (except the one marked \"signing not required\"); shares and local files live in %s. Transfers move %s of random bytes, each copy checked by SHA-256; each figure is taken %d time(s), runs outermost, and the table gives the median and the lowest and highest run. smbclient's rates are those it prints (the transfer, without process start and logon); the Go clients' are timed from open to close. Server CPU is utime+stime from /proc/PID/stat of the server's processes (for Samba the parent smbd, the children it has reaped and the live ones), taken around each transfer including the logon, per GiB moved.\n\n",
+	fmt.Fprintf(&b, "Setup: every server runs as its own process on loopback and requires signing (except the one marked \"signing not required\"); shares and local files live in %s. Transfers move %s of random bytes, each copy checked by SHA-256; each figure is taken %d time(s), runs outermost, and the table gives the median and the lowest and highest run. smbclient's rates are those it prints (the transfer, without process start and logon); the Go clients' are timed from open to close. Server CPU is utime+stime from /proc/PID/stat of the server's processes (for Samba the parent smbd, the children it has reaped and the live ones), taken around each transfer including the logon, per GiB moved. Client CPU is smbclient's own (its rusage, start-up and logon included), or for the Go clients, which run inside the benchmark program, the program's (getrusage) during the transfer, the SHA-256 check left out; both include the local file's reads or writes.\n\n",
 		cfg.workRoot, humanSize(cfg.size), cfg.runs)
 	if t := res.table("transfer"); t != "" {
 		fmt.Fprintf(&b, "## Transfers\n\n%s\n", t)
@@ -769,7 +770,11 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 			b.WriteString("`perf record -F 997 -p SERVER` (its threads and the children it forks) during one extra transfer each (not counted above), then `perf report --no-children --sort dso,sym`: the top symbols, as percent of the server's samples.\n\n")
 		}
 		for _, pr := range res.profiles {
-			fmt.Fprintf(&b, "### %s, %s %s\n\nBy object: %s.\n\n```\n%s\n```\n\n", pr.Server, pr.Client, pr.Op, pr.ByObject, strings.Join(pr.Lines, "\n"))
+			fmt.Fprintf(&b, "### %s, %s %s\n\nBy object: %s.\n\n", pr.Server, pr.Client, pr.Op, pr.ByObject)
+			if len(pr.Kinds) > 0 {
+				fmt.Fprintf(&b, "By kind of work (all symbols; server CPU %.2f s/GiB in this transfer): %s.\n\n", pr.CPU, kindsText(pr.Kinds, pr.CPU))
+			}
+			fmt.Fprintf(&b, "```\n%s\n```\n\n", strings.Join(pr.Lines, "\n"))
 		}
 	}
 	if len(res.failures) > 0 {
@@ -790,6 +795,12 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 			bound = "-"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status, bound)
+	}
+	if obs := res.obstacles(m.cores); len(obs) > 0 {
+		b.WriteString("\n## What is in the way of the missed targets\n\nWorked out by the program from this run's own figures: the medians above, the client's and the server's CPU per GiB (a bound: two programs that need c and s CPU seconds per GiB cannot move more than cores / (c + s) GiB per second, nor a one-thread client more than 1 / c), the share that stores nothing, and the profiles. The kinds of work sort perf's symbols by name (`classify` in bench/profile.go); that sorting is a judgement, and a VM's perf puts time with interrupts off at the unlock that turns them back on, counted here with scheduling.\n\n")
+		for _, o := range obs {
+			fmt.Fprintf(&b, "- %s\n", o)
+		}
 	}
 	return b.String()
 }

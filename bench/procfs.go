@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of the times in /proc/PID/stat; it is
@@ -85,4 +87,14 @@ func pss(pids []int) int64 {
 		}
 	}
 	return total
+}
+
+// selfCPU returns the CPU seconds this process (all its threads) has used
+// so far.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +20,124 @@ type profile struct {
 	Server, Client, Op string
 	ByObject           string   // the largest shares by executable or library
 	Lines              []string // top symbols, percent of the server's samples
+	// Kinds is every sample's share sorted into the kinds of work of
+	// kindOrder (percent of the server's samples), from all symbols, not
+	// only the top ones.
+	Kinds map[string]float64
+	// CPU is the server's CPU seconds per GiB during the profiled
+	// transfer, so that a kind's share can be read as seconds per GiB.
+	CPU float64
+}
+
+// The kinds of work a server's samples are sorted into (classify).
+const (
+	kindMAC      = "MAC and cipher"
+	kindCopy     = "data copies (socket and file)"
+	kindPages    = "page allocation, faults and memory accounting"
+	kindSched    = "scheduling, wake-ups and locks"
+	kindNet      = "TCP/IP and system-call entry"
+	kindKernel   = "other kernel"
+	kindOwn      = "the server's executable (for Signet its code and Go runtime)"
+	kindOwnOther = "libraries (for Samba its own code, libc)"
+)
+
+var kindOrder = []string{kindMAC, kindCopy, kindPages, kindSched, kindNet, kindKernel, kindOwn, kindOwnOther}
+
+// classify sorts one line of `perf report --sort dso,sym` ("12.5% dso
+// [k] symbol") into a kind of work and returns it with the line's
+// percentage; ok is false for a line that is not a sample line.
+//
+// The kernel's names are matched by prefix or substring and are a
+// judgement, not a fact of the profile: _copy_to_iter, for one, is the
+// socket's receive copy on a write and the file's read copy on a read,
+// so both go into one "data copies" kind. On a VM, time with interrupts
+// off shows up at the _raw_spin_unlock_irq* that turns them back on,
+// mostly in wake-ups; it is counted with scheduling.
+func classify(line string) (kind string, pct float64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasSuffix(f[0], "%") {
+		return "", 0, false
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(f[0], "%"), 64)
+	if err != nil {
+		return "", 0, false
+	}
+	dso := f[1]
+	sym := ""
+	if len(f) >= 4 {
+		sym = strings.Join(f[3:], " ")
+	}
+	has := func(subs ...string) bool {
+		for _, x := range subs {
+			if strings.Contains(sym, x) {
+				return true
+			}
+		}
+		return false
+	}
+	pre := func(ps ...string) bool {
+		for _, x := range ps {
+			if strings.HasPrefix(sym, x) {
+				return true
+			}
+		}
+		return false
+	}
+	kernel := strings.Contains(dso, "kernel")
+	switch {
+	case !kernel && (strings.Contains(dso, "gnutls") || strings.Contains(dso, "nettle") || strings.Contains(dso, "hogweed") ||
+		strings.Contains(dso, "libcrypto") || strings.Contains(dso, "gcrypt") || pre("crypto/", "vendor/golang.org/x/crypto", "golang.org/x/crypto")):
+		return kindMAC, pct, true
+	case !kernel && has("memmove", "memcpy"):
+		return kindCopy, pct, true
+	case !kernel && (pre("runtime.futex", "runtime.usleep", "runtime.osyield", "runtime.lock", "runtime.unlock", "runtime.notesleep", "runtime.notewakeup") ||
+		has("pthread_mutex", "pthread_cond", "__lll_lock")):
+		return kindSched, pct, true
+	case !kernel && strings.HasPrefix(dso, "lib"):
+		return kindOwnOther, pct, true
+	case !kernel:
+		return kindOwn, pct, true
+	case has("copy_folio", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter", "copy_user", "rep_movs", "memcpy", "memmove", "shmem_file_read_iter", "filemap_read"):
+		return kindCopy, pct, true
+	case has("shmem_", "folio", "page", "alloc_pages", "get_page_from_freelist", "clear_page", "mem_cgroup", "memcg", "lruvec", "lru_", "vm_enough_memory", "fault", "_mm", "rmqueue", "zap_", "tlb", "filemap_", "xas_", "mmap", "munmap", "vma"):
+		return kindPages, pct, true
+	case has("finish_task_switch", "spin_unlock", "spin_lock", "schedule", "wake_up", "futex", "pv_queued", "ttwu", "enqueue_", "dequeue_", "update_curr", "pick_next", "switch_", "rwsem", "mutex", "epoll", "ep_poll", "select_task", "idle", "hrtimer", "__switch_to"):
+		return kindSched, pct, true
+	case pre("tcp_", "__tcp", "skb_", "__skb", "ip_", "__ip_", "ipv4_", "dev_", "__dev_", "loopback", "net_", "__net", "netif", "__netif", "sock_", "__sock", "sk_", "__sk_", "inet_", "release_sock", "lock_sock") ||
+		has("softirq", "entry_SYSCALL", "syscall", "__x64_sys", "do_syscall", "__sys_", "rcv", "xmit", "napi", "check_object_size", "kmalloc", "kmem_cache", "kfree", "ksize", "fdget", "fput", "__fget"):
+		return kindNet, pct, true
+	}
+	return kindKernel, pct, true
+}
+
+// kinds sums the percentages of perf report lines by kind.
+func kinds(lines []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, l := range lines {
+		if k, p, ok := classify(l); ok {
+			out[k] += p
+		}
+	}
+	return out
+}
+
+// kindsText renders shares by kind, largest first, with seconds per GiB
+// when cpu (the server's CPU seconds per GiB) is known.
+func kindsText(k map[string]float64, cpu float64) string {
+	names := slices.Clone(kindOrder)
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(k[b], k[a]) })
+	var parts []string
+	for _, n := range names {
+		if k[n] < 0.5 {
+			continue
+		}
+		if cpu > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%% (%.2f s/GiB)", n, k[n], k[n]/100*cpu))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", n, k[n]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // perfUsable says whether system-wide sampling with perf works here.
@@ -44,7 +164,7 @@ func profileTransfer(x xfer, srv *server, p *payload, op, work string, top int) 
 		return nil, err
 	}
 	time.Sleep(500 * time.Millisecond)
-	_, _, terr := x.run(srv, p, op, work)
+	m, terr := x.run(srv, p, op, work)
 	rec.Process.Signal(syscall.SIGINT)
 	werr := rec.Wait()
 	if terr != nil {
@@ -69,10 +189,11 @@ func profileTransfer(x xfer, srv *server, p *payload, op, work string, top int) 
 	if len(lines) == 0 {
 		return nil, fmt.Errorf("perf: no samples of %s", srv.name)
 	}
+	k := kinds(lines)
 	if len(lines) > top {
 		lines = lines[:top]
 	}
-	return &profile{Server: srv.name, Client: x.client, Op: op, ByObject: strings.Join(byDSO, ", "), Lines: lines}, nil
+	return &profile{Server: srv.name, Client: x.client, Op: op, ByObject: strings.Join(byDSO, ", "), Lines: lines, Kinds: k, CPU: m.serverCPU}, nil
 }
 
 // perfLines returns the non-empty, non-comment lines of perf report

@@ -144,31 +144,51 @@ var (
 	xSigNoSig = xfer{client: cliSigNoSign, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningAESGMAC, unsigned: true}
 )
 
-// run moves the payload once (op "read" or "write") and returns MB/s and
-// the server's CPU seconds per GiB moved. Every transfer is checked
-// against the payload's SHA-256 afterwards, but the null share's
+// moved is what one transfer measured.
+type moved struct {
+	rate      float64 // MB/s
+	serverCPU float64 // the server's CPU seconds per GiB moved
+	// clientCPU is the client's CPU seconds per GiB moved: smbclient's
+	// process (from its rusage), or for the Go clients, which run in this
+	// process, this process's (getrusage) during the transfer, the check
+	// afterwards left out. Both include the logon and the local file's
+	// reads or writes.
+	clientCPU float64
+}
+
+// run moves the payload once (op "read" or "write") and returns the rate
+// and the CPU the server and the client spent per GiB. Every transfer is
+// checked against the payload's SHA-256 afterwards, but the null share's
 // (x.unchecked), which stores nothing.
-func (x xfer) run(srv *server, p *payload, op, work string) (rate, cpuPerGiB float64, err error) {
+func (x xfer) run(srv *server, p *payload, op, work string) (m moved, err error) {
 	local := filepath.Join(work, "download.bin")
 	defer os.Remove(local)
 	before := serverCPU(srv.pids())
+	selfBefore := selfCPU()
+	var childCPU float64
 	switch x.kind {
 	case kindSmbclient:
-		rate, err = x.smbclient(srv, p, op, local)
+		m.rate, childCPU, err = x.smbclient(srv, p, op, local)
 	case kindSignet:
-		rate, err = x.signet(srv, p, op, local)
+		m.rate, err = x.signet(srv, p, op, local)
 	case kindGoSMB2:
-		rate, err = x.goSMB2(srv, p, op, local)
+		m.rate, err = x.goSMB2(srv, p, op, local)
 	}
 	if err != nil {
-		return 0, 0, err
+		return moved{}, err
+	}
+	gib := float64(p.size) / (1 << 30)
+	if x.kind == kindSmbclient {
+		m.clientCPU = childCPU / gib
+	} else {
+		m.clientCPU = (selfCPU() - selfBefore) / gib
 	}
 	// smbd ends (and is reaped) after its client leaves: let that happen
 	// so its CPU time is in the parent's account.
 	time.Sleep(100 * time.Millisecond)
-	cpuPerGiB = (serverCPU(srv.pids()) - before) / (float64(p.size) / (1 << 30))
+	m.serverCPU = (serverCPU(srv.pids()) - before) / gib
 	if x.unchecked || x.memory && op == "read" {
-		return rate, cpuPerGiB, nil // nothing to check, or checked by signetMemory
+		return m, nil // nothing to check, or checked by signetMemory
 	}
 	check := local
 	if op == "write" {
@@ -177,12 +197,12 @@ func (x xfer) run(srv *server, p *payload, op, work string) (rate, cpuPerGiB flo
 	}
 	got, err := fileSum(check)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: checking the copy: %w", x.client, op, err)
+		return moved{}, fmt.Errorf("%s %s: checking the copy: %w", x.client, op, err)
 	}
 	if got != p.sum {
-		return 0, 0, fmt.Errorf("%s %s: the copy differs from the original (SHA-256)", x.client, op)
+		return moved{}, fmt.Errorf("%s %s: the copy differs from the original (SHA-256)", x.client, op)
 	}
-	return rate, cpuPerGiB, nil
+	return m, nil
 }
 
 var smbclientProto = map[uint16]string{client.Dialect302: "SMB3_02", client.Dialect311: "SMB3_11"}
@@ -219,22 +239,27 @@ func (x xfer) smbclientArgs(addr, cmd string) []string {
 
 // smbclient runs one get or put. The rate is smbclient's own (the transfer
 // without process start and logon, like the Go clients' figures); the
-// wall-clock rate is the fallback.
-func (x xfer) smbclient(srv *server, p *payload, op, local string) (float64, error) {
+// wall-clock rate is the fallback. cpu is the seconds smbclient's process
+// used, start-up and logon included.
+func (x xfer) smbclient(srv *server, p *payload, op, local string) (rate, cpu float64, err error) {
 	cmd := "get " + readName + " " + local
 	if op == "write" {
 		cmd = "put " + p.path + " " + putName
 	}
 	t0 := time.Now()
-	out, err := exec.Command("smbclient", x.smbclientArgs(srv.addr, cmd)...).CombinedOutput()
+	c := exec.Command("smbclient", x.smbclientArgs(srv.addr, cmd)...)
+	out, err := c.CombinedOutput()
 	el := time.Since(t0)
 	if err != nil {
-		return 0, fmt.Errorf("smbclient %s: %v\n%s", cmd, err, out)
+		return 0, 0, fmt.Errorf("smbclient %s: %v\n%s", cmd, err, out)
+	}
+	if ps := c.ProcessState; ps != nil {
+		cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
 	if r, ok := smbclientRate(out); ok {
-		return r, nil
+		return r, cpu, nil
 	}
-	return mbps(p.size, el), nil
+	return mbps(p.size, el), cpu, nil
 }
 
 // dialer is the Signet client's configuration for this case.
