@@ -17,8 +17,12 @@ const gmacNonceSize = 12
 // Verification corrects the tag instead of copying the message; see the
 // package documentation and [gmacSigner.zeroedTag].
 type gmacSigner struct {
-	aead cipher.AEAD // stateless, safe for concurrent use
+	aead cipher.AEAD // stateless, safe for concurrent use; nil when wide is set
 	hpow *powerTable // H^0..H^15, H = AES-K(0^128) the GHASH key
+	// wide, where the CPU has 512-bit carry-less multiplies
+	// (ghashAVX512), computes the tags instead of aead: about three
+	// times the standard library's speed on long messages (ghash.go).
+	wide *wideGMAC
 }
 
 // gmacScratch is pooled, key-independent space for the nonce and tag, so
@@ -39,13 +43,16 @@ func newGMACSigner(key []byte) (*gmacSigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
 	var h [aes.BlockSize]byte
 	block.Encrypt(h[:], h[:])
-	s := &gmacSigner{aead: aead, hpow: newPowerTable(loadElement(h[:]))}
+	s := &gmacSigner{hpow: newPowerTable(loadElement(h[:]))}
+	if ghashAVX512 {
+		// The wide path replaces the standard library's GCM, whose
+		// tables an idle signer would otherwise keep as well.
+		s.wide = newWideGMAC(block, loadElement(h[:]))
+	} else if s.aead, err = cipher.NewGCM(block); err != nil {
+		return nil, err
+	}
 	clear(h[:])
 	return s, nil
 }
@@ -70,6 +77,10 @@ func gmacNonce(nonce *[gmacNonceSize]byte, msg []byte) {
 // tag returns the GMAC tag of msg exactly as it is, into sc.tag.
 func (s *gmacSigner) tag(sc *gmacScratch, msg []byte) {
 	gmacNonce(&sc.nonce, msg)
+	if s.wide != nil {
+		s.wide.tag(&sc.tag, &sc.nonce, msg)
+		return
+	}
 	s.aead.Seal(sc.tag[:0], sc.nonce[:], nil, msg)
 }
 
