@@ -126,13 +126,18 @@ func DeriveCipherKeys(dialect uint16, c Cipher, sessionKey, preauthHash []byte) 
 }
 
 // NewAEAD returns the AEAD of cipher c under key: AES-GCM with a 12-byte
-// nonce or AES-CCM with an 11-byte nonce, both with a 16-byte tag.
+// nonce or AES-CCM with an 11-byte nonce, both with a 16-byte tag. GCM is
+// the wide assembly of gcm_wide.go where the CPU has it (gcmAVX512), else
+// the standard library's.
 func NewAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
 	if !c.Valid() {
 		return nil, fmt.Errorf("%w 0x%04x", ErrUnknownCipher, uint16(c))
 	}
 	if len(key) != c.KeySize() {
 		return nil, fmt.Errorf("smbcrypto: %v needs a %d-byte key, got %d", c, c.KeySize(), len(key))
+	}
+	if c.gcm() && gcmAVX512 {
+		return newWideGCM(key)
 	}
 	b, err := aes.NewCipher(key)
 	if err != nil {

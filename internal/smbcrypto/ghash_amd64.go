@@ -19,3 +19,19 @@ func ghashBlocksAVX512(table *[ghashTableSize]byte, y *[16]byte, data []byte)
 func ghashBlocks(table *[ghashTableSize]byte, y *[16]byte, data []byte) {
 	ghashBlocksAVX512(table, y, data)
 }
+
+// gcmAVX512 is whether the wide AES-GCM (gcm_wide.go) can run here: the
+// wide GHASH and 512-bit AES rounds.
+var gcmAVX512 = ghashAVX512 && cpu.X86.HasAVX512VAES
+
+// aesCTRAVX512 XORs src, whole blocks, with the AES counter-mode key
+// stream under the round keys rk (rounds 10, 12 or 14) from the counter
+// block ctr (GCM's 32-bit big-endian increment), into dst, and advances
+// ctr past the blocks used.
+//
+//go:noescape
+func aesCTRAVX512(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte)
+
+func aesCTRBlocks(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte) {
+	aesCTRAVX512(rk, rounds, ctr, dst, src)
+}

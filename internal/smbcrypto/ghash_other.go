@@ -9,3 +9,9 @@ const ghashAVX512 = false
 func ghashBlocks(table *[ghashTableSize]byte, y *[16]byte, data []byte) {
 	panic("smbcrypto: ghashBlocks without assembly")
 }
+
+const gcmAVX512 = false
+
+func aesCTRBlocks(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte) {
+	panic("smbcrypto: aesCTRBlocks without assembly")
+}
