@@ -44,6 +44,24 @@ type payload struct {
 	size int64
 	data []byte // the payload in memory, read on first use (memory-to-memory cases)
 	sink []byte // where memory-to-memory reads land, made once and reused
+	got  []byte // what the last memory-to-memory read received (in sink)
+}
+
+// prepareMemory reads the payload into memory and makes the sink the
+// memory-to-memory cases need, so that neither is done (and counted as
+// the client's CPU) during a transfer. The sink is made and touched once:
+// a fresh 1 GiB per run would make the kernel fault in and zero its pages
+// while the server is timed.
+func (p *payload) prepareMemory() error {
+	data, err := p.bytes()
+	if err != nil {
+		return err
+	}
+	if p.sink == nil {
+		p.sink = make([]byte, p.size)
+		copy(p.sink, data)
+	}
+	return nil
 }
 
 // bytes returns the payload in memory.
@@ -163,6 +181,11 @@ type moved struct {
 func (x xfer) run(srv *server, p *payload, op, work string) (m moved, err error) {
 	local := filepath.Join(work, "download.bin")
 	defer os.Remove(local)
+	if x.memory {
+		if err := p.prepareMemory(); err != nil {
+			return moved{}, err
+		}
+	}
 	before := serverCPU(srv.pids())
 	selfBefore := selfCPU()
 	var childCPU float64
@@ -187,8 +210,14 @@ func (x xfer) run(srv *server, p *payload, op, work string) (m moved, err error)
 	// so its CPU time is in the parent's account.
 	time.Sleep(100 * time.Millisecond)
 	m.serverCPU = (serverCPU(srv.pids()) - before) / gib
-	if x.unchecked || x.memory && op == "read" {
-		return m, nil // nothing to check, or checked by signetMemory
+	if x.unchecked {
+		return m, nil // the null share's bytes are not the payload
+	}
+	if x.memory && op == "read" {
+		if int64(len(p.got)) != p.size || sha256.Sum256(p.got) != p.sum {
+			return moved{}, fmt.Errorf("%s read: the copy differs from the original (%d bytes, SHA-256)", x.client, len(p.got))
+		}
+		return m, nil
 	}
 	check := local
 	if op == "write" {
@@ -443,8 +472,9 @@ func (x xfer) goSMB2(srv *server, p *payload, op, local string) (float64, error)
 
 // signetMemory moves the payload with the Signet client from memory
 // (write) or into memory (read), so that no local file I/O is timed: the
-// shape of the TCP ceiling on the client's side. The read is checked
-// against the payload's SHA-256 after the clock stops.
+// shape of the TCP ceiling on the client's side. What a read received is
+// left in p.got for run to check against the payload's SHA-256, after
+// the clock stops and the client's CPU is taken.
 func (x xfer) signetMemory(sh *client.Share, p *payload, op string) (float64, error) {
 	data, err := p.bytes()
 	if err != nil {
@@ -457,24 +487,19 @@ func (x xfer) signetMemory(sh *client.Share, p *payload, op string) (float64, er
 		}
 		return mbps(p.size, el), nil
 	}
-	if p.sink == nil {
-		// Made and touched once: a fresh 1 GiB per run would make the
-		// kernel fault in and zero its pages while the server is timed.
-		p.sink = make([]byte, p.size)
-		copy(p.sink, data)
+	if err := p.prepareMemory(); err != nil {
+		return 0, err
 	}
 	into := &sliceWriter{b: p.sink[:0]}
 	n, el, err := signetDownload(sh, into)
+	p.got = into.b
 	if err != nil {
 		return 0, err
 	}
-	if x.unchecked && n == p.size {
-		return mbps(p.size, el), nil // the null share's bytes are not the payload
+	if n != p.size {
+		return 0, fmt.Errorf("%s read: %d bytes of %d", x.client, n, p.size)
 	}
-	if n != p.size || sha256.Sum256(into.b) != p.sum {
-		return 0, fmt.Errorf("%s read: the copy differs from the original (%d bytes, SHA-256)", x.client, n)
-	}
-	return mbps(p.size, el), nil
+	return mbps(p.size, el), nil // run checks the bytes, after the client's CPU is taken
 }
 
 // sliceWriter appends to a slice made large enough beforehand.

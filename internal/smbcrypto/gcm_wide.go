@@ -2,7 +2,6 @@ package smbcrypto
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -21,8 +20,7 @@ import (
 type wideGCM struct {
 	rounds int
 	rk     [15 * 16]byte // the expanded key, round key i at 16*i
-	block  cipher.Block  // the same key, for the single blocks E(0) and E(J0)
-	ghash  wideGMAC
+	ghash  wideGMAC      // its table only (the tag here is computed by tag below)
 }
 
 // newWideGCM returns AES-GCM for a 16- or 32-byte key.
@@ -31,13 +29,12 @@ func newWideGCM(key []byte) (*wideGCM, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &wideGCM{block: b}
+	g := &wideGCM{}
 	g.rounds = expandKey(key, &g.rk)
-	var h [16]byte
-	b.Encrypt(h[:], h[:])
-	g.ghash.block = b
-	g.ghash.table = ghashTable(loadElement(h[:]))
-	clear(h[:])
+	h := make([]byte, 16)
+	b.Encrypt(h, h)
+	g.ghash.table = ghashTable(loadElement(h))
+	clear(h)
 	return g, nil
 }
 
@@ -122,7 +119,9 @@ func (g *wideGCM) ctr(dst, src []byte, j0 [16]byte) {
 }
 
 // tag computes GHASH over aad and ciphertext (each zero-padded) and the
-// length block, XOR E_K(j0), into tag; it uses tag's space for E_K(j0).
+// length block, XOR E_K(j0), into tag. E_K(j0) is the counter mode's key
+// stream at j0, so no cipher.Block (whose interface call would move the
+// buffers to the heap) is needed.
 func (g *wideGCM) tag(tag *[16]byte, j0 *[16]byte, aad, ciphertext []byte) {
 	var y [16]byte
 	absorb := func(p []byte) {
@@ -142,10 +141,11 @@ func (g *wideGCM) tag(tag *[16]byte, j0 *[16]byte, aad, ciphertext []byte) {
 	binary.BigEndian.PutUint64(lens[:8], uint64(len(aad))*8)
 	binary.BigEndian.PutUint64(lens[8:], uint64(len(ciphertext))*8)
 	ghashBlocks(&g.ghash.table, &y, lens[:])
-	*tag = *j0
-	g.block.Encrypt(tag[:], tag[:])
+	ctr := *j0
+	var ek [16]byte
+	aesCTRBlocks(&g.rk, g.rounds, &ctr, ek[:], ek[:])
 	for i := range tag {
-		tag[i] ^= y[15-i]
+		tag[i] = ek[i] ^ y[15-i]
 	}
 }
 
