@@ -17,8 +17,9 @@
 //   - HMAC-SHA256 and AES-CMAC are streaming MACs, so the message is fed in
 //     three pieces: bytes 0..47, sixteen zero bytes, and bytes 64..end (the
 //     approach of Samba's smb2_signing_check_pdu).
-//   - AES-GMAC uses the standard library's GCM, whose additional data must
-//     be one contiguous slice. The tag is computed over the message as it
+//   - AES-GMAC computes its tag in one pass over one contiguous slice (the
+//     standard library's GCM takes the additional data so, and the wide
+//     GHASH below is used the same way). The tag is computed over the message as it
 //     is, signature included, and corrected afterwards: GHASH is linear in
 //     its input blocks, and the Signature field is exactly AAD block 4, so
 //     the tag of the zeroed message is tag XOR S·H^(n-2), where S is the
@@ -33,12 +34,27 @@
 // All comparisons are constant-time. Sign writes only into the caller's
 // outgoing buffer and never copies it.
 //
+// # Speed
+//
+// Where the CPU has AVX-512 with VPCLMULQDQ (and, for GCM, VAES), GMAC
+// signing and SMB3 AES-GCM encryption use this package's assembly
+// (ghash_amd64.s, aesctr_amd64.s): GHASH with 512-bit carry-less
+// multiplies, 32 blocks a round, and AES counter mode sixteen blocks at a
+// time. On the AMD EPYC (Zen 5) this was measured on, GMAC runs at about
+// 29 GB/s and AES-128-GCM at 18 GB/s per core, about three times the
+// standard library's 9.5 and 5.8 (BenchmarkSign, BenchmarkGCM). Elsewhere,
+// and with the purego build tag, the standard library's GCM is used.
+// The assembly is checked against the standard library at every length up
+// to 600 (GCM) and 1,100 (GMAC) bytes, at large sizes and every alignment
+// (TestWideGMAC, TestWideGCM), and runs every vector test of the package
+// on such a CPU.
+//
 // # Concurrency and memory
 //
 // Signers are immutable after construction and safe for concurrent use.
 // Per-message scratch (hash states, CMAC chaining state, GCM nonce and tag)
 // comes from package-level sync.Pools of key-independent objects that are
 // wiped before they are returned, so the steady state allocates nothing and
-// an idle signer holds only its key schedule (about 0.25 to 1.1 KiB, see
+// an idle signer holds only its key schedule (about 0.25 to 1.4 KiB, see
 // TestIdleSignerSize); no signer owns a pool.
 package smbcrypto

@@ -2,9 +2,9 @@ package smbcrypto
 
 import (
 	"bytes"
-	"fmt"
 	"crypto/aes"
 	"crypto/cipher"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
