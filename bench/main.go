@@ -797,7 +797,7 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, status, bound)
 	}
 	if obs := res.obstacles(m.cores); len(obs) > 0 {
-		b.WriteString("\n## What is in the way of the missed targets\n\nWorked out by the program from this run's own figures: the medians above, the client's and the server's CPU per GiB (a bound: two programs that need c and s CPU seconds per GiB cannot move more than cores / (c + s) GiB per second, nor a one-thread client more than 1 / c), the share that stores nothing, and the profiles. The kinds of work sort perf's symbols by name (`classify` in bench/profile.go); that sorting is a judgement, and a VM's perf puts time with interrupts off at the unlock that turns them back on, counted here with scheduling.\n\n")
+		b.WriteString("\n## What is in the way of the missed targets\n\nWorked out by the program from this run's own figures: the medians above, the client's and the server's CPU per GiB (a bound: two programs that need c and s CPU seconds per GiB cannot move more than cores / (c + s) GiB per second, nor a one-thread client more than 1 / c), the share that stores nothing, and the profiles. The kinds of work sort perf's symbols by name (`classify` in bench/profile.go); that sorting is a judgement, and a VM's perf puts time with interrupts off at the unlock that turns them back on, so that time is a kind of its own whose work (waking a task, the page allocator's locks) a flat profile cannot tell apart.\n\n")
 		for _, o := range obs {
 			fmt.Fprintf(&b, "- %s\n", o)
 		}

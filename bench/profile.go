@@ -34,14 +34,15 @@ const (
 	kindMAC      = "MAC and cipher"
 	kindCopy     = "data copies (socket and file)"
 	kindPages    = "page allocation, faults and memory accounting"
-	kindSched    = "scheduling, wake-ups and locks"
+	kindSched    = "task switches, futexes and locks"
+	kindIRQ      = "interrupts-off sections (_raw_spin_unlock_irq*: wake-ups, page and LRU locks)"
 	kindNet      = "TCP/IP and system-call entry"
 	kindKernel   = "other kernel"
 	kindOwn      = "the server's executable (for Signet its code and Go runtime)"
 	kindOwnOther = "libraries (for Samba its own code, libc)"
 )
 
-var kindOrder = []string{kindMAC, kindCopy, kindPages, kindSched, kindNet, kindKernel, kindOwn, kindOwnOther}
+var kindOrder = []string{kindMAC, kindCopy, kindPages, kindIRQ, kindSched, kindNet, kindKernel, kindOwn, kindOwnOther}
 
 // classify sorts one line of `perf report --sort dso,sym` ("12.5% dso
 // [k] symbol") into a kind of work and returns it with the line's
@@ -50,9 +51,11 @@ var kindOrder = []string{kindMAC, kindCopy, kindPages, kindSched, kindNet, kindK
 // The kernel's names are matched by prefix or substring and are a
 // judgement, not a fact of the profile: _copy_to_iter, for one, is the
 // socket's receive copy on a write and the file's read copy on a read,
-// so both go into one "data copies" kind. On a VM, time with interrupts
-// off shows up at the _raw_spin_unlock_irq* that turns them back on,
-// mostly in wake-ups; it is counted with scheduling.
+// so both go into one "data copies" kind. On a VM, perf cannot sample
+// while interrupts are off, so that time shows up at the
+// _raw_spin_unlock_irq* that turns them back on; what ran there (waking
+// a task, the page allocator's and the LRU lists' locks) cannot be told
+// from a flat profile, so it is a kind of its own.
 func classify(line string) (kind string, pct float64, ok bool) {
 	f := strings.Fields(line)
 	if len(f) < 2 || !strings.HasSuffix(f[0], "%") {
@@ -86,7 +89,8 @@ func classify(line string) (kind string, pct float64, ok bool) {
 	kernel := strings.Contains(dso, "kernel")
 	switch {
 	case !kernel && (strings.Contains(dso, "gnutls") || strings.Contains(dso, "nettle") || strings.Contains(dso, "hogweed") ||
-		strings.Contains(dso, "libcrypto") || strings.Contains(dso, "gcrypt") || pre("crypto/", "vendor/golang.org/x/crypto", "golang.org/x/crypto")):
+		strings.Contains(dso, "libcrypto") || strings.Contains(dso, "gcrypt") || pre("crypto/", "vendor/golang.org/x/crypto", "golang.org/x/crypto") ||
+		has("/smbcrypto.", "ghash", "aesCTR", "gcmAes")):
 		return kindMAC, pct, true
 	case !kernel && has("memmove", "memcpy"):
 		return kindCopy, pct, true
@@ -101,6 +105,8 @@ func classify(line string) (kind string, pct float64, ok bool) {
 		return kindCopy, pct, true
 	case has("shmem_", "folio", "page", "alloc_pages", "get_page_from_freelist", "clear_page", "mem_cgroup", "memcg", "lruvec", "lru_", "vm_enough_memory", "fault", "_mm", "rmqueue", "zap_", "tlb", "filemap_", "xas_", "mmap", "munmap", "vma"):
 		return kindPages, pct, true
+	case has("_raw_spin_unlock_irq"):
+		return kindIRQ, pct, true
 	case has("finish_task_switch", "spin_unlock", "spin_lock", "schedule", "wake_up", "futex", "pv_queued", "ttwu", "enqueue_", "dequeue_", "update_curr", "pick_next", "switch_", "rwsem", "mutex", "epoll", "ep_poll", "select_task", "idle", "hrtimer", "__switch_to"):
 		return kindSched, pct, true
 	case pre("tcp_", "__tcp", "skb_", "__skb", "ip_", "__ip_", "ipv4_", "dev_", "__dev_", "loopback", "net_", "__net", "netif", "__netif", "sock_", "__sock", "sk_", "__sk_", "inet_", "release_sock", "lock_sock") ||
