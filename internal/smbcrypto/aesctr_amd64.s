@@ -6,10 +6,6 @@
 // (VAES, AVX-512F, AVX-512BW): sixteen blocks per round of the loop, four
 // in each ZMM register, then single blocks.
 
-DATA ctrBswap<>+0(SB)/8, $0x08090a0b0c0d0e0f
-DATA ctrBswap<>+8(SB)/8, $0x0001020304050607
-GLOBL ctrBswap<>(SB), RODATA|NOPTR, $16
-
 // Lane increments 0..3 (in the low dword of each byte-reversed counter),
 // and the step of 4 and of 16.
 DATA ctrLanes<>+0(SB)/8, $0
@@ -62,7 +58,7 @@ TEXT ·aesCTRAVX512(SB), NOSPLIT, $0-72
 	SHLQ            $4, BX
 	VBROADCASTI32X4 (DI)(BX*1), Z30
 
-	VBROADCASTI32X4 ctrBswap<>(SB), Z31
+	VBROADCASTI32X4 ·bswapMask(SB), Z31
 	// Z8: the counter block byte-reversed, in every lane, plus 0..3.
 	VBROADCASTI32X4 (CX), Z8
 	VPSHUFB         Z31, Z8, Z8

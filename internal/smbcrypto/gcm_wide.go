@@ -57,12 +57,7 @@ func (g *wideGCM) Seal(dst, nonce, plaintext, aad []byte) []byte {
 		panic("smbcrypto: message too large for GCM")
 	}
 	ret, out := sliceForAppend(dst, len(plaintext)+gcmTagSize)
-	if inexactOverlap(out, plaintext) {
-		panic("smbcrypto: invalid buffer overlap of output and input")
-	}
-	if anyOverlap(out, aad) {
-		panic("smbcrypto: invalid buffer overlap of output and additional data")
-	}
+	checkOverlap(out, plaintext, aad)
 	var j0 [16]byte
 	copy(j0[:], nonce)
 	j0[15] = 1
@@ -83,12 +78,7 @@ func (g *wideGCM) Open(dst, nonce, ciphertext, aad []byte) ([]byte, error) {
 	}
 	ct, want := ciphertext[:len(ciphertext)-gcmTagSize], ciphertext[len(ciphertext)-gcmTagSize:]
 	ret, out := sliceForAppend(dst, len(ct))
-	if inexactOverlap(out, ct) {
-		panic("smbcrypto: invalid buffer overlap of output and input")
-	}
-	if anyOverlap(out, aad) {
-		panic("smbcrypto: invalid buffer overlap of output and additional data")
-	}
+	checkOverlap(out, ct, aad)
 	var j0 [16]byte
 	copy(j0[:], nonce)
 	j0[15] = 1
@@ -146,6 +136,18 @@ func (g *wideGCM) tag(tag *[16]byte, j0 *[16]byte, aad, ciphertext []byte) {
 	aesCTRBlocks(&g.rk, g.rounds, &ctr, ek[:], ek[:])
 	for i := range tag {
 		tag[i] = ek[i] ^ y[15-i]
+	}
+}
+
+// checkOverlap panics, as the standard library's GCM does, when the
+// output overlaps the input other than exactly (in place) or overlaps the
+// additional data at all.
+func checkOverlap(out, in, aad []byte) {
+	if inexactOverlap(out, in) {
+		panic("smbcrypto: invalid buffer overlap of output and input")
+	}
+	if anyOverlap(out, aad) {
+		panic("smbcrypto: invalid buffer overlap of output and additional data")
 	}
 }
 

@@ -20,9 +20,11 @@
 // by lane (the low, high and two middle products, schoolbook), summed
 // unreduced, the lanes folded together, and reduced once per round.
 
-DATA ghashBswap<>+0(SB)/8, $0x08090a0b0c0d0e0f
-DATA ghashBswap<>+8(SB)/8, $0x0001020304050607
-GLOBL ghashBswap<>(SB), RODATA|NOPTR, $16
+// bswapMask reverses the bytes of a 128-bit lane (VPSHUFB); aesctr_amd64.s
+// uses it too.
+DATA ·bswapMask+0(SB)/8, $0x08090a0b0c0d0e0f
+DATA ·bswapMask+8(SB)/8, $0x0001020304050607
+GLOBL ·bswapMask(SB), RODATA|NOPTR, $16
 
 DATA ghashPoly<>+0(SB)/8, $0x0000000000000001
 DATA ghashPoly<>+8(SB)/8, $0xc200000000000000
@@ -71,7 +73,7 @@ TEXT ·ghashBlocksAVX512(SB), NOSPLIT, $0-40
 	MOVQ data_len+24(FP), DX
 
 	VMOVDQU         (CX), X8
-	VBROADCASTI32X4 ghashBswap<>(SB), Z31
+	VBROADCASTI32X4 ·bswapMask(SB), Z31
 	VMOVDQU         ghashPoly<>(SB), X14
 	VMOVDQU64       256(DI), Z20 // H^16 H^15 H^14 H^13
 	VMOVDQU64       320(DI), Z21 // H^12 .. H^9
@@ -156,7 +158,7 @@ loop16:
 
 singles:
 	VMOVDQU 496(DI), X13 // H^1
-	VMOVDQU ghashBswap<>(SB), X12
+	VMOVDQU ·bswapMask(SB), X12
 
 singlesLoop:
 	CMPQ DX, $16
