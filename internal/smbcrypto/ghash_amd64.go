@@ -35,3 +35,16 @@ func aesCTRAVX512(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte)
 func aesCTRBlocks(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte) {
 	aesCTRAVX512(rk, rounds, ctr, dst, src)
 }
+
+// cmacAESNI is whether cbcmacAES128 can run here (AES-NI).
+var cmacAESNI = cpu.X86.HasAES
+
+// cbcmacAES128 chains whole 16-byte blocks of data into the CBC-MAC state
+// x under the AES-128 round keys rk (expandKey).
+//
+//go:noescape
+func cbcmacAES128(rk *[15 * 16]byte, x *[16]byte, data []byte)
+
+func cbcmacBlocks(rk *[15 * 16]byte, x *[16]byte, data []byte) {
+	cbcmacAES128(rk, x, data)
+}

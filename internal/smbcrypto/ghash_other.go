@@ -15,3 +15,9 @@ const gcmAVX512 = false
 func aesCTRBlocks(rk *[15 * 16]byte, rounds int, ctr *[16]byte, dst, src []byte) {
 	panic("smbcrypto: aesCTRBlocks without assembly")
 }
+
+const cmacAESNI = false
+
+func cbcmacBlocks(rk *[15 * 16]byte, x *[16]byte, data []byte) {
+	panic("smbcrypto: cbcmacBlocks without assembly")
+}
