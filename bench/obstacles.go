@@ -49,15 +49,19 @@ func (r *results) kindsOf(server, client, op string) string {
 	return fmt.Sprintf("%s's CPU during the profiled %s (%.2f s/GiB): %s.", server, op, p.CPU, kindsText(p.Kinds, p.CPU))
 }
 
-// kernelData is the seconds per GiB a profiled server spent in the
-// kernel's data copies and page work, which any server that copies the
-// data into and out of the page cache pays; NaN without a profile.
+// kernelData is the share of a profiled server's samples that went to
+// the kernel's data copies and page work, which any server that copies
+// the data into and out of the page cache pays, applied to the median CPU
+// per GiB of the same server, client and operation (the profile is one
+// extra transfer, which may have been an unlucky one): seconds per GiB.
+// NaN without a profile or a median.
 func (r *results) kernelData(server, client, op string) float64 {
 	p := r.profileOf(server, client, op)
-	if p == nil || len(p.Kinds) == 0 || p.CPU <= 0 {
+	cpu := r.cpu(server, client, op)
+	if p == nil || len(p.Kinds) == 0 || math.IsNaN(cpu) {
 		return math.NaN()
 	}
-	return (p.Kinds[kindCopy] + p.Kinds[kindPages]) / 100 * p.CPU
+	return (p.Kinds[kindCopy] + p.Kinds[kindPages]) / 100 * cpu
 }
 
 // obstacles explains every missed target from this run's own figures:
@@ -188,7 +192,7 @@ func (r *results) obstacles(cores int) []string {
 					fmt.Fprintf(&b, " Signet's server with nothing stored or fetched: %.2f s/GiB (%.2fx Samba), so the file's part cost Signet %.2f s.", nc, nc/sam, sig-nc)
 				}
 				if kd := r.kernelData(srvSignet, cliSmbGMAC, op); !math.IsNaN(kd) {
-					fmt.Fprintf(&b, " In the profile, the kernel's data copies and page work alone took %.2f s/GiB of Signet's server", kd)
+					fmt.Fprintf(&b, " The kernel's data copies and page work alone (their share of the profile, applied to the median) took %.2f s/GiB of Signet's server", kd)
 					if kd >= 0.6*sam {
 						b.WriteString(", more than the whole budget: **the kernel's copies into and out of the socket and the page cache, which Samba pays too, are in the way**")
 					} else {
