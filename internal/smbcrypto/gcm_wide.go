@@ -19,8 +19,8 @@ import (
 // the messages SMB encrypts (up to 8 MiB) still gain.
 type wideGCM struct {
 	rounds int
-	rk     [15 * 16]byte // the expanded key, round key i at 16*i
-	ghash  wideGMAC      // its table only (the tag here is computed by tag below)
+	rk     [15 * 16]byte        // the expanded key, round key i at 16*i
+	table  [ghashTableSize]byte // the GHASH key powers (ghashTable)
 }
 
 // newWideGCM returns AES-GCM for a 16- or 32-byte key.
@@ -33,7 +33,7 @@ func newWideGCM(key []byte) (*wideGCM, error) {
 	g.rounds = expandKey(key, &g.rk)
 	h := make([]byte, 16)
 	b.Encrypt(h, h)
-	g.ghash.table = ghashTable(loadElement(h))
+	g.table = ghashTable(loadElement(h))
 	clear(h)
 	return g, nil
 }
@@ -114,23 +114,9 @@ func (g *wideGCM) ctr(dst, src []byte, j0 [16]byte) {
 // buffers to the heap) is needed.
 func (g *wideGCM) tag(tag *[16]byte, j0 *[16]byte, aad, ciphertext []byte) {
 	var y [16]byte
-	absorb := func(p []byte) {
-		n := len(p) &^ 15
-		if n > 0 {
-			ghashBlocks(&g.ghash.table, &y, p[:n])
-		}
-		if rem := len(p) - n; rem > 0 {
-			var last [16]byte
-			copy(last[:], p[n:])
-			ghashBlocks(&g.ghash.table, &y, last[:])
-		}
-	}
-	absorb(aad)
-	absorb(ciphertext)
-	var lens [16]byte
-	binary.BigEndian.PutUint64(lens[:8], uint64(len(aad))*8)
-	binary.BigEndian.PutUint64(lens[8:], uint64(len(ciphertext))*8)
-	ghashBlocks(&g.ghash.table, &y, lens[:])
+	ghashPadded(&g.table, &y, aad)
+	ghashPadded(&g.table, &y, ciphertext)
+	ghashLengths(&g.table, &y, len(aad), len(ciphertext))
 	ctr := *j0
 	var ek [16]byte
 	aesCTRBlocks(&g.rk, g.rounds, &ctr, ek[:], ek[:])

@@ -59,23 +59,33 @@ func ghashTable(h fieldElement) (t [ghashTableSize]byte) {
 	return t
 }
 
+// ghashPadded folds p into y, its last partial block zero-padded.
+func ghashPadded(table *[ghashTableSize]byte, y *[16]byte, p []byte) {
+	n := len(p) &^ 15
+	if n > 0 {
+		ghashBlocks(table, y, p[:n])
+	}
+	if rem := len(p) - n; rem > 0 {
+		var last [16]byte
+		copy(last[:], p[n:])
+		ghashBlocks(table, y, last[:])
+	}
+}
+
+// ghashLengths folds in the length block: len(A) and len(C) in bits,
+// 64-bit big-endian each.
+func ghashLengths(table *[ghashTableSize]byte, y *[16]byte, aadLen, ctLen int) {
+	var lens [16]byte
+	binary.BigEndian.PutUint64(lens[:8], uint64(aadLen)*8)
+	binary.BigEndian.PutUint64(lens[8:], uint64(ctLen)*8)
+	ghashBlocks(table, y, lens[:])
+}
+
 // tag writes into tag the GMAC of aad under nonce.
 func (g *wideGMAC) tag(tag *[16]byte, nonce *[gmacNonceSize]byte, aad []byte) {
 	var y [16]byte
-	n := len(aad) &^ 15
-	if n > 0 {
-		ghashBlocks(&g.table, &y, aad[:n])
-	}
-	// The last partial block, zero-padded, and the length block:
-	// len(A) and len(C) in bits, 64-bit big-endian each (C is empty).
-	var last [32]byte
-	k := 0
-	if rem := len(aad) - n; rem > 0 {
-		copy(last[:], aad[n:])
-		k = 16
-	}
-	binary.BigEndian.PutUint64(last[k:], uint64(len(aad))*8)
-	ghashBlocks(&g.table, &y, last[:k+16])
+	ghashPadded(&g.table, &y, aad)
+	ghashLengths(&g.table, &y, len(aad), 0)
 
 	// Y is held byte-reversed; the tag is Y in block order XOR E_K(J0),
 	// J0 = nonce || 0x00000001, encrypted in tag's own space (a local
