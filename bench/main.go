@@ -11,7 +11,7 @@
 //     seconds per GiB moved (from /proc);
 //   - Signet signed against Signet with signing not required, same client;
 //   - encrypted transfers (3.1.1 AES-128-GCM) with smbclient and the Signet
-//     client against both servers;
+//     client, and (3.0.2 AES-128-CCM) with smbclient, against both servers;
 //   - small files (create, write 4 KiB, close, stat, delete) from 1 and from
 //     8 sessions at once;
 //   - a folder of 100,000 entries listed, with the Signet client
@@ -405,7 +405,7 @@ func (cfg *config) cases() []xfer {
 		cases = append(cases, xSmbGMAC, xSmbCMAC, xSigGMAC, xSigMem, xSigCMAC, xSigHMAC, xGoSMB2)
 	}
 	if cfg.parts["encrypt"] {
-		cases = append(cases, xSmbEnc, xSigEnc)
+		cases = append(cases, xSmbEnc, xSmbCCM, xSigEnc)
 	}
 	if len(cfg.clients) > 0 {
 		cases = slices.DeleteFunc(cases, func(x xfer) bool {

@@ -144,6 +144,7 @@ const (
 	cliSigHMAC    = "Signet client 3.1.1 HMAC-SHA256"
 	cliGoSMB2     = "go-smb2 3.0.2 AES-128-CMAC"
 	cliSmbEnc     = "smbclient 3.1.1 AES-128-GCM encrypted"
+	cliSmbCCM     = "smbclient 3.0.2 AES-128-CCM encrypted"
 	cliSigEnc     = "Signet client 3.1.1 AES-128-GCM encrypted"
 	cliSigNoSign  = "Signet client 3.1.1 unsigned"
 	cliCeiling    = "Go sender and receiver, two processes"
@@ -154,7 +155,7 @@ const (
 	unitKiBPerSes = "KiB/session"
 )
 
-var transferClients = []string{cliSmbGMAC, cliSmbCMAC, cliSigGMAC, cliSigMem, cliSigCMAC, cliSigHMAC, cliGoSMB2, cliSmbEnc, cliSigEnc}
+var transferClients = []string{cliSmbGMAC, cliSmbCMAC, cliSigGMAC, cliSigMem, cliSigCMAC, cliSigHMAC, cliGoSMB2, cliSmbEnc, cliSmbCCM, cliSigEnc}
 
 // ratios lists the quotients the benchmark prints: Signet/Samba for every
 // client and operation measured against both, Signet/ceiling, signed over

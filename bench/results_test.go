@@ -129,7 +129,7 @@ func TestParseFlags(t *testing.T) {
 	for _, x := range cfg.cases() {
 		names = append(names, x.client)
 	}
-	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSmbEnc, cliSigEnc}, ";") {
+	if strings.Join(names, ";") != strings.Join([]string{cliSmbGMAC, cliSmbCMAC, cliSmbEnc, cliSmbCCM, cliSigEnc}, ";") {
 		t.Errorf("-clients smbclient,GCM selected %q", names)
 	}
 	cfg, err = parseFlags(nil)

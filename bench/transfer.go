@@ -141,7 +141,7 @@ type xfer struct {
 	kind     clientKind
 	dialect  uint16
 	alg      uint16 // Signet client, 3.1.1: the one signing algorithm offered
-	encrypt  bool   // require AES-128-GCM encryption
+	cipher   uint16 // require encryption with this cipher (0: none)
 	unsigned bool   // Signet client with signing allowed off
 	memory   bool   // Signet client: from and into memory, no local file
 	// unchecked: the bytes read are not the payload (the null share of
@@ -157,10 +157,18 @@ var (
 	xSigCMAC  = xfer{client: cliSigCMAC, kind: kindSignet, dialect: client.Dialect302}
 	xSigHMAC  = xfer{client: cliSigHMAC, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningHMACSHA256}
 	xGoSMB2   = xfer{client: cliGoSMB2, kind: kindGoSMB2, dialect: client.Dialect302}
-	xSmbEnc   = xfer{client: cliSmbEnc, kind: kindSmbclient, dialect: client.Dialect311, encrypt: true}
-	xSigEnc   = xfer{client: cliSigEnc, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningAESGMAC, encrypt: true}
+	xSmbEnc   = xfer{client: cliSmbEnc, kind: kindSmbclient, dialect: client.Dialect311, cipher: client.CipherAES128GCM}
+	xSmbCCM   = xfer{client: cliSmbCCM, kind: kindSmbclient, dialect: client.Dialect302, cipher: client.CipherAES128CCM}
+	xSigEnc   = xfer{client: cliSigEnc, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningAESGMAC, cipher: client.CipherAES128GCM}
 	xSigNoSig = xfer{client: cliSigNoSign, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningAESGMAC, unsigned: true}
 )
+
+// cipherNames are the ciphers' names as smbclient's "client smb3
+// encryption algorithms" takes them.
+var cipherNames = map[uint16]string{
+	client.CipherAES128CCM: "AES-128-CCM", client.CipherAES128GCM: "AES-128-GCM",
+	client.CipherAES256CCM: "AES-256-CCM", client.CipherAES256GCM: "AES-256-GCM",
+}
 
 // moved is what one transfer measured.
 type moved struct {
@@ -250,8 +258,9 @@ func smbclientRate(out []byte) (float64, bool) {
 }
 
 // smbclientArgs is the command line for one smbclient transfer: one
-// dialect, signing required, and for 3.1.1 one signing algorithm (GMAC) or
-// encryption with AES-128-GCM only.
+// dialect, signing required, and for 3.1.1 one signing algorithm (GMAC);
+// or encryption required with the case's one cipher (3.0.2 has only
+// AES-128-CCM).
 func (x xfer) smbclientArgs(addr, cmd string) []string {
 	_, port, _ := net.SplitHostPort(addr)
 	proto := smbclientProto[x.dialect]
@@ -260,8 +269,8 @@ func (x xfer) smbclientArgs(addr, cmd string) []string {
 	if x.dialect == client.Dialect311 {
 		args = append(args, "--option=client smb3 signing algorithms=AES-128-GMAC")
 	}
-	if x.encrypt {
-		args = append(args, "--option=client smb encrypt=required", "--option=client smb3 encryption algorithms=AES-128-GCM")
+	if x.cipher != 0 {
+		args = append(args, "--option=client smb encrypt=required", "--option=client smb3 encryption algorithms="+cipherNames[x.cipher])
 	}
 	return append(args, "-c", cmd)
 }
@@ -298,9 +307,9 @@ func (x xfer) dialer() *client.Dialer {
 	if x.dialect == client.Dialect311 {
 		d.SigningAlgorithms = []uint16{x.alg}
 	}
-	if x.encrypt {
+	if x.cipher != 0 {
 		d.RequireEncryption = true
-		d.Ciphers = []uint16{client.CipherAES128GCM}
+		d.Ciphers = []uint16{x.cipher}
 	}
 	return d
 }
@@ -314,12 +323,12 @@ func (x xfer) signetSession(addr string) (*client.Session, *client.Share, error)
 	}
 	fail := func(err error) (*client.Session, *client.Share, error) { s.Close(); return nil, nil, err }
 	switch {
-	case s.Signed() == x.unsigned && !x.encrypt:
+	case s.Signed() == x.unsigned && x.cipher == 0:
 		return fail(fmt.Errorf("%s: session signed = %v", x.client, s.Signed()))
-	case x.dialect == client.Dialect311 && !x.unsigned && !x.encrypt && s.SigningAlgorithm() != x.alg:
+	case x.dialect == client.Dialect311 && !x.unsigned && x.cipher == 0 && s.SigningAlgorithm() != x.alg:
 		return fail(fmt.Errorf("%s: signing algorithm %d negotiated", x.client, s.SigningAlgorithm()))
-	case x.encrypt && (!s.Encrypted() || s.Cipher() != client.CipherAES128GCM):
-		return fail(fmt.Errorf("%s: not encrypted with AES-128-GCM", x.client))
+	case x.cipher != 0 && (!s.Encrypted() || s.Cipher() != x.cipher):
+		return fail(fmt.Errorf("%s: not encrypted with %s", x.client, cipherNames[x.cipher]))
 	}
 	sh, err := s.Mount(ctx, "share")
 	if err != nil {

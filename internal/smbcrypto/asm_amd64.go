@@ -48,3 +48,27 @@ func cbcmacAES128(rk *[15 * 16]byte, x *[16]byte, data []byte)
 func cbcmacBlocks(rk *[15 * 16]byte, x *[16]byte, data []byte) {
 	cbcmacAES128(rk, x, data)
 }
+
+// ccmAESNI is whether the one-loop AES-CCM of ccm_amd64.s can run here
+// (AES-NI; SSSE3 for the counter's byte shuffle).
+var ccmAESNI = cpu.X86.HasAES && cpu.X86.HasSSSE3
+
+// ccmSealAESNI and ccmOpenAESNI run AES-CCM over whole 16-byte blocks of
+// src into dst: the CBC-MAC state mac (updated) and the counter-mode key
+// stream from the counter block ctr (read only; its last four bytes count,
+// big-endian) in one loop. Seal chains the plaintext src, Open the
+// plaintext it recovers; Open needs at least one block.
+//
+//go:noescape
+func ccmSealAESNI(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte)
+
+//go:noescape
+func ccmOpenAESNI(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte)
+
+func ccmSealBlocks(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte) {
+	ccmSealAESNI(rk, rounds, mac, ctr, dst, src)
+}
+
+func ccmOpenBlocks(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte) {
+	ccmOpenAESNI(rk, rounds, mac, ctr, dst, src)
+}

@@ -21,3 +21,13 @@ const cmacAESNI = false
 func cbcmacBlocks(rk *[15 * 16]byte, x *[16]byte, data []byte) {
 	panic("smbcrypto: cbcmacBlocks without assembly")
 }
+
+const ccmAESNI = false
+
+func ccmSealBlocks(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte) {
+	panic("smbcrypto: ccmSealBlocks without assembly")
+}
+
+func ccmOpenBlocks(rk *[15 * 16]byte, rounds int, mac, ctr *[16]byte, dst, src []byte) {
+	panic("smbcrypto: ccmOpenBlocks without assembly")
+}

@@ -128,7 +128,8 @@ func DeriveCipherKeys(dialect uint16, c Cipher, sessionKey, preauthHash []byte) 
 // NewAEAD returns the AEAD of cipher c under key: AES-GCM with a 12-byte
 // nonce or AES-CCM with an 11-byte nonce, both with a 16-byte tag. GCM is
 // the wide assembly of gcm_wide.go where the CPU has it (gcmAVX512), else
-// the standard library's.
+// the standard library's; CCM is ccm.go's, in one assembly loop where the
+// CPU has AES-NI (ccmAESNI).
 func NewAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
 	if !c.Valid() {
 		return nil, fmt.Errorf("%w 0x%04x", ErrUnknownCipher, uint16(c))
@@ -136,17 +137,17 @@ func NewAEAD(c Cipher, key []byte) (cipher.AEAD, error) {
 	if len(key) != c.KeySize() {
 		return nil, fmt.Errorf("smbcrypto: %v needs a %d-byte key, got %d", c, c.KeySize(), len(key))
 	}
-	if c.gcm() && gcmAVX512 {
+	if !c.gcm() {
+		return newAESCCM(key, 11, 16)
+	}
+	if gcmAVX512 {
 		return newWideGCM(key)
 	}
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	if c.gcm() {
-		return cipher.NewGCM(b)
-	}
-	return NewCCM(b, 11, 16)
+	return cipher.NewGCM(b)
 }
 
 // Transform header layout [MS-SMB2 2.2.41].

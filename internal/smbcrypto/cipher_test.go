@@ -3,6 +3,7 @@ package smbcrypto
 import (
 	"bytes"
 	"crypto/aes"
+	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -81,39 +82,62 @@ func TestCCMVectors(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			key, nonce, aad := unhexT(t, tc.Key), unhexT(t, tc.Nonce), unhexOrZeros(t, tc.AAD)
 			pt, want := unhexT(t, tc.Plaintext), unhexT(t, tc.Sealed)
-			b, _ := aes.NewCipher(key)
-			a, err := NewCCM(b, len(nonce), tc.TagSize)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := a.Seal(nil, nonce, pt, aad)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("seal:\n got %x\nwant %x", got, want)
-			}
-			// In place, as the server uses it.
-			buf := append(make([]byte, 0, len(pt)+tc.TagSize), pt...)
-			if got := a.Seal(buf[:0], nonce, buf, aad); !bytes.Equal(got, want) {
-				t.Fatalf("in-place seal differs")
-			}
-			open, err := a.Open(nil, nonce, want, aad)
-			if err != nil || !bytes.Equal(open, pt) {
-				t.Fatalf("open: %v %x", err, open)
-			}
-			for _, i := range []int{0, len(want) / 2, len(want) - 1} {
-				bad := bytes.Clone(want)
-				bad[i] ^= 0x80
-				if _, err := a.Open(nil, nonce, bad, aad); err == nil {
-					t.Fatalf("flipped byte %d accepted", i)
-				}
-			}
-			if len(aad) > 0 {
-				bad := bytes.Clone(aad)
-				bad[0] ^= 1
-				if _, err := a.Open(nil, nonce, want, bad); err == nil {
-					t.Fatal("changed AAD accepted")
-				}
+			for _, a := range ccmsUnderTest(t, key, len(nonce), tc.TagSize) {
+				checkCCMVector(t, a, nonce, aad, pt, want, tc.TagSize)
 			}
 		})
+	}
+}
+
+// ccmsUnderTest returns the portable CCM and, where the CPU has AES-NI,
+// the assembly one (newAESCCM), so that every vector runs both.
+func ccmsUnderTest(t *testing.T, key []byte, nonceSize, tagSize int) []cipher.AEAD {
+	t.Helper()
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portable, err := NewCCM(b, nonceSize, tagSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := newAESCCM(key, nonceSize, tagSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide.rk == nil {
+		return []cipher.AEAD{portable}
+	}
+	return []cipher.AEAD{portable, wide}
+}
+
+func checkCCMVector(t *testing.T, a cipher.AEAD, nonce, aad, pt, want []byte, tagSize int) {
+	t.Helper()
+	if got := a.Seal(nil, nonce, pt, aad); !bytes.Equal(got, want) {
+		t.Fatalf("%T: seal:\n got %x\nwant %x", a, got, want)
+	}
+	// In place, as the server uses it.
+	buf := append(make([]byte, 0, len(pt)+tagSize), pt...)
+	if got := a.Seal(buf[:0], nonce, buf, aad); !bytes.Equal(got, want) {
+		t.Fatalf("%T: in-place seal differs", a)
+	}
+	open, err := a.Open(nil, nonce, want, aad)
+	if err != nil || !bytes.Equal(open, pt) {
+		t.Fatalf("%T: open: %v %x", a, err, open)
+	}
+	for _, i := range []int{0, len(want) / 2, len(want) - 1} {
+		bad := bytes.Clone(want)
+		bad[i] ^= 0x80
+		if _, err := a.Open(nil, nonce, bad, aad); err == nil {
+			t.Fatalf("%T: flipped byte %d accepted", a, i)
+		}
+	}
+	if len(aad) > 0 {
+		bad := bytes.Clone(aad)
+		bad[0] ^= 1
+		if _, err := a.Open(nil, nonce, want, bad); err == nil {
+			t.Fatalf("%T: changed AAD accepted", a)
+		}
 	}
 }
 
@@ -128,15 +152,15 @@ func TestCCMLarge(t *testing.T) {
 	for i := range pt {
 		pt[i] = byte(i*7 + 3)
 	}
-	b, _ := aes.NewCipher(unhexT(t, v.Key))
-	a, _ := NewCCM(b, 11, 16)
-	sealed := a.Seal(nil, unhexT(t, v.Nonce), pt, unhexT(t, v.AAD))
-	if sum := sha256.Sum256(sealed); hex.EncodeToString(sum[:]) != v.SealedSHA256 || hex.EncodeToString(sealed[len(pt):]) != v.Tag {
-		t.Fatalf("sealed SHA-256 %x, tag %x", sum, sealed[len(pt):])
-	}
-	got, err := a.Open(sealed[:0], unhexT(t, v.Nonce), sealed, unhexT(t, v.AAD))
-	if err != nil || !bytes.Equal(got, pt) {
-		t.Fatalf("open in place: %v", err)
+	for _, a := range ccmsUnderTest(t, unhexT(t, v.Key), 11, 16) {
+		sealed := a.Seal(nil, unhexT(t, v.Nonce), pt, unhexT(t, v.AAD))
+		if sum := sha256.Sum256(sealed); hex.EncodeToString(sum[:]) != v.SealedSHA256 || hex.EncodeToString(sealed[len(pt):]) != v.Tag {
+			t.Fatalf("%T: sealed SHA-256 %x, tag %x", a, sum, sealed[len(pt):])
+		}
+		got, err := a.Open(sealed[:0], unhexT(t, v.Nonce), sealed, unhexT(t, v.AAD))
+		if err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("%T: open in place: %v", a, err)
+		}
 	}
 }
 
