@@ -127,3 +127,57 @@ func TestCCMOverlap(t *testing.T) {
 	buf := make([]byte, 100)
 	a.Seal(buf[1:1], make([]byte, 11), buf[:64], nil)
 }
+
+// FuzzCCM checks the assembly CCM against the portable one on arbitrary
+// messages and additional data (seal, then open of a possibly changed
+// ciphertext), for both key sizes SMB uses.
+func FuzzCCM(f *testing.F) {
+	f.Add([]byte("a message of more than one block, and a tail"), []byte("aad"), uint16(0), false)
+	f.Add([]byte{}, []byte{}, uint16(3), true)
+	f.Add(make([]byte, 64), make([]byte, 32), uint16(700), false)
+	if !ccmAESNI {
+		f.Skip("no AES-NI on this CPU (or built with purego)")
+	}
+	type pair struct{ ref, asm *ccm }
+	var pairs []pair
+	for _, ks := range []int{16, 32} {
+		key := bytes.Repeat([]byte{byte(ks)}, ks)
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ref, err := NewCCM(b, 11, 16)
+		if err != nil {
+			f.Fatal(err)
+		}
+		w, err := newAESCCM(key, 11, 16)
+		if err != nil {
+			f.Fatal(err)
+		}
+		pairs = append(pairs, pair{ref.(*ccm), w})
+	}
+	nonce := []byte("nonce-11byt")
+	f.Fuzz(func(t *testing.T, pt, aad []byte, flip uint16, aes256 bool) {
+		p := pairs[0]
+		if aes256 {
+			p = pairs[1]
+		}
+		want := p.ref.Seal(nil, nonce, pt, aad)
+		got := p.asm.Seal(nil, nonce, pt, aad)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes, %d of AAD: sealed differently", len(pt), len(aad))
+		}
+		bit := int(flip) % (8*len(got) + 1)
+		if bit < 8*len(got) {
+			got[bit/8] ^= 1 << (bit % 8)
+		}
+		o1, err1 := p.ref.Open(nil, nonce, got, aad)
+		o2, err2 := p.asm.Open(nil, nonce, got, aad)
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(o1, o2) {
+			t.Fatalf("open differs: %v %v", err1, err2)
+		}
+		if (err2 == nil) != (bit == 8*len(got)) {
+			t.Fatalf("open of a message with bit %d of %d changed: %v", bit, 8*len(got), err2)
+		}
+	})
+}
