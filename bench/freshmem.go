@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -38,3 +40,55 @@ func touchFresh(size int) (float64, error) {
 
 // freshMemoryCost is the per-run probe: touchFresh of freshMemorySize.
 func freshMemoryCost() (float64, error) { return touchFresh(freshMemorySize) }
+
+// storeProbeSize is how much the per-run storing probe writes: 512 MiB,
+// 32 MiB for a smoke run.
+func (cfg *config) storeProbeSize() int {
+	if cfg.short {
+		return 32 << 20
+	}
+	return 512 << 20
+}
+
+// storeCost writes size bytes in 2 MiB pieces (a WRITE's size with
+// Signet) into a new file in dir, removes it, and returns the CPU seconds
+// per GiB the writes took on this thread: what any server pays to store
+// the data in a new file there, beside the protocol. The shares live on
+// tmpfs, where that is the kernel's copy and its page allocation.
+func storeCost(dir string, size int) (float64, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := os.CreateTemp(dir, "store-probe-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 2<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	before, err := threadCPU()
+	if err != nil {
+		return 0, err
+	}
+	for off := 0; off < size; off += len(buf) {
+		if _, err := f.WriteAt(buf[:min(len(buf), size-off)], int64(off)); err != nil {
+			return 0, err
+		}
+	}
+	after, err := threadCPU()
+	if err != nil {
+		return 0, err
+	}
+	return (after - before) / (float64(size) / (1 << 30)), nil
+}
+
+// threadCPU is the calling thread's user and system CPU seconds.
+func threadCPU() (float64, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
+}

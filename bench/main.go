@@ -115,7 +115,7 @@ func parseFlags(args []string) (*config, error) {
 	out := fs.String("out", "docs/PERFORMANCE.md", "write the Markdown report to this file (relative to the repository root; \"\": only print)")
 	clients := fs.String("clients", "", "comma-separated words: transfer cases whose client name contains one of them (e.g. smbclient,GMAC); default all")
 	note := fs.String("note", "", "a sentence for the report about the conditions (e.g. \"machine shared with other jobs\")")
-	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra smbclient and Signet-client GMAC read and write, and add the top symbols to the report (needs perf and root)")
+	profile := fs.Bool("profile", true, "after the runs, sample each server with perf during one extra read and write with smbclient (GMAC, and AES-128-GCM encrypted) and the Signet client (GMAC), and add the top symbols to the report (needs perf and root)")
 	clusterClients := fs.Int("cluster-clients", 6, "cluster part: sessions working at once, spread round-robin over the nodes")
 	clusterOpens := fs.Int("cluster-opens", 2000, "cluster part: opens (each with its close) per workload and run")
 	etcdDir := fs.String("etcd-dir", "", "cluster part: folder for etcd's data (default: below -dir, so tmpfs; a folder on disk adds the disk's fsync to every etcd write)")
@@ -510,6 +510,12 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 			res.freshMem = append(res.freshMem, v)
 			log("run %d: fresh memory %.2f s/GiB", run, v)
 		}
+		if v, err := storeCost(work, cfg.storeProbeSize()); err == nil {
+			res.storeCPU = append(res.storeCPU, v)
+			log("run %d: storing %.2f s/GiB", run, v)
+		} else {
+			log("run %d: storing probe: %v", run, err)
+		}
 		if cfg.parts["ceiling"] {
 			if v, err := measureCeiling(cfg.size); err != nil {
 				res.fail(log, fmt.Errorf("ceiling: %w", err))
@@ -589,7 +595,7 @@ func measureAll(cfg *config, res *results, work string, withSamba bool, live *ru
 			res.profileNote = "Profiles skipped: " + err.Error() + "."
 			log("%s", res.profileNote)
 		} else {
-			for _, x := range []xfer{xSmbGMAC, xSigGMAC} {
+			for _, x := range []xfer{xSmbGMAC, xSigGMAC, xSmbEnc} {
 				if !slices.Contains(cases, x) {
 					continue
 				}
@@ -729,6 +735,13 @@ func render(cfg *config, res *results, m machine, started time.Time, note string
 			vs = append(vs, fmt.Sprintf("%.2f", v))
 		}
 		fmt.Fprintf(&b, "Fresh memory at the start of each run: %s s/GiB (512 MiB of anonymous 4 KiB pages written once each; every write into a new file on tmpfs pays this for its pages; well above 0.2 means the host is slow to hand back pages the guest freed, which slows every write measurement of that run: see benchmarks.md).\n\n", strings.Join(vs, ", "))
+	}
+	if len(res.storeCPU) > 0 {
+		var vs []string
+		for _, v := range res.storeCPU {
+			vs = append(vs, fmt.Sprintf("%.2f", v))
+		}
+		fmt.Fprintf(&b, "Storing at the start of each run: %s s of CPU per GiB (%d MiB written in 2 MiB pieces into a new file beside the shares by a thread doing nothing else, then deleted: what any server pays to store the data of a write, beside the protocol).\n\n", strings.Join(vs, ", "), cfg.storeProbeSize()>>20)
 	}
 	if l1 := maxLoad1(append([]string{m.loadBefore, m.loadAfter}, res.loads...)); m.cores > 0 && l1 >= 0.5*float64(m.cores) {
 		fmt.Fprintf(&b, "**Loaded machine**: the 1-minute load average reached %.2f on %d cores while the benchmark ran; other work competed for the CPU, so absolute figures are noisy and even ratios of one run move between runs. Read the spread columns.\n\n", l1, m.cores)

@@ -114,7 +114,16 @@ func (r *results) obstacles(cores int) []string {
 					} else if lim >= want*sam {
 						b.WriteString(", so the cores left room and waiting, not CPU, held the transfer back")
 					}
-					b.WriteString(".")
+					fmt.Fprintf(&b, " (the two kept the cores %.0f%% busy).", busy(sig, cc, sc, cores)*100)
+					if store, nc := median(r.storeCPU), r.cpu(srvNull, cl, op); op == "write" && !math.IsNaN(store) && !math.IsNaN(nc) {
+						floor := nc + store
+						fl := cpuLimit(cc, floor, cores, true)
+						fmt.Fprintf(&b, " Storing alone cost %.2f s/GiB in this run (the probe above), so a server that stores the data spends at least the null share's %.2f plus that, %.2f s/GiB; with smbclient's %.2f the cores would allow at most %s MB/s even then, %.0f%% of %.1fx Samba, and only with both kept fully busy", store, nc, floor, cc, f(fl), fl/(want*sam)*100, want)
+						if fl < want*sam {
+							b.WriteString(": **no server storing the file here could have reached the target with this client**")
+						}
+						b.WriteString(".")
+					}
 				}
 				if k := r.kindsOf(srvSignet, cl, op); k != "" {
 					b.WriteString(" " + k)

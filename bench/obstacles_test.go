@@ -103,6 +103,7 @@ func obstacleSample() *results {
 	r.add("bound", srvNull, cliSmbGMAC, "write", unitMBps, 2600, 0.27)
 	r.add("bound", srvNull, cliSigMem, "read", unitMBps, 3000, 0.3)
 	r.addClientCPU(srvNull, cliSigMem, "read", 0.35)
+	r.storeCPU = []float64{0.30, 0.40, 0.35}
 	r.profiles = []*profile{
 		{Server: srvSignet, Client: cliSmbGMAC, Op: "write", CPU: 1.0, Kinds: map[string]float64{kindCopy: 40, kindPages: 20, kindMAC: 15, kindSched: 20, kindOwn: 5}},
 		{Server: srvSamba, Client: cliSmbGMAC, Op: "write", CPU: 1.2, Kinds: map[string]float64{kindCopy: 35, kindPages: 30, kindMAC: 13, kindSched: 15, kindOwnOther: 7}},
@@ -125,7 +126,10 @@ func TestObstacles(t *testing.T) {
 	has("the same client reached 2600 MB/s, 2.60x Samba; Signet reached 46% of that")
 	has("so storing or fetching the file cost Signet 0.63 s")
 	// 2 / (0.45 + 0.9) GiB/s = 1591 MB/s; smbclient alone 1/0.45.
-	has("On 2 cores these costs allow at most 1591 MB/s (smbclient is one thread: at most 2386 MB/s by itself); 1.5x Samba is 1500 MB/s, so the cores left room and waiting, not CPU, held the transfer back.")
+	has("On 2 cores these costs allow at most 1591 MB/s (smbclient is one thread: at most 2386 MB/s by itself); 1.5x Samba is 1500 MB/s, so the cores left room and waiting, not CPU, held the transfer back (the two kept the cores 75% busy).")
+	// Storing: median probe 0.35 + the null share's 0.27 = 0.62 s/GiB;
+	// 2 / (0.45 + 0.62) GiB/s = 2007 MB/s, 134% of 1500: within reach.
+	has("Storing alone cost 0.35 s/GiB in this run (the probe above), so a server that stores the data spends at least the null share's 0.27 plus that, 0.62 s/GiB; with smbclient's 0.45 the cores would allow at most 2007 MB/s even then, 134% of 1.5x Samba, and only with both kept fully busy.")
 	if strings.Contains(all, "**1a, read**") {
 		t.Error("a met half explained")
 	}
@@ -157,8 +161,20 @@ func TestObstacles(t *testing.T) {
 	// 2 cores / 1500 MB/s - 0.45 s of smbclient = 0.98 s/GiB.
 	r := obstacleSample()
 	r.byKey[seriesKey(srvSignet, cliSmbGMAC, "write")].CPU = []float64{1.5}
-	if all := strings.Join(r.obstacles(2), "\n"); !strings.Contains(all, "allow at most 1101 MB/s (smbclient is one thread: at most 2386 MB/s by itself); 1.5x Samba is 1500 MB/s, for which Signet's server would have to spend at most 0.98 s/GiB with this client's 0.45.") {
+	if all := strings.Join(r.obstacles(2), "\n"); !strings.Contains(all, "allow at most 1101 MB/s (smbclient is one thread: at most 2386 MB/s by itself); 1.5x Samba is 1500 MB/s, for which Signet's server would have to spend at most 0.98 s/GiB with this client's 0.45 (the two kept the cores 109% busy).") {
 		t.Errorf("no server budget for 1a:\n%s", all)
+	}
+
+	// Where storing alone leaves too little CPU, it says no server could:
+	// 0.27 + 1.2 = 1.47 s/GiB; 2 / 1.92 GiB/s = 1118 MB/s, 75% of 1500.
+	r = obstacleSample()
+	r.storeCPU = []float64{1.2}
+	if all := strings.Join(r.obstacles(2), "\n"); !strings.Contains(all, "at most 1118 MB/s even then, 75% of 1.5x Samba, and only with both kept fully busy: **no server storing the file here could have reached the target with this client**.") {
+		t.Errorf("no verdict for storing over the budget:\n%s", all)
+	}
+	// Reads pay no storing.
+	if strings.Contains(all, "Storing alone") && strings.Contains(all, "**1a, read**") {
+		t.Error("read explained with the storing probe")
 	}
 
 	// Where the copies alone exceed the budget, it says so.

@@ -38,6 +38,7 @@ type results struct {
 	profileNote string
 	loads       []string  // /proc/loadavg (1, 5, 15 min) at the start of each run
 	freshMem    []float64 // freshMemoryCost at the start of each run, s/GiB
+	storeCPU    []float64 // storeCost in the shares' file system at the start of each run, s/GiB
 	failures    []string  // measurements that failed (the run goes on without them)
 
 	clusterMeasured bool     // the cluster part ran (bench/cluster.go)
