@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signetsmb/signet/internal/fscc"
+	"github.com/signetsmb/signet/internal/smbcrypto"
 	"github.com/signetsmb/signet/internal/wire"
 )
 
@@ -19,7 +20,14 @@ import (
 //	phase 2: after alice's signed session and a tree connect to "share":
 //	         every element gets the session's SessionId (and the tree's
 //	         TreeId where it has none) and is signed by the harness, so
-//	         that the input reaches the handlers.
+//	         that the input reaches the handlers;
+//	phase 3: as phase 2 with an encrypting session (the dialect bits
+//	         pick a dialect and cipher from fuzzCiphers): the harness
+//	         seals each frame in a transform instead of signing it, so
+//	         that the input reaches the handlers through decryption; with
+//	         bit 6 the frame is sent as the input has it (a transform of
+//	         the fuzzer's own, or a plain message on an encrypting
+//	         session).
 //
 // In phases 1 and 2 the harness can also renumber MessageIds into the
 // credit window. The server must never panic (a panic in a handler kills
@@ -29,9 +37,13 @@ import (
 //
 // Input: mode, then messages, each a little-endian uint16 length and that
 // many bytes (an SMB2 message or compound, without transport header).
-// mode bits 0-1: phase; bits 2-4: dialect (index into allDialects);
-// bit 5: keep the input's MessageIds; bit 6: do not sign; bit 7: keep the
-// input's SessionId and TreeId.
+// mode bits 0-1: phase; bits 2-4: dialect (index into allDialects;
+// phase 3: into fuzzCiphers); bit 5: keep the input's MessageIds; bit 6:
+// do not sign (phase 3: do not seal); bit 7: keep the input's SessionId
+// and TreeId.
+//
+// Responses in transforms must authenticate under the session's keys.
+// Every response frame must split into well-formed response headers.
 func FuzzServer(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s.mode, s.data)
@@ -50,6 +62,16 @@ const (
 	fuzzMaxMessages = 64
 )
 
+// fuzzCiphers are the dialect and cipher pairs of phase 3.
+var fuzzCiphers = []struct {
+	dialect uint16
+	cipher  smbcrypto.Cipher
+}{
+	{wire.Dialect300, smbcrypto.AES128CCM}, {wire.Dialect302, smbcrypto.AES128CCM},
+	{wire.Dialect311, smbcrypto.AES128CCM}, {wire.Dialect311, smbcrypto.AES128GCM},
+	{wire.Dialect311, smbcrypto.AES256CCM}, {wire.Dialect311, smbcrypto.AES256GCM},
+}
+
 // fuzzOnce runs one input against a fresh, deterministic server.
 func fuzzOnce(t *testing.T, mode byte, data []byte) {
 	cfg := &testerConfig{Seed: 1, LogLevel: slog.LevelWarn, Timeout: sentinelTimeout,
@@ -63,8 +85,15 @@ func fuzzOnce(t *testing.T, mode byte, data []byte) {
 	case 1:
 		tc = newTester(t, cfg)
 		tc.negotiate(dialect)
-	default:
+	case 2:
 		tc = newSessionTester(t, cfg, dialect)
+	default:
+		fc := fuzzCiphers[int(mode>>2&7)%len(fuzzCiphers)]
+		cfg.Settings = func(st *Settings) {
+			st.Limits.AuthFailureDelay = -1
+			st.Ciphers = []smbcrypto.Cipher{fc.cipher}
+		}
+		tc = encryptedSession(t, cfg, fc.dialect)
 	}
 	for i := 0; len(data) > 0 && i < fuzzMaxMessages; i++ {
 		n := len(data)
@@ -76,6 +105,9 @@ func fuzzOnce(t *testing.T, mode byte, data []byte) {
 		data = data[n:]
 		if mode&3 != 0 {
 			tc.fuzzFixup(msg, mode)
+		}
+		if mode&3 == 3 && mode&fuzzNoSign == 0 {
+			msg = tc.fuzzSeal(msg)
 		}
 		if tc.trySendFrame(msg) != nil {
 			return // the server closed the connection
@@ -105,7 +137,7 @@ func (tc *tester) fuzzFixup(msg []byte, mode byte) {
 			}
 			tc.nextID += charge
 		}
-		if mode&3 != 2 {
+		if mode&3 < 2 {
 			continue
 		}
 		if mode&fuzzKeepSession == 0 {
@@ -114,10 +146,23 @@ func (tc *tester) fuzzFixup(msg []byte, mode byte) {
 				binary.LittleEndian.PutUint32(e[36:], tc.treeID)
 			}
 		}
-		if sg := tc.signers[binary.LittleEndian.Uint64(e[40:])]; sg != nil && mode&fuzzNoSign == 0 {
+		if sg := tc.signers[binary.LittleEndian.Uint64(e[40:])]; sg != nil && mode&fuzzNoSign == 0 && mode&3 == 2 {
 			sg.Sign(e)
 		}
 	}
+}
+
+// fuzzSeal wraps msg in a transform under the keys of the session its
+// first header names (the tester's session when it names none the tester
+// holds), as an encrypting client sends it.
+func (tc *tester) fuzzSeal(msg []byte) []byte {
+	id := tc.sessionID
+	if len(msg) >= wire.HeaderSize {
+		if sid := binary.LittleEndian.Uint64(msg[40:]); tc.enc.sessions[sid] != nil {
+			id = sid
+		}
+	}
+	return tc.enc.seal(tc, []*req{{hdr: wire.Header{SessionID: id}}}, msg)
 }
 
 // fuzzDrain reads the frames the server sent, checking that each is a
@@ -150,9 +195,12 @@ func (tc *tester) fuzzDrain(d time.Duration) bool {
 }
 
 // fuzzCheckFrame fails the test unless f is a response frame the client
-// can parse: elements that split, headers with the response flag.
-func (tc *tester) fuzzCheckFrame(f []byte) {
+// can parse: a transform that authenticates under the session's keys
+// (testerEnc.open), elements that split, headers with the response flag.
+// It returns the frame, opened.
+func (tc *tester) fuzzCheckFrame(f []byte) []byte {
 	tc.t.Helper()
+	f, _ = tc.enc.open(tc, f)
 	elems, err := wire.SplitCompound(f, maxCompound)
 	if err != nil {
 		tc.t.Fatalf("server sent a malformed frame: %v: % x", err, f[:min(len(f), 128)])
@@ -163,6 +211,7 @@ func (tc *tester) fuzzCheckFrame(f []byte) {
 			tc.t.Fatalf("server sent a bad header (%v): % x", err, e[:min(len(e), 64)])
 		}
 	}
+	return f
 }
 
 // fuzzSentinel sends a request that must be answered (or the connection
@@ -189,7 +238,7 @@ func (tc *tester) fuzzSentinel(mode byte) {
 		case err != nil:
 			return
 		}
-		tc.fuzzCheckFrame(f)
+		f = tc.fuzzCheckFrame(f)
 		elems, _ := wire.SplitCompound(f, maxCompound)
 		for _, e := range elems {
 			h, _ := wire.ParseHeader(e)
@@ -265,6 +314,19 @@ func fuzzSeeds(tb testing.TB) []fuzzSeed {
 				one(cancel), one(tc.simpleReq(wire.CmdLogoff)))},
 		)
 	}
+	for c := range fuzzCiphers {
+		cm := 3 | byte(c)<<2
+		seeds = append(seeds, fuzzSeed{cm, msgs(fileOps...)},
+			fuzzSeed{cm, msgs(one(tc.simpleReq(wire.CmdEcho)), one(tc.ioctlReq(all, wire.FsctlValidateNegotiateInfo, make([]byte, 26), 24)))})
+	}
+	// Unsealed on an encrypting session: a plain ECHO, and a transform
+	// header with a tag that cannot authenticate.
+	forged := make([]byte, smbcrypto.TransformHeaderSize+wire.HeaderSize+4)
+	copy(forged, []byte{0xFD, 'S', 'M', 'B'})
+	binary.LittleEndian.PutUint32(forged[36:], uint32(len(forged)-smbcrypto.TransformHeaderSize))
+	binary.LittleEndian.PutUint16(forged[42:], smbcrypto.TransformEncrypted)
+	seeds = append(seeds, fuzzSeed{3 | fuzzNoSign | 3<<2, msgs(one(tc.simpleReq(wire.CmdEcho)))},
+		fuzzSeed{3 | fuzzNoSign | 3<<2, raw(forged)})
 	return seeds
 }
 
