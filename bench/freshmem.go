@@ -41,6 +41,10 @@ func touchFresh(size int) (float64, error) {
 // freshMemoryCost is the per-run probe: touchFresh of freshMemorySize.
 func freshMemoryCost() (float64, error) { return touchFresh(freshMemorySize) }
 
+// rusageThread is getrusage's RUSAGE_THREAD (Linux), which package
+// syscall does not name.
+const rusageThread = 1
+
 // storeProbeSize is how much the per-run storing probe writes: 512 MiB,
 // 32 MiB for a smoke run.
 func (cfg *config) storeProbeSize() int {
@@ -68,7 +72,7 @@ func storeCost(dir string, size int) (float64, error) {
 	for i := range buf {
 		buf[i] = byte(i * 7)
 	}
-	before, err := threadCPU()
+	before, err := rusageCPU(rusageThread)
 	if err != nil {
 		return 0, err
 	}
@@ -77,18 +81,9 @@ func storeCost(dir string, size int) (float64, error) {
 			return 0, err
 		}
 	}
-	after, err := threadCPU()
+	after, err := rusageCPU(rusageThread)
 	if err != nil {
 		return 0, err
 	}
 	return (after - before) / (float64(size) / (1 << 30)), nil
-}
-
-// threadCPU is the calling thread's user and system CPU seconds.
-func threadCPU() (float64, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
-		return 0, err
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
 }

@@ -172,9 +172,20 @@ func TestObstacles(t *testing.T) {
 	if all := strings.Join(r.obstacles(2), "\n"); !strings.Contains(all, "at most 1118 MB/s even then, 75% of 1.5x Samba, and only with both kept fully busy: **no server storing the file here could have reached the target with this client**.") {
 		t.Errorf("no verdict for storing over the budget:\n%s", all)
 	}
-	// Reads pay no storing.
-	if strings.Contains(all, "Storing alone") && strings.Contains(all, "**1a, read**") {
-		t.Error("read explained with the storing probe")
+	// Reads pay no storing: a missed read (1100 MB/s, 1.1x) is explained
+	// without the probe, a missed write with it.
+	r = obstacleSample()
+	r.byKey[seriesKey(srvSignet, cliSmbGMAC, "read")].Values = []float64{1100}
+	var sawRead bool
+	for _, o := range r.obstacles(2) {
+		read, storing := strings.HasPrefix(o, "**1a, read**"), strings.Contains(o, "Storing alone")
+		sawRead = sawRead || read
+		if read && storing || strings.HasPrefix(o, "**1a, write**") && !storing {
+			t.Errorf("storing probe misplaced: %s", o)
+		}
+	}
+	if !sawRead {
+		t.Error("the missed read was not explained")
 	}
 
 	// Where the copies alone exceed the budget, it says so.

@@ -92,9 +92,16 @@ func pss(pids []int) int64 {
 // selfCPU returns the CPU seconds this process (all its threads) has used
 // so far.
 func selfCPU() float64 {
+	v, _ := rusageCPU(syscall.RUSAGE_SELF)
+	return v
+}
+
+// rusageCPU is the user and system CPU seconds getrusage gives for who
+// (RUSAGE_SELF, or 1, RUSAGE_THREAD: the calling thread).
+func rusageCPU(who int) (float64, error) {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0, err
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
 }

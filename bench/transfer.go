@@ -163,13 +163,6 @@ var (
 	xSigNoSig = xfer{client: cliSigNoSign, kind: kindSignet, dialect: client.Dialect311, alg: client.SigningAESGMAC, unsigned: true}
 )
 
-// cipherNames are the ciphers' names as smbclient's "client smb3
-// encryption algorithms" takes them.
-var cipherNames = map[uint16]string{
-	client.CipherAES128CCM: "AES-128-CCM", client.CipherAES128GCM: "AES-128-GCM",
-	client.CipherAES256CCM: "AES-256-CCM", client.CipherAES256GCM: "AES-256-GCM",
-}
-
 // moved is what one transfer measured.
 type moved struct {
 	rate      float64 // MB/s
@@ -270,7 +263,7 @@ func (x xfer) smbclientArgs(addr, cmd string) []string {
 		args = append(args, "--option=client smb3 signing algorithms=AES-128-GMAC")
 	}
 	if x.cipher != 0 {
-		args = append(args, "--option=client smb encrypt=required", "--option=client smb3 encryption algorithms="+cipherNames[x.cipher])
+		args = append(args, "--option=client smb encrypt=required", "--option=client smb3 encryption algorithms="+client.CipherName(x.cipher))
 	}
 	return append(args, "-c", cmd)
 }
@@ -328,7 +321,7 @@ func (x xfer) signetSession(addr string) (*client.Session, *client.Share, error)
 	case x.dialect == client.Dialect311 && !x.unsigned && x.cipher == 0 && s.SigningAlgorithm() != x.alg:
 		return fail(fmt.Errorf("%s: signing algorithm %d negotiated", x.client, s.SigningAlgorithm()))
 	case x.cipher != 0 && (!s.Encrypted() || s.Cipher() != x.cipher):
-		return fail(fmt.Errorf("%s: not encrypted with %s", x.client, cipherNames[x.cipher]))
+		return fail(fmt.Errorf("%s: not encrypted with %s", x.client, client.CipherName(x.cipher)))
 	}
 	sh, err := s.Mount(ctx, "share")
 	if err != nil {

@@ -89,8 +89,9 @@ func fuzzOnce(t *testing.T, mode byte, data []byte) {
 		tc = newSessionTester(t, cfg, dialect)
 	default:
 		fc := fuzzCiphers[int(mode>>2&7)%len(fuzzCiphers)]
+		base := cfg.Settings
 		cfg.Settings = func(st *Settings) {
-			st.Limits.AuthFailureDelay = -1
+			base(st)
 			st.Ciphers = []smbcrypto.Cipher{fc.cipher}
 		}
 		tc = encryptedSession(t, cfg, fc.dialect)
